@@ -1,0 +1,52 @@
+#include "hs/devices.h"
+
+#include "hs/strcat.h"
+
+#ifdef HS_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace hs {
+namespace {
+
+CudaInfo probe() {
+  CudaInfo info;
+#ifdef HS_WITH_CUDA
+  info.compiled = true;
+  cudaRuntimeGetVersion(&info.runtime_version);
+  if (cudaDriverGetVersion(&info.driver_version) != cudaSuccess || info.driver_version == 0) {
+    info.reason = "no NVIDIA driver found (libcuda.so could not be loaded)";
+    return info;
+  }
+  int count = 0;
+  cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    info.reason = str_cat("cudaGetDeviceCount failed: ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ")");
+    cudaGetLastError();
+    return info;
+  }
+  if (count == 0) {
+    info.reason = "the driver reports no CUDA devices";
+    return info;
+  }
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    info.devices.push_back({i, prop.name, prop.major * 10 + prop.minor, prop.totalGlobalMem, prop.multiProcessorCount});
+  }
+  info.available = !info.devices.empty();
+  if (!info.available) info.reason = "no CUDA device could be queried";
+#else
+  info.reason = "the addon was built without CUDA (nvcc was not found or HS_CUDA=OFF)";
+#endif
+  return info;
+}
+
+}  // namespace
+
+const CudaInfo& cuda_info() {
+  static const CudaInfo info = probe();
+  return info;
+}
+
+}  // namespace hs

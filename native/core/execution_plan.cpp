@@ -1,0 +1,220 @@
+#include "execution_plan.h"
+
+#include <set>
+
+namespace hs {
+
+Result<std::shared_ptr<ExecutionPlan>> ExecutionPlan::create(std::shared_ptr<const Graph> graph,
+                                                             const std::map<std::string, int64_t>& opsets,
+                                                             const std::vector<std::string>& outer) {
+  auto plan = std::shared_ptr<ExecutionPlan>(new ExecutionPlan());
+  plan->graph_ = graph;
+  std::map<std::string, int> slot_of;
+  auto new_slot = [&](const std::string& name) {
+    int s = (int)plan->slot_names_.size();
+    plan->slot_names_.push_back(name);
+    slot_of[name] = s;
+    return s;
+  };
+  std::set<std::string> outer_names(outer.begin(), outer.end());
+  auto lookup = [&](const std::string& name, const Node* user) -> Result<int> {
+    auto it = slot_of.find(name);
+    if (it != slot_of.end()) return it->second;
+    if (outer_names.count(name)) {
+      int s = new_slot(name);
+      plan->outer_slots_.emplace_back(s, name);
+      return s;
+    }
+    return Status(StatusCode::kInvalidModel,
+                  str_cat("value '", name, "' used by ", user ? user->describe() : "graph output",
+                          " is not produced by any node, input or initializer"));
+  };
+
+  for (auto& [name, tensor] : graph->initializers) plan->constant_slots_.emplace_back(new_slot(name), tensor);
+  for (const ValueInfo& in : graph->inputs) {
+    // An input that is also an initializer is an overridable default; we bind the feed.
+    auto it = slot_of.find(in.name);
+    plan->input_slots_.push_back(it != slot_of.end() ? it->second : new_slot(in.name));
+  }
+
+  // Names visible to subgraphs: everything visible here.
+  std::vector<std::string> visible(outer.begin(), outer.end());
+  for (auto& [name, s] : slot_of) visible.push_back(name);
+  for (const Node& n : graph->nodes)
+    for (auto& o : n.outputs) if (!o.empty()) visible.push_back(o);
+
+  for (const Node& node : graph->nodes) {
+    Step step;
+    step.node = &node;
+    for (const std::string& in : node.inputs) {
+      if (in.empty()) {
+        step.inputs.push_back(-1);
+        continue;
+      }
+      auto r = lookup(in, &node);
+      if (!r.is_ok()) return r.status();
+      step.inputs.push_back(r.value());
+    }
+    const KernelFactory* factory = find_kernel(node.domain, node.op_type);
+    if (!factory)
+      return Status(StatusCode::kUnsupportedOp, str_cat("unsupported operator ", node.describe()));
+    auto op_it = opsets.find(node.domain == "ai.onnx" ? "" : node.domain);
+    KernelInfo info{node, op_it == opsets.end() ? (int64_t)1 : op_it->second, &graph->initializers};
+    auto kernel = (*factory)(info);
+    if (!kernel.is_ok()) {
+      const Status& st = kernel.status();
+      return Status(st.code(), str_cat(node.describe(), ": ", st.message()));
+    }
+    step.kernel = kernel.take();
+    for (auto& [attr_name, attr] : node.attrs) {
+      if (attr.kind != Attribute::Kind::kGraph || !attr.g) continue;
+      auto sub = create(attr.g, opsets, visible);
+      if (!sub.is_ok()) return sub.status();
+      // A subgraph's outer reads are uses in this step (they must stay alive until it ends).
+      for (auto& [s, name] : sub.value()->outer_slots()) {
+        auto r = lookup(name, &node);
+        if (!r.is_ok()) return r.status();
+        step.inputs.push_back(r.value());  // extra trailing uses; kernels see only num_inputs()
+      }
+      step.subplans[attr_name] = sub.take();
+    }
+    for (const std::string& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : new_slot(out));
+    plan->steps_.push_back(std::move(step));
+  }
+  for (const ValueInfo& out : graph->outputs) {
+    auto r = lookup(out.name, nullptr);
+    if (!r.is_ok()) return r.status();
+    plan->output_slots_.push_back(r.value());
+  }
+
+  // Lifetimes: a slot dies after its last use unless it is a constant, an input or an output.
+  std::vector<int> last_use(plan->slot_names_.size(), -1);
+  for (size_t i = 0; i < plan->steps_.size(); ++i)
+    for (int s : plan->steps_[i].inputs) if (s >= 0) last_use[s] = (int)i;
+  std::set<int> keep(plan->output_slots_.begin(), plan->output_slots_.end());
+  for (auto& [s, t] : plan->constant_slots_) keep.insert(s);
+  for (int s : plan->input_slots_) keep.insert(s);
+  for (auto& [s, n] : plan->outer_slots_) keep.insert(s);
+  for (size_t s = 0; s < last_use.size(); ++s)
+    if (last_use[s] >= 0 && !keep.count((int)s)) plan->steps_[last_use[s]].frees.push_back((int)s);
+  return plan;
+}
+
+std::shared_ptr<Buffer> BufferPool::get(size_t bytes) {
+  auto it = free_.lower_bound(bytes);
+  if (it != free_.end() && it->first <= bytes * 2 + 4096) {
+    auto b = std::move(it->second);
+    free_.erase(it);
+    return b;
+  }
+  return Buffer::allocate(bytes);
+}
+
+void BufferPool::put(std::shared_ptr<Buffer> buffer) {
+  size_t cap = buffer->bytes();
+  free_.emplace(cap, std::move(buffer));
+}
+
+namespace {
+
+class StepContext final : public KernelContext, public SubgraphRunner {
+ public:
+  StepContext(const ExecutionPlan::Step& step, std::vector<Tensor>& slots, ExecutionContext& ec,
+              const ExecutionContext::OuterLookup& lookup)
+      : step_(step), slots_(slots), ec_(ec), lookup_(lookup) {}
+
+  int num_inputs() const override { return (int)step_.node->inputs.size(); }
+  const Tensor* input(int i) const override {
+    if (i < 0 || i >= num_inputs()) return nullptr;
+    int s = step_.inputs[i];
+    return s < 0 || !slots_[s].defined() ? nullptr : &slots_[s];
+  }
+  int num_outputs() const override { return (int)step_.outputs.size(); }
+  Tensor* output(int i, DType dtype, const Shape& shape) override {
+    static thread_local Tensor sink;
+    size_t bytes = (size_t)shape_numel(shape) * dtype_size(dtype);
+    Tensor t(dtype, shape, ec_.buffers().get(bytes));
+    int s = i < num_outputs() ? step_.outputs[i] : -1;
+    if (s < 0) {
+      sink = std::move(t);
+      return &sink;
+    }
+    slots_[s] = std::move(t);
+    return &slots_[s];
+  }
+  void set_output(int i, Tensor tensor) override {
+    int s = i < num_outputs() ? step_.outputs[i] : -1;
+    if (s >= 0) slots_[s] = std::move(tensor);
+  }
+  bool output_wanted(int i) const override { return i < num_outputs() && step_.outputs[i] >= 0; }
+  ThreadPool& pool() const override { return ec_.pool(); }
+  SubgraphRunner* subgraphs() const override { return const_cast<StepContext*>(this); }
+
+  Status run(const std::string& attr, const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
+    auto it = step_.subplans.find(attr);
+    if (it == step_.subplans.end())
+      return Status(StatusCode::kInvalidModel, str_cat(step_.node->describe(), " has no graph attribute '", attr, "'"));
+    ExecutionContext child(it->second, &ec_.pool());
+    return child.run(inputs, outputs, [this](const std::string& name) { return resolve(name); });
+  }
+
+  const ExecutionPlan* plan_of_step_ = nullptr;
+  const std::map<std::string, int>* names_ = nullptr;
+
+ private:
+  const Tensor* resolve(const std::string& name) const {
+    auto it = names_->find(name);
+    if (it != names_->end() && slots_[it->second].defined()) return &slots_[it->second];
+    return lookup_ ? lookup_(name) : nullptr;
+  }
+  const ExecutionPlan::Step& step_;
+  std::vector<Tensor>& slots_;
+  ExecutionContext& ec_;
+  const ExecutionContext::OuterLookup& lookup_;
+};
+
+}  // namespace
+
+ExecutionContext::ExecutionContext(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool)
+    : plan_(std::move(plan)), pool_(pool) {}
+
+Status ExecutionContext::run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
+                             const OuterLookup& outer) {
+  const ExecutionPlan& plan = *plan_;
+  if (inputs.size() != plan.input_slots().size())
+    return Status(StatusCode::kInvalidArgument,
+                  str_cat("expected ", plan.input_slots().size(), " inputs, got ", inputs.size()));
+  std::vector<Tensor> slots(plan.num_slots());
+  for (auto& [s, t] : plan.constant_slots()) slots[s] = t;
+  for (size_t i = 0; i < inputs.size(); ++i) slots[plan.input_slots()[i]] = inputs[i];
+  for (auto& [s, name] : plan.outer_slots()) {
+    const Tensor* t = outer ? outer(name) : nullptr;
+    if (!t) return Status(StatusCode::kInvalidModel, str_cat("outer value '", name, "' is not available"));
+    slots[s] = *t;
+  }
+  // Names for subgraph lookups, built only when a step has subgraphs.
+  std::map<std::string, int> names;
+  for (const auto& step : plan.steps()) {
+    if (!step.subplans.empty() && names.empty())
+      for (int s = 0; s < plan.num_slots(); ++s) names[plan.slot_name(s)] = s;
+    StepContext ctx(step, slots, *this, outer);
+    ctx.plan_of_step_ = &plan;
+    ctx.names_ = &names;
+    Status st = step.kernel->compute(ctx);
+    if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
+    for (int s : step.frees) {
+      auto buffer = slots[s].buffer();
+      slots[s] = Tensor();
+      if (buffer && buffer.use_count() == 1) buffers_.put(std::move(buffer));
+    }
+  }
+  outputs->clear();
+  for (int s : plan.output_slots()) {
+    if (!slots[s].defined())
+      return Status(StatusCode::kInternal, str_cat("output '", plan.slot_name(s), "' was not computed"));
+    outputs->push_back(slots[s]);
+  }
+  return Status::ok();
+}
+
+}  // namespace hs

@@ -1,0 +1,89 @@
+#include "hs/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace hs {
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& shape) { return str_cat(shape); }
+
+std::shared_ptr<Buffer> Buffer::allocate(size_t bytes) {
+  std::shared_ptr<Buffer> b(new Buffer());
+  size_t rounded = (bytes + 63) / 64 * 64;
+  b->data_ = std::aligned_alloc(64, rounded ? rounded : 64);
+  if (!b->data_) return nullptr;
+  b->bytes_ = bytes;
+  b->owned_ = true;
+  return b;
+}
+
+std::shared_ptr<Buffer> Buffer::wrap(void* data, size_t bytes, std::shared_ptr<void> owner) {
+  std::shared_ptr<Buffer> b(new Buffer());
+  b->data_ = data;
+  b->bytes_ = bytes;
+  b->owner_ = std::move(owner);
+  return b;
+}
+
+Buffer::~Buffer() {
+  if (owned_) std::free(data_);
+}
+
+Tensor Tensor::empty(DType dtype, const Shape& shape) {
+  size_t bytes = (size_t)shape_numel(shape) * dtype_size(dtype);
+  return Tensor(dtype, shape, Buffer::allocate(bytes));
+}
+
+Tensor Tensor::zeros(DType dtype, const Shape& shape) {
+  Tensor t = empty(dtype, shape);
+  std::memset(t.raw(), 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t = empty(dtype_, shape_);
+  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+std::vector<int64_t> Tensor::to_int64_vector() const {
+  std::vector<int64_t> out((size_t)numel());
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (dtype_) {
+      case DType::kInt64: out[i] = data<int64_t>()[i]; break;
+      case DType::kInt32: out[i] = data<int32_t>()[i]; break;
+      case DType::kInt16: out[i] = data<int16_t>()[i]; break;
+      case DType::kInt8: out[i] = data<int8_t>()[i]; break;
+      case DType::kUint64: out[i] = (int64_t)data<uint64_t>()[i]; break;
+      case DType::kUint32: out[i] = data<uint32_t>()[i]; break;
+      case DType::kUint16: out[i] = data<uint16_t>()[i]; break;
+      case DType::kUint8: case DType::kBool: out[i] = data<uint8_t>()[i]; break;
+      case DType::kFloat32: out[i] = (int64_t)data<float>()[i]; break;
+      case DType::kFloat64: out[i] = (int64_t)data<double>()[i]; break;
+      default: out[i] = 0;
+    }
+  }
+  return out;
+}
+
+std::vector<float> Tensor::to_float_vector() const {
+  std::vector<float> out((size_t)numel());
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (dtype_) {
+      case DType::kFloat32: out[i] = data<float>()[i]; break;
+      case DType::kFloat64: out[i] = (float)data<double>()[i]; break;
+      case DType::kFloat16: out[i] = half_to_float(data<uint16_t>()[i]); break;
+      case DType::kBFloat16: out[i] = bf16_to_float(data<uint16_t>()[i]); break;
+      default: out[i] = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace hs

@@ -1,0 +1,82 @@
+#include "hs/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+
+namespace hs {
+
+ThreadPool::ThreadPool(int threads) {
+  for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+int ThreadPool::default_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? (int)n : 1;
+}
+
+void ThreadPool::worker_loop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+      if (stop_ && tasks_.empty()) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  int64_t max_chunks = std::min<int64_t>(parallelism(), (n + grain - 1) / grain);
+  if (max_chunks <= 1 || workers_.empty()) {
+    fn(0, n);
+    return;
+  }
+  // Chunks are claimed from a shared counter by the caller and by helper tasks, so a helper that
+  // starts late (the pool busy with another context) simply finds nothing left to do.
+  struct Shared {
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> done{0};
+    std::mutex mu;
+    std::condition_variable cv;
+  };
+  auto shared = std::make_shared<Shared>();
+  const int64_t chunks = max_chunks * 4 <= n / grain ? max_chunks * 4 : max_chunks;
+  const int64_t step = (n + chunks - 1) / chunks;
+  auto work = [shared, &fn, n, step, chunks]() {
+    for (;;) {
+      int64_t c = shared->next.fetch_add(1);
+      if (c >= chunks) return;
+      int64_t b = c * step, e = std::min(n, b + step);
+      if (b < e) fn(b, e);
+      if (shared->done.fetch_add(1) + 1 == chunks) {
+        std::lock_guard<std::mutex> lock(shared->mu);
+        shared->cv.notify_all();
+      }
+    }
+  };
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int64_t i = 0; i < max_chunks - 1; ++i) tasks_.emplace_back(work);
+  }
+  cv_.notify_all();
+  work();
+  std::unique_lock<std::mutex> lock(shared->mu);
+  shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
+}
+
+}  // namespace hs

@@ -1,0 +1,29 @@
+// What the addon can run on: the CUDA runtime and devices (when compiled in), probed at run time
+// so that one binary serves machines with and without a GPU.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace hs {
+
+struct CudaDeviceInfo {
+  int index = 0;
+  std::string name;
+  int sm = 0;            // compute capability as major*10+minor, e.g. 90
+  size_t memory = 0;     // bytes
+  int multiprocessors = 0;
+};
+
+struct CudaInfo {
+  bool compiled = false;
+  bool available = false;
+  std::string reason;    // why CUDA is unavailable, empty when available
+  int driver_version = 0;
+  int runtime_version = 0;
+  std::vector<CudaDeviceInfo> devices;
+};
+
+// Probed once, then cached.
+const CudaInfo& cuda_info();
+
+}  // namespace hs

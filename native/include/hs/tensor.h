@@ -1,0 +1,80 @@
+// Tensor: a dtype, a shape and a reference-counted byte buffer (with an offset, so reshapes and
+// slices along the first axis are views). Host memory only; device buffers live in backends.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "hs/dtype.h"
+#include "hs/status.h"
+
+namespace hs {
+
+using Shape = std::vector<int64_t>;
+
+int64_t shape_numel(const Shape& shape);
+std::string shape_str(const Shape& shape);
+
+// Owned, 64-byte aligned host memory. Also wraps memory owned elsewhere (a JS ArrayBuffer,
+// an mmap'ed weight file) with a release callback.
+class Buffer {
+ public:
+  static std::shared_ptr<Buffer> allocate(size_t bytes);
+  static std::shared_ptr<Buffer> wrap(void* data, size_t bytes, std::shared_ptr<void> owner);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  Buffer() = default;
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+  bool owned_ = false;
+  std::shared_ptr<void> owner_;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  Tensor(DType dtype, Shape shape, std::shared_ptr<Buffer> buffer, size_t offset = 0)
+      : dtype_(dtype), shape_(std::move(shape)), buffer_(std::move(buffer)), offset_(offset) {}
+
+  // A new zero-initialised tensor.
+  static Tensor zeros(DType dtype, const Shape& shape);
+  // A new uninitialised tensor.
+  static Tensor empty(DType dtype, const Shape& shape);
+
+  bool defined() const { return dtype_ != DType::kUndefined; }
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t rank() const { return (int64_t)shape_.size(); }
+  int64_t dim(int64_t i) const { return shape_[i < 0 ? i + rank() : i]; }
+  int64_t numel() const { return shape_numel(shape_); }
+  size_t nbytes() const { return (size_t)numel() * dtype_size(dtype_); }
+  const std::shared_ptr<Buffer>& buffer() const { return buffer_; }
+  size_t offset() const { return offset_; }
+
+  void* raw() const { return buffer_ ? (char*)buffer_->data() + offset_ : nullptr; }
+  template <typename T> T* data() const { return static_cast<T*>(raw()); }
+
+  // Same data, new shape (element counts must match).
+  Tensor reshaped(Shape shape) const { return Tensor(dtype_, std::move(shape), buffer_, offset_); }
+  // A deep copy.
+  Tensor clone() const;
+
+  // Reads an integer tensor of any integer dtype as int64 values (for shapes, axes, indices).
+  std::vector<int64_t> to_int64_vector() const;
+  // Reads a float tensor of any float dtype as float32 values.
+  std::vector<float> to_float_vector() const;
+
+ private:
+  DType dtype_ = DType::kUndefined;
+  Shape shape_;
+  std::shared_ptr<Buffer> buffer_;
+  size_t offset_ = 0;
+};
+
+}  // namespace hs

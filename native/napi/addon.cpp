@@ -1,0 +1,14 @@
+#include "bindings.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  hs_napi::init_devices(env, exports);
+  hs_napi::init_engine(env, exports);
+  hs_napi::init_attention(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(highservice_native, Init)
