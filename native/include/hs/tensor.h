@@ -27,6 +27,8 @@ class Buffer {
 
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  // True for memory this Buffer allocated (false for wrapped memory owned elsewhere).
+  bool owned() const { return owned_; }
 
  private:
   Buffer() = default;

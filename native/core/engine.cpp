@@ -1,0 +1,64 @@
+#include "engine.h"
+
+namespace hs {
+
+Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> graph, const EngineOptions& options) {
+  if (options.streams < 1 || options.streams > 64)
+    return Status(StatusCode::kInvalidArgument, str_cat("streams must be in [1, 64], got ", options.streams));
+  if (options.threads < 0 || options.threads > 1024)
+    return Status(StatusCode::kInvalidArgument, str_cat("threads must be in [0, 1024], got ", options.threads));
+  auto plan = ExecutionPlan::create(graph, graph->opsets);
+  if (!plan.is_ok()) return plan.status();
+  auto engine = std::shared_ptr<Engine>(new Engine());
+  engine->graph_ = std::move(graph);
+  engine->plan_ = plan.take();
+  engine->pool_ = std::make_unique<ThreadPool>(options.threads ? options.threads : ThreadPool::default_threads());
+  for (int i = 0; i < options.streams; ++i) {
+    engine->contexts_.push_back(std::make_unique<ExecutionContext>(engine->plan_, engine->pool_.get()));
+    engine->free_.push_back(engine->contexts_.back().get());
+  }
+  return engine;
+}
+
+Status Engine::check_inputs(const std::vector<Tensor>& inputs) const {
+  const auto& decl = graph_->inputs;
+  if (inputs.size() != decl.size())
+    return Status(StatusCode::kInvalidArgument, str_cat("expected ", decl.size(), " inputs, got ", inputs.size()));
+  for (size_t i = 0; i < decl.size(); ++i) {
+    const ValueInfo& vi = decl[i];
+    const Tensor& t = inputs[i];
+    if (vi.dtype != DType::kUndefined && t.dtype() != vi.dtype)
+      return Status(StatusCode::kType, str_cat("input '", vi.name, "' must be ", dtype_name(vi.dtype), ", got ",
+                                               dtype_name(t.dtype())));
+    if (!vi.has_shape) continue;
+    if ((size_t)t.rank() != vi.dims.size())
+      return Status(StatusCode::kShape, str_cat("input '", vi.name, "' must have rank ", vi.dims.size(), ", got shape ",
+                                                t.shape()));
+    for (size_t d = 0; d < vi.dims.size(); ++d)
+      if (vi.dims[d].value >= 0 && vi.dims[d].value != t.shape()[d])
+        return Status(StatusCode::kShape, str_cat("input '", vi.name, "' dimension ", d, " must be ", vi.dims[d].value,
+                                                  ", got shape ", t.shape()));
+  }
+  return Status::ok();
+}
+
+Status Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
+  HS_RETURN_IF_ERROR(check_inputs(inputs));
+  ExecutionContext* ctx;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !free_.empty(); });
+    ctx = free_.back();
+    free_.pop_back();
+  }
+  Status st = ctx->run(inputs, outputs);
+  if (!st.is_ok()) ctx->trim();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(ctx);
+  }
+  cv_.notify_one();
+  return st;
+}
+
+}  // namespace hs

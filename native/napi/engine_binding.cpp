@@ -1,0 +1,327 @@
+// The Engine class of the addon and its async operations. Each operation is an AsyncWorker that
+// does its work on a libuv worker thread and settles a promise on the JS thread:
+//   cacheKey(bytes, fingerprint)         -> Promise<string>
+//   loadEngine(source, options)          -> Promise<NativeEngine>
+//     source: { graph } builds (optimize_graph) and, with { cacheDir, key }, stores the plan;
+//             { cacheDir, key } alone loads the cached plan, rejecting with ERR_CACHE_MISS.
+//   NativeEngine#run(tensors[])          -> Promise<tensors[]>   (inputs in engine.inputs order)
+//   NativeEngine#dispose()
+#include <cstring>
+#include <memory>
+
+#include "bindings.h"
+#include "core/builder.h"
+#include "core/engine.h"
+#include "core/plan_cache.h"
+#include "js_graph.h"
+#include "js_tensor.h"
+#include "napi_util.h"
+
+namespace hs_napi {
+namespace {
+
+Napi::Array value_infos_to_js(Napi::Env env, const std::vector<hs::ValueInfo>& infos) {
+  Napi::Array arr = Napi::Array::New(env, infos.size());
+  for (size_t i = 0; i < infos.size(); ++i) {
+    const hs::ValueInfo& vi = infos[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", vi.name);
+    o.Set("type", vi.dtype == hs::DType::kUndefined ? env.Null() : Napi::String::New(env, hs::dtype_name(vi.dtype)));
+    if (vi.has_shape) {
+      Napi::Array dims = Napi::Array::New(env, vi.dims.size());
+      for (size_t d = 0; d < vi.dims.size(); ++d) {
+        const hs::Dim& dim = vi.dims[d];
+        if (dim.value >= 0) dims.Set((uint32_t)d, (double)dim.value);
+        else if (!dim.param.empty()) dims.Set((uint32_t)d, dim.param);
+        else dims.Set((uint32_t)d, env.Null());
+      }
+      o.Set("dims", dims);
+    } else {
+      o.Set("dims", env.Null());
+    }
+    arr.Set((uint32_t)i, o);
+  }
+  return arr;
+}
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::FunctionReference* constructor;
+
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeEngine",
+                       {InstanceMethod("run", &EngineWrap::Run), InstanceMethod("dispose", &EngineWrap::Dispose),
+                        InstanceAccessor("inputs", &EngineWrap::Inputs, nullptr),
+                        InstanceAccessor("outputs", &EngineWrap::Outputs, nullptr),
+                        InstanceAccessor("info", &EngineWrap::Info, nullptr)});
+  }
+
+  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {}
+
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<hs::Engine> engine, Napi::Object info) {
+    Napi::Object obj = constructor->New({});
+    EngineWrap* self = Unwrap(obj);
+    self->engine_ = std::move(engine);
+    self->info_ = Napi::Persistent(info);
+    return obj;
+  }
+
+ private:
+  Napi::Value Inputs(const Napi::CallbackInfo& info) {
+    if (!engine_) throw make_error(info.Env(), "ERR_DISPOSED", "the engine has been disposed");
+    return value_infos_to_js(info.Env(), engine_->inputs());
+  }
+  Napi::Value Outputs(const Napi::CallbackInfo& info) {
+    if (!engine_) throw make_error(info.Env(), "ERR_DISPOSED", "the engine has been disposed");
+    return value_infos_to_js(info.Env(), engine_->outputs());
+  }
+  Napi::Value Info(const Napi::CallbackInfo& info) { return info_.IsEmpty() ? info.Env().Null() : info_.Value(); }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    engine_.reset();  // runs in flight keep their own reference and finish first
+    return info.Env().Undefined();
+  }
+  Napi::Value Run(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<hs::Engine> engine_;
+  Napi::ObjectReference info_;
+};
+
+Napi::FunctionReference* EngineWrap::constructor = nullptr;
+
+class RunWorker : public Napi::AsyncWorker {
+ public:
+  RunWorker(Napi::Env env, std::shared_ptr<hs::Engine> engine)
+      : Napi::AsyncWorker(env, "highservice:run"), deferred_(Napi::Promise::Deferred::New(env)), engine_(std::move(engine)) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+  std::vector<hs::Tensor> inputs;
+  std::vector<Napi::Reference<Napi::Value>> keep_alive;
+
+ protected:
+  void Execute() override {
+    status_ = engine_->run(inputs, &outputs_);
+    inputs.clear();
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    keep_alive.clear();
+    if (!status_.is_ok()) {
+      deferred_.Reject(status_error(env, status_).Value());
+      return;
+    }
+    try {
+      Napi::Array arr = Napi::Array::New(env, outputs_.size());
+      for (size_t i = 0; i < outputs_.size(); ++i) {
+        hs::Tensor t = std::move(outputs_[i]);
+        outputs_[i] = hs::Tensor();
+        arr.Set((uint32_t)i, tensor_to_js(env, t));
+      }
+      deferred_.Resolve(arr);
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    keep_alive.clear();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<hs::Engine> engine_;
+  hs::Status status_;
+  std::vector<hs::Tensor> outputs_;
+};
+
+Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HS_NAPI_GUARD_BEGIN
+  if (!engine_) throw make_error(env, "ERR_DISPOSED", "the engine has been disposed");
+  HS_NAPI_CHECK_ARG(env, info.Length() >= 1 && info[0].IsArray(), "run(tensors): tensors must be an array");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  auto* worker = new RunWorker(env, engine_);
+  try {
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      std::string what = "input '" + (i < engine_->inputs().size() ? engine_->inputs()[i].name : std::to_string(i)) + "'";
+      worker->inputs.push_back(tensor_from_js(env, arr.Get(i), what, &worker->keep_alive));
+    }
+  } catch (...) {
+    delete worker;
+    throw;
+  }
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+  HS_NAPI_GUARD_END(env)
+}
+
+class CacheKeyWorker : public Napi::AsyncWorker {
+ public:
+  CacheKeyWorker(Napi::Env env, Napi::TypedArray bytes, std::string fingerprint)
+      : Napi::AsyncWorker(env, "highservice:cacheKey"), deferred_(Napi::Promise::Deferred::New(env)),
+        fingerprint_(std::move(fingerprint)) {
+    data_ = static_cast<const uint8_t*>(bytes.ArrayBuffer().Data()) + bytes.ByteOffset();
+    size_ = bytes.ByteLength();
+    ref_ = Napi::Persistent(Napi::Value(bytes));
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { key_ = hs::plan_cache_key(data_, size_, fingerprint_); }
+  void OnOK() override {
+    ref_.Reset();
+    deferred_.Resolve(Napi::String::New(Env(), key_));
+  }
+  void OnError(const Napi::Error& e) override {
+    ref_.Reset();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string fingerprint_, key_;
+  const uint8_t* data_;
+  size_t size_;
+  Napi::Reference<Napi::Value> ref_;
+};
+
+Napi::Value CacheKey(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HS_NAPI_GUARD_BEGIN
+  HS_NAPI_CHECK_ARG(env, info.Length() >= 2 && info[0].IsTypedArray() && info[1].IsString(),
+                    "cacheKey(bytes: Uint8Array, fingerprint: string)");
+  auto* w = new CacheKeyWorker(env, info[0].As<Napi::TypedArray>(), info[1].As<Napi::String>().Utf8Value());
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+  HS_NAPI_GUARD_END(env)
+}
+
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  explicit LoadWorker(Napi::Env env) : Napi::AsyncWorker(env, "highservice:load"), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  JsGraph source;
+  std::string cache_dir, key;
+  hs::BuildOptions build;
+  hs::EngineOptions engine_options;
+
+ protected:
+  void Execute() override {
+    std::shared_ptr<hs::Graph> graph = source.graph;
+    if (graph) {
+      for (const PendingCopy& c : source.copies) std::memcpy(c.dst, c.src, c.bytes);
+      source.copies.clear();
+      status_ = hs::optimize_graph(*graph, build, &report_);
+      if (!status_.is_ok()) return;
+      cache_state_ = "built";
+      if (!cache_dir.empty() && !key.empty()) {
+        hs::Status st = hs::plan_cache_store(cache_dir, key, *graph);
+        cache_state_ = st.is_ok() ? "built, cached" : "built, not cached: " + st.message();
+      }
+    } else {
+      std::string why;
+      graph = hs::plan_cache_load(cache_dir, key, &why);
+      if (!graph) {
+        status_ = hs::Status(hs::StatusCode::kNotFound, why.empty() ? "no cached plan" : why);
+        miss_ = true;
+        return;
+      }
+      cache_state_ = "loaded from cache";
+    }
+    auto engine = hs::Engine::create(graph, engine_options);
+    if (!engine.is_ok()) {
+      status_ = engine.status();
+      return;
+    }
+    engine_ = engine.take();
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    source.sources.clear();
+    if (!status_.is_ok()) {
+      Napi::Error err = miss_ ? make_error(env, "ERR_CACHE_MISS", status_.message()) : status_error(env, status_);
+      deferred_.Reject(err.Value());
+      return;
+    }
+    Napi::Object info = Napi::Object::New(env);
+    info.Set("cache", cache_state_);
+    info.Set("threads", engine_->threads());
+    info.Set("streams", engine_->streams());
+    info.Set("nodes", (double)engine_->graph().nodes.size());
+    info.Set("foldedNodes", report_.folded_nodes);
+    info.Set("removedNodes", report_.removed_nodes);
+    Napi::Array fusions = Napi::Array::New(env, report_.fusions.size());
+    for (size_t i = 0; i < report_.fusions.size(); ++i) fusions.Set((uint32_t)i, report_.fusions[i]);
+    info.Set("fusions", fusions);
+    deferred_.Resolve(EngineWrap::Wrap(env, std::move(engine_), info));
+  }
+  void OnError(const Napi::Error& e) override {
+    source.sources.clear();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  hs::Status status_;
+  bool miss_ = false;
+  std::string cache_state_;
+  hs::BuildReport report_;
+  std::shared_ptr<hs::Engine> engine_;
+};
+
+int int_option(Napi::Object o, const char* key, int fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) throw_type_error(o.Env(), std::string("options.") + key + " must be a number");
+  return v.As<Napi::Number>().Int32Value();
+}
+
+std::string string_option(Napi::Object o, const char* key, const std::string& fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsString()) throw_type_error(o.Env(), std::string("options.") + key + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HS_NAPI_GUARD_BEGIN
+  HS_NAPI_CHECK_ARG(env, info.Length() >= 2 && info[0].IsObject() && info[1].IsObject(),
+                    "loadEngine(source: object, options: object)");
+  Napi::Object src = info[0].As<Napi::Object>();
+  Napi::Object opts = info[1].As<Napi::Object>();
+  auto* w = new LoadWorker(env);
+  try {
+    w->cache_dir = string_option(src, "cacheDir", "");
+    w->key = string_option(src, "key", "");
+    Napi::Value g = src.Get("graph");
+    if (g.IsObject()) graph_from_js(env, g.As<Napi::Object>(), &w->source);
+    else if (w->cache_dir.empty() || w->key.empty()) throw_type_error(env, "loadEngine: source needs a graph or a cacheDir and key");
+    w->engine_options.threads = int_option(opts, "threads", 0);
+    w->engine_options.streams = int_option(opts, "streams", 1);
+    w->build.optimization_level = int_option(opts, "optimizationLevel", 2);
+    w->build.precision = string_option(opts, "precision", "fp32");
+    w->build.device = string_option(opts, "device", "cpu");
+  } catch (...) {
+    delete w;
+    throw;
+  }
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+  HS_NAPI_GUARD_END(env)
+}
+
+}  // namespace
+
+void init_engine(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = EngineWrap::Define(env);
+  EngineWrap::constructor = new Napi::FunctionReference(Napi::Persistent(cls));
+  exports.Set("NativeEngine", cls);
+  exports.Set("loadEngine", Napi::Function::New(env, LoadEngine, "loadEngine"));
+  exports.Set("cacheKey", Napi::Function::New(env, CacheKey, "cacheKey"));
+}
+
+}  // namespace hs_napi

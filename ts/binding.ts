@@ -1,0 +1,130 @@
+// The typed surface of the native addon; every native call in the package goes through here.
+import path from 'node:path';
+
+export type TensorType =
+  | 'float32' | 'float64' | 'float16' | 'bfloat16'
+  | 'int64' | 'int32' | 'int16' | 'int8'
+  | 'uint64' | 'uint32' | 'uint16' | 'uint8' | 'bool';
+
+export type TensorData =
+  | Float32Array | Float64Array | Uint16Array | BigInt64Array | BigUint64Array
+  | Int32Array | Uint32Array | Int16Array | Int8Array | Uint8Array;
+
+export interface NativeTensor {
+  type: TensorType;
+  dims: readonly number[];
+  data: TensorData;
+}
+
+export interface NativeValueInfo {
+  name: string;
+  type: TensorType | null;
+  dims: (number | string | null)[] | null;
+}
+
+export interface NativeEngineInfo {
+  cache: string;
+  threads: number;
+  streams: number;
+  nodes: number;
+  foldedNodes: number;
+  removedNodes: number;
+  fusions: string[];
+}
+
+export interface NativeEngine {
+  readonly inputs: NativeValueInfo[];
+  readonly outputs: NativeValueInfo[];
+  readonly info: NativeEngineInfo;
+  run(inputs: NativeTensor[]): Promise<NativeTensor[]>;
+  dispose(): void;
+}
+
+/** The importer's plain description of a graph (see ts/onnx/graph-desc.ts). */
+export interface GraphDesc {
+  name: string;
+  opsets: Record<string, number>;
+  inputs: ValueInfoDesc[];
+  outputs: ValueInfoDesc[];
+  initializers: TensorDesc[];
+  nodes: NodeDesc[];
+}
+export interface ValueInfoDesc {
+  name: string;
+  type: number; // ONNX TensorProto.DataType, 0 when unknown
+  dims: (number | string)[] | null;
+}
+export interface TensorDesc {
+  name: string;
+  type: number;
+  dims: number[];
+  data: Uint8Array; // little-endian element bytes
+}
+export type AttrDesc =
+  | { name: string; kind: 'f'; value: number }
+  | { name: string; kind: 'i'; value: number }
+  | { name: string; kind: 's'; value: string }
+  | { name: string; kind: 't'; value: TensorDesc }
+  | { name: string; kind: 'g'; value: GraphDesc }
+  | { name: string; kind: 'fs'; value: number[] }
+  | { name: string; kind: 'is'; value: number[] }
+  | { name: string; kind: 'ss'; value: string[] };
+export interface NodeDesc {
+  name: string;
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: AttrDesc[];
+}
+
+export interface CudaDevice {
+  index: number;
+  name: string;
+  sm: number;
+  memory: number;
+  multiprocessors: number;
+}
+
+export interface DevicesInfo {
+  backends: string[];
+  threads: number;
+  cuda: {
+    compiled: boolean;
+    available: boolean;
+    reason: string | null;
+    driverVersion: number;
+    runtimeVersion: number;
+    devices: CudaDevice[];
+  };
+  operators: string[];
+}
+
+export interface LoadOptionsNative {
+  threads?: number;
+  streams?: number;
+  optimizationLevel?: number;
+  precision?: string;
+  device?: string;
+}
+
+export interface Addon {
+  devices(): DevicesInfo;
+  cacheKey(bytes: Uint8Array, fingerprint: string): Promise<string>;
+  loadEngine(
+    source: { graph?: GraphDesc; cacheDir?: string; key?: string },
+    options: LoadOptionsNative,
+  ): Promise<NativeEngine>;
+  attention?: unknown;
+}
+
+let addon: Addon | undefined;
+
+/** Loads the addon once: HS_ADDON_PATH if set, else build/Release, then prebuilds/ (node-gyp-build). */
+export function loadAddon(): Addon {
+  if (addon) return addon;
+  const override = process.env.HS_ADDON_PATH;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  addon = (override ? require(path.resolve(override)) : require('node-gyp-build')(path.join(__dirname, '..'))) as Addon;
+  return addon;
+}

@@ -1,0 +1,143 @@
+// Engine: the public entry point. load() reads the model, looks the plan up in the engine cache,
+// and builds it on a native thread when there is none; run() resolves with named outputs.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { loadAddon, type NativeEngine, type NativeEngineInfo, type NativeTensor, type NativeValueInfo } from '../binding';
+import { HsError } from '../errors';
+import { decodeModel } from '../onnx/decode';
+import { Tensor, type TensorLike } from '../tensor';
+import { devices } from './devices';
+
+export interface EngineOptions {
+  /** 'auto' picks CUDA when it can run the model, else the CPU (engine.device says which, and why). */
+  device?: 'auto' | 'cpu' | 'cuda';
+  precision?: 'fp32' | 'fp16' | 'bf16';
+  /** Execution contexts that run concurrently and share the weights. */
+  streams?: number;
+  /** CPU threads (default: the machine's cores). */
+  threads?: number;
+  /** Engine cache folder (default ~/.cache/highservice); false disables the cache. */
+  cacheDir?: string | false;
+  /** 0: no graph optimisation, 1: folding and cleanup, 2: + fusions (default). */
+  optimizationLevel?: 0 | 1 | 2;
+}
+
+export type ValueInfo = NativeValueInfo;
+export type EngineInfo = NativeEngineInfo & { device: 'cpu' | 'cuda'; fallbackReason: string | null; loadMs: number };
+
+const VERSION: string = require('../../package.json').version;
+
+export function defaultCacheDir(): string {
+  return process.env.HIGHSERVICE_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'highservice');
+}
+
+function pickDevice(requested: EngineOptions['device']): { device: 'cpu' | 'cuda'; reason: string | null } {
+  const cuda = devices().cuda;
+  if (requested === 'cuda') {
+    if (!cuda.available) throw new HsError('ERR_CUDA_UNAVAILABLE', `device 'cuda' was requested: ${cuda.reason}`);
+    throw new HsError('ERR_CUDA_UNAVAILABLE', "device 'cuda' was requested: the cuda engine backend is not implemented yet");
+  }
+  if (requested === 'auto' || requested === undefined) {
+    const reason = cuda.available ? 'the cuda engine backend is not implemented yet' : cuda.reason;
+    return { device: 'cpu', reason: requested === 'auto' ? reason : null };
+  }
+  if (requested !== 'cpu') throw new HsError('ERR_INVALID_ARGUMENT', `unknown device '${String(requested)}'`);
+  return { device: 'cpu', reason: null };
+}
+
+export class Engine {
+  #native: NativeEngine | null;
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  readonly info: EngineInfo;
+
+  private constructor(native: NativeEngine, info: EngineInfo) {
+    this.#native = native;
+    this.inputs = native.inputs;
+    this.outputs = native.outputs;
+    this.info = info;
+  }
+
+  get inputNames(): string[] {
+    return this.inputs.map((v) => v.name);
+  }
+  get outputNames(): string[] {
+    return this.outputs.map((v) => v.name);
+  }
+
+  static async load(model: string | Uint8Array, options: EngineOptions = {}): Promise<Engine> {
+    const started = performance.now();
+    const addon = loadAddon();
+    const { device, reason } = pickDevice(options.device);
+    let bytes: Uint8Array;
+    if (typeof model === 'string') {
+      try {
+        bytes = await fs.readFile(model);
+      } catch (e) {
+        throw new HsError('ERR_NOT_FOUND', `cannot read model '${model}': ${(e as Error).message}`, { cause: e });
+      }
+    } else if (model instanceof Uint8Array) {
+      bytes = model;
+    } else {
+      throw new HsError('ERR_INVALID_ARGUMENT', 'Engine.load(model): model must be a path or a Uint8Array');
+    }
+    const nativeOptions = {
+      threads: options.threads,
+      streams: options.streams,
+      optimizationLevel: options.optimizationLevel ?? 2,
+      precision: options.precision ?? 'fp32',
+      device,
+    };
+    const cacheDir = options.cacheDir === false ? '' : (options.cacheDir ?? defaultCacheDir());
+    let key = '';
+    let native: NativeEngine | undefined;
+    if (cacheDir) {
+      const fingerprint = JSON.stringify({ v: VERSION, o: nativeOptions.optimizationLevel, p: nativeOptions.precision, d: device });
+      key = await addon.cacheKey(bytes, fingerprint);
+      native = await addon.loadEngine({ cacheDir, key }, nativeOptions).catch((e: { code?: string }) => {
+        if (e.code === 'ERR_CACHE_MISS') return undefined;
+        throw e;
+      });
+    }
+    if (!native) {
+      const graph = await decodeModel(bytes, { baseDir: typeof model === 'string' ? path.dirname(path.resolve(model)) : undefined });
+      native = await addon.loadEngine({ graph, cacheDir: cacheDir || undefined, key: key || undefined }, nativeOptions);
+    }
+    return new Engine(native, { ...native.info, device, fallbackReason: reason, loadMs: performance.now() - started });
+  }
+
+  /** Runs the model; feeds are keyed by input name. Resolves with every output, keyed by name. */
+  async run(feeds: Record<string, TensorLike>): Promise<Record<string, Tensor>> {
+    const native = this.#native;
+    if (!native) throw new HsError('ERR_DISPOSED', 'the engine has been disposed');
+    if (feeds === null || typeof feeds !== 'object')
+      throw new HsError('ERR_INVALID_ARGUMENT', 'run(feeds): feeds must be an object keyed by input name');
+    for (const name of Object.keys(feeds))
+      if (!this.inputs.some((v) => v.name === name))
+        throw new HsError('ERR_NOT_FOUND', `unknown input '${name}'; the model's inputs are ${JSON.stringify(this.inputNames)}`);
+    const ordered = this.inputs.map((v) => {
+      const t = feeds[v.name];
+      if (!t) throw new HsError('ERR_NOT_FOUND', `missing input '${v.name}'`);
+      return t as NativeTensor;
+    });
+    const results = await native.run(ordered);
+    const out: Record<string, Tensor> = {};
+    this.outputs.forEach((v, i) => {
+      const r = results[i];
+      out[v.name] = new Tensor(r.type, r.data, r.dims);
+    });
+    return out;
+  }
+
+  /** Frees the engine's memory now. Runs in flight finish first; later calls reject with ERR_DISPOSED. */
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = null;
+  }
+
+  get disposed(): boolean {
+    return this.#native === null;
+  }
+}

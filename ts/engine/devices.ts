@@ -1,0 +1,6 @@
+import { loadAddon, type DevicesInfo } from '../binding';
+
+/** What the addon can use: backends compiled in, CUDA state and devices, default threads. */
+export function devices(): DevicesInfo {
+  return loadAddon().devices();
+}
