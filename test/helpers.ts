@@ -1,0 +1,46 @@
+// Shared by the test suites: the package entry (lib/, built by `npm run build:ts`), onnxruntime-node
+// as the independent reference, and comparisons of outputs.
+import * as ort from 'onnxruntime-node';
+
+import type { Tensor, TensorLike } from '../ts/index';
+
+export * as hs from '../ts/index';
+export { ort };
+
+/** Runs a model in onnxruntime-node (same threads) and returns its outputs as plain tensors. */
+export async function ortRun(model: Uint8Array | string, feeds: Record<string, TensorLike>, threads = 1) {
+  const session = await ort.InferenceSession.create(model as Uint8Array, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [k, t] of Object.entries(feeds))
+    ortFeeds[k] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims as number[]);
+  const out = await session.run(ortFeeds);
+  await session.release();
+  return out;
+}
+
+/** max |a - b| / (max |b| + eps): a scale-free error, for float outputs. */
+export function relError(actual: Tensor | TensorLike, expected: { data: unknown; dims: readonly number[] }): number {
+  const a = actual.data as Float32Array;
+  const e = expected.data as Float32Array;
+  if (a.length !== e.length) return Infinity;
+  let maxDiff = 0, maxRef = 0;
+  for (let i = 0; i < e.length; i++) {
+    const d = Math.abs(a[i] - e[i]);
+    if (Number.isNaN(d)) return Infinity;
+    maxDiff = Math.max(maxDiff, d);
+    maxRef = Math.max(maxRef, Math.abs(e[i]));
+  }
+  return maxDiff / (maxRef + 1e-12);
+}
+
+/** Fresh random floats (a new seed every call: each test run checks new inputs). */
+export function randomTensor(dims: number[], scale = 1): { type: 'float32'; dims: number[]; data: Float32Array } {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (Math.random() * 2 - 1) * scale;
+  return { type: 'float32', dims, data };
+}
