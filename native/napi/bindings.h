@@ -5,6 +5,12 @@
 
 namespace hs_napi {
 
+// Per-environment state (the addon may be loaded in several worker threads at once).
+struct AddonData {
+  Napi::FunctionReference engine_constructor;
+};
+inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
 void init_devices(Napi::Env env, Napi::Object exports);
 void init_engine(Napi::Env env, Napi::Object exports);
 void init_attention(Napi::Env env, Napi::Object exports);

@@ -46,8 +46,6 @@ Napi::Array value_infos_to_js(Napi::Env env, const std::vector<hs::ValueInfo>& i
 
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
-  static Napi::FunctionReference* constructor;
-
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeEngine",
                        {InstanceMethod("run", &EngineWrap::Run), InstanceMethod("dispose", &EngineWrap::Dispose),
@@ -59,7 +57,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {}
 
   static Napi::Object Wrap(Napi::Env env, std::shared_ptr<hs::Engine> engine, Napi::Object info) {
-    Napi::Object obj = constructor->New({});
+    Napi::Object obj = addon_data(env).engine_constructor.New({});
     EngineWrap* self = Unwrap(obj);
     self->engine_ = std::move(engine);
     self->info_ = Napi::Persistent(info);
@@ -85,8 +83,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   std::shared_ptr<hs::Engine> engine_;
   Napi::ObjectReference info_;
 };
-
-Napi::FunctionReference* EngineWrap::constructor = nullptr;
 
 class RunWorker : public Napi::AsyncWorker {
  public:
@@ -318,7 +314,7 @@ Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
 
 void init_engine(Napi::Env env, Napi::Object exports) {
   Napi::Function cls = EngineWrap::Define(env);
-  EngineWrap::constructor = new Napi::FunctionReference(Napi::Persistent(cls));
+  addon_data(env).engine_constructor = Napi::Persistent(cls);
   exports.Set("NativeEngine", cls);
   exports.Set("loadEngine", Napi::Function::New(env, LoadEngine, "loadEngine"));
   exports.Set("cacheKey", Napi::Function::New(env, CacheKey, "cacheKey"));
