@@ -1,10 +1,10 @@
-// Shared by the test suites: the package entry (lib/, built by `npm run build:ts`), onnxruntime-node
+// Shared by the test suites: the package as users load it (lib/, which `npm test` builds first), onnxruntime-node
 // as the independent reference, and comparisons of outputs.
 import * as ort from 'onnxruntime-node';
 
-import type { Tensor, TensorLike } from '../ts/index';
+import type { Tensor, TensorLike } from '../lib/index';
 
-export * as hs from '../ts/index';
+export * as hs from '../lib/index';
 export { ort };
 
 /** Runs a model in onnxruntime-node (same threads) and returns its outputs as plain tensors. */

@@ -2,7 +2,7 @@
 // pass count per operator. onnxruntime-node 1.30 passes 618 of these cases: we must pass as many.
 import { describe, expect, it } from 'vitest';
 
-import { Engine } from '../../ts/index';
+import { Engine } from '../../lib/index';
 // @ts-expect-error: plain ESM helper shared with the CLI runner
 import { listCases, runCase } from './conformance.mjs';
 

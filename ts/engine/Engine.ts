@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { loadAddon, type NativeEngine, type NativeEngineInfo, type NativeTensor, type NativeValueInfo } from '../binding';
 import { HsError } from '../errors';
-import { decodeModel } from '../onnx/decode';
+import { decodeOffThread } from '../onnx/decodeOffThread';
 import { Tensor, type TensorLike } from '../tensor';
 import { devices } from './devices';
 
@@ -102,7 +102,7 @@ export class Engine {
       });
     }
     if (!native) {
-      const graph = await decodeModel(bytes, { baseDir: typeof model === 'string' ? path.dirname(path.resolve(model)) : undefined });
+      const graph = await decodeOffThread(typeof model === 'string' ? { file: path.resolve(model) } : { bytes });
       native = await addon.loadEngine({ graph, cacheDir: cacheDir || undefined, key: key || undefined }, nativeOptions);
     }
     return new Engine(native, { ...native.info, device, fallbackReason: reason, loadMs: performance.now() - started });
