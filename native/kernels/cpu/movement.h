@@ -1,0 +1,72 @@
+// Helpers shared by the data-movement kernels (Reshape, Transpose, Slice, Gather, Pad, ...):
+// they move elements without computing on them, so they dispatch on the element size rather
+// than on the dtype, and they read small integer tensors (shapes, axes, pads) with checks.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/common.h"
+
+namespace hs::cpu {
+
+// Calls f(tag), tag an unsigned integer with the dtype's element size, or returns ERR_TYPE
+// for dtypes without fixed-size elements (strings).
+template <typename F>
+Status dispatch_by_size(DType t, const char* op, F&& f) {
+  switch (dtype_size(t)) {
+    case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
+    case 4: return f(uint32_t{});
+    case 8: return f(uint64_t{});
+    default: break;
+  }
+  return Status(StatusCode::kType, str_cat(op, " does not support dtype ", dtype_name(t)));
+}
+
+// ERR_TYPE unless t is int32 or int64 (the index and shape dtypes of ONNX).
+inline Status require_index_dtype(const Tensor& t, const char* op, const char* what) {
+  if (t.dtype() != DType::kInt64 && t.dtype() != DType::kInt32)
+    return Status(StatusCode::kType, str_cat(op, ": ", what, " must be int32 or int64, got ", dtype_name(t.dtype())));
+  return Status::ok();
+}
+
+// The values of a 1-D int32/int64 tensor (shapes, axes, pads, repeats), or ERR_TYPE / ERR_SHAPE.
+inline Status read_int_list(const Tensor& t, const char* op, const char* what, std::vector<int64_t>* out) {
+  HS_RETURN_IF_ERROR(require_index_dtype(t, op, what));
+  if (t.rank() != 1)
+    return Status(StatusCode::kShape, str_cat(op, ": ", what, " must be 1-D, got shape ", shape_str(t.shape())));
+  *out = t.to_int64_vector();
+  return Status::ok();
+}
+
+// The value of a one-element int32/int64 tensor (a scalar or shape [1]).
+inline Status read_int_scalar(const Tensor& t, const char* op, const char* what, int64_t* out) {
+  HS_RETURN_IF_ERROR(require_index_dtype(t, op, what));
+  if (t.numel() != 1 || t.rank() > 1)
+    return Status(StatusCode::kShape, str_cat(op, ": ", what, " must be a scalar, got shape ", shape_str(t.shape())));
+  *out = t.to_int64_vector()[0];
+  return Status::ok();
+}
+
+// Normalises `axes` against `rank` in place; ERR_INVALID_ARGUMENT for an axis out of range or
+// repeated.
+inline Status normalize_axes(std::vector<int64_t>* axes, int64_t rank, const char* op) {
+  std::vector<bool> seen((size_t)rank, false);
+  for (int64_t& a : *axes) {
+    if (a < -rank || a >= rank)
+      return Status(StatusCode::kInvalidArgument, str_cat(op, ": axis ", a, " is out of range for rank ", rank));
+    if (a < 0) a += rank;
+    if (seen[(size_t)a]) return Status(StatusCode::kInvalidArgument, str_cat(op, ": axis ", a, " is repeated"));
+    seen[(size_t)a] = true;
+  }
+  return Status::ok();
+}
+
+// ERR_SHAPE unless every dimension is >= 0 (shapes read from tensors can hold anything).
+inline Status check_dims(const Shape& shape, const char* op) {
+  for (int64_t d : shape)
+    if (d < 0) return Status(StatusCode::kShape, str_cat(op, ": negative dimension in output shape ", shape_str(shape)));
+  return Status::ok();
+}
+
+}  // namespace hs::cpu

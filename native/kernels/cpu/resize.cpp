@@ -1,0 +1,317 @@
+// Resize (opsets 10 to 19): nearest, linear and cubic resampling of any axes, sized by `scales`
+// or `sizes` (with axes and keep_aspect_ratio_policy from opset 18), every
+// coordinate_transformation_mode, nearest_mode, cubic_coeff_a, exclude_outside, antialias and
+// extrapolation_value (tf_crop_and_resize with roi). The per-axis taps are in resize_taps.h.
+//
+// Algorithm: nearest is one gather pass: each output row (the last axis) starts at the input
+// row its outer positions select and reads the last axis through its index table (or copies the
+// row before when it reads the same input row). Linear and
+// cubic are separable: one pass per resized axis (shrinking axes first, so later passes touch
+// fewer elements) over the tensor viewed as [outer, axis, inner], each output row a weighted sum
+// of a few input rows with a contiguous, vectorisable inner loop. Passes compute in float (double
+// for float64) and run parallel over output rows.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/cpu/acc_type.h"
+#include "kernels/cpu/axis_layout.h"
+#include "kernels/cpu/movement.h"
+#include "kernels/cpu/resize_taps.h"
+
+namespace hs::cpu {
+namespace {
+
+enum class AspectPolicy { kStretch, kNotLarger, kNotSmaller };
+
+// Accumulator -> element; integer types truncate (as the ONNX reference and onnxruntime do) and
+// saturate.
+template <typename T, typename A>
+inline T store_saturated(A v) {
+  if constexpr (std::is_integral_v<T>) {
+    const A lo = (A)std::numeric_limits<T>::lowest(), hi = (A)std::numeric_limits<T>::max();
+    return (T)std::trunc(std::min(std::max(v, lo), hi));
+  } else {
+    return store_as<T>(v);
+  }
+}
+
+// One separable pass: [outer, in_len, inner] -> [outer, out_len, inner] through `taps`.
+template <typename A>
+void resample_axis(const A* in, A* out, const AxisLayout& l, const AxisTaps& taps, A extrapolation, ThreadPool& pool) {
+  const int64_t out_len = (int64_t)taps.outside.size(), inner = l.inner, width = taps.width;
+  const std::vector<A> weights(taps.weight.begin(), taps.weight.end());
+  if (inner == 1) {  // the last axis: each output element is a dot product of `width` inputs
+    pool.parallel_for(l.outer, grain_for(out_len * width), [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        const A* src = in + o * l.axis_len;
+        A* dst = out + o * out_len;
+        for (int64_t x = 0; x < out_len; ++x) {
+          const int64_t* index = &taps.index[(size_t)(x * width)];
+          const A* weight = &weights[(size_t)(x * width)];
+          A sum = 0;
+          for (int64_t t = 0; t < width; ++t) sum += weight[t] * src[index[t]];
+          dst[x] = taps.outside[(size_t)x] ? extrapolation : sum;
+        }
+      }
+    });
+    return;
+  }
+  pool.parallel_for(l.outer * out_len, grain_for(inner * width), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t o = row / out_len, x = row % out_len;
+      A* dst = out + row * inner;
+      if (taps.outside[(size_t)x]) {
+        std::fill(dst, dst + inner, extrapolation);
+        continue;
+      }
+      const int64_t* index = &taps.index[(size_t)(x * width)];
+      const A* weight = &weights[(size_t)(x * width)];
+      const A* base = in + o * l.axis_len * inner;
+      const A* src0 = base + index[0] * inner;
+      for (int64_t i = 0; i < inner; ++i) dst[i] = weight[0] * src0[i];
+      for (int64_t t = 1; t < width; ++t) {
+        if (weight[t] == 0) continue;
+        const A* src = base + index[t] * inner;
+        for (int64_t i = 0; i < inner; ++i) dst[i] += weight[t] * src[i];
+      }
+    }
+  });
+}
+
+// Nearest: out[p] = in[index_0[p0], ..., index_n[pn]], or the extrapolation value where any
+// axis is outside. An output row that reads the same input row as the one before it (upsampling
+// along an outer axis) is a copy of that row.
+template <typename T>
+void gather_nearest(const T* in, const Shape& in_shape, T* out, const Shape& out_shape, const std::vector<AxisTaps>& taps,
+                    T extrapolation, ThreadPool& pool) {
+  const size_t rank = in_shape.size();
+  const std::vector<int64_t> in_strides = strides_of(in_shape);
+  const int64_t out_last = out_shape.back();
+  const AxisTaps& last = taps.back();
+  const bool last_outside = std::find(last.outside.begin(), last.outside.end(), 1) != last.outside.end();
+  pool.parallel_for(shape_numel(out_shape) / out_last, grain_for(out_last), [&](int64_t begin, int64_t end) {
+    int64_t previous = -1;  // input offset of the row before, when it was gathered in this chunk
+    for (int64_t row = begin; row < end; ++row) {
+      T* dst = out + row * out_last;
+      int64_t offset = 0, rest = row;
+      bool outside = false;
+      for (size_t d = rank - 1; d-- > 0;) {
+        const int64_t x = rest % out_shape[d];
+        rest /= out_shape[d];
+        outside = outside || taps[d].outside[(size_t)x];
+        offset += taps[d].index[(size_t)x] * in_strides[d];
+      }
+      if (outside) {
+        std::fill(dst, dst + out_last, extrapolation);
+        previous = -1;
+        continue;
+      }
+      if (offset == previous) {
+        std::memcpy(dst, dst - out_last, (size_t)out_last * sizeof(T));
+        continue;
+      }
+      previous = offset;
+      const T* src = in + offset;
+      const int64_t* index = last.index.data();
+      if (last_outside) {
+        for (int64_t j = 0; j < out_last; ++j) dst[j] = last.outside[(size_t)j] ? extrapolation : src[index[j]];
+      } else {
+        for (int64_t j = 0; j < out_last; ++j) dst[j] = src[index[j]];
+      }
+    }
+  });
+}
+
+// Linear and cubic: one resample_axis pass per axis that changes, in accumulator precision A.
+template <typename T>
+void interpolate(const T* in, const Shape& in_shape, T* out, const Shape& out_shape, const std::vector<AxisTaps>& taps,
+                 float extrapolation, ThreadPool& pool) {
+  using A = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  std::vector<size_t> axes;
+  for (size_t d = 0; d < in_shape.size(); ++d)
+    if (!taps[d].is_identity(in_shape[d])) axes.push_back(d);
+  std::stable_sort(axes.begin(), axes.end(), [&](size_t a, size_t b) {
+    return (double)out_shape[a] / (double)in_shape[a] < (double)out_shape[b] / (double)in_shape[b];
+  });
+  constexpr bool kSameType = std::is_same_v<T, A>;
+  // Pass k reads the previous pass' buffer and writes scratch[k % 2]; the last pass writes
+  // straight into `out` when T is already the accumulator type.
+  std::vector<A> converted, scratch[2];
+  const A* src;
+  if constexpr (kSameType) {
+    src = in;
+  } else {
+    converted.resize((size_t)shape_numel(in_shape));
+    for (size_t i = 0; i < converted.size(); ++i) converted[i] = load_as<A>(in[i]);
+    src = converted.data();
+  }
+  Shape shape = in_shape;
+  for (size_t k = 0; k < axes.size(); ++k) {
+    const size_t d = axes[k];
+    const AxisLayout l = layout_around(shape, (int64_t)d);
+    shape[d] = out_shape[d];
+    A* dst;
+    if (kSameType && k + 1 == axes.size()) {
+      dst = reinterpret_cast<A*>(out);
+    } else {
+      scratch[k % 2].resize((size_t)shape_numel(shape));
+      dst = scratch[k % 2].data();
+    }
+    resample_axis(src, dst, l, taps[d], (A)extrapolation, pool);
+    src = dst;
+  }
+  if (kSameType && !axes.empty()) return;
+  const int64_t n = shape_numel(out_shape);
+  for (int64_t i = 0; i < n; ++i) out[i] = store_saturated<T>(src[i]);
+}
+
+class ResizeKernel final : public KernelBase {
+ public:
+  explicit ResizeKernel(const KernelInfo& info) : opset_(info.opset) {
+    const Node& n = info.node;
+    auto unsupported = [&](const char* attr, const std::string& value) {
+      init_status = Status(StatusCode::kUnsupportedOp, str_cat("Resize: ", attr, " '", value, "' is not supported"));
+    };
+    const std::string mode = n.attr_string("mode", "nearest");
+    if (mode == "nearest") options_.mode = ResizeMode::kNearest;
+    else if (mode == "linear" || mode == "bilinear") options_.mode = ResizeMode::kLinear;
+    else if (mode == "cubic" || mode == "bicubic") options_.mode = ResizeMode::kCubic;
+    else unsupported("mode", mode);
+
+    const std::string coord = n.attr_string("coordinate_transformation_mode", opset_ >= 11 ? "half_pixel" : "asymmetric");
+    if (coord == "half_pixel") options_.coord = CoordMode::kHalfPixel;
+    else if (coord == "half_pixel_symmetric") options_.coord = CoordMode::kHalfPixelSymmetric;
+    else if (coord == "pytorch_half_pixel") options_.coord = CoordMode::kPytorchHalfPixel;
+    else if (coord == "align_corners") options_.coord = CoordMode::kAlignCorners;
+    else if (coord == "asymmetric") options_.coord = CoordMode::kAsymmetric;
+    else if (coord == "tf_half_pixel_for_nn") options_.coord = CoordMode::kTfHalfPixelForNn;
+    else if (coord == "tf_crop_and_resize") options_.coord = CoordMode::kTfCropAndResize;
+    else unsupported("coordinate_transformation_mode", coord);
+
+    const std::string nearest = n.attr_string("nearest_mode", opset_ >= 11 ? "round_prefer_floor" : "simple");
+    if (nearest == "round_prefer_floor") options_.nearest = NearestMode::kRoundPreferFloor;
+    else if (nearest == "round_prefer_ceil") options_.nearest = NearestMode::kRoundPreferCeil;
+    else if (nearest == "floor") options_.nearest = NearestMode::kFloor;
+    else if (nearest == "ceil") options_.nearest = NearestMode::kCeil;
+    else if (nearest == "simple" && opset_ < 11) options_.nearest = NearestMode::kSimple;
+    else unsupported("nearest_mode", nearest);
+
+    const std::string policy = n.attr_string("keep_aspect_ratio_policy", "stretch");
+    if (policy == "stretch") policy_ = AspectPolicy::kStretch;
+    else if (policy == "not_larger") policy_ = AspectPolicy::kNotLarger;
+    else if (policy == "not_smaller") policy_ = AspectPolicy::kNotSmaller;
+    else unsupported("keep_aspect_ratio_policy", policy);
+
+    options_.cubic_a = n.attr_float("cubic_coeff_a", -0.75f);
+    options_.exclude_outside = n.attr_int("exclude_outside", 0) != 0;
+    options_.antialias = n.attr_int("antialias", 0) != 0;
+    extrapolation_ = n.attr_float("extrapolation_value", 0.0f);
+    axes_ = n.attr_ints("axes");
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x;
+    HS_RETURN_IF_ERROR(require_input(ctx, 0, "Resize", &x));
+    std::vector<AxisGeometry> geometry;
+    HS_RETURN_IF_ERROR(axis_geometry(ctx, *x, &geometry));
+    Shape out_shape;
+    for (const AxisGeometry& g : geometry) out_shape.push_back(g.out_len);
+    if (shape_numel(out_shape) > 0 && x->numel() == 0)
+      HS_FAIL(kShape, "Resize: cannot resize the empty input of shape ", shape_str(x->shape()), " to ", shape_str(out_shape));
+    std::vector<AxisTaps> taps;
+    if (shape_numel(out_shape) > 0)
+      for (const AxisGeometry& g : geometry) taps.push_back(compute_taps(g, options_));
+    return dispatch(x->dtype(), kNumeric, "Resize", [&](auto tag) {
+      using T = decltype(tag);
+      Tensor* out = ctx.output(0, x->dtype(), out_shape);
+      if (out->numel() == 0) return Status::ok();
+      if (x->rank() == 0) {
+        out->data<T>()[0] = x->data<T>()[0];
+      } else if (options_.mode == ResizeMode::kNearest) {
+        gather_nearest(x->data<T>(), x->shape(), out->data<T>(), out_shape, taps, store_saturated<T>(extrapolation_), ctx.pool());
+      } else {
+        interpolate(x->data<T>(), x->shape(), out->data<T>(), out_shape, taps, extrapolation_, ctx.pool());
+      }
+      return Status::ok();
+    });
+  }
+
+ private:
+  // Input lengths, output lengths, scales and roi of every axis, from scales or sizes.
+  Status axis_geometry(const KernelContext& ctx, const Tensor& x, std::vector<AxisGeometry>* out) const {
+    const int64_t rank = x.rank();
+    auto present = [&](int i) { return ctx.input(i) && ctx.input(i)->numel() > 0 ? ctx.input(i) : nullptr; };
+    const Tensor* scales_t = present(opset_ >= 11 ? 2 : 1);
+    const Tensor* sizes_t = opset_ >= 11 ? present(3) : nullptr;
+    const Tensor* roi_t = opset_ >= 11 ? present(1) : nullptr;
+    if (!!scales_t == !!sizes_t) HS_FAIL(kInvalidArgument, "Resize needs exactly one of scales and sizes");
+
+    std::vector<int64_t> axes = axes_;
+    if (axes.empty())
+      for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
+    HS_RETURN_IF_ERROR(normalize_axes(&axes, rank, "Resize"));
+    out->assign((size_t)rank, AxisGeometry{});
+    for (int64_t d = 0; d < rank; ++d) (*out)[(size_t)d].in_len = (*out)[(size_t)d].out_len = x.dim(d);
+
+    if (scales_t) {
+      if (!is_float(scales_t->dtype())) HS_FAIL(kType, "Resize: scales must be float, got ", dtype_name(scales_t->dtype()));
+      const std::vector<float> scales = scales_t->to_float_vector();
+      if (scales.size() != axes.size()) HS_FAIL(kShape, "Resize: ", scales.size(), " scales for ", axes.size(), " axes");
+      for (size_t i = 0; i < axes.size(); ++i) {
+        AxisGeometry& g = (*out)[(size_t)axes[i]];
+        if (!(scales[i] > 0)) HS_FAIL(kInvalidArgument, "Resize: scale ", scales[i], " must be positive");
+        g.scale = scales[i];
+        g.out_len = (int64_t)std::floor(g.scale * (double)g.in_len);
+      }
+    } else {
+      std::vector<int64_t> sizes;
+      HS_RETURN_IF_ERROR(read_int_list(*sizes_t, "Resize", "sizes", &sizes));
+      if (sizes.size() != axes.size()) HS_FAIL(kShape, "Resize: ", sizes.size(), " sizes for ", axes.size(), " axes");
+      HS_RETURN_IF_ERROR(check_dims(sizes, "Resize"));
+      double common = policy_ == AspectPolicy::kNotLarger ? INFINITY : 0;
+      for (size_t i = 0; i < axes.size(); ++i) {
+        AxisGeometry& g = (*out)[(size_t)axes[i]];
+        if (g.in_len == 0) HS_FAIL(kShape, "Resize: cannot size the empty axis ", axes[i]);
+        g.scale = (double)sizes[i] / (double)g.in_len;
+        g.out_len = sizes[i];
+        common = policy_ == AspectPolicy::kNotLarger ? std::min(common, g.scale) : std::max(common, g.scale);
+      }
+      if (policy_ != AspectPolicy::kStretch) {
+        for (int64_t a : axes) {
+          AxisGeometry& g = (*out)[(size_t)a];
+          g.scale = common;
+          g.out_len = (int64_t)std::floor(common * (double)g.in_len + 0.5);
+        }
+      }
+    }
+
+    if (options_.coord == CoordMode::kTfCropAndResize) {
+      if (!roi_t) HS_FAIL(kInvalidArgument, "Resize: tf_crop_and_resize needs roi");
+      if (!is_float(roi_t->dtype())) HS_FAIL(kType, "Resize: roi must be float, got ", dtype_name(roi_t->dtype()));
+      const std::vector<float> roi = roi_t->to_float_vector();
+      const bool per_axis = roi.size() == 2 * axes.size();
+      if (!per_axis && roi.size() != 2 * (size_t)rank)
+        HS_FAIL(kShape, "Resize: roi has ", roi.size(), " values for ", axes.size(), " axes");
+      const size_t half = roi.size() / 2;
+      for (size_t i = 0; i < axes.size(); ++i) {
+        const size_t at = per_axis ? i : (size_t)axes[i];
+        (*out)[(size_t)axes[i]].roi_start = roi[at];
+        (*out)[(size_t)axes[i]].roi_end = roi[at + half];
+      }
+    }
+    return Status::ok();
+  }
+
+  int64_t opset_;
+  ResizeOptions options_;
+  AspectPolicy policy_ = AspectPolicy::kStretch;
+  float extrapolation_ = 0;
+  std::vector<int64_t> axes_;
+};
+
+HS_REGISTER_KERNEL("", "Resize", ResizeKernel);
+
+}  // namespace
+}  // namespace hs::cpu
