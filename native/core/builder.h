@@ -22,6 +22,7 @@ struct BuildReport {
   int folded_nodes = 0;
   int removed_nodes = 0;
   std::vector<std::string> fusions;  // e.g. "FusedConv(conv1+bn1+relu1)"
+  std::vector<std::string> notes;    // decisions worth a log line (e.g. a precision kept as fp32)
 };
 
 // Rewrites `graph` in place. The graph stays valid ONNX-like IR whose nodes all have kernels.

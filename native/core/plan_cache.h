@@ -14,10 +14,25 @@
 namespace hs {
 
 // Serialises a graph (nodes, attributes incl. subgraphs, initializers, inputs/outputs, opsets).
+// The format (plan_io.cpp): a 32-byte header (magic "HSPLAN\0\0", format version, payload size,
+// checksum of the payload), then the payload, little-endian, tensor data 64-byte aligned.
 std::string serialize_graph(const Graph& graph);
+// Validates everything (header, size, checksum, every count and bound) and copies `data` once;
+// a truncated, damaged or foreign file is a kInvalidModel Status, never a crash.
 Result<std::shared_ptr<Graph>> deserialize_graph(const uint8_t* data, size_t size);
+// The same without the copy: the graph's initializers are views into `file`, whose data must
+// start 64-byte aligned (Buffer::allocate memory is).
+Result<std::shared_ptr<Graph>> deserialize_graph(std::shared_ptr<Buffer> file);
 
-// A hex key for the cache file name.
+// The plan format's version (part of the cache key and the header) and its payload checksum.
+constexpr uint32_t kPlanFormatVersion = 1;
+uint64_t plan_checksum(const uint8_t* data, size_t size);
+
+// SHA-256 of `data`, as 64 lowercase hex digits (the cache key's hash).
+std::string sha256_hex(const uint8_t* data, size_t size);
+
+// A hex key for the cache file name: sha256_hex over the format version, the registered kernels,
+// `options_fingerprint` and the model bytes.
 std::string plan_cache_key(const uint8_t* model, size_t model_size, const std::string& options_fingerprint);
 
 // Loads <dir>/<key>.hsplan. A missing or invalid file returns a null pointer (a miss) and, when

@@ -1,0 +1,133 @@
+// Conv [-> BatchNormalization] [-> Add residual] [-> activation] into one hs:FusedConv,
+// Y = act(conv(X, W') + B' + Z).
+//
+// BatchNormalization (inference form, constant parameters, float32 weights) folds into the
+// weights: with s = scale / sqrt(var + eps) per output channel, W' = W * s and
+// B' = (B - mean) * s + bias, computed in double. The Add becomes the residual input Z when its
+// other operand provably has the convolution's output shape (so the Add broadcasts nothing) and
+// dtype. Every intermediate value must be read only by the next node of the group.
+#include <cmath>
+
+#include "core/passes/activation_match.h"
+#include "core/passes/passes.h"
+#include "hs/kernel.h"
+
+namespace hs::passes {
+namespace {
+
+const Tensor* float32_constant(const GraphIndex& index, const std::string& name) {
+  const Tensor* t = index.constant(name);
+  return t && t->dtype() == DType::kFloat32 ? t : nullptr;
+}
+
+// BatchNormalization reading `value` whose parameters can fold into the weights `w` / bias `b`.
+bool foldable_batch_norm(const GraphIndex& index, const Node& bn, const std::string& value, const Tensor* w,
+                         const std::string& bias_name) {
+  if (bn.op_type != "BatchNormalization" || (!bn.domain.empty() && bn.domain != "ai.onnx")) return false;
+  if (bn.inputs.size() != 5 || bn.inputs[0] != value || bn.outputs.empty() || bn.outputs[0].empty()) return false;
+  for (size_t i = 1; i < bn.outputs.size(); ++i)  // running statistics (training only) must be unused
+    if (!bn.outputs[i].empty() && (!index.readers(bn.outputs[i]).empty() || index.is_graph_output(bn.outputs[i])))
+      return false;
+  if (bn.attr_int("training_mode", 0) != 0 || (index.opset() < 9 && bn.attr_int("spatial", 1) != 1)) return false;
+  if (!w || w->rank() < 3) return false;
+  const int64_t channels = w->dim(0);
+  if (!bias_name.empty()) {
+    const Tensor* b = float32_constant(index, bias_name);
+    if (!b || b->rank() != 1 || b->dim(0) != channels) return false;
+  }
+  for (size_t i = 1; i < 5; ++i) {
+    const Tensor* p = index.constant(bn.inputs[i]);
+    if (!p || !is_float(p->dtype()) || p->rank() != 1 || p->dim(0) != channels) return false;
+  }
+  return true;
+}
+
+// W' and B' of a Conv followed by the BatchNormalization `bn` (checked by foldable_batch_norm).
+void fold_batch_norm(const GraphIndex& index, const Node& bn, const Tensor& w, const Tensor* b, Tensor* w_out,
+                     Tensor* b_out) {
+  const std::vector<float> scale = index.constant(bn.inputs[1])->to_float_vector();
+  const std::vector<float> shift = index.constant(bn.inputs[2])->to_float_vector();
+  const std::vector<float> mean = index.constant(bn.inputs[3])->to_float_vector();
+  const std::vector<float> var = index.constant(bn.inputs[4])->to_float_vector();
+  const double eps = bn.attr_float("epsilon", 1e-5f);
+  const int64_t channels = w.dim(0), per_channel = w.numel() / channels;
+  *w_out = Tensor::empty(DType::kFloat32, w.shape());
+  *b_out = Tensor::empty(DType::kFloat32, {channels});
+  const float* wi = w.data<float>();
+  float* wo = w_out->data<float>();
+  for (int64_t c = 0; c < channels; ++c) {
+    const double s = scale[c] / std::sqrt((double)var[c] + eps);
+    for (int64_t k = 0; k < per_channel; ++k) wo[c * per_channel + k] = (float)(wi[c * per_channel + k] * s);
+    const double bias = b ? b->data<float>()[c] : 0.0;
+    b_out->data<float>()[c] = (float)((bias - mean[c]) * s + shift[c]);
+  }
+}
+
+}  // namespace
+
+int fuse_conv(Graph& graph, PassContext& ctx) {
+  if (!find_kernel("hs", "FusedConv")) return 0;
+  GraphIndex index(graph);
+  int fused = 0;
+  for (int i = 0; i < (int)graph.nodes.size(); ++i) {
+    const Node& conv = index.node(i);
+    if (index.erased(i) || !is_onnx_op(conv, "Conv") || conv.inputs.size() < 2 || conv.inputs.size() > 3) continue;
+    std::vector<std::string> inputs = conv.inputs;  // X, W, B, Z
+    inputs.resize(4);
+    std::vector<int> group = {i};
+    std::string value = conv.outputs[0];
+    std::string label = node_label(conv);
+
+    int next = index.sole_reader(value);
+    const Tensor* w = float32_constant(index, inputs[1]);
+    if (next >= 0 && foldable_batch_norm(index, index.node(next), value, w, inputs[2])) {
+      const Node& bn = index.node(next);
+      Tensor new_w, new_b;
+      fold_batch_norm(index, bn, *w, inputs[2].empty() ? nullptr : index.constant(inputs[2]), &new_w, &new_b);
+      inputs[1] = index.fresh_name(inputs[1] + "_bn");
+      inputs[2] = index.fresh_name(bn.outputs[0] + "_bias");
+      graph.initializers[inputs[1]] = new_w;
+      graph.initializers[inputs[2]] = new_b;
+      group.push_back(next);
+      value = bn.outputs[0];
+      label += "+" + node_label(bn);
+      next = index.sole_reader(value);
+    }
+    if (next >= 0 && is_onnx_op(index.node(next), "Add")) {
+      const std::string residual = other_input(index.node(next), value);
+      auto vt = ctx.types.find(value), rt = ctx.types.find(residual);
+      if (!residual.empty() && vt != ctx.types.end() && rt != ctx.types.end() && same_shape(vt->second, rt->second) &&
+          vt->second.dtype == rt->second.dtype && vt->second.dtype != DType::kUndefined) {
+        inputs[3] = residual;
+        group.push_back(next);
+        value = index.node(next).outputs[0];
+        label += "+" + node_label(index.node(next));
+      }
+    }
+    ActivationMatch act;
+    const bool has_act = match_activation(index, value, false, &act);
+    if (group.size() == 1 && !has_act) continue;
+
+    Node node;
+    node.name = conv.name;
+    node.op_type = "FusedConv";
+    node.domain = "hs";
+    node.attrs = conv.attrs;
+    while (!inputs.empty() && inputs.back().empty()) inputs.pop_back();
+    node.inputs = inputs;
+    if (has_act) {
+      set_activation_attrs(act, &node);
+      group.insert(group.end(), act.nodes.begin(), act.nodes.end());
+      value = act.output;
+      for (int a : act.nodes) label += "+" + node_label(index.node(a));
+    }
+    node.outputs = {value};
+    index.replace(group, std::move(node));
+    ctx.report.fusions.push_back("FusedConv(" + label + ")");
+    ++fused;
+  }
+  index.apply();
+  return fused;
+}
+
+}  // namespace hs::passes
