@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hs_napi::init_engine(env, exports);
   hs_napi::init_attention(env, exports);
   hs_napi::init_shared_memory(env, exports);
+  hs_napi::init_llm(env, exports);
   return exports;
 }
 

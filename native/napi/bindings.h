@@ -15,5 +15,6 @@ void init_devices(Napi::Env env, Napi::Object exports);
 void init_engine(Napi::Env env, Napi::Object exports);
 void init_attention(Napi::Env env, Napi::Object exports);
 void init_shared_memory(Napi::Env env, Napi::Object exports);
+void init_llm(Napi::Env env, Napi::Object exports);
 
 }  // namespace hs_napi

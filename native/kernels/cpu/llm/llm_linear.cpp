@@ -1,0 +1,159 @@
+// y[m, n] = sum_k x[m, k] * W[n, k] (* scale[n] for int8) + bias[n], W in the panel layout of
+// llm_weights.h. A micro-kernel computes MB input rows against NP panels (16 output rows each):
+// for every k it loads the panels' 16 weights (widened to float32 in registers), broadcasts
+// x[i, k], and accumulates with FMA, 2 x 8 floats per panel and input row. Every output is summed
+// over k in the same order whatever MB and NP are, so a sequence's logits do not depend on what
+// else is in the batch. Decode (m = 1) reads 3 panels at a time and streams each weight byte once;
+// larger m runs blocks of 6 input rows over 3 panels at a time while they sit in L1/L2. Threads
+// split the panels.
+#include "llm_linear.h"
+
+#include <algorithm>
+
+#include "llm_simd.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace hs::llm {
+namespace {
+
+constexpr int kMaxRows = 6;  // input rows per micro-kernel call
+constexpr int64_t P = kPanelRows;
+
+float element(const float* p, int64_t i) { return p[i]; }
+float element(const Half* p, int64_t i) { return half_to_float(p[i].bits); }
+float element(const BFloat16* p, int64_t i) { return bf16_to_float(p[i].bits); }
+float element(const int8_t* p, int64_t i) { return (float)p[i]; }
+
+// out[i * ldo + p * 16 + j] = sum_c x[i * k + c] * panel_p[c * 16 + j]; portable version.
+template <typename W>
+void kernel_scalar(int mb, int np, const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
+  for (int i = 0; i < mb; ++i)
+    for (int p = 0; p < np; ++p)
+      for (int64_t j = 0; j < P; ++j) {
+        float s = 0.f;
+        const W* panel = w + p * k * P;
+        for (int64_t c = 0; c < k; ++c) s += x[i * k + c] * element(panel, c * P + j);
+        out[i * ldo + p * P + j] = s;
+      }
+}
+
+#if defined(__x86_64__)
+#define HS_AVX2_FN __attribute__((target("avx2,fma,f16c")))
+
+HS_AVX2_FN inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+HS_AVX2_FN inline __m256 load8(const Half* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+HS_AVX2_FN inline __m256 load8(const BFloat16* p) {
+  __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+HS_AVX2_FN inline __m256 load8(const int8_t* p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+
+template <int MB, int NP, typename W>
+HS_AVX2_FN void kernel_avx2(const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
+  __m256 acc[MB][NP][2];
+  for (int i = 0; i < MB; ++i)
+    for (int p = 0; p < NP; ++p) acc[i][p][0] = acc[i][p][1] = _mm256_setzero_ps();
+  for (int64_t c = 0; c < k; ++c) {
+    __m256 wv[NP][2];
+    for (int p = 0; p < NP; ++p) {
+      const W* at = w + p * k * P + c * P;
+      wv[p][0] = load8(at);
+      wv[p][1] = load8(at + 8);
+    }
+    for (int i = 0; i < MB; ++i) {
+      const __m256 xb = _mm256_broadcast_ss(x + i * k + c);
+      for (int p = 0; p < NP; ++p) {
+        acc[i][p][0] = _mm256_fmadd_ps(xb, wv[p][0], acc[i][p][0]);
+        acc[i][p][1] = _mm256_fmadd_ps(xb, wv[p][1], acc[i][p][1]);
+      }
+    }
+  }
+  for (int i = 0; i < MB; ++i)
+    for (int p = 0; p < NP; ++p) {
+      _mm256_storeu_ps(out + i * ldo + p * P, acc[i][p][0]);
+      _mm256_storeu_ps(out + i * ldo + p * P + 8, acc[i][p][1]);
+    }
+}
+
+// Runs rows [0, mb) against panels [0, np) with register-sized kernels.
+template <typename W>
+HS_AVX2_FN void block_avx2(int mb, int np, const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
+  if (mb == 1) {
+    int p = 0;
+    for (; p + 3 <= np; p += 3) kernel_avx2<1, 3>(x, k, w + p * k * P, out + p * P, ldo);
+    for (; p < np; ++p) kernel_avx2<1, 1>(x, k, w + p * k * P, out + p * P, ldo);
+    return;
+  }
+  for (int p = 0; p < np; ++p) {
+    const W* panel = w + p * k * P;
+    float* o = out + p * P;
+    switch (mb) {
+      case 2: kernel_avx2<2, 1>(x, k, panel, o, ldo); break;
+      case 3: kernel_avx2<3, 1>(x, k, panel, o, ldo); break;
+      case 4: kernel_avx2<4, 1>(x, k, panel, o, ldo); break;
+      case 5: kernel_avx2<5, 1>(x, k, panel, o, ldo); break;
+      default: kernel_avx2<6, 1>(x, k, panel, o, ldo); break;
+    }
+  }
+}
+#endif
+
+// Panels [p0, p1) of W for all m rows of x; `tile` holds kMaxRows x (panels) * 16 outputs.
+template <typename W>
+void linear_panels(const float* x, int64_t m, const WeightMatrix& wm, const float* bias, float* y, int64_t p0, int64_t p1,
+                   std::vector<float>& tile) {
+  const W* w = static_cast<const W*>(wm.data);
+  const int64_t k = wm.cols, n = wm.rows;
+  const bool simd = cpu_has_avx2();
+  // Decode-sized batches take all panels at once; larger ones go a few panels at a time so the
+  // panels stay cached while every block of input rows passes over them.
+  const int64_t group = m <= kMaxRows ? p1 - p0 : 3;
+  for (int64_t g0 = p0; g0 < p1; g0 += group) {
+    const int np = (int)std::min(group, p1 - g0);
+    const int64_t ldo = np * P;
+    tile.resize((size_t)(kMaxRows * ldo));
+    const W* panels = w + g0 * k * P;
+    for (int64_t m0 = 0; m0 < m; m0 += kMaxRows) {
+      const int mb = (int)std::min<int64_t>(kMaxRows, m - m0);
+#if defined(__x86_64__)
+      if (simd) block_avx2(mb, np, x + m0 * k, k, panels, tile.data(), ldo);
+      else kernel_scalar(mb, np, x + m0 * k, k, panels, tile.data(), ldo);
+#else
+      (void)simd;
+      kernel_scalar(mb, np, x + m0 * k, k, panels, tile.data(), ldo);
+#endif
+      const int64_t r0 = g0 * P, r1 = std::min(n, (g0 + np) * P);
+      for (int i = 0; i < mb; ++i)
+        for (int64_t r = r0; r < r1; ++r) {
+          float v = tile[(size_t)(i * ldo + r - r0)];
+          if (!wm.scales.empty()) v *= wm.scales[(size_t)r];
+          if (bias) v += bias[r];
+          y[(m0 + i) * n + r] = v;
+        }
+    }
+  }
+}
+
+}  // namespace
+
+void linear(ThreadPool& pool, const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y) {
+  if (m <= 0 || w.rows <= 0) return;
+  pool.parallel_for(w.panels(), 1, [&](int64_t b, int64_t e) {
+    std::vector<float> tile;
+    switch (w.type) {
+      case WeightType::kFloat32: return linear_panels<float>(x, m, w, bias, y, b, e, tile);
+      case WeightType::kFloat16: return linear_panels<Half>(x, m, w, bias, y, b, e, tile);
+      case WeightType::kBFloat16: return linear_panels<BFloat16>(x, m, w, bias, y, b, e, tile);
+      case WeightType::kInt8: return linear_panels<int8_t>(x, m, w, bias, y, b, e, tile);
+    }
+  });
+}
+
+}  // namespace hs::llm

@@ -1,0 +1,14 @@
+// Small vector helpers for the LLM kernels, dispatched once at run time: AVX2+FMA+F16C where the
+// CPU has them (the addon is built without -march flags), portable scalar code elsewhere.
+#pragma once
+#include <cstdint>
+
+namespace hs::llm {
+
+bool cpu_has_avx2();
+
+float dot(const float* a, const float* b, int64_t n);
+// y += a * x
+void axpy(float a, const float* x, float* y, int64_t n);
+
+}  // namespace hs::llm

@@ -1,0 +1,77 @@
+// Weights of an LLM as the CPU kernels read them: a matrix of `rows` output channels by `cols`
+// inputs (the Hugging Face Linear layout) stored as float32, float16, bfloat16, or int8 with one
+// float scale per row (weight-only quantisation), repacked at load time into panels of
+// kPanelRows rows: element (r, c) sits at ((r / kPanelRows) * cols + c) * kPanelRows + r % kPanelRows
+// (rows padded with zeros to a whole panel), so the matmul kernels read each panel contiguously.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hs/status.h"
+#include "hs/tensor.h"
+
+namespace hs::llm {
+
+enum class WeightType { kFloat32, kFloat16, kBFloat16, kInt8 };
+
+constexpr int64_t kPanelRows = 16;
+
+const char* weight_type_name(WeightType t);
+size_t weight_type_size(WeightType t);
+
+struct WeightMatrix {
+  WeightType type = WeightType::kFloat32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const void* data = nullptr;        // panels() * kPanelRows * cols elements, panel layout
+  std::vector<float> scales;         // kInt8 only: one per row
+  std::shared_ptr<Buffer> storage;   // owns `data`
+
+  int64_t panels() const { return (rows + kPanelRows - 1) / kPanelRows; }
+  size_t bytes() const { return (size_t)(panels() * kPanelRows * cols) * weight_type_size(type) + scales.size() * sizeof(float); }
+  // Row r converted to float32 (out holds cols floats).
+  void row_to_float(int64_t r, float* out) const;
+};
+
+// A safetensors file mapped read-only into memory.
+class MappedFile {
+ public:
+  static Result<std::shared_ptr<MappedFile>> open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile() = default;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  std::string path_;
+};
+
+// One tensor inside a mapped file, as the TypeScript loader found it in the safetensors header.
+struct RawTensor {
+  std::string name;
+  std::shared_ptr<MappedFile> file;
+  DType dtype = DType::kUndefined;   // kFloat32, kFloat16 or kBFloat16
+  Shape shape;
+  size_t offset = 0;                 // absolute byte offset in the file
+  size_t bytes = 0;
+};
+
+// Checks that `raw` lies inside its file and holds shape-many elements of its dtype.
+Status check_raw_tensor(const RawTensor& raw);
+
+// A [rows, cols] matrix from `raw`, converted (or quantised to int8 per row) to `target` and
+// repacked into panels.
+Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target);
+
+// A float32 copy of a 1-D tensor (norm weights, biases).
+Result<std::vector<float>> make_vector(const RawTensor& raw);
+
+}  // namespace hs::llm

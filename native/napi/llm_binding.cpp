@@ -1,0 +1,317 @@
+// The LLM model of the addon (native/kernels/cpu/llm) and its async operations; each runs on a
+// libuv worker thread and settles a promise on the JS thread:
+//   loadLlm(config, tensors, options)  -> Promise<NativeLlm>
+//     config:  { hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize, vocabSize,
+//                rmsNormEps, qkvBias, tieWordEmbeddings, invFreq: Float32Array, ropeAttentionScaling }
+//     tensors: [{ name, file, dtype: 'float32'|'float16'|'bfloat16', shape, offset, bytes }]
+//     options: { threads, numBlocks, blockSize, weightType?: 'float32'|'float16'|'bfloat16'|'int8' }
+//   NativeLlm#forward({ tokens, positions, queryLens, blockTables, logitsPerSeq: Int32Array,
+//                       maxBlocks: number })            -> Promise<Float32Array> (rows x vocab)
+//   NativeLlm#info, NativeLlm#dispose()
+//   measureReadBandwidth(bytes, passes, threads)         -> Promise<number> (bytes per second)
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "bindings.h"
+#include "kernels/cpu/llm/llm_bandwidth.h"
+#include "kernels/cpu/llm/llm_model.h"
+#include "napi_util.h"
+
+namespace hs_napi {
+namespace {
+
+using hs::llm::LlmModel;
+
+int64_t int_field(Napi::Object o, const char* key, const char* what, int64_t fallback, bool required) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (required) throw_type_error(o.Env(), std::string(what) + "." + key + " is required");
+    return fallback;
+  }
+  if (!v.IsNumber()) throw_type_error(o.Env(), std::string(what) + "." + key + " must be a number");
+  return v.As<Napi::Number>().Int64Value();
+}
+
+std::vector<int32_t> int32_field(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type_error(o.Env(), std::string("forward: batch.") + key + " must be an Int32Array");
+  Napi::Int32Array a = v.As<Napi::Int32Array>();
+  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+hs::llm::LlmConfig config_from_js(Napi::Object o) {
+  hs::llm::LlmConfig c;
+  c.hidden_size = int_field(o, "hiddenSize", "config", 0, true);
+  c.num_layers = int_field(o, "numLayers", "config", 0, true);
+  c.num_heads = int_field(o, "numHeads", "config", 0, true);
+  c.num_kv_heads = int_field(o, "numKvHeads", "config", 0, true);
+  c.head_dim = int_field(o, "headDim", "config", 0, true);
+  c.intermediate_size = int_field(o, "intermediateSize", "config", 0, true);
+  c.vocab_size = int_field(o, "vocabSize", "config", 0, true);
+  Napi::Value eps = o.Get("rmsNormEps"), scaling = o.Get("ropeAttentionScaling"), inv = o.Get("invFreq");
+  if (!eps.IsNumber()) throw_type_error(o.Env(), "config.rmsNormEps must be a number");
+  c.rms_norm_eps = eps.As<Napi::Number>().FloatValue();
+  if (!scaling.IsUndefined()) {
+    if (!scaling.IsNumber()) throw_type_error(o.Env(), "config.ropeAttentionScaling must be a number");
+    c.rope_attention_scaling = scaling.As<Napi::Number>().FloatValue();
+  }
+  c.qkv_bias = o.Get("qkvBias").ToBoolean().Value();
+  c.tie_word_embeddings = o.Get("tieWordEmbeddings").ToBoolean().Value();
+  if (!inv.IsTypedArray() || inv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type_error(o.Env(), "config.invFreq must be a Float32Array");
+  Napi::Float32Array f = inv.As<Napi::Float32Array>();
+  c.inv_freq.assign(f.Data(), f.Data() + f.ElementLength());
+  return c;
+}
+
+// A tensor as the TypeScript loader described it; the file is opened on the worker thread.
+struct TensorDesc {
+  std::string name, file;
+  hs::DType dtype;
+  hs::Shape shape;
+  size_t offset, bytes;
+};
+
+std::vector<TensorDesc> tensors_from_js(Napi::Array arr) {
+  Napi::Env env = arr.Env();
+  std::vector<TensorDesc> out;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value item = arr.Get(i);
+    if (!item.IsObject()) throw_type_error(env, "tensors[" + std::to_string(i) + "] must be an object");
+    Napi::Object o = item.As<Napi::Object>();
+    TensorDesc d;
+    Napi::Value name = o.Get("name"), file = o.Get("file"), dtype = o.Get("dtype"), shape = o.Get("shape");
+    if (!name.IsString() || !file.IsString() || !dtype.IsString() || !shape.IsArray())
+      throw_type_error(env, "tensors[" + std::to_string(i) + "] needs name, file, dtype (strings) and shape (array)");
+    d.name = name.As<Napi::String>().Utf8Value();
+    d.file = file.As<Napi::String>().Utf8Value();
+    d.dtype = hs::dtype_from_name(dtype.As<Napi::String>().Utf8Value());
+    Napi::Array dims = shape.As<Napi::Array>();
+    for (uint32_t k = 0; k < dims.Length(); ++k) {
+      Napi::Value dim = dims.Get(k);
+      if (!dim.IsNumber()) throw_type_error(env, "tensor " + d.name + ": shape entries must be numbers");
+      d.shape.push_back(dim.As<Napi::Number>().Int64Value());
+    }
+    const int64_t offset = int_field(o, "offset", "tensor", 0, true), bytes = int_field(o, "bytes", "tensor", 0, true);
+    if (offset < 0 || bytes < 0) throw_type_error(env, "tensor " + d.name + ": offset and bytes must be >= 0");
+    d.offset = (size_t)offset;
+    d.bytes = (size_t)bytes;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+class LlmWrap : public Napi::ObjectWrap<LlmWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeLlm",
+                       {InstanceMethod("forward", &LlmWrap::Forward), InstanceMethod("dispose", &LlmWrap::Dispose),
+                        InstanceAccessor("info", &LlmWrap::Info, nullptr)});
+  }
+  explicit LlmWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LlmWrap>(info) {}
+
+  static Napi::Object Wrap(Napi::FunctionReference& ctor, std::shared_ptr<LlmModel> model) {
+    Napi::Object obj = ctor.New({});
+    Unwrap(obj)->model_ = std::move(model);
+    return obj;
+  }
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!model_) throw make_error(env, "ERR_DISPOSED", "the LLM has been disposed");
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("numBlocks", (double)model_->num_blocks());
+    o.Set("blockSize", (double)model_->block_size());
+    o.Set("kvCacheBytes", (double)model_->kv_cache_bytes());
+    o.Set("weightBytes", (double)model_->weight_bytes());
+    o.Set("threads", model_->threads());
+    o.Set("weightType", model_->weight_type());
+    return o;
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    model_.reset();  // a forward in flight holds its own reference and finishes first
+    return info.Env().Undefined();
+  }
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<LlmModel> model_;
+};
+
+class ForwardWorker : public Napi::AsyncWorker {
+ public:
+  ForwardWorker(Napi::Env env, std::shared_ptr<LlmModel> model)
+      : Napi::AsyncWorker(env, "highservice:llmForward"), deferred_(Napi::Promise::Deferred::New(env)), model_(std::move(model)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  hs::llm::LlmBatch batch;
+
+ protected:
+  void Execute() override { status_ = model_->forward(batch, &logits_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!status_.is_ok()) {
+      deferred_.Reject(status_error(env, status_).Value());
+      return;
+    }
+    Napi::Float32Array out = Napi::Float32Array::New(env, logits_.size());
+    std::memcpy(out.Data(), logits_.data(), logits_.size() * sizeof(float));
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<LlmModel> model_;
+  hs::Status status_;
+  std::vector<float> logits_;
+};
+
+Napi::Value LlmWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HS_NAPI_GUARD_BEGIN
+  if (!model_) throw make_error(env, "ERR_DISPOSED", "the LLM has been disposed");
+  HS_NAPI_CHECK_ARG(env, info.Length() >= 1 && info[0].IsObject(), "forward(batch): batch must be an object");
+  Napi::Object b = info[0].As<Napi::Object>();
+  auto worker = std::make_unique<ForwardWorker>(env, model_);
+  worker->batch.tokens = int32_field(b, "tokens");
+  worker->batch.positions = int32_field(b, "positions");
+  worker->batch.query_lens = int32_field(b, "queryLens");
+  worker->batch.block_tables = int32_field(b, "blockTables");
+  worker->batch.logits_per_seq = int32_field(b, "logitsPerSeq");
+  worker->batch.max_blocks = int_field(b, "maxBlocks", "forward: batch", 0, true);
+  Napi::Promise p = worker->promise();
+  worker.release()->Queue();
+  return p;
+  HS_NAPI_GUARD_END(env)
+}
+
+class LoadLlmWorker : public Napi::AsyncWorker {
+ public:
+  LoadLlmWorker(Napi::Env env, Napi::FunctionReference* ctor)
+      : Napi::AsyncWorker(env, "highservice:loadLlm"), deferred_(Napi::Promise::Deferred::New(env)), ctor_(ctor) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  hs::llm::LlmConfig config;
+  hs::llm::LlmOptions options;
+  std::vector<TensorDesc> tensors;
+
+ protected:
+  void Execute() override {
+    std::map<std::string, std::shared_ptr<hs::llm::MappedFile>> files;
+    std::vector<hs::llm::RawTensor> raws;
+    for (const TensorDesc& d : tensors) {
+      std::shared_ptr<hs::llm::MappedFile>& file = files[d.file];
+      if (!file) {
+        hs::Result<std::shared_ptr<hs::llm::MappedFile>> opened = hs::llm::MappedFile::open(d.file);
+        if (!opened.is_ok()) {
+          status_ = opened.status();
+          return;
+        }
+        file = opened.take();
+      }
+      raws.push_back(hs::llm::RawTensor{d.name, file, d.dtype, d.shape, d.offset, d.bytes});
+    }
+    hs::Result<std::shared_ptr<LlmModel>> model = LlmModel::create(config, raws, options);
+    if (!model.is_ok()) {
+      status_ = model.status();
+      return;
+    }
+    model_ = model.take();
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!status_.is_ok()) {
+      deferred_.Reject(status_error(env, status_).Value());
+      return;
+    }
+    deferred_.Resolve(LlmWrap::Wrap(*ctor_, std::move(model_)));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::FunctionReference* ctor_;
+  hs::Status status_;
+  std::shared_ptr<LlmModel> model_;
+};
+
+Napi::Value LoadLlm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HS_NAPI_GUARD_BEGIN
+  HS_NAPI_CHECK_ARG(env, info.Length() >= 3 && info[0].IsObject() && info[1].IsArray() && info[2].IsObject(),
+                    "loadLlm(config: object, tensors: array, options: object)");
+  Napi::Object opts = info[2].As<Napi::Object>();
+  auto worker = std::make_unique<LoadLlmWorker>(env, static_cast<Napi::FunctionReference*>(info.Data()));
+  worker->config = config_from_js(info[0].As<Napi::Object>());
+  worker->tensors = tensors_from_js(info[1].As<Napi::Array>());
+  worker->options.threads = (int)int_field(opts, "threads", "options", 0, false);
+  worker->options.num_blocks = int_field(opts, "numBlocks", "options", 0, true);
+  worker->options.block_size = int_field(opts, "blockSize", "options", 16, false);
+  Napi::Value type = opts.Get("weightType");
+  if (!type.IsUndefined() && !type.IsNull()) {
+    const std::string name = type.IsString() ? type.As<Napi::String>().Utf8Value() : "";
+    if (name == "float32") worker->options.weight_type = hs::llm::WeightType::kFloat32;
+    else if (name == "float16") worker->options.weight_type = hs::llm::WeightType::kFloat16;
+    else if (name == "bfloat16") worker->options.weight_type = hs::llm::WeightType::kBFloat16;
+    else if (name == "int8") worker->options.weight_type = hs::llm::WeightType::kInt8;
+    else throw_type_error(env, "options.weightType must be 'float32', 'float16', 'bfloat16' or 'int8'");
+  }
+  Napi::Promise p = worker->promise();
+  worker.release()->Queue();
+  return p;
+  HS_NAPI_GUARD_END(env)
+}
+
+class BandwidthWorker : public Napi::AsyncWorker {
+ public:
+  BandwidthWorker(Napi::Env env, size_t bytes, int passes, int threads)
+      : Napi::AsyncWorker(env, "highservice:bandwidth"), deferred_(Napi::Promise::Deferred::New(env)), bytes_(bytes),
+        passes_(passes), threads_(threads) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    hs::ThreadPool pool(threads_ > 0 ? threads_ : hs::ThreadPool::default_threads());
+    status_ = hs::llm::measure_read_bandwidth(pool, bytes_, passes_, &bytes_per_second_);
+  }
+  void OnOK() override {
+    if (!status_.is_ok()) deferred_.Reject(status_error(Env(), status_).Value());
+    else deferred_.Resolve(Napi::Number::New(Env(), bytes_per_second_));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  size_t bytes_;
+  int passes_, threads_;
+  hs::Status status_;
+  double bytes_per_second_ = 0;
+};
+
+Napi::Value MeasureReadBandwidth(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HS_NAPI_GUARD_BEGIN
+  HS_NAPI_CHECK_ARG(env, info.Length() >= 3 && info[0].IsNumber() && info[1].IsNumber() && info[2].IsNumber(),
+                    "measureReadBandwidth(bytes: number, passes: number, threads: number)");
+  const int64_t bytes = info[0].As<Napi::Number>().Int64Value();
+  HS_NAPI_CHECK_ARG(env, bytes > 0, "measureReadBandwidth: bytes must be positive");
+  auto* worker = new BandwidthWorker(env, (size_t)bytes, info[1].As<Napi::Number>().Int32Value(),
+                                     info[2].As<Napi::Number>().Int32Value());
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+  HS_NAPI_GUARD_END(env)
+}
+
+}  // namespace
+
+void init_llm(Napi::Env env, Napi::Object exports) {
+  auto* ctor = new Napi::FunctionReference(Napi::Persistent(LlmWrap::Define(env)));
+  env.AddCleanupHook([ctor]() { delete ctor; });
+  exports.Set("NativeLlm", ctor->Value());
+  exports.Set("loadLlm", Napi::Function::New(env, LoadLlm, "loadLlm", ctor));
+  exports.Set("measureReadBandwidth", Napi::Function::New(env, MeasureReadBandwidth, "measureReadBandwidth"));
+}
+
+}  // namespace hs_napi

@@ -1,0 +1,175 @@
+// The engine end to end on a tiny model: greedy output equals the reference, and batched,
+// chunked, preempted, prefix-cached and speculative runs give the same tokens as one request
+// alone; cancellation frees blocks; stop strings, limits, seeds, chat templates and bad input.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { writeTinyModel, type TinyModel } from '../fixtures/hf-model';
+import { llm, parseRopeScaling, ropeFrequencies } from './helpers';
+import { referenceGreedy } from './reference';
+
+type Engine = Awaited<ReturnType<typeof llm.startLlmEngine>>;
+
+const PROMPTS: number[][] = [
+  [5, 17, 200, 31, 99, 250, 3],
+  [300, 42, 42, 7, 128, 64, 1, 290, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9, 8, 7, 6, 5, 4, 3],
+  [100],
+  [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3],
+  [77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97],
+];
+const GREEDY = { temperature: 0, maxTokens: 12, ignoreEos: true };
+
+async function tokensOf(engine: Engine, prompt: number[], params: object = GREEDY): Promise<number[]> {
+  return (await engine.complete(prompt, params)).tokenIds;
+}
+
+let model: TinyModel;
+let single: Engine;
+let expected: number[][];
+
+beforeAll(async () => {
+  // Untied embeddings: a tied random model mostly repeats its last token, which would test little.
+  model = writeTinyModel({ arch: 'qwen2', seed: 12 });
+  single = await llm.startLlmEngine(model.dir, { numBlocks: 64, blockSize: 4, maxNumSeqs: 1, enablePrefixCaching: false, threads: 2 });
+  expected = [];
+  for (const p of PROMPTS) expected.push(await tokensOf(single, p));
+});
+afterAll(() => single.dispose());
+
+describe('LLM engine', () => {
+  it('greedy decoding equals the float64 reference', () => {
+    const c = model.config as Record<string, number>;
+    const max = c.max_position_embeddings;
+    const invFreq = ropeFrequencies(c.hidden_size / c.num_attention_heads, c.rope_theta, parseRopeScaling(undefined, max), max).invFreq.map(Math.fround);
+    expect(expected[0]).toEqual(referenceGreedy(model, PROMPTS[0], 12, { invFreq }));
+    expect(expected[3]).toEqual(referenceGreedy(model, PROMPTS[3], 12, { invFreq }));
+  });
+
+  it('continuous batching with chunked prefill gives each request its single-request tokens', async () => {
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 64, blockSize: 4, maxNumBatchedTokens: 8, threads: 2 });
+    const outputs = await Promise.all(PROMPTS.map((p) => tokensOf(engine, p)));
+    expect(outputs).toEqual(expected);
+    expect(engine.stats().steps).toBeLessThan(PROMPTS.length * 12);
+    engine.dispose();
+  });
+
+  it('preemption by recompute when blocks run out keeps outputs identical', async () => {
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 12, blockSize: 4, enablePrefixCaching: false, threads: 2 });
+    const outputs = await Promise.all(PROMPTS.map((p) => tokensOf(engine, p)));
+    expect(outputs).toEqual(expected);
+    expect(engine.stats().preemptions).toBeGreaterThan(0);
+    expect(engine.stats().kvCacheUsage).toBe(0);
+    engine.dispose();
+  });
+
+  it('prefix caching reuses blocks of a shared prefix and keeps outputs identical', async () => {
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 64, blockSize: 4, threads: 2 });
+    const shared = PROMPTS[5];
+    const a = await tokensOf(engine, shared);
+    const b = await tokensOf(engine, shared);
+    expect(a).toEqual(expected[5]);
+    expect(b).toEqual(expected[5]);
+    const stats = engine.stats();
+    expect(stats.prefixCacheHits).toBe(20); // the second request found 5 full blocks of its 21 tokens
+    expect(stats.prefixCacheQueries).toBe(42);
+    engine.dispose();
+  });
+
+  it('n-gram speculative decoding accepts drafts and gives the same greedy tokens', async () => {
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 64, blockSize: 4, threads: 2, speculative: { method: 'ngram', numSpeculativeTokens: 3 } });
+    const params = { ...GREEDY, maxTokens: 16 }; // long enough for this model to repeat itself
+    const alone: number[][] = [];
+    for (const p of PROMPTS) alone.push(await tokensOf(single, p, params));
+    const outputs = await Promise.all(PROMPTS.map((p) => tokensOf(engine, p, params)));
+    expect(outputs).toEqual(alone);
+    const stats = engine.stats();
+    expect(stats.acceptedDraftTokens).toBeGreaterThan(0);
+    expect(stats.acceptedDraftTokens).toBeLessThan(stats.draftTokens); // rejections were exercised too
+    console.log(`speculative: ${stats.acceptedDraftTokens} of ${stats.draftTokens} drafts accepted in ${stats.steps} steps`);
+    engine.dispose();
+  });
+
+  it('cancelling a stream (return() or AbortSignal) frees its blocks', async () => {
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 64, blockSize: 4, enablePrefixCaching: false, threads: 2 });
+    const g = engine.generate(PROMPTS[1], { ...GREEDY, maxTokens: 50 });
+    let n = 0;
+    for await (const chunk of g) if (++n === 3) break;
+    expect(g.finishReason).toBe('abort');
+    const controller = new AbortController();
+    const g2 = engine.generate(PROMPTS[2], { ...GREEDY, maxTokens: 50, signal: controller.signal });
+    const seen: number[] = [];
+    for await (const chunk of g2) {
+      seen.push(chunk.tokenId);
+      if (seen.length === 2) controller.abort();
+    }
+    expect(g2.finishReason).toBe('abort');
+    expect(seen.length).toBeLessThan(50);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvCacheUsage: 0 });
+    engine.dispose();
+  });
+
+  it('stops at max tokens, EOS and stop strings; streams text that adds up', async () => {
+    const g = single.generate('the quick brown fox', { temperature: 0, maxTokens: 20, ignoreEos: true });
+    let text = '';
+    for await (const chunk of g) text += chunk.text;
+    expect(g.finishReason).toBe('length');
+    expect(g.usage.completionTokens).toBe(20);
+    expect(text).toBe(g.outputText);
+    expect(text).toBe(single.tokenizer.decode((await single.complete('the quick brown fox', { temperature: 0, maxTokens: 20, ignoreEos: true })).tokenIds));
+    const stopAt = text.slice(3, 5);
+    const stopped = await single.complete('the quick brown fox', { temperature: 0, maxTokens: 20, ignoreEos: true, stop: [stopAt] });
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.text).toBe(text.slice(0, text.indexOf(stopAt)));
+    const eos = expected[0][4];
+    const byToken = await single.complete(PROMPTS[0], { ...GREEDY, stopTokenIds: [eos] });
+    expect(byToken.tokenIds).toEqual(expected[0].slice(0, expected[0].indexOf(eos) + 1));
+  });
+
+  it('seeded sampling repeats; logprobs are reported', async () => {
+    const params = { temperature: 0.8, topK: 50, topP: 0.9, seed: 1234, maxTokens: 10, ignoreEos: true, logprobs: 2 };
+    const a = await single.complete(PROMPTS[1], params);
+    const b = await single.complete(PROMPTS[1], params);
+    expect(a.tokenIds).toEqual(b.tokenIds);
+    const g = single.generate(PROMPTS[1], params);
+    for await (const chunk of g) {
+      expect(chunk.logprobs!.logprob).toBeLessThanOrEqual(0);
+      expect(chunk.logprobs!.top).toHaveLength(2);
+    }
+  });
+
+  it('renders the chat template', async () => {
+    const messages = [{ role: 'user', content: 'hello there' }];
+    const text = single.tokenizer.applyChatTemplate(messages);
+    expect(text).toBe('<|im_start|>user\nhello there<|im_end|>\n<|im_start|>assistant\n');
+    const ids = single.encodePrompt(messages);
+    expect(ids[0]).toBe(single.tokenizer.encode('<|im_start|>', false)[0]);
+    const out = await single.complete(messages, { temperature: 0, maxTokens: 4, ignoreEos: true });
+    expect(out.tokenIds).toHaveLength(4);
+  });
+
+  it('admits waiting requests by priority (lower first)', async () => {
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 64, blockSize: 4, maxNumSeqs: 1, threads: 2 });
+    const order: string[] = [];
+    const run = async (name: string, priority: number) => {
+      await engine.complete(PROMPTS[0], { ...GREEDY, maxTokens: 3, priority });
+      order.push(name);
+    };
+    const first = engine.generate(PROMPTS[0], { ...GREEDY, maxTokens: 3 });
+    await first.next(); // running: the only sequence slot is taken
+    const queued = Promise.all([run('low', 5), run('high', -1)]);
+    for await (const chunk of first) void chunk;
+    order.push('first');
+    await queued;
+    expect(order).toEqual(['first', 'high', 'low']);
+    engine.dispose();
+  });
+
+  it('rejects bad input with typed errors', async () => {
+    expect(() => single.generate([], GREEDY)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => single.generate(new Array(300).fill(1), GREEDY)).toThrow(/at most/);
+    expect(() => single.generate([1, 2], { temperature: -1 })).toThrow(/temperature/);
+    expect(() => single.generate([1, 99999], GREEDY)).toThrow(/token ids/);
+    await expect(llm.startLlmEngine('/nonexistent')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+  });
+});

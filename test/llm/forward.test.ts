@@ -1,0 +1,86 @@
+// The native forward against the float64 reference: Llama and Qwen2, tied and untied embeddings,
+// every rope_scaling variant, F32 / F16 / BF16 checkpoints, sharded files, int8 weights.
+import { describe, expect, it } from 'vitest';
+
+import { writeTinyModel, type TinyModelSpec } from '../fixtures/hf-model';
+import { referenceLogits } from './reference';
+import { llm, maxRelError, nativeLogitsAll, parseRopeScaling, ropeFrequencies } from './helpers';
+
+const PROMPT = [5, 17, 200, 31, 99, 250, 3, 300, 42, 42, 7, 128, 64, 1, 290, 11, 12, 13, 14, 15];
+
+function invFreqOf(config: Record<string, unknown>): Float64Array {
+  const headDim = (config.hidden_size as number) / (config.num_attention_heads as number);
+  const max = config.max_position_embeddings as number;
+  const scaling = parseRopeScaling(config.rope_scaling, max);
+  return ropeFrequencies(headDim, config.rope_theta as number, scaling, max).invFreq.map(Math.fround);
+}
+
+const CASES: [string, TinyModelSpec, number][] = [
+  ['llama untied f32', { arch: 'llama' }, 1e-4],
+  ['llama tied f32, linear rope scaling', { arch: 'llama', tie: true, ropeScaling: { type: 'linear', factor: 2 } }, 1e-4],
+  ['llama f16, llama3 rope scaling', { arch: 'llama', dtype: 'F16', ropeScaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } }, 1e-4],
+  ['qwen2 tied bf16, dynamic rope scaling', { arch: 'qwen2', tie: true, dtype: 'BF16', ropeScaling: { type: 'dynamic', factor: 4 } }, 1e-4],
+  ['qwen2 untied f32, sharded', { arch: 'qwen2', sharded: true }, 1e-4],
+];
+
+describe('LLM forward vs a float64 reference', () => {
+  for (const [name, spec, tol] of CASES) {
+    it(name, async () => {
+      const model = writeTinyModel({ ...spec, seed: 7 });
+      const engine = await llm.startLlmEngine(model.dir, { numBlocks: 8, blockSize: 4, threads: 2 });
+      const actual = await nativeLogitsAll(engine.model, PROMPT, model.vocabSize);
+      const expected = referenceLogits(model, PROMPT, { invFreq: invFreqOf(model.config) });
+      const err = maxRelError(actual, expected);
+      console.log(`${name}: max rel error ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(tol);
+      engine.dispose();
+    });
+  }
+
+  it('int8 weight-only quantisation matches the quantised reference', async () => {
+    const model = writeTinyModel({ arch: 'qwen2', seed: 3 });
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 8, blockSize: 4, weightType: 'int8', threads: 2 });
+    expect(engine.model.info.weightType).toBe('int8');
+    const actual = await nativeLogitsAll(engine.model, PROMPT, model.vocabSize);
+    expect(maxRelError(actual, referenceLogits(model, PROMPT, { invFreq: invFreqOf(model.config), int8: true }))).toBeLessThan(1e-4);
+    const full = referenceLogits(model, PROMPT, { invFreq: invFreqOf(model.config) });
+    expect(maxRelError(actual, full)).toBeLessThan(0.1);
+    engine.dispose();
+  });
+});
+
+describe('LLM loading and forward errors', () => {
+  it('rejects malformed checkpoints with ERR_INVALID_MODEL / ERR_UNSUPPORTED_OP', async () => {
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const truncated = writeTinyModel({ arch: 'llama', seed: 2 });
+    const file = path.join(truncated.dir, 'model.safetensors');
+    writeFileSync(file, readFileSync(file).subarray(0, 5000));
+    await expect(llm.startLlmEngine(truncated.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+    const garbage = writeTinyModel({ arch: 'llama', seed: 2 });
+    writeFileSync(path.join(garbage.dir, 'model.safetensors'), Buffer.from('\xff\xff\xff\xff\xff\xff\xff\x7fnot a header'));
+    await expect(llm.startLlmEngine(garbage.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+    const wrongShape = writeTinyModel({ arch: 'llama', seed: 2 });
+    const config = JSON.parse(readFileSync(path.join(wrongShape.dir, 'config.json'), 'utf8'));
+    writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, intermediate_size: 96 }));
+    await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toThrow(/mlp.gate_proj.weight has shape \[128,64\], expected \[96,64\]/);
+    writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, architectures: ['GPT2LMHeadModel'] }));
+    await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_OP' });
+    writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, rope_scaling: { rope_type: 'yarn', factor: 4 } }));
+    await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toThrow(/yarn/);
+  });
+
+  it('rejects bad forward batches with ERR_INVALID_ARGUMENT', async () => {
+    const model = writeTinyModel({ arch: 'llama', seed: 2 });
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 4, blockSize: 4, threads: 1 });
+    const good = { tokens: Int32Array.of(1, 2), positions: Int32Array.of(0, 1), queryLens: Int32Array.of(2), blockTables: Int32Array.of(0), maxBlocks: 1, logitsPerSeq: Int32Array.of(1) };
+    expect((await engine.model.forward(good)).length).toBe(model.vocabSize);
+    await expect(engine.model.forward({ ...good, tokens: Int32Array.of(1, 5000) })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/vocabulary/) });
+    await expect(engine.model.forward({ ...good, blockTables: Int32Array.of(9) })).rejects.toThrow(/names block 9/);
+    await expect(engine.model.forward({ ...good, positions: Int32Array.of(0, 4) })).rejects.toThrow(/block table/);
+    await expect(engine.model.forward({ ...good, queryLens: Int32Array.of(3) })).rejects.toThrow(/queryLens/);
+    expect(() => engine.model.forward({ ...good, tokens: [1, 2] as unknown as Int32Array })).toThrow(TypeError);
+    engine.dispose();
+    expect(() => engine.model.forward(good)).toThrow(expect.objectContaining({ code: 'ERR_DISPOSED' }));
+  });
+});

@@ -1,0 +1,91 @@
+// The OpenAI-compatible server on 127.0.0.1, driven by the official `openai` client: models,
+// completions (string, token ids, several prompts), chat streaming with usage, OpenAI-style
+// errors, client disconnects that cancel, and the Prometheus metrics.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { writeTinyModel } from '../fixtures/hf-model';
+import { llm } from './helpers';
+
+let server: Awaited<ReturnType<typeof llm.serveLlm>>;
+let client: OpenAI;
+const MODEL = 'tiny-qwen';
+
+beforeAll(async () => {
+  const model = writeTinyModel({ arch: 'qwen2', tie: true, seed: 5 });
+  server = await llm.serveLlm({ dir: model.dir, port: 0, modelName: MODEL, numBlocks: 128, blockSize: 4, threads: 2, maxModelLen: 200 });
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+});
+afterAll(() => server.close());
+
+describe('OpenAI-compatible LLM server', () => {
+  it('lists the model', async () => {
+    const models = await client.models.list();
+    expect(models.data.map((m) => m.id)).toEqual([MODEL]);
+  });
+
+  it('completes a string, token ids and several prompts like the engine does', async () => {
+    const direct = await server.engine.complete('hello world', { temperature: 0, maxTokens: 8, ignoreEos: true });
+    const res = await client.completions.create({ model: MODEL, prompt: 'hello world', max_tokens: 8, temperature: 0, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(res.choices[0].text).toBe(direct.text);
+    expect(res.usage).toMatchObject({ completion_tokens: 8, prompt_tokens: server.engine.encodePrompt('hello world').length });
+    const ids = server.engine.encodePrompt('hello world');
+    const byIds = await client.completions.create({ model: MODEL, prompt: ids, max_tokens: 8, temperature: 0, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(byIds.choices[0].text).toBe(direct.text);
+    const many = await client.completions.create({ model: MODEL, prompt: ['hello world', 'the cat'], max_tokens: 4, temperature: 0 });
+    expect(many.choices.map((c) => c.index)).toEqual([0, 1]);
+  });
+
+  it('streams chat completions with usage, matching the non-streamed answer', async () => {
+    const messages = [{ role: 'user' as const, content: 'hello there' }];
+    const whole = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 10, temperature: 0, logprobs: true, top_logprobs: 2 });
+    expect(whole.choices[0].message.role).toBe('assistant');
+    expect(whole.choices[0].logprobs!.content!.length).toBeGreaterThan(0);
+    const stream = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 10, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe(whole.choices[0].message.content);
+    expect(finish).toBe(whole.choices[0].finish_reason);
+    expect(usage).toEqual(whole.usage);
+  });
+
+  it('answers bad requests with OpenAI-style 4xx errors', async () => {
+    await expect(client.completions.create({ model: 'nope', prompt: 'hi' })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    await expect(client.completions.create({ model: MODEL, prompt: 'x'.repeat(900) })).rejects.toMatchObject({ status: 400, code: 'context_length_exceeded' });
+    await expect(client.completions.create({ model: MODEL, prompt: 'hi', temperature: -3 })).rejects.toMatchObject({ status: 400 });
+    await expect(client.chat.completions.create({ model: MODEL, messages: [] })).rejects.toMatchObject({ status: 400, param: 'messages' });
+    const res = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBeTruthy();
+  });
+
+  it('cancels the sequence when a streaming client disconnects', async () => {
+    const controller = new AbortController();
+    const before = server.engine.stats().generationTokens;
+    const res = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, prompt: 'the quick brown fox', max_tokens: 150, ignore_eos: true, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    for (let i = 0; i < 50 && server.engine.stats().running + server.engine.stats().waiting > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(server.engine.stats()).toMatchObject({ running: 0, waiting: 0 });
+    expect(server.engine.stats().generationTokens - before).toBeLessThan(150);
+  });
+
+  it('exports Prometheus metrics', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    for (const name of ['hs_llm_time_to_first_token_seconds_bucket', 'hs_llm_time_per_output_token_seconds_count', 'hs_llm_requests_running', 'hs_llm_requests_waiting',
+      'hs_llm_kv_cache_usage_ratio', 'hs_llm_prefix_cache_hit_rate', 'hs_llm_generation_tokens_per_second', 'hs_llm_generation_tokens_total'])
+      expect(text).toContain(name);
+  });
+});

@@ -1,0 +1,294 @@
+// LlmEngine: a loaded model, its tokenizer and the step loop. Each step asks the scheduler for a
+// batch, runs the native forward off the JS thread, then samples (or verifies drafts) for every
+// sequence whose last scheduled token produced logits, and reports tokens to the generations.
+import os from 'node:os';
+
+import { HsError } from '../errors';
+import { nativeConfig, readModelConfig, type ModelConfig } from './config';
+import { LlmGeneration } from './generation';
+import { loadNativeLlm, type NativeLlm, type WeightType } from './native';
+import { readCheckpointTensors } from './safetensors';
+import { argmax, isGreedy, makeRandom, resolveSampling, sampleToken, tokenLogprobs, type SamplingParams } from './sampling';
+import { BlockManager } from './scheduler/block-manager';
+import { Scheduler, type ScheduledBatch } from './scheduler/scheduler';
+import { Sequence, type FinishReason } from './scheduler/sequence';
+import type { NgramOptions } from './spec-decode';
+import { LlmTokenizer, type ChatMessage } from './tokenizer';
+
+export interface LlmEngineOptions {
+  /** Name served as the model id (default: the directory's base name). */
+  modelName?: string;
+  threads?: number;
+  /** 'auto' keeps the checkpoint's types; 'int8' quantises weights per output channel. */
+  weightType?: 'auto' | WeightType;
+  blockSize?: number;
+  /** KV cache size in blocks; else derived from kvCacheBytes (default 256 MiB). */
+  numBlocks?: number;
+  kvCacheBytes?: number;
+  maxNumSeqs?: number;
+  maxNumBatchedTokens?: number;
+  /** Longest prompt + output (default: max_position_embeddings, within the KV cache). */
+  maxModelLen?: number;
+  enablePrefixCaching?: boolean;
+  /** N-gram prompt-lookup speculative decoding, used for greedy requests. */
+  speculative?: { method: 'ngram'; numSpeculativeTokens?: number; maxNgram?: number; minNgram?: number } | null;
+}
+
+export type PromptInput = string | readonly ChatMessage[] | readonly number[];
+
+export interface EngineStats {
+  running: number;
+  waiting: number;
+  kvCacheUsage: number;
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
+  preemptions: number;
+  promptTokens: number;
+  generationTokens: number;
+  steps: number;
+  draftTokens: number;
+  acceptedDraftTokens: number;
+}
+
+/** Per-request timings, reported when a request ends. */
+export interface RequestTimings {
+  promptTokens: number;
+  completionTokens: number;
+  /** Seconds from arrival to the first token (null if none came). */
+  timeToFirstToken: number | null;
+  /** Mean seconds between output tokens after the first (null with fewer than two). */
+  timePerOutputToken: number | null;
+  finishReason: FinishReason;
+}
+
+interface RequestState {
+  generation: LlmGeneration;
+  arrival: number;
+  firstTokenAt: number | null;
+  lastTokenAt: number | null;
+}
+
+const DEFAULT_KV_CACHE_BYTES = 256 * 1024 * 1024;
+
+export class LlmEngine {
+  private readonly scheduler: Scheduler;
+  private readonly requests = new Map<Sequence, RequestState>();
+  private nextId = 0;
+  private looping = false;
+  private disposed = false;
+  private readonly counters = { promptTokens: 0, generationTokens: 0, steps: 0, draftTokens: 0, acceptedDraftTokens: 0 };
+  /** Called when a request ends (the server's metrics listen here). */
+  onRequestDone: ((t: RequestTimings) => void) | null = null;
+
+  private constructor(
+    readonly modelName: string,
+    readonly config: ModelConfig,
+    readonly tokenizer: LlmTokenizer,
+    /** The native model; tests call forward() on it directly. */
+    readonly model: NativeLlm,
+    readonly maxModelLen: number,
+    options: Required<Pick<LlmEngineOptions, 'maxNumSeqs' | 'maxNumBatchedTokens'>> & { prefixCaching: boolean; speculative: NgramOptions | null },
+  ) {
+    const { numBlocks, blockSize } = model.info;
+    this.scheduler = new Scheduler(new BlockManager(numBlocks, blockSize, options.prefixCaching), {
+      maxNumSeqs: options.maxNumSeqs,
+      maxNumBatchedTokens: options.maxNumBatchedTokens,
+      maxModelLen,
+      speculative: options.speculative,
+    });
+  }
+
+  static async load(dir: string, o: LlmEngineOptions = {}): Promise<LlmEngine> {
+    const config = await readModelConfig(dir);
+    const tokenizer = await LlmTokenizer.load(dir, config.eosTokenIds);
+    const tensors = await readCheckpointTensors(dir);
+    const blockSize = o.blockSize ?? 16;
+    if (!Number.isInteger(blockSize) || blockSize < 1) throw new HsError('ERR_INVALID_ARGUMENT', 'blockSize must be an integer >= 1');
+    const bytesPerBlock = 2 * config.numLayers * blockSize * config.numKvHeads * config.headDim * 4;
+    const numBlocks = o.numBlocks ?? Math.max(1, Math.floor((o.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES) / bytesPerBlock));
+    const model = await loadNativeLlm(nativeConfig(config), tensors, {
+      threads: o.threads ?? os.availableParallelism(),
+      numBlocks,
+      blockSize,
+      weightType: o.weightType === 'auto' ? undefined : o.weightType,
+    });
+    const maxModelLen = Math.min(o.maxModelLen ?? config.maxPositionEmbeddings, numBlocks * blockSize);
+    const maxNumBatchedTokens = o.maxNumBatchedTokens ?? 512;
+    const spec = o.speculative;
+    const modelName = o.modelName ?? dir.replace(/\/+$/, '').split('/').pop()!;
+    return new LlmEngine(modelName, config, tokenizer, model, maxModelLen, {
+      maxNumSeqs: o.maxNumSeqs ?? 64,
+      maxNumBatchedTokens,
+      prefixCaching: o.enablePrefixCaching ?? true,
+      speculative: spec
+        ? { numSpeculativeTokens: spec.numSpeculativeTokens ?? 4, maxNgram: spec.maxNgram ?? 4, minNgram: spec.minNgram ?? 1 }
+        : null,
+    });
+  }
+
+  /** Token ids of a prompt: text is encoded with the tokenizer's special tokens, chats through the template. */
+  encodePrompt(input: PromptInput): number[] {
+    if (typeof input === 'string') return this.tokenizer.encode(input);
+    if (input.length > 0 && typeof input[0] === 'object') return this.tokenizer.encodeChat(input as readonly ChatMessage[]);
+    const ids = [...(input as readonly number[])];
+    if (!ids.every((t) => Number.isInteger(t) && t >= 0 && t < this.config.vocabSize))
+      throw new HsError('ERR_INVALID_ARGUMENT', `prompt token ids must be integers in [0, ${this.config.vocabSize})`);
+    return ids;
+  }
+
+  /** Streams the continuation of a prompt; break out of the loop (or abort params.signal) to cancel. */
+  generate(input: PromptInput, params: SamplingParams = {}): LlmGeneration {
+    if (this.disposed) throw new HsError('ERR_DISPOSED', 'the LLM engine has been disposed');
+    const prompt = this.encodePrompt(input);
+    if (prompt.length === 0) throw new HsError('ERR_INVALID_ARGUMENT', 'the prompt is empty');
+    if (prompt.length >= this.maxModelLen)
+      throw new HsError('ERR_INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; this model accepts at most ${this.maxModelLen - 1}`);
+    const sampling = resolveSampling(params, this.config.vocabSize);
+    let seq: Sequence | null = null;
+    const generation = new LlmGeneration(this.tokenizer, prompt, sampling.stop, () => seq && this.abort(seq));
+    seq = new Sequence(this.nextId++, prompt, sampling, makeRandom(sampling.seed), performance.now(), generation);
+    this.requests.set(seq, { generation, arrival: performance.now(), firstTokenAt: null, lastTokenAt: null });
+    this.counters.promptTokens += prompt.length;
+    const signal = params.signal;
+    if (signal) {
+      if (signal.aborted) queueMicrotask(() => seq && this.abort(seq));
+      else signal.addEventListener('abort', () => seq && this.abort(seq), { once: true });
+    }
+    this.scheduler.add(seq);
+    this.kick();
+    return generation;
+  }
+
+  /** Runs a request to the end and returns its text and tokens. */
+  async complete(input: PromptInput, params: SamplingParams = {}): Promise<{ text: string; tokenIds: number[]; finishReason: FinishReason | null }> {
+    const g = this.generate(input, params);
+    const tokenIds: number[] = [];
+    for await (const chunk of g) if (chunk.tokenId >= 0) tokenIds.push(chunk.tokenId);
+    return { text: g.outputText, tokenIds, finishReason: g.finishReason };
+  }
+
+  stats(): EngineStats {
+    const blocks = this.scheduler.blocks;
+    return {
+      running: this.scheduler.numRunning,
+      waiting: this.scheduler.numWaiting,
+      kvCacheUsage: blocks.usage,
+      prefixCacheQueries: blocks.stats.queries,
+      prefixCacheHits: blocks.stats.hits,
+      preemptions: this.scheduler.preemptions,
+      ...this.counters,
+    };
+  }
+
+  /** Fails every request and frees the native model. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const seq of [...this.requests.keys()]) this.end(seq, 'error', new HsError('ERR_DISPOSED', 'the LLM engine was disposed'));
+    this.model.dispose();
+  }
+
+  private abort(seq: Sequence): void {
+    if (seq.status !== 'finished') this.end(seq, 'abort');
+  }
+
+  private end(seq: Sequence, reason: FinishReason, error?: Error): void {
+    this.scheduler.finish(seq);
+    const state = this.requests.get(seq);
+    if (!state) return;
+    this.requests.delete(seq);
+    if (error) state.generation.onError(error);
+    else state.generation.onFinish(reason);
+    const n = seq.outputLength;
+    this.onRequestDone?.({
+      promptTokens: seq.promptLength,
+      completionTokens: n,
+      timeToFirstToken: state.firstTokenAt === null ? null : (state.firstTokenAt - state.arrival) / 1000,
+      timePerOutputToken: n >= 2 && state.lastTokenAt !== null && state.firstTokenAt !== null ? (state.lastTokenAt - state.firstTokenAt) / 1000 / (n - 1) : null,
+      finishReason: reason,
+    });
+  }
+
+  private kick(): void {
+    if (this.looping) return;
+    this.looping = true;
+    setImmediate(() => void this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.disposed && this.scheduler.hasWork()) {
+        const batch = this.scheduler.schedule();
+        if (!batch) break;
+        try {
+          const logits = await this.model.forward(batch.native);
+          this.counters.steps++;
+          this.apply(batch, logits);
+        } catch (e) {
+          // A failed step (native error, a tokenizer that throws) fails the requests in it, not the engine.
+          for (const it of batch.items) if (it.seq.status !== 'finished') this.end(it.seq, 'error', e as Error);
+        }
+      }
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  /** Advances every sequence of a finished step: KV counts, sampling, draft verification, stops. */
+  private apply(batch: ScheduledBatch, logits: Float32Array): void {
+    const vocab = this.config.vocabSize;
+    let row = 0;
+    for (const it of batch.items) {
+      const { seq } = it;
+      const rows = it.numLogits;
+      const first = row;
+      row += rows;
+      if (seq.status !== 'running') continue; // cancelled while the step ran
+      if (rows === 0) {
+        seq.numComputed += it.numTokens;
+        this.scheduler.blocks.commitFullBlocks(seq, seq.numComputed);
+        continue;
+      }
+      seq.numComputed += it.numTokens;
+      this.counters.draftTokens += it.drafts.length;
+      for (let i = 0; i < rows; i++) {
+        const logitsRow = logits.subarray((first + i) * vocab, (first + i + 1) * vocab);
+        const token = isGreedy(seq.sampling) && seq.sampling.repetitionPenalty === 1 && seq.sampling.presencePenalty === 0 && seq.sampling.frequencyPenalty === 0
+          ? argmax(logitsRow)
+          : sampleToken(logitsRow, seq.sampling, seq.promptTokens, seq.outputTokens, seq.random);
+        const accepted = i < it.drafts.length && token === it.drafts[i];
+        if (i > 0) {
+          seq.numComputed++; // the draft at row i - 1 was accepted, so its KV is valid
+          this.counters.acceptedDraftTokens++;
+        }
+        const reason = this.append(seq, token, logitsRow);
+        if (reason !== null) {
+          this.end(seq, reason);
+          break;
+        }
+        if (!accepted) break;
+      }
+      if (seq.status === 'running') this.scheduler.blocks.commitFullBlocks(seq, seq.numComputed);
+    }
+  }
+
+  /** Adds a sampled token to the sequence and its generation; returns why it ends, if it does. */
+  private append(seq: Sequence, token: number, logitsRow: Float32Array): FinishReason | null {
+    const state = this.requests.get(seq)!;
+    const now = performance.now();
+    state.firstTokenAt ??= now;
+    state.lastTokenAt = now;
+    seq.tokens.push(token);
+    this.counters.generationTokens++;
+    const s = seq.sampling;
+    const logprobs = s.logprobs === null ? null : tokenLogprobs(logitsRow, token, s.logprobs);
+    if (state.generation.onToken({ tokenId: token, logprobs })) return 'stop';
+    if ((!s.ignoreEos && this.tokenizer.eosTokenIds.has(token)) || s.stopTokenIds.includes(token)) return 'stop';
+    if (seq.outputLength >= s.maxTokens || seq.tokens.length >= this.maxModelLen) return 'length';
+    return null;
+  }
+}
+
+export function startLlmEngine(dir: string, options: LlmEngineOptions = {}): Promise<LlmEngine> {
+  return LlmEngine.load(dir, options);
+}

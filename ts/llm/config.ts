@@ -1,0 +1,124 @@
+// Reads a Hugging Face config.json into the model description the native forward needs, refusing
+// what it cannot run (other architectures, sliding windows, biases beyond Qwen2's QKV bias).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { HsError } from '../errors';
+import type { NativeLlmConfig } from './native';
+import { parseRopeScaling, ropeFrequencies, type RopeScaling } from './rope';
+
+export type Architecture = 'LlamaForCausalLM' | 'Qwen2ForCausalLM';
+
+export interface ModelConfig {
+  architecture: Architecture;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling: RopeScaling;
+  maxPositionEmbeddings: number;
+  tieWordEmbeddings: boolean;
+  qkvBias: boolean;
+  bosTokenId: number | null;
+  eosTokenIds: number[];
+}
+
+const SUPPORTED: readonly string[] = ['LlamaForCausalLM', 'Qwen2ForCausalLM'];
+
+function positiveInt(raw: Record<string, unknown>, key: string, fallback?: number): number {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new HsError('ERR_INVALID_MODEL', `config.json: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function tokenIds(v: unknown): number[] {
+  if (typeof v === 'number') return [v];
+  if (Array.isArray(v)) return v.filter((x): x is number => typeof x === 'number');
+  return [];
+}
+
+export function parseModelConfig(raw: Record<string, unknown>): ModelConfig {
+  const archs = Array.isArray(raw.architectures) ? (raw.architectures as unknown[]).map(String) : [];
+  const architecture = archs.find((a) => SUPPORTED.includes(a)) as Architecture | undefined;
+  if (!architecture)
+    throw new HsError('ERR_UNSUPPORTED_OP', `config.json: architecture ${JSON.stringify(archs)} is not supported (${SUPPORTED.join(', ')})`);
+  const act = raw.hidden_act ?? 'silu';
+  if (act !== 'silu') throw new HsError('ERR_UNSUPPORTED_OP', `config.json: hidden_act '${String(act)}' is not supported (silu)`);
+  if (architecture === 'LlamaForCausalLM' && (raw.attention_bias === true || raw.mlp_bias === true))
+    throw new HsError('ERR_UNSUPPORTED_OP', 'config.json: attention_bias / mlp_bias are not supported');
+  if (raw.use_sliding_window === true)
+    throw new HsError('ERR_UNSUPPORTED_OP', 'config.json: use_sliding_window is not supported');
+
+  const hiddenSize = positiveInt(raw, 'hidden_size');
+  const numHeads = positiveInt(raw, 'num_attention_heads');
+  const numKvHeads = positiveInt(raw, 'num_key_value_heads', numHeads);
+  const headDim = positiveInt(raw, 'head_dim', Math.floor(hiddenSize / numHeads));
+  const maxPositionEmbeddings = positiveInt(raw, 'max_position_embeddings', 2048);
+  if (numHeads % numKvHeads !== 0)
+    throw new HsError('ERR_INVALID_MODEL', `config.json: num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`);
+  if (headDim % 2 !== 0) throw new HsError('ERR_INVALID_MODEL', `config.json: head_dim ${headDim} must be even`);
+  const eps = raw.rms_norm_eps ?? 1e-6;
+  const theta = raw.rope_theta ?? 10000;
+  if (typeof eps !== 'number' || !(eps > 0)) throw new HsError('ERR_INVALID_MODEL', 'config.json: rms_norm_eps must be a positive number');
+  if (typeof theta !== 'number' || !(theta > 0)) throw new HsError('ERR_INVALID_MODEL', 'config.json: rope_theta must be a positive number');
+  return {
+    architecture,
+    hiddenSize,
+    numLayers: positiveInt(raw, 'num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim,
+    intermediateSize: positiveInt(raw, 'intermediate_size'),
+    vocabSize: positiveInt(raw, 'vocab_size'),
+    rmsNormEps: eps,
+    ropeTheta: theta,
+    ropeScaling: parseRopeScaling(raw.rope_scaling, maxPositionEmbeddings),
+    maxPositionEmbeddings,
+    tieWordEmbeddings: raw.tie_word_embeddings === true,
+    qkvBias: architecture === 'Qwen2ForCausalLM',
+    bosTokenId: typeof raw.bos_token_id === 'number' ? raw.bos_token_id : null,
+    eosTokenIds: tokenIds(raw.eos_token_id),
+  };
+}
+
+export async function readModelConfig(dir: string): Promise<ModelConfig> {
+  const file = path.join(dir, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new HsError('ERR_NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new HsError('ERR_INVALID_MODEL', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (typeof raw !== 'object' || raw === null) throw new HsError('ERR_INVALID_MODEL', `${file} must hold an object`);
+  return parseModelConfig(raw as Record<string, unknown>);
+}
+
+export function nativeConfig(c: ModelConfig): NativeLlmConfig {
+  const rope = ropeFrequencies(c.headDim, c.ropeTheta, c.ropeScaling, c.maxPositionEmbeddings);
+  return {
+    hiddenSize: c.hiddenSize,
+    numLayers: c.numLayers,
+    numHeads: c.numHeads,
+    numKvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    intermediateSize: c.intermediateSize,
+    vocabSize: c.vocabSize,
+    rmsNormEps: c.rmsNormEps,
+    qkvBias: c.qkvBias,
+    tieWordEmbeddings: c.tieWordEmbeddings,
+    invFreq: Float32Array.from(rope.invFreq),
+    ropeAttentionScaling: rope.attentionScaling,
+  };
+}

@@ -1,0 +1,77 @@
+// The typed surface of the addon's LLM functions (native/napi/llm_binding.cpp).
+import { loadAddon } from '../binding';
+
+export type StoredDType = 'float32' | 'float16' | 'bfloat16';
+export type WeightType = StoredDType | 'int8';
+
+export interface NativeLlmConfig {
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  qkvBias: boolean;
+  tieWordEmbeddings: boolean;
+  invFreq: Float32Array;
+  ropeAttentionScaling: number;
+}
+
+/** One tensor of a safetensors file: `offset` is absolute in the file. */
+export interface NativeTensorDesc {
+  name: string;
+  file: string;
+  dtype: StoredDType;
+  shape: number[];
+  offset: number;
+  bytes: number;
+}
+
+export interface NativeLlmOptions {
+  threads?: number;
+  numBlocks: number;
+  blockSize: number;
+  weightType?: WeightType;
+}
+
+/** One forward: the tokens of each sequence contiguous; see LlmModel::forward. */
+export interface NativeLlmBatch {
+  tokens: Int32Array;
+  positions: Int32Array;
+  queryLens: Int32Array;
+  blockTables: Int32Array;
+  maxBlocks: number;
+  logitsPerSeq: Int32Array;
+}
+
+export interface NativeLlmInfo {
+  numBlocks: number;
+  blockSize: number;
+  kvCacheBytes: number;
+  weightBytes: number;
+  threads: number;
+  weightType: WeightType;
+}
+
+export interface NativeLlm {
+  readonly info: NativeLlmInfo;
+  /** Logits of sum(logitsPerSeq) rows, vocabSize floats each. */
+  forward(batch: NativeLlmBatch): Promise<Float32Array>;
+  dispose(): void;
+}
+
+interface LlmAddon {
+  loadLlm(config: NativeLlmConfig, tensors: NativeTensorDesc[], options: NativeLlmOptions): Promise<NativeLlm>;
+  measureReadBandwidth(bytes: number, passes: number, threads: number): Promise<number>;
+}
+
+/** Memory read bandwidth in bytes per second (best of `passes` reads of `bytes`). */
+export function measureReadBandwidth(bytes: number, passes: number, threads: number): Promise<number> {
+  return (loadAddon() as unknown as LlmAddon).measureReadBandwidth(bytes, passes, threads);
+}
+
+export function loadNativeLlm(config: NativeLlmConfig, tensors: NativeTensorDesc[], options: NativeLlmOptions): Promise<NativeLlm> {
+  return (loadAddon() as unknown as LlmAddon).loadLlm(config, tensors, options);
+}

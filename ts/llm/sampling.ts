@@ -1,0 +1,176 @@
+// Sampling parameters (validated once per request) and the per-token sampler: penalties on the
+// raw logits, then greedy argmax or temperature -> top-k -> top-p -> min-p -> a draw from a
+// seeded generator; log-probabilities come from the raw logits.
+import { HsError } from '../errors';
+
+export interface SamplingParams {
+  /** Tokens to generate at most (default 256, and never past the model's context). */
+  maxTokens?: number;
+  /** 0 means greedy (default 1). */
+  temperature?: number;
+  /** Keep the k most likely tokens (0 or -1: all). */
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  seed?: number;
+  stop?: string | readonly string[];
+  stopTokenIds?: readonly number[];
+  ignoreEos?: boolean;
+  /** Return the chosen token's log-probability and this many top alternatives. */
+  logprobs?: number;
+  /** Lower runs first (default 0). */
+  priority?: number;
+  signal?: AbortSignal;
+}
+
+export interface ResolvedSampling {
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  seed: number | null;
+  stop: string[];
+  stopTokenIds: number[];
+  ignoreEos: boolean;
+  logprobs: number | null;
+  priority: number;
+}
+
+export interface TokenLogprobs {
+  logprob: number;
+  top: { tokenId: number; logprob: number }[];
+}
+
+function numberParam(name: string, v: unknown, fallback: number, ok: (x: number) => boolean, range: string): number {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
+    throw new HsError('ERR_INVALID_ARGUMENT', `${name} must be ${range}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function resolveSampling(p: SamplingParams, vocabSize: number): ResolvedSampling {
+  const stop = p.stop === undefined || p.stop === null ? [] : typeof p.stop === 'string' ? [p.stop] : [...p.stop];
+  if (!stop.every((s) => typeof s === 'string' && s.length > 0)) throw new HsError('ERR_INVALID_ARGUMENT', 'stop must be non-empty strings');
+  const stopTokenIds = [...(p.stopTokenIds ?? [])];
+  if (!stopTokenIds.every((t) => Number.isInteger(t) && t >= 0 && t < vocabSize))
+    throw new HsError('ERR_INVALID_ARGUMENT', `stopTokenIds must be token ids in [0, ${vocabSize})`);
+  return {
+    maxTokens: numberParam('maxTokens', p.maxTokens, 256, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1'),
+    temperature: numberParam('temperature', p.temperature, 1, (x) => x >= 0, 'a number >= 0'),
+    topK: numberParam('topK', p.topK, 0, (x) => Number.isInteger(x) && x >= -1, 'an integer >= -1'),
+    topP: numberParam('topP', p.topP, 1, (x) => x > 0 && x <= 1, 'in (0, 1]'),
+    minP: numberParam('minP', p.minP, 0, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
+    repetitionPenalty: numberParam('repetitionPenalty', p.repetitionPenalty, 1, (x) => x > 0, 'a number > 0'),
+    presencePenalty: numberParam('presencePenalty', p.presencePenalty, 0, (x) => x >= -2 && x <= 2, 'in [-2, 2]'),
+    frequencyPenalty: numberParam('frequencyPenalty', p.frequencyPenalty, 0, (x) => x >= -2 && x <= 2, 'in [-2, 2]'),
+    seed: p.seed === undefined || p.seed === null ? null : numberParam('seed', p.seed, 0, Number.isInteger, 'an integer'),
+    stop,
+    stopTokenIds,
+    ignoreEos: p.ignoreEos === true,
+    logprobs: p.logprobs === undefined || p.logprobs === null ? null : numberParam('logprobs', p.logprobs, 0, (x) => Number.isInteger(x) && x >= 0 && x <= 20, 'an integer in [0, 20]'),
+    priority: numberParam('priority', p.priority, 0, Number.isInteger, 'an integer'),
+  };
+}
+
+export function isGreedy(s: ResolvedSampling): boolean {
+  return s.temperature === 0 || s.topK === 1;
+}
+
+/** A uniform [0, 1) generator; mulberry32 when seeded so runs repeat. */
+export function makeRandom(seed: number | null): () => number {
+  if (seed === null) return Math.random;
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function argmax(logits: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+/** Repetition (prompt and output), presence and frequency (output) penalties, in place. */
+export function applyPenalties(logits: Float32Array, s: ResolvedSampling, promptTokens: readonly number[], outputTokens: readonly number[]): void {
+  if (s.repetitionPenalty !== 1) {
+    const seen = new Set<number>([...promptTokens, ...outputTokens]);
+    for (const t of seen) logits[t] = logits[t] > 0 ? logits[t] / s.repetitionPenalty : logits[t] * s.repetitionPenalty;
+  }
+  if (s.presencePenalty !== 0 || s.frequencyPenalty !== 0) {
+    const counts = new Map<number, number>();
+    for (const t of outputTokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+    for (const [t, n] of counts) logits[t] -= s.presencePenalty + s.frequencyPenalty * n;
+  }
+}
+
+/** Picks the next token from one row of logits (the row is not modified). */
+export function sampleToken(
+  row: Float32Array,
+  s: ResolvedSampling,
+  promptTokens: readonly number[],
+  outputTokens: readonly number[],
+  random: () => number,
+): number {
+  const needsPenalty = s.repetitionPenalty !== 1 || s.presencePenalty !== 0 || s.frequencyPenalty !== 0;
+  const logits = needsPenalty ? Float32Array.from(row) : row;
+  if (needsPenalty) applyPenalties(logits, s, promptTokens, outputTokens);
+  if (isGreedy(s)) return argmax(logits);
+
+  let order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
+  if (s.topK > 0 && s.topK < order.length) order = order.slice(0, s.topK);
+  const max = logits[order[0]];
+  let probs = order.map((t) => Math.exp((logits[t] - max) / s.temperature));
+  let total = probs.reduce((a, b) => a + b, 0);
+  if (s.topP < 1) {
+    let cumulative = 0, keep = 0;
+    while (keep < probs.length && cumulative < s.topP * total) cumulative += probs[keep++];
+    order = order.slice(0, Math.max(1, keep));
+    probs = probs.slice(0, order.length);
+  }
+  if (s.minP > 0) {
+    const threshold = probs[0] * s.minP;
+    const cut = probs.findIndex((p) => p < threshold);
+    const keep = cut === -1 ? probs.length : Math.max(1, cut);
+    order = order.slice(0, keep);
+    probs = probs.slice(0, keep);
+  }
+  total = probs.reduce((a, b) => a + b, 0);
+  let u = random() * total;
+  for (let i = 0; i < order.length; i++) {
+    u -= probs[i];
+    if (u < 0) return order[i];
+  }
+  return order[order.length - 1];
+}
+
+/** log-softmax of the raw logits at `tokenId`, with the `top` most likely alternatives. */
+export function tokenLogprobs(row: Float32Array, tokenId: number, top: number): TokenLogprobs {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
+  const logZ = max + Math.log(sum);
+  const best: { tokenId: number; logprob: number }[] = [];
+  if (top > 0) {
+    for (let i = 0; i < row.length; i++) {
+      if (best.length < top || row[i] > best[best.length - 1].logprob + logZ) {
+        best.push({ tokenId: i, logprob: row[i] - logZ });
+        best.sort((a, b) => b.logprob - a.logprob);
+        if (best.length > top) best.pop();
+      }
+    }
+  }
+  return { logprob: row[tokenId] - logZ, top: best };
+}

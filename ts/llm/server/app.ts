@@ -1,0 +1,168 @@
+// The OpenAI-compatible HTTP API of one LlmEngine (fastify): /v1/models, /v1/completions,
+// /v1/chat/completions (JSON or SSE streaming with usage), /metrics, /health. A client that
+// disconnects cancels its sequences; bad requests get OpenAI-style 4xx bodies.
+import { randomUUID } from 'node:crypto';
+
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+
+import type { LlmEngine } from '../LlmEngine';
+import type { GenerationChunk, LlmGeneration } from '../generation';
+import type { FinishReason } from '../scheduler/sequence';
+import { OpenAiError, toOpenAiError } from './errors';
+import { LlmMetrics } from './metrics';
+import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
+
+type Kind = 'completion' | 'chat';
+
+interface Choice {
+  generation: LlmGeneration;
+  index: number;
+}
+
+function finishReasonOf(r: FinishReason | null): string | null {
+  return r === 'length' ? 'length' : r === null ? null : 'stop';
+}
+
+function usageOf(choices: Choice[]) {
+  const prompt = choices.reduce((n, c) => n + c.generation.usage.promptTokens, 0);
+  const completion = choices.reduce((n, c) => n + c.generation.usage.completionTokens, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+export interface LlmAppOptions {
+  /** Log requests (fastify's logger). */
+  logger?: boolean;
+}
+
+export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { app: FastifyInstance; metrics: LlmMetrics } {
+  const app = Fastify({ logger: options.logger ?? false });
+  const metrics = new LlmMetrics(engine);
+  app.addHook('onClose', async () => metrics.close());
+
+  app.setErrorHandler((error, _request, reply) => {
+    const e = toOpenAiError(error);
+    void reply.status(e.status).send(e.body());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = new OpenAiError(404, `no route ${request.method} ${request.url}`, 'invalid_request_error', null, 'not_found');
+    void reply.status(404).send(e.body());
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/v1/models', async () => ({
+    object: 'list',
+    data: [{ id: engine.modelName, object: 'model', created: 0, owned_by: 'highservice', max_model_len: engine.maxModelLen }],
+  }));
+  app.post('/v1/completions', (request, reply) => handle(engine, 'completion', request, reply));
+  app.post('/v1/chat/completions', (request, reply) => handle(engine, 'chat', request, reply));
+  return { app, metrics };
+}
+
+/** Starts every prompt of the request; a prompt that does not fit the context is a 400. */
+function start(engine: LlmEngine, req: ParsedRequest): Choice[] {
+  if (req.model !== engine.modelName)
+    throw new OpenAiError(404, `The model '${req.model}' does not exist`, 'invalid_request_error', 'model', 'model_not_found');
+  const ids = req.prompts.map((p) => engine.encodePrompt(p));
+  for (const prompt of ids)
+    if (prompt.length >= engine.maxModelLen)
+      throw new OpenAiError(400, `This model's maximum context length is ${engine.maxModelLen} tokens; the prompt has ${prompt.length}`,
+        'invalid_request_error', 'messages', 'context_length_exceeded');
+  const choices: Choice[] = [];
+  try {
+    ids.forEach((prompt, index) => {
+      const maxTokens = req.sampling.maxTokens ?? engine.maxModelLen - prompt.length;
+      choices.push({ index, generation: engine.generate(prompt, { ...req.sampling, maxTokens }) });
+    });
+  } catch (e) {
+    for (const c of choices) void c.generation.return();
+    throw e;
+  }
+  return choices;
+}
+
+async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const body = (request.body ?? {}) as Body;
+  if (typeof body !== 'object' || Array.isArray(body)) throw new OpenAiError(400, 'the request body must be a JSON object');
+  const parsed = kind === 'chat' ? parseChatRequest(body) : parseCompletionRequest(body);
+  const choices = start(engine, parsed);
+  const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const object = kind === 'chat' ? (parsed.stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
+  const base = { id, object, created, model: engine.modelName };
+  const cancelAll = () => choices.forEach((c) => void c.generation.return());
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) cancelAll();
+  });
+
+  if (!parsed.stream) {
+    const results = await Promise.all(choices.map(async (c) => {
+      const chunks: GenerationChunk[] = [];
+      for await (const chunk of c.generation) chunks.push(chunk);
+      return { c, chunks };
+    }));
+    return {
+      ...base,
+      choices: results.map(({ c, chunks }) => kind === 'chat'
+        ? { index: c.index, message: { role: 'assistant', content: c.generation.outputText }, logprobs: chatLogprobs(engine, chunks), finish_reason: finishReasonOf(c.generation.finishReason) }
+        : { index: c.index, text: c.generation.outputText, logprobs: completionLogprobs(engine, chunks), finish_reason: finishReasonOf(c.generation.finishReason) }),
+      usage: usageOf(choices),
+    };
+  }
+
+  reply.hijack();
+  reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const send = (data: unknown) => reply.raw.write(`data: ${JSON.stringify(data)}\n\n`);
+  try {
+    if (kind === 'chat')
+      for (const c of choices) send({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
+    await Promise.all(choices.map(async (c) => {
+      for await (const chunk of c.generation) {
+        const finish = finishReasonOf(chunk.finishReason);
+        if (chunk.text === '' && finish === null && !chunk.logprobs) continue;
+        send({
+          ...base,
+          choices: [kind === 'chat'
+            ? { index: c.index, delta: chunk.text ? { content: chunk.text } : {}, logprobs: chatLogprobs(engine, [chunk]), finish_reason: finish }
+            : { index: c.index, text: chunk.text, logprobs: completionLogprobs(engine, [chunk]), finish_reason: finish }],
+        });
+      }
+    }));
+    if (parsed.includeUsage) send({ ...base, choices: [], usage: usageOf(choices) });
+    reply.raw.write('data: [DONE]\n\n');
+  } catch (e) {
+    send(toOpenAiError(e).body());
+  } finally {
+    reply.raw.end();
+  }
+  return reply;
+}
+
+function tokenText(engine: LlmEngine, id: number): string {
+  return engine.tokenizer.decode([id], false);
+}
+
+function completionLogprobs(engine: LlmEngine, chunks: GenerationChunk[]) {
+  const withLp = chunks.filter((c) => c.logprobs && c.tokenId >= 0);
+  if (withLp.length === 0) return null;
+  return {
+    tokens: withLp.map((c) => tokenText(engine, c.tokenId)),
+    token_logprobs: withLp.map((c) => c.logprobs!.logprob),
+    top_logprobs: withLp.map((c) => Object.fromEntries(c.logprobs!.top.map((t) => [tokenText(engine, t.tokenId), t.logprob]))),
+  };
+}
+
+function chatLogprobs(engine: LlmEngine, chunks: GenerationChunk[]) {
+  const withLp = chunks.filter((c) => c.logprobs && c.tokenId >= 0);
+  if (withLp.length === 0) return null;
+  const entry = (id: number, logprob: number) => {
+    const token = tokenText(engine, id);
+    return { token, logprob, bytes: [...Buffer.from(token, 'utf8')] };
+  };
+  return {
+    content: withLp.map((c) => ({ ...entry(c.tokenId, c.logprobs!.logprob), top_logprobs: c.logprobs!.top.map((t) => entry(t.tokenId, t.logprob)) })),
+  };
+}

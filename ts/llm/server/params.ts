@@ -1,0 +1,93 @@
+// OpenAI request bodies -> engine inputs. Field types are checked here (each error names the
+// field); value ranges are checked by resolveSampling and reported the same way.
+import type { PromptInput } from '../LlmEngine';
+import type { SamplingParams } from '../sampling';
+import type { ChatMessage } from '../tokenizer';
+import { invalidParam } from './errors';
+
+export type Body = Record<string, unknown>;
+
+export interface ParsedRequest {
+  model: string;
+  prompts: PromptInput[];
+  sampling: SamplingParams;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+function optional<T>(body: Body, key: string, check: (v: unknown) => boolean, what: string): T | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (!check(v)) throw invalidParam(key, `'${key}' must be ${what}`);
+  return v as T;
+}
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const isInt = (v: unknown) => Number.isInteger(v);
+const isTokenList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(isInt);
+
+function common(body: Body, maxTokensDefault: number | undefined): { model: string; sampling: SamplingParams; stream: boolean; includeUsage: boolean } {
+  if (typeof body.model !== 'string') throw invalidParam('model', "'model' is required and must be a string");
+  const n = optional<number>(body, 'n', isInt, 'an integer');
+  if (n !== undefined && n !== 1) throw invalidParam('n', "only 'n' = 1 is supported");
+  const stop = optional<string | string[]>(body, 'stop', (v) => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string')), 'a string or an array of strings');
+  const streamOptions = optional<Body>(body, 'stream_options', (v) => typeof v === 'object', 'an object');
+  const stream = optional<boolean>(body, 'stream', (v) => typeof v === 'boolean', 'a boolean') ?? false;
+  const maxTokens = optional<number>(body, 'max_completion_tokens', isInt, 'an integer') ?? optional<number>(body, 'max_tokens', isInt, 'an integer');
+  return {
+    model: body.model,
+    stream,
+    includeUsage: stream && streamOptions?.include_usage === true,
+    sampling: {
+      maxTokens: maxTokens ?? maxTokensDefault,
+      temperature: optional(body, 'temperature', isNumber, 'a number'),
+      topP: optional(body, 'top_p', isNumber, 'a number'),
+      topK: optional(body, 'top_k', isInt, 'an integer'),
+      minP: optional(body, 'min_p', isNumber, 'a number'),
+      presencePenalty: optional(body, 'presence_penalty', isNumber, 'a number'),
+      frequencyPenalty: optional(body, 'frequency_penalty', isNumber, 'a number'),
+      repetitionPenalty: optional(body, 'repetition_penalty', isNumber, 'a number'),
+      seed: optional(body, 'seed', isInt, 'an integer'),
+      ignoreEos: optional(body, 'ignore_eos', (v) => typeof v === 'boolean', 'a boolean'),
+      priority: optional(body, 'priority', isInt, 'an integer'),
+      stop: stop === undefined ? undefined : typeof stop === 'string' ? [stop] : stop,
+    },
+  };
+}
+
+/** /v1/completions: prompt is a string, strings, token ids, or lists of token ids. */
+export function parseCompletionRequest(body: Body): ParsedRequest {
+  const c = common(body, 16);
+  if (body.echo === true) throw invalidParam('echo', "'echo' is not supported");
+  if (body.suffix !== undefined && body.suffix !== null) throw invalidParam('suffix', "'suffix' is not supported");
+  const p = body.prompt;
+  let prompts: PromptInput[];
+  if (typeof p === 'string') prompts = [p];
+  else if (isTokenList(p)) prompts = [p as number[]];
+  else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string')) prompts = p as string[];
+  else if (Array.isArray(p) && p.length > 0 && p.every(isTokenList)) prompts = p as number[][];
+  else throw invalidParam('prompt', "'prompt' must be a string, an array of strings, an array of token ids, or an array of those");
+  const logprobs = optional<number>(body, 'logprobs', isInt, 'an integer');
+  return { ...c, prompts, sampling: { ...c.sampling, logprobs } };
+}
+
+/** /v1/chat/completions: messages with string content or text parts. */
+export function parseChatRequest(body: Body): ParsedRequest {
+  const c = common(body, undefined);
+  const raw = body.messages;
+  if (!Array.isArray(raw) || raw.length === 0) throw invalidParam('messages', "'messages' must be a non-empty array");
+  const messages: ChatMessage[] = raw.map((m, i) => {
+    const msg = m as { role?: unknown; content?: unknown };
+    if (typeof msg?.role !== 'string') throw invalidParam(`messages[${i}].role`, `'messages[${i}].role' must be a string`);
+    let content = msg.content;
+    if (Array.isArray(content))
+      content = content.map((part: { type?: unknown; text?: unknown }) => {
+        if (part?.type !== 'text' || typeof part.text !== 'string') throw invalidParam(`messages[${i}].content`, 'only text content parts are supported');
+        return part.text;
+      }).join('');
+    if (typeof content !== 'string') throw invalidParam(`messages[${i}].content`, `'messages[${i}].content' must be a string or text parts`);
+    return { role: msg.role, content };
+  });
+  const wantLogprobs = optional<boolean>(body, 'logprobs', (v) => typeof v === 'boolean', 'a boolean');
+  const top = optional<number>(body, 'top_logprobs', isInt, 'an integer');
+  return { ...c, prompts: [messages], sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined } };
+}

@@ -1,0 +1,138 @@
+// The model's tokenizer (tokenizer.json through @huggingface/tokenizers, offline) and chat
+// template (tokenizer_config.json's chat_template rendered with @huggingface/jinja), plus the
+// incremental detokenizer that turns a growing list of token ids into text deltas.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { Template } from '@huggingface/jinja' with { 'resolution-mode': 'import' };
+import type { Tokenizer } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
+
+import { HsError } from '../errors';
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+function tokenText(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return null;
+}
+
+async function readJson(file: string, required: boolean): Promise<Record<string, unknown> | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if (!required) return null;
+    throw new HsError('ERR_NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new HsError('ERR_INVALID_MODEL', `${file} is not valid JSON`, { cause: e });
+  }
+}
+
+export class LlmTokenizer {
+  private constructor(
+    private readonly tokenizer: Tokenizer,
+    private readonly chatTemplate: Template | null,
+    private readonly specialTokens: Record<string, string>,
+    /** Token ids that end generation (config.json's eos_token_id and the tokenizer's eos_token). */
+    readonly eosTokenIds: ReadonlySet<number>,
+  ) {}
+
+  static async load(dir: string, configEosTokenIds: readonly number[]): Promise<LlmTokenizer> {
+    // Both libraries ship as ES modules; a dynamic import loads them from this CommonJS package.
+    const [{ Tokenizer }, { Template }] = await Promise.all([import('@huggingface/tokenizers'), import('@huggingface/jinja')]);
+    const tokenizerJson = await readJson(path.join(dir, 'tokenizer.json'), true);
+    const tokenizerConfig = (await readJson(path.join(dir, 'tokenizer_config.json'), false)) ?? {};
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(tokenizerJson!, tokenizerConfig);
+    } catch (e) {
+      throw new HsError('ERR_INVALID_MODEL', `tokenizer.json cannot be used: ${(e as Error).message}`, { cause: e });
+    }
+    const special: Record<string, string> = {};
+    for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
+      const text = tokenText(tokenizerConfig[key]);
+      if (text !== null) special[key] = text;
+    }
+    const eos = new Set(configEosTokenIds);
+    if (special.eos_token !== undefined) {
+      const id = tokenizer.token_to_id(special.eos_token);
+      if (id !== undefined) eos.add(id);
+    }
+    let source = tokenizerConfig.chat_template;
+    if (Array.isArray(source)) source = (source as { name?: string; template?: string }[]).find((t) => t.name === 'default')?.template;
+    let template: Template | null = null;
+    if (typeof source === 'string') {
+      try {
+        template = new Template(source);
+      } catch (e) {
+        throw new HsError('ERR_INVALID_MODEL', `tokenizer_config.json: the chat_template does not parse: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    return new LlmTokenizer(tokenizer, template, special, eos);
+  }
+
+  get hasChatTemplate(): boolean {
+    return this.chatTemplate !== null;
+  }
+
+  encode(text: string, addSpecialTokens = true): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  decode(ids: readonly number[], skipSpecialTokens = true): string {
+    if (ids.length === 0) return '';
+    return this.tokenizer.decode(ids as number[], { skip_special_tokens: skipSpecialTokens });
+  }
+
+  /** The prompt text of a conversation, ending with the assistant's turn opening. */
+  applyChatTemplate(messages: readonly ChatMessage[], addGenerationPrompt = true): string {
+    if (!this.chatTemplate) throw new HsError('ERR_INVALID_ARGUMENT', 'this model has no chat template (tokenizer_config.json chat_template)');
+    try {
+      return this.chatTemplate.render({ messages, add_generation_prompt: addGenerationPrompt, ...this.specialTokens });
+    } catch (e) {
+      throw new HsError('ERR_INVALID_ARGUMENT', `the chat template failed on these messages: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Token ids of a conversation; special tokens come from the template, not added again. */
+  encodeChat(messages: readonly ChatMessage[]): number[] {
+    return this.encode(this.applyChatTemplate(messages), false);
+  }
+}
+
+/**
+ * Text deltas of a growing token list. A window of already-emitted tokens is decoded with the new
+ * ones so that merges across token boundaries (spaces, multi-byte characters) come out right, and
+ * text ending in U+FFFD (an incomplete UTF-8 sequence) is held back until the next token.
+ */
+export class IncrementalDetokenizer {
+  private prefixOffset = 0;
+  private readOffset = 0;
+
+  constructor(private readonly tokenizer: LlmTokenizer) {}
+
+  /** The new text after ids (all generated ids so far) grew. */
+  next(ids: readonly number[]): string {
+    const prefix = this.tokenizer.decode(ids.slice(this.prefixOffset, this.readOffset));
+    const full = this.tokenizer.decode(ids.slice(this.prefixOffset));
+    if (full.length <= prefix.length || full.endsWith('\uFFFD')) return '';
+    this.prefixOffset = this.readOffset;
+    this.readOffset = ids.length;
+    return full.slice(prefix.length);
+  }
+
+  /** Whatever text is still held back (an incomplete character at the end of the output). */
+  flush(ids: readonly number[]): string {
+    const prefix = this.tokenizer.decode(ids.slice(this.prefixOffset, this.readOffset));
+    const full = this.tokenizer.decode(ids.slice(this.prefixOffset));
+    this.prefixOffset = this.readOffset = ids.length;
+    return full.length > prefix.length ? full.slice(prefix.length) : '';
+  }
+}
