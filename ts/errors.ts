@@ -14,6 +14,16 @@ export const ERROR_CODES = {
   ERR_CUDA_UNAVAILABLE: { status: 503, message: 'CUDA was requested but no usable driver or device is present.' },
   ERR_DISPOSED: { status: 500, message: 'The engine was used after dispose().' },
   ERR_INTERNAL: { status: 500, message: 'An unexpected internal error.' },
+  ERR_BAD_REQUEST: { status: 400, message: 'The HTTP request is malformed: bad JSON, headers, tensor layout or parameters.' },
+  ERR_UNAUTHORIZED: { status: 401, message: 'The request lacks a valid API key.' },
+  ERR_MODEL_NOT_FOUND: { status: 404, message: 'No model (or model version) of that name is in the repository.' },
+  ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is over the server\'s size limit.' },
+  ERR_QUEUE_FULL: { status: 429, message: 'The model\'s request queue is full; retry later.' },
+  ERR_MODEL_NOT_READY: { status: 503, message: 'The model exists but is not loaded (loading, unloaded or failed to load).' },
+  ERR_GPU_PROCESS: { status: 503, message: 'The GPU process died or is restarting; the request was not completed.' },
+  ERR_SHM_FULL: { status: 503, message: 'The shared-memory ring between a worker and the GPU process has no room now.' },
+  ERR_SHUTTING_DOWN: { status: 503, message: 'The server is draining for shutdown and takes no new requests.' },
+  ERR_TIMEOUT: { status: 504, message: 'The request did not complete within its timeout.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,9 +2,12 @@
 // The `highservice` command line.
 import { Command } from 'commander';
 
-import { benchCommand } from './bench';
+import { benchCommand, type BenchCommandOptions } from './bench';
+import { benchHttpCommand, type HttpBenchOptions } from './bench-http';
 import { infoCommand } from './info';
 import { runCommand } from './run';
+import { serveCommand } from './serve';
+import { benchLlm, isHfModelDir } from '../llm';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -25,14 +28,37 @@ program
   .action(runCommand);
 
 program
+  .command('serve <repository>')
+  .description('serve a model repository over KServe v2 HTTP (<repo>/<model>/[config.json], <repo>/<model>/<version>/model.onnx)')
+  .option('--port <p>', 'port (0 picks a free one)', '8000')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--workers <n>', 'CPU worker processes in front of one GPU process (0: a single process)', '0')
+  .option('--max-batch <n>', 'default maxBatchSize of models whose config.json does not set it')
+  .option('--max-delay <ms>', 'default maxQueueDelayMs of models whose config.json does not set it')
+  .option('--api-key <key>', 'require this API key (repeatable)', collect)
+  .option('--alert-webhook <url>', 'POST alerts (failure rate, latency, Busy) to this URL')
+  .option('--no-cache', 'do not use the engine cache')
+  .option('--log', 'log requests')
+  .action(serveCommand);
+
+program
   .command('bench <model>')
-  .description('latency and throughput of a model, optionally side by side with onnxruntime-node')
+  .description('latency and throughput of an ONNX model (optionally side by side with onnxruntime-node), of a running server (an http:// URL), or of an LLM (a Hugging Face checkpoint directory)')
   .option('--vs <peer>', "peer runtime to compare with ('onnxruntime')")
   .option('--batch <list>', 'comma-separated batch sizes', '1,8')
   .option('--threads <n>', 'CPU threads for both runtimes', '2')
   .option('--time <ms>', 'time per measurement', '2000')
   .option('--dim <name=value>', 'value of a symbolic dimension (repeatable)', collect)
-  .action(benchCommand);
+  .option('--concurrency <list>', 'HTTP: comma-separated numbers of concurrent connections', '1,16,64')
+  .option('--model <name>', 'HTTP: the model to load (default: the first READY one)')
+  .option('--json', 'HTTP: send JSON tensors instead of binary ones')
+  .option('--shape <input=AxB>', 'HTTP: the shape of an input (repeatable; default: dynamic dims = batch, then 1)', collect)
+  .option('--api-key <key>', 'HTTP: API key to send')
+  .action((target: string, options: BenchCommandOptions & HttpBenchOptions) => {
+    if (/^http:\/\//.test(target)) return benchHttpCommand(target, { ...options, batch: options.batch.split(',')[0] });
+    if (isHfModelDir(target)) return benchLlm(target, { threads: Number(options.threads), log: console.log });
+    return benchCommand(target, options);
+  });
 
 program.parseAsync().catch((e: { code?: string; message?: string }) => {
   console.error(`highservice: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}`);

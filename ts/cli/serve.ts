@@ -1,0 +1,71 @@
+// `highservice serve <repository>`: a KServe v2 server over a Triton-style model repository,
+// single-process (--workers 0) or with M CPU workers in front of one GPU process. Ctrl-C (or
+// SIGTERM) drains requests in flight before exiting.
+import { serve } from '../server/serve';
+import { HsError } from '../errors';
+import { isHfModelDir, serveLlm } from '../llm';
+
+export interface ServeCommandOptions {
+  port: string;
+  host: string;
+  workers: string;
+  maxBatch?: string;
+  maxDelay?: string;
+  apiKey?: string[];
+  alertWebhook?: string;
+  cache: boolean;
+  log?: boolean;
+}
+
+function integer(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new HsError('ERR_INVALID_ARGUMENT', `${flag} must be an integer >= ${min}, got '${value}'`);
+  return n;
+}
+
+export async function serveCommand(repository: string, options: ServeCommandOptions): Promise<void> {
+  if (isHfModelDir(repository)) return serveLlmCommand(repository, options);
+  const modelDefaults: { maxBatchSize?: number; maxQueueDelayMs?: number } = {};
+  if (options.maxBatch !== undefined) modelDefaults.maxBatchSize = integer(options.maxBatch, '--max-batch', 1);
+  if (options.maxDelay !== undefined) {
+    const delay = Number(options.maxDelay);
+    if (!(delay >= 0)) throw new HsError('ERR_INVALID_ARGUMENT', `--max-delay must be a number of milliseconds >= 0, got '${options.maxDelay}'`);
+    modelDefaults.maxQueueDelayMs = delay;
+  }
+  const server = await serve({
+    repository,
+    port: integer(options.port, '--port', 0),
+    host: options.host,
+    cpuWorkers: integer(options.workers, '--workers', 0),
+    modelDefaults,
+    apiKeys: options.apiKey,
+    cacheDir: options.cache ? undefined : false,
+    logger: options.log,
+    alerts: options.alertWebhook
+      ? {
+          webhook: options.alertWebhook,
+          rules: [
+            { name: 'high-failure-rate', metric: 'failureRate', threshold: 0.05 },
+            { name: 'high-latency', metric: 'meanLatencyMs', threshold: 1000 },
+            { name: 'busy', metric: 'processBusy', threshold: 0.9 },
+          ],
+        }
+      : undefined,
+  });
+  console.log(`highservice: serving ${repository} on ${server.url} (KServe v2; /metrics)`);
+  const stop = () => {
+    console.log('highservice: draining requests in flight...');
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+// A Hugging Face checkpoint directory (config.json + *.safetensors) gets the OpenAI-compatible LLM server.
+async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promise<void> {
+  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log });
+  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)`);
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
