@@ -114,6 +114,13 @@ export function compareTensors(actual, expected, rtol = 1e-3, atol = 1e-7) {
   return null;
 }
 
+// numpy has no bfloat16, so the ONNX generators store bfloat16 data as uint16 bit patterns: read them
+// as the bfloat16 the graph declares.
+function asDeclared(t, valueInfo) {
+  const declared = TYPE_NAMES[valueInfo.type?.tensorType?.elemType];
+  return t.type === 'uint16' && declared === 'bfloat16' ? { ...t, type: 'bfloat16' } : t;
+}
+
 /** Runs one case; resolves { ok, error }. */
 export async function runCase(Engine, c) {
   let engine;
@@ -121,7 +128,8 @@ export async function runCase(Engine, c) {
     const modelPath = path.join(c.dir, 'model.onnx');
     const model = onnx.ModelProto.decode(fs.readFileSync(modelPath));
     const inits = new Set(model.graph.initializer.map((t) => t.name));
-    const inputNames = model.graph.input.map((v) => v.name).filter((n) => !inits.has(n));
+    const graphInputs = model.graph.input.filter((v) => !inits.has(v.name));
+    const inputNames = graphInputs.map((v) => v.name);
     const outputNames = model.graph.output.map((v) => v.name);
     const dataDir = path.join(c.dir, 'test_data_set_0');
     const feeds = {};
@@ -130,7 +138,7 @@ export async function runCase(Engine, c) {
       if (!fs.existsSync(f)) continue;
       const t = readTensor(f);
       if (!t) return { ok: false, error: `input ${i} is not a tensor this runner can read` };
-      feeds[inputNames[i]] = t;
+      feeds[inputNames[i]] = asDeclared(t, graphInputs[i]);
     }
     engine = await Engine.load(modelPath, { cacheDir: false, threads: 1 });
     const out = await engine.run(feeds);
@@ -139,7 +147,7 @@ export async function runCase(Engine, c) {
       if (!fs.existsSync(f)) continue;
       const expected = readTensor(f);
       if (!expected) return { ok: false, error: `output ${i} is not a tensor this runner can read` };
-      const diff = compareTensors(out[outputNames[i]], expected);
+      const diff = compareTensors(out[outputNames[i]], asDeclared(expected, model.graph.output[i]));
       if (diff) return { ok: false, error: `output '${outputNames[i]}': ${diff}` };
     }
     return { ok: true, error: null };

@@ -35,11 +35,13 @@ export async function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}
     opsets[domain] = toNumber(o.version as LongLike);
   }
   if (opsets[''] === undefined) opsets[''] = 1;
-  if (opsets[''] < 7 || opsets[''] > 21)
-    throw new HsError('ERR_UNSUPPORTED_OP', `ai.onnx opset ${opsets['']} is outside the supported range 7..21`);
+  if (opsets[''] < 1 || opsets[''] > 21)
+    throw new HsError('ERR_UNSUPPORTED_OP', `ai.onnx opset ${opsets['']} is outside the supported range 1..21`);
   const ctx: Ctx = { baseDir: options.baseDir, files: new Map() };
   return decodeGraph(model.graph, opsets, ctx);
 }
+
+const LEGACY_ATTRIBUTES = new Set(['consumed_inputs', 'broadcast']);
 
 interface Ctx {
   baseDir?: string;
@@ -52,7 +54,12 @@ async function decodeGraph(g: onnx.IGraphProto, opsets: Record<string, number>, 
   const nodes: NodeDesc[] = [];
   for (const [i, n] of (g.node ?? []).entries()) {
     const attrs: AttrDesc[] = [];
-    for (const a of n.attribute ?? []) attrs.push(await decodeAttribute(a, n, opsets, ctx));
+    for (const a of n.attribute ?? []) {
+      // Kernels implement opset >= 7 semantics; an older model is fine unless a node uses what changed.
+      if (LEGACY_ATTRIBUTES.has(a.name ?? ''))
+        throw new HsError('ERR_UNSUPPORTED_OP', `${n.opType} node '${n.name ?? ''}': attribute '${a.name}' (opset < 7 semantics) is not supported`);
+      attrs.push(await decodeAttribute(a, n, opsets, ctx));
+    }
     nodes.push({
       name: n.name || `${n.opType ?? 'node'}_${i}`,
       opType: n.opType ?? '',
