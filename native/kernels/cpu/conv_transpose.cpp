@@ -136,19 +136,20 @@ class ConvTranspose : public KernelBase {
     }
     thread_local std::vector<float> col;  // kept between runs: no page faults on the hot path
     col.resize((size_t)(rows * in_pixels));
+    float* const col_data = col.data();  // pool workers must not name `col`: theirs is another thread's
     float* yd = y->data<float>();
     for (int64_t n = 0; n < batch; ++n) {
       for (int64_t gi = 0; gi < group_; ++gi) {
         GemmOperand a;
         a.packed = &(*packed)[gi];
         GemmOperand bop{x.data<float>() + (n * channels + gi * c_per_group) * in_pixels, in_pixels, false};
-        sgemm_ex(rows, in_pixels, c_per_group, 1.f, a, bop, 0.f, col.data(), in_pixels, GemmEpilogue{}, &ctx.pool());
+        sgemm_ex(rows, in_pixels, c_per_group, 1.f, a, bop, 0.f, col_data, in_pixels, GemmEpilogue{}, &ctx.pool());
         float* y_group = yd + (n * out_channels + gi * m_per_group) * out_pixels;
         const float* bias = b.defined() ? b.data<float>() + gi * m_per_group : nullptr;
         ctx.pool().parallel_for(m_per_group, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, kernel * in_pixels)),
                                 [&](int64_t begin, int64_t end) {
                                   for (int64_t m = begin; m < end; ++m)
-                                    col2im(col.data() + m * kernel * in_pixels, ax, bias ? bias[m] : 0.f,
+                                    col2im(col_data + m * kernel * in_pixels, ax, bias ? bias[m] : 0.f,
                                            y_group + m * out_pixels);
                                 });
       }
