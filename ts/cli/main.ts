@@ -56,7 +56,7 @@ program
   .option('--api-key <key>', 'HTTP: API key to send')
   .action((target: string, options: BenchCommandOptions & HttpBenchOptions) => {
     if (/^http:\/\//.test(target)) return benchHttpCommand(target, { ...options, batch: options.batch.split(',')[0] });
-    if (isHfModelDir(target)) return benchLlm(target, { threads: Number(options.threads), log: console.log });
+    if (isHfModelDir(target)) return benchLlm(target, { threads: Number(options.threads), log: console.log }).then(() => undefined);
     return benchCommand(target, options);
   });
 
