@@ -10,16 +10,25 @@ export type TensorData =
   | Float32Array | Float64Array | Uint16Array | BigInt64Array | BigUint64Array
   | Int32Array | Uint32Array | Int16Array | Int8Array | Uint8Array;
 
-export interface NativeTensor {
-  type: TensorType;
-  dims: readonly number[];
-  data: TensorData;
-}
+/** Numeric types plus 'string', whose tensors hold data: string[] (as in onnxruntime-node). */
+export type ElementType = TensorType | 'string';
+
+export type NativeTensor =
+  | { type: TensorType; dims: readonly number[]; data: TensorData }
+  | { type: 'string'; dims: readonly number[]; data: string[] };
+
+/** What a graph value holds: a tensor, a sequence of tensors, or an optional of either. */
+export type ValueKind = 'tensor' | 'sequence' | 'optional(tensor)' | 'optional(sequence)';
+
+/** A value across the boundary: a tensor, a sequence as an array of tensors, an empty optional as null. */
+export type NativeValue = NativeTensor | NativeTensor[] | null;
 
 export interface NativeValueInfo {
   name: string;
-  type: TensorType | null;
+  /** The element type (of the tensors inside, for sequences and optionals); null when unknown. */
+  type: ElementType | null;
   dims: (number | string | null)[] | null;
+  kind: ValueKind;
 }
 
 export interface NativeEngineInfo {
@@ -36,7 +45,7 @@ export interface NativeEngine {
   readonly inputs: NativeValueInfo[];
   readonly outputs: NativeValueInfo[];
   readonly info: NativeEngineInfo;
-  run(inputs: NativeTensor[]): Promise<NativeTensor[]>;
+  run(inputs: NativeValue[]): Promise<NativeValue[]>;
   dispose(): void;
 }
 
@@ -51,14 +60,15 @@ export interface GraphDesc {
 }
 export interface ValueInfoDesc {
   name: string;
-  type: number; // ONNX TensorProto.DataType, 0 when unknown
+  type: number; // ONNX TensorProto.DataType (of the tensors inside a sequence or optional), 0 when unknown
   dims: (number | string)[] | null;
+  kind: ValueKind;
 }
 export interface TensorDesc {
   name: string;
   type: number;
   dims: number[];
-  data: Uint8Array; // little-endian element bytes
+  data: Uint8Array | string[]; // little-endian element bytes; the elements of a string tensor
 }
 export type AttrDesc =
   | { name: string; kind: 'f'; value: number }
@@ -68,7 +78,8 @@ export type AttrDesc =
   | { name: string; kind: 'g'; value: GraphDesc }
   | { name: string; kind: 'fs'; value: number[] }
   | { name: string; kind: 'is'; value: number[] }
-  | { name: string; kind: 'ss'; value: string[] };
+  | { name: string; kind: 'ss'; value: string[] }
+  | { name: string; kind: 'tp'; value: ValueInfoDesc };
 export interface NodeDesc {
   name: string;
   opType: string;

@@ -20,29 +20,48 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
   return engine;
 }
 
-Status Engine::check_inputs(const std::vector<Tensor>& inputs) const {
+namespace {
+
+// ERR_TYPE / ERR_SHAPE when `t` (the input itself, or a tensor inside it: `what` says which)
+// does not match the declared dtype and fixed dimensions.
+Status check_tensor(const ValueInfo& vi, const Tensor& t, const std::string& what) {
+  if (vi.dtype != DType::kUndefined && t.dtype() != vi.dtype)
+    return Status(StatusCode::kType, str_cat(what, " must be ", dtype_name(vi.dtype), ", got ", dtype_name(t.dtype())));
+  if (!vi.has_shape) return Status::ok();
+  if ((size_t)t.rank() != vi.dims.size())
+    return Status(StatusCode::kShape, str_cat(what, " must have rank ", vi.dims.size(), ", got shape ", t.shape()));
+  for (size_t d = 0; d < vi.dims.size(); ++d)
+    if (vi.dims[d].value >= 0 && vi.dims[d].value != t.shape()[d])
+      return Status(StatusCode::kShape, str_cat(what, " dimension ", d, " must be ", vi.dims[d].value, ", got shape ",
+                                                t.shape()));
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Engine::check_inputs(const std::vector<Value>& inputs) const {
   const auto& decl = graph_->inputs;
   if (inputs.size() != decl.size())
     return Status(StatusCode::kInvalidArgument, str_cat("expected ", decl.size(), " inputs, got ", inputs.size()));
   for (size_t i = 0; i < decl.size(); ++i) {
     const ValueInfo& vi = decl[i];
-    const Tensor& t = inputs[i];
-    if (vi.dtype != DType::kUndefined && t.dtype() != vi.dtype)
-      return Status(StatusCode::kType, str_cat("input '", vi.name, "' must be ", dtype_name(vi.dtype), ", got ",
-                                               dtype_name(t.dtype())));
-    if (!vi.has_shape) continue;
-    if ((size_t)t.rank() != vi.dims.size())
-      return Status(StatusCode::kShape, str_cat("input '", vi.name, "' must have rank ", vi.dims.size(), ", got shape ",
-                                                t.shape()));
-    for (size_t d = 0; d < vi.dims.size(); ++d)
-      if (vi.dims[d].value >= 0 && vi.dims[d].value != t.shape()[d])
-        return Status(StatusCode::kShape, str_cat("input '", vi.name, "' dimension ", d, " must be ", vi.dims[d].value,
-                                                  ", got shape ", t.shape()));
+    const Value& v = inputs[i];
+    const std::string what = str_cat("input '", vi.name, "'");
+    if (!v.defined() || v.kind() != vi.kind)
+      return Status(StatusCode::kType, str_cat(what, " must be a ", value_kind_name(vi.kind), ", got a ",
+                                               v.defined() ? value_kind_name(v.kind()) : "missing value"));
+    if (is_optional(vi.kind) && !v.has_element()) continue;
+    if (v.kind() == ValueKind::kTensor || v.kind() == ValueKind::kOptionalTensor) {
+      HS_RETURN_IF_ERROR(check_tensor(vi, v.tensor(), what));
+      continue;
+    }
+    for (size_t k = 0; k < v.items().size(); ++k)
+      HS_RETURN_IF_ERROR(check_tensor(vi, v.items()[k], str_cat(what, " item ", k)));
   }
   return Status::ok();
 }
 
-Status Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
+Status Engine::run(const std::vector<Value>& inputs, std::vector<Value>* outputs) {
   HS_RETURN_IF_ERROR(check_inputs(inputs));
   ExecutionContext* ctx;
   {

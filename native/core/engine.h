@@ -28,11 +28,12 @@ class Engine {
   int streams() const { return (int)contexts_.size(); }
   int threads() const { return pool_->parallelism(); }
 
-  // Inputs in the order of inputs(); checked against the declared dtypes and fixed dimensions.
-  Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs);
+  // Inputs in the order of inputs(); checked against the declared kinds, dtypes and fixed
+  // dimensions (of the tensors inside sequences and optionals too).
+  Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs);
 
  private:
-  Status check_inputs(const std::vector<Tensor>& inputs) const;
+  Status check_inputs(const std::vector<Value>& inputs) const;
 
   std::shared_ptr<const Graph> graph_;
   std::shared_ptr<const ExecutionPlan> plan_;

@@ -6,7 +6,8 @@ namespace hs {
 
 Result<std::shared_ptr<ExecutionPlan>> ExecutionPlan::create(std::shared_ptr<const Graph> graph,
                                                              const std::map<std::string, int64_t>& opsets,
-                                                             const std::vector<std::string>& outer) {
+                                                             const std::vector<std::string>& outer,
+                                                             const StaticTypes& outer_types) {
   auto plan = std::shared_ptr<ExecutionPlan>(new ExecutionPlan());
   plan->graph_ = graph;
   std::map<std::string, int> slot_of;
@@ -30,8 +31,13 @@ Result<std::shared_ptr<ExecutionPlan>> ExecutionPlan::create(std::shared_ptr<con
                           " is not produced by any node, input or initializer"));
   };
 
-  for (auto& [name, tensor] : graph->initializers) plan->constant_slots_.emplace_back(new_slot(name), tensor);
+  StaticTypes types = outer_types;
+  for (auto& [name, tensor] : graph->initializers) {
+    plan->constant_slots_.emplace_back(new_slot(name), tensor);
+    types[name] = StaticType{ValueKind::kTensor, tensor.dtype()};
+  }
   for (const ValueInfo& in : graph->inputs) {
+    types[in.name] = StaticType{in.kind, in.dtype};
     // An input that is also an initializer is an overridable default; we bind the feed.
     auto it = slot_of.find(in.name);
     plan->input_slots_.push_back(it != slot_of.end() ? it->second : new_slot(in.name));
@@ -66,9 +72,11 @@ Result<std::shared_ptr<ExecutionPlan>> ExecutionPlan::create(std::shared_ptr<con
       return Status(st.code(), str_cat(node.describe(), ": ", st.message()));
     }
     step.kernel = kernel.take();
+    Status takes = check_input_types(node, *step.kernel, types);
+    if (!takes.is_ok()) return Status(takes.code(), str_cat(node.describe(), ": ", takes.message()));
     for (auto& [attr_name, attr] : node.attrs) {
       if (attr.kind != Attribute::Kind::kGraph || !attr.g) continue;
-      auto sub = create(attr.g, opsets, visible);
+      auto sub = create(attr.g, opsets, visible, types);
       if (!sub.is_ok()) return sub.status();
       // A subgraph's outer reads are uses in this step (they must stay alive until it ends).
       for (auto& [s, name] : sub.value()->outer_slots()) {
@@ -79,6 +87,7 @@ Result<std::shared_ptr<ExecutionPlan>> ExecutionPlan::create(std::shared_ptr<con
       step.subplans[attr_name] = sub.take();
     }
     for (const std::string& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : new_slot(out));
+    infer_output_types(node, types);
     plan->steps_.push_back(std::move(step));
   }
   for (const ValueInfo& out : graph->outputs) {
@@ -119,20 +128,34 @@ namespace {
 
 class StepContext final : public KernelContext, public SubgraphRunner {
  public:
-  StepContext(const ExecutionPlan::Step& step, std::vector<Tensor>& slots, ExecutionContext& ec,
+  StepContext(const ExecutionPlan::Step& step, std::vector<Value>& slots, ExecutionContext& ec,
               const ExecutionContext::OuterLookup& lookup)
       : step_(step), slots_(slots), ec_(ec), lookup_(lookup) {}
 
   int num_inputs() const override { return (int)step_.node->inputs.size(); }
   const Tensor* input(int i) const override {
+    const Value* v = input_value(i);
+    return v && v->is_tensor() ? &v->tensor() : nullptr;
+  }
+  const Value* input_value(int i) const override {
     if (i < 0 || i >= num_inputs()) return nullptr;
     int s = step_.inputs[i];
     return s < 0 || !slots_[s].defined() ? nullptr : &slots_[s];
   }
+  // ERR_TYPE for an input the kernel does not take (its type was unknown at load).
+  Status check_inputs() const {
+    for (int i = 0; i < num_inputs(); ++i) {
+      const Value* v = input_value(i);
+      if (v) HS_RETURN_IF_ERROR(check_kernel_takes(*step_.node, *step_.kernel, (size_t)i, v->kind(), v->tensor().dtype()));
+    }
+    return Status::ok();
+  }
   int num_outputs() const override { return (int)step_.outputs.size(); }
   Tensor* output(int i, DType dtype, const Shape& shape) override {
-    size_t bytes = (size_t)shape_numel(shape) * dtype_size(dtype);
-    Tensor t(dtype, shape, ec_.buffers().get(bytes));
+    // String tensors hold std::string objects, never pooled bytes.
+    Tensor t = dtype == DType::kString
+                   ? Tensor::empty(dtype, shape)
+                   : Tensor(dtype, shape, ec_.buffers().get((size_t)shape_numel(shape) * dtype_size(dtype)));
     int s = i < num_outputs() ? step_.outputs[i] : -1;
     if (s < 0) {  // the model does not use this output: the kernel writes it to a scratch tensor
       Tensor& sink = unused_outputs_[i];
@@ -140,17 +163,18 @@ class StepContext final : public KernelContext, public SubgraphRunner {
       return &sink;
     }
     slots_[s] = std::move(t);
-    return &slots_[s];
+    return slots_[s].mutable_tensor();
   }
-  void set_output(int i, Tensor tensor) override {
+  void set_output(int i, Tensor tensor) override { set_output_value(i, Value(std::move(tensor))); }
+  void set_output_value(int i, Value value) override {
     int s = i < num_outputs() ? step_.outputs[i] : -1;
-    if (s >= 0) slots_[s] = std::move(tensor);
+    if (s >= 0) slots_[s] = std::move(value);
   }
   bool output_wanted(int i) const override { return i < num_outputs() && step_.outputs[i] >= 0; }
   ThreadPool& pool() const override { return ec_.pool(); }
   SubgraphRunner* subgraphs() const override { return const_cast<StepContext*>(this); }
 
-  Status run(const std::string& attr, const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
+  Status run(const std::string& attr, const std::vector<Value>& inputs, std::vector<Value>* outputs) override {
     auto it = step_.subplans.find(attr);
     if (it == step_.subplans.end())
       return Status(StatusCode::kInvalidModel, str_cat(step_.node->describe(), " has no graph attribute '", attr, "'"));
@@ -162,13 +186,13 @@ class StepContext final : public KernelContext, public SubgraphRunner {
   const std::map<std::string, int>* names_ = nullptr;
 
  private:
-  const Tensor* resolve(const std::string& name) const {
+  const Value* resolve(const std::string& name) const {
     auto it = names_->find(name);
     if (it != names_->end() && slots_[it->second].defined()) return &slots_[it->second];
     return lookup_ ? lookup_(name) : nullptr;
   }
   const ExecutionPlan::Step& step_;
-  std::vector<Tensor>& slots_;
+  std::vector<Value>& slots_;
   ExecutionContext& ec_;
   const ExecutionContext::OuterLookup& lookup_;
   std::map<int, Tensor> unused_outputs_;  // one per output index: a kernel may write several at once
@@ -179,17 +203,17 @@ class StepContext final : public KernelContext, public SubgraphRunner {
 ExecutionContext::ExecutionContext(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool)
     : plan_(std::move(plan)), pool_(pool) {}
 
-Status ExecutionContext::run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
+Status ExecutionContext::run(const std::vector<Value>& inputs, std::vector<Value>* outputs,
                              const OuterLookup& outer) {
   const ExecutionPlan& plan = *plan_;
   if (inputs.size() != plan.input_slots().size())
     return Status(StatusCode::kInvalidArgument,
                   str_cat("expected ", plan.input_slots().size(), " inputs, got ", inputs.size()));
-  std::vector<Tensor> slots(plan.num_slots());
+  std::vector<Value> slots(plan.num_slots());
   for (auto& [s, t] : plan.constant_slots()) slots[s] = t;
   for (size_t i = 0; i < inputs.size(); ++i) slots[plan.input_slots()[i]] = inputs[i];
   for (auto& [s, name] : plan.outer_slots()) {
-    const Tensor* t = outer ? outer(name) : nullptr;
+    const Value* t = outer ? outer(name) : nullptr;
     if (!t) return Status(StatusCode::kInvalidModel, str_cat("outer value '", name, "' is not available"));
     slots[s] = *t;
   }
@@ -201,11 +225,12 @@ Status ExecutionContext::run(const std::vector<Tensor>& inputs, std::vector<Tens
     StepContext ctx(step, slots, *this, outer);
     ctx.plan_of_step_ = &plan;
     ctx.names_ = &names;
-    Status st = step.kernel->compute(ctx);
+    Status st = ctx.check_inputs();
+    if (st.is_ok()) st = step.kernel->compute(ctx);
     if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
     for (int s : step.frees) {
-      auto buffer = slots[s].buffer();
-      slots[s] = Tensor();
+      auto buffer = slots[s].tensor().buffer();
+      slots[s] = Value();
       if (buffer && buffer.use_count() == 1) buffers_.put(std::move(buffer));
     }
   }

@@ -12,16 +12,20 @@
 #include "hs/kernel.h"
 #include "hs/subgraph.h"
 #include "hs/thread_pool.h"
+#include "hs/value.h"
+#include "core/value_types.h"
 
 namespace hs {
 
 class ExecutionPlan {
  public:
   // Creates the kernels for every node (recursively for subgraphs). `outer` lists the names
-  // visible from enclosing graphs.
+  // visible from enclosing graphs, `outer_types` the types known of them. An input of known type
+  // that its kernel does not take (a string tensor, a sequence) fails with ERR_TYPE.
   static Result<std::shared_ptr<ExecutionPlan>> create(std::shared_ptr<const Graph> graph,
                                                        const std::map<std::string, int64_t>& opsets,
-                                                       const std::vector<std::string>& outer = {});
+                                                       const std::vector<std::string>& outer = {},
+                                                       const StaticTypes& outer_types = {});
 
   const Graph& graph() const { return *graph_; }
 
@@ -68,9 +72,8 @@ class ExecutionContext {
  public:
   ExecutionContext(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool);
 
-  using OuterLookup = std::function<const Tensor*(const std::string&)>;
-  Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
-             const OuterLookup& outer = nullptr);
+  using OuterLookup = std::function<const Value*(const std::string&)>;
+  Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs, const OuterLookup& outer = nullptr);
   ThreadPool& pool() { return *pool_; }
   BufferPool& buffers() { return buffers_; }
   // Drops every cached buffer (after a run, when memory must be returned).

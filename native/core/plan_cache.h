@@ -25,7 +25,7 @@ Result<std::shared_ptr<Graph>> deserialize_graph(const uint8_t* data, size_t siz
 Result<std::shared_ptr<Graph>> deserialize_graph(std::shared_ptr<Buffer> file);
 
 // The plan format's version (part of the cache key and the header) and its payload checksum.
-constexpr uint32_t kPlanFormatVersion = 1;
+constexpr uint32_t kPlanFormatVersion = 2;  // 2: string tensors, value kinds, type attributes
 uint64_t plan_checksum(const uint8_t* data, size_t size);
 
 // SHA-256 of `data`, as 64 lowercase hex digits (the cache key's hash).

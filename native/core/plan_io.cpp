@@ -7,13 +7,15 @@
 //     graph       = str name, u32 n {str domain, i64 version}, u32 n value_info (inputs),
 //                   u32 n value_info (outputs), u32 n {str name, tensor} (initializers),
 //                   u32 n node
-//     value_info  = str name, u8 dtype, u8 has_shape, u32 n {i64 value, str param}
+//     value_info  = str name, u8 dtype, u8 has_shape, u32 n {i64 value, str param}, u8 kind
 //     node        = str name, str op_type, str domain, u32 n str (inputs), u32 n str (outputs),
 //                   u32 n {str key, attribute}
 //     attribute   = u8 kind, then by kind: f32 | i64 | str | u8 defined + tensor
-//                   | u8 present + graph | u32 n f32 | u32 n i64 | u32 n str
-//     tensor      = u8 dtype, u32 rank, i64 dims[rank], u64 byte size, zero padding up to a
-//                   64-byte file offset, the bytes (host element layout: little-endian machines)
+//                   | u8 present + graph | u32 n f32 | u32 n i64 | u32 n str | value_info
+//     tensor      = u8 dtype, u32 rank, i64 dims[rank], then
+//                   numeric: u64 byte size, zero padding up to a 64-byte file offset, the bytes
+//                            (host element layout: little-endian machines)
+//                   string:  one str per element
 //     str         = u32 length, bytes
 //
 // The reader checks every read against the end of the payload and every count against the
@@ -62,6 +64,10 @@ class Writer {
     u8((uint8_t)t.dtype());
     u32((uint32_t)t.shape().size());
     for (int64_t d : t.shape()) i64(d);
+    if (t.dtype() == DType::kString) {
+      for (int64_t i = 0; i < t.numel(); ++i) str(t.string_data()[i]);
+      return;
+    }
     const size_t bytes = t.nbytes();
     u64(bytes);
     out_.append((kTensorAlignment - out_.size() % kTensorAlignment) % kTensorAlignment, '\0');
@@ -77,6 +83,7 @@ class Writer {
       i64(d.value);
       str(d.param);
     }
+    u8((uint8_t)v.kind);
   }
 
   void attribute(const Attribute& a) {
@@ -105,6 +112,7 @@ class Writer {
         u32((uint32_t)a.strings.size());
         for (const std::string& s : a.strings) str(s);
         break;
+      case Attribute::Kind::kType: value_info(a.type); break;
     }
   }
 
@@ -222,7 +230,7 @@ class Reader {
     DType dt = DType::kUndefined;
     uint32_t rank = 0;
     if (!dtype(&dt, "tensor dtype") || !u32(&rank, "tensor rank")) return false;
-    if (dt == DType::kUndefined || dtype_size(dt) == 0) return fail("tensor of an unsupported dtype");
+    if (dt == DType::kUndefined) return fail("tensor of an unsupported dtype");
     if (rank > kMaxRank) return fail(str_cat("tensor rank ", rank));
     Shape shape(rank);
     uint64_t numel = 1;
@@ -231,6 +239,7 @@ class Reader {
       if (shape[d] < 0 || (shape[d] > 0 && numel > end_ / (uint64_t)shape[d])) return fail("bad tensor dims");
       numel *= (uint64_t)shape[d];
     }
+    if (dt == DType::kString) return strings(std::move(shape), numel, out);
     uint64_t size = 0;
     if (!u64(&size, "tensor byte size")) return false;
     if (size != numel * dtype_size(dt)) return fail("tensor byte size does not match its shape");
@@ -242,8 +251,17 @@ class Reader {
     return true;
   }
 
+  // The elements of a string tensor (each at least its 4-byte length).
+  bool strings(Shape shape, uint64_t numel, Tensor* out) {
+    if (numel > left() / 4) return fail(str_cat("count ", numel, " of strings exceeds the file"));
+    std::vector<std::string> values((size_t)numel);
+    for (std::string& v : values) if (!str(&v, "string element")) return false;
+    *out = Tensor::strings(std::move(shape), std::move(values));
+    return true;
+  }
+
   bool value_info(ValueInfo* v) {
-    uint8_t has_shape = 0;
+    uint8_t has_shape = 0, kind = 0;
     uint32_t n = 0;
     if (!str(&v->name, "value name") || !dtype(&v->dtype, "value dtype") || !u8(&has_shape, "value has_shape") ||
         !count(&n, 12, "dims"))
@@ -253,6 +271,9 @@ class Reader {
     v->dims.resize(n);
     for (Dim& d : v->dims)
       if (!i64(&d.value, "dim") || !str(&d.param, "dim param")) return false;
+    if (!u8(&kind, "value kind")) return false;
+    if (kind > (uint8_t)ValueKind::kOptionalSequence) return fail(str_cat("bad value kind ", (int)kind));
+    v->kind = (ValueKind)kind;
     return true;
   }
 
@@ -260,7 +281,7 @@ class Reader {
     uint8_t kind = 0, flag = 0;
     uint32_t n = 0;
     if (!u8(&kind, "attribute kind")) return false;
-    if (kind > (uint8_t)Attribute::Kind::kStrings) return fail(str_cat("bad attribute kind ", (int)kind));
+    if (kind > (uint8_t)Attribute::Kind::kType) return fail(str_cat("bad attribute kind ", (int)kind));
     a->kind = (Attribute::Kind)kind;
     switch (a->kind) {
       case Attribute::Kind::kFloat: return f32(&a->f, "float attribute");
@@ -291,6 +312,7 @@ class Reader {
         a->strings.resize(n);
         for (std::string& s : a->strings) if (!str(&s, "strings")) return false;
         return true;
+      case Attribute::Kind::kType: return value_info(&a->type);
     }
     return fail("bad attribute kind");
   }

@@ -35,18 +35,26 @@ Buffer::~Buffer() {
   if (owned_) std::free(data_);
 }
 
+Tensor Tensor::strings(Shape shape, std::vector<std::string> values) {
+  Tensor t(DType::kString, std::move(shape), nullptr);
+  t.strings_ = std::make_shared<std::vector<std::string>>(std::move(values));
+  return t;
+}
+
 Tensor Tensor::empty(DType dtype, const Shape& shape) {
+  if (dtype == DType::kString) return strings(shape, std::vector<std::string>((size_t)shape_numel(shape)));
   size_t bytes = (size_t)shape_numel(shape) * dtype_size(dtype);
   return Tensor(dtype, shape, Buffer::allocate(bytes));
 }
 
 Tensor Tensor::zeros(DType dtype, const Shape& shape) {
   Tensor t = empty(dtype, shape);
-  std::memset(t.raw(), 0, t.nbytes());
+  if (t.nbytes()) std::memset(t.raw(), 0, t.nbytes());
   return t;
 }
 
 Tensor Tensor::clone() const {
+  if (strings_) return strings(shape_, *strings_);
   Tensor t = empty(dtype_, shape_);
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
   return t;

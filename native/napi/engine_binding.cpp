@@ -27,6 +27,7 @@ Napi::Array value_infos_to_js(Napi::Env env, const std::vector<hs::ValueInfo>& i
     Napi::Object o = Napi::Object::New(env);
     o.Set("name", vi.name);
     o.Set("type", vi.dtype == hs::DType::kUndefined ? env.Null() : Napi::String::New(env, hs::dtype_name(vi.dtype)));
+    o.Set("kind", hs::value_kind_name(vi.kind));
     if (vi.has_shape) {
       Napi::Array dims = Napi::Array::New(env, vi.dims.size());
       for (size_t d = 0; d < vi.dims.size(); ++d) {
@@ -90,7 +91,7 @@ class RunWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env, "highservice:run"), deferred_(Napi::Promise::Deferred::New(env)), engine_(std::move(engine)) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
-  std::vector<hs::Tensor> inputs;
+  std::vector<hs::Value> inputs;
   std::vector<Napi::Reference<Napi::Value>> keep_alive;
 
  protected:
@@ -108,9 +109,9 @@ class RunWorker : public Napi::AsyncWorker {
     try {
       Napi::Array arr = Napi::Array::New(env, outputs_.size());
       for (size_t i = 0; i < outputs_.size(); ++i) {
-        hs::Tensor t = std::move(outputs_[i]);
-        outputs_[i] = hs::Tensor();
-        arr.Set((uint32_t)i, tensor_to_js(env, t));
+        hs::Value v = std::move(outputs_[i]);
+        outputs_[i] = hs::Value();  // so a lone output buffer can be handed to JS without a copy
+        arr.Set((uint32_t)i, value_to_js(env, v));
       }
       deferred_.Resolve(arr);
     } catch (const Napi::Error& e) {
@@ -126,7 +127,7 @@ class RunWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<hs::Engine> engine_;
   hs::Status status_;
-  std::vector<hs::Tensor> outputs_;
+  std::vector<hs::Value> outputs_;
 };
 
 Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
@@ -137,10 +138,11 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Array arr = info[0].As<Napi::Array>();
   auto* worker = new RunWorker(env, engine_);
   try {
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
-      std::string what = "input '" + (i < engine_->inputs().size() ? engine_->inputs()[i].name : std::to_string(i)) + "'";
-      worker->inputs.push_back(tensor_from_js(env, arr.Get(i), what, &worker->keep_alive));
-    }
+    const std::vector<hs::ValueInfo>& declared = engine_->inputs();
+    if (arr.Length() != declared.size())
+      throw make_error(env, "ERR_INVALID_ARGUMENT", hs::str_cat("run: expected ", declared.size(), " inputs, got ", arr.Length()));
+    for (uint32_t i = 0; i < arr.Length(); ++i)
+      worker->inputs.push_back(value_from_js(env, arr.Get(i), declared[i], "input '" + declared[i].name + "'", &worker->keep_alive));
   } catch (...) {
     delete worker;
     throw;

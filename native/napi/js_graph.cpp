@@ -42,10 +42,19 @@ hs::DType get_dtype(Napi::Env env, Napi::Value v, const std::string& where) {
   return t;
 }
 
+hs::ValueKind value_kind(Napi::Env env, Napi::Object o, const std::string& where) {
+  const std::string kind = get_string(env, o, "kind");
+  if (kind.empty() || kind == "tensor") return hs::ValueKind::kTensor;
+  for (hs::ValueKind k : {hs::ValueKind::kSequence, hs::ValueKind::kOptionalTensor, hs::ValueKind::kOptionalSequence})
+    if (kind == hs::value_kind_name(k)) return k;
+  throw make_error(env, "ERR_TYPE", where + ": unsupported value kind '" + kind + "'");
+}
+
 hs::ValueInfo value_info(Napi::Env env, Napi::Object o) {
   hs::ValueInfo vi;
   vi.name = get_string(env, o, "name");
   vi.dtype = get_dtype(env, o.Get("type"), "value '" + vi.name + "'");
+  vi.kind = value_kind(env, o, "value '" + vi.name + "'");
   Napi::Value dims = o.Get("dims");
   if (dims.IsArray()) {
     vi.has_shape = true;
@@ -61,10 +70,26 @@ hs::ValueInfo value_info(Napi::Env env, Napi::Object o) {
   return vi;
 }
 
+// A string tensor's elements are copied now: they are few and small next to weights.
+hs::Tensor string_tensor(Napi::Env env, const std::string& name, hs::Shape shape, Napi::Value data) {
+  if (!data.IsArray()) bad(env, "string tensor '" + name + "' data must be an array of strings");
+  Napi::Array a = data.As<Napi::Array>();
+  if ((int64_t)a.Length() != hs::shape_numel(shape))
+    throw make_error(env, "ERR_INVALID_MODEL", hs::str_cat("tensor '", name, "' holds ", a.Length(), " strings; its shape ",
+                                                           shape, " needs ", hs::shape_numel(shape)));
+  std::vector<std::string> values(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsString()) bad(env, "string tensor '" + name + "' data must hold strings");
+    values[i] = v.As<Napi::String>().Utf8Value();
+  }
+  return hs::Tensor::strings(std::move(shape), std::move(values));
+}
+
 hs::Tensor tensor(Napi::Env env, Napi::Object o, JsGraph* out) {
   std::string name = get_string(env, o, "name");
   hs::DType dtype = get_dtype(env, o.Get("type"), "tensor '" + name + "'");
-  if (dtype == hs::DType::kUndefined || dtype == hs::DType::kString)
+  if (dtype == hs::DType::kUndefined)
     throw make_error(env, "ERR_TYPE", "tensor '" + name + "' has an unsupported element type");
   hs::Shape shape;
   Napi::Array dims = get_array(env, o, "dims");
@@ -74,6 +99,7 @@ hs::Tensor tensor(Napi::Env env, Napi::Object o, JsGraph* out) {
     shape.push_back(d);
   }
   Napi::Value data = o.Get("data");
+  if (dtype == hs::DType::kString) return string_tensor(env, name, std::move(shape), data);
   if (!data.IsTypedArray()) bad(env, "tensor '" + name + "' data must be a Uint8Array");
   Napi::TypedArray ta = data.As<Napi::TypedArray>();
   size_t bytes = (size_t)hs::shape_numel(shape) * hs::dtype_size(dtype);
@@ -101,6 +127,11 @@ hs::Attribute attribute(Napi::Env env, Napi::Object o, JsGraph* out) {
   else if (kind == "s") { a.kind = K::kString; a.s = v.As<Napi::String>().Utf8Value(); }
   else if (kind == "t") { a.kind = K::kTensor; a.t = tensor(env, v.As<Napi::Object>(), out); }
   else if (kind == "g") { a.kind = K::kGraph; a.g = graph(env, v.As<Napi::Object>(), out); }
+  else if (kind == "tp") {
+    if (!v.IsObject()) bad(env, "type attribute must be an object");
+    a.kind = K::kType;
+    a.type = value_info(env, v.As<Napi::Object>());
+  }
   else if (kind == "fs" || kind == "is" || kind == "ss") {
     if (!v.IsArray()) bad(env, "attribute list must be an array");
     Napi::Array arr = v.As<Napi::Array>();

@@ -23,6 +23,30 @@ napi_typedarray_type array_type(hs::DType t) {
   }
 }
 
+// data: string[] with one string per element (onnxruntime-node's string tensors).
+hs::Tensor string_tensor_from_js(Napi::Env env, Napi::Value data, hs::Shape shape, const std::string& what) {
+  if (!data.IsArray()) throw make_error(env, "ERR_TYPE", what + " is a string tensor: its data must be an array of strings");
+  Napi::Array a = data.As<Napi::Array>();
+  const int64_t n = hs::shape_numel(shape);
+  if ((int64_t)a.Length() != n)
+    throw make_error(env, "ERR_SHAPE", hs::str_cat(what, " has ", a.Length(), " strings; dims ", shape, " need ", n));
+  std::vector<std::string> values(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsString())
+      throw make_error(env, "ERR_TYPE", hs::str_cat(what, ".data[", i, "] must be a string"));
+    values[i] = v.As<Napi::String>().Utf8Value();
+  }
+  return hs::Tensor::strings(std::move(shape), std::move(values));
+}
+
+Napi::Array strings_to_js(Napi::Env env, const hs::Tensor& tensor) {
+  Napi::Array a = Napi::Array::New(env, (size_t)tensor.numel());
+  const std::string* s = tensor.string_data();
+  for (int64_t i = 0; s && i < tensor.numel(); ++i) a.Set((uint32_t)i, Napi::String::New(env, s[i]));
+  return a;
+}
+
 }  // namespace
 
 hs::Tensor tensor_from_js(Napi::Env env, Napi::Value value, const std::string& what,
@@ -32,7 +56,7 @@ hs::Tensor tensor_from_js(Napi::Env env, Napi::Value value, const std::string& w
   Napi::Value type = o.Get("type");
   if (!type.IsString()) throw_type_error(env, what + ".type must be a string");
   hs::DType dtype = hs::dtype_from_name(type.As<Napi::String>().Utf8Value());
-  if (dtype == hs::DType::kUndefined || dtype == hs::DType::kString)
+  if (dtype == hs::DType::kUndefined)
     throw make_error(env, "ERR_TYPE", what + " has unsupported type '" + type.As<Napi::String>().Utf8Value() + "'");
   Napi::Value dims = o.Get("dims");
   if (!dims.IsArray()) throw_type_error(env, what + ".dims must be an array");
@@ -47,6 +71,7 @@ hs::Tensor tensor_from_js(Napi::Env env, Napi::Value value, const std::string& w
     shape.push_back((int64_t)v);
   }
   Napi::Value data = o.Get("data");
+  if (dtype == hs::DType::kString) return string_tensor_from_js(env, data, std::move(shape), what);
   if (!data.IsTypedArray()) throw_type_error(env, what + ".data must be a TypedArray");
   Napi::TypedArray ta = data.As<Napi::TypedArray>();
   size_t bytes = (size_t)hs::shape_numel(shape) * hs::dtype_size(dtype);
@@ -64,6 +89,10 @@ Napi::Object tensor_to_js(Napi::Env env, const hs::Tensor& tensor) {
   Napi::Array dims = Napi::Array::New(env, tensor.shape().size());
   for (size_t i = 0; i < tensor.shape().size(); ++i) dims.Set((uint32_t)i, (double)tensor.shape()[i]);
   o.Set("dims", dims);
+  if (tensor.dtype() == hs::DType::kString) {
+    o.Set("data", strings_to_js(env, tensor));
+    return o;
+  }
   size_t bytes = tensor.nbytes();
   size_t elems = (size_t)tensor.numel();
   Napi::ArrayBuffer ab;
@@ -89,6 +118,36 @@ Napi::Object tensor_to_js(Napi::Env env, const hs::Tensor& tensor) {
   if (st != napi_ok) throw make_error(env, "ERR_INTERNAL", "napi_create_typedarray failed");
   o.Set("data", Napi::Value(env, typed));
   return o;
+}
+
+hs::Value value_from_js(Napi::Env env, Napi::Value value, const hs::ValueInfo& declared, const std::string& what,
+                        std::vector<Napi::Reference<Napi::Value>>* keep_alive) {
+  hs::ValueKind kind = declared.kind;
+  if (hs::is_optional(kind)) {
+    if (value.IsNull() || value.IsUndefined()) return hs::Value::empty_optional(kind);
+    kind = kind == hs::ValueKind::kOptionalSequence ? hs::ValueKind::kSequence : hs::ValueKind::kTensor;
+  }
+  hs::Value inner;
+  if (kind == hs::ValueKind::kSequence) {
+    if (!value.IsArray()) throw make_error(env, "ERR_TYPE", what + " is a sequence: pass an array of tensors");
+    Napi::Array a = value.As<Napi::Array>();
+    std::vector<hs::Tensor> items;
+    for (uint32_t i = 0; i < a.Length(); ++i)
+      items.push_back(tensor_from_js(env, a.Get(i), hs::str_cat(what, "[", i, "]"), keep_alive));
+    inner = hs::Value::sequence(std::move(items));
+  } else {
+    if (value.IsArray()) throw make_error(env, "ERR_TYPE", what + " is a tensor, got an array (a sequence)");
+    inner = tensor_from_js(env, value, what, keep_alive);
+  }
+  return hs::is_optional(declared.kind) ? hs::Value::optional(inner) : inner;
+}
+
+Napi::Value value_to_js(Napi::Env env, const hs::Value& value) {
+  if (hs::is_optional(value.kind())) return value.has_element() ? value_to_js(env, value.element()) : env.Null();
+  if (value.kind() == hs::ValueKind::kTensor) return tensor_to_js(env, value.tensor());
+  Napi::Array a = Napi::Array::New(env, value.items().size());
+  for (size_t i = 0; i < value.items().size(); ++i) a.Set((uint32_t)i, tensor_to_js(env, value.items()[i]));
+  return a;
 }
 
 }  // namespace hs_napi

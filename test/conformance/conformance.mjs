@@ -1,6 +1,7 @@
 // The ONNX operator conformance cases (../shared/onnx-conformance, see its README): loads each case
 // through the Engine, feeds its inputs and compares with its expected outputs (rtol 1e-3, atol 1e-7,
-// NaN where NaN is expected, integers and bools exact). Used by run.mjs (CLI) and the vitest suite.
+// NaN where NaN is expected, integers, bools and strings exact; sequences item by item, optionals
+// empty or not). Used by run.mjs (CLI) and the vitest suite.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,9 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { onnx } = require('onnx-proto');
+// onnx-proto (onnx 1.10 without onnx-data.proto) has no SequenceProto / OptionalProto: they are read
+// with the protobufjs Reader it is built on.
+const { Reader } = createRequire(require.resolve('onnx-proto'))('protobufjs/minimal');
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../..');
 export const CASES_DIR =
@@ -27,7 +31,7 @@ export const OPERATOR_SET = new Set(
 );
 
 const TYPE_NAMES = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool',
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
   10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',
 };
 const ARRAYS = {
@@ -55,17 +59,17 @@ export function listCases() {
   });
 }
 
-// A serialized TensorProto -> { type, dims, data } (or null for non-tensor values such as sequences).
-export function readTensor(file) {
-  const bytes = fs.readFileSync(file);
-  const t = onnx.TensorProto.decode(bytes);
+// A decoded TensorProto -> { type, dims, data }: data is a TypedArray, or string[] for strings
+// (null for element types this runner cannot read).
+function tensorOf(t) {
   const type = TYPE_NAMES[t.dataType];
   if (!type) return null;
   const dims = t.dims.map(Number);
   const n = dims.reduce((a, b) => a * b, 1);
   const Arr = ARRAYS[type];
   let data;
-  if (t.rawData && t.rawData.length) {
+  if (type === 'string') data = t.stringData.map((b) => Buffer.from(b).toString('utf8'));
+  else if (t.rawData && t.rawData.length) {
     const copy = new Uint8Array(t.rawData); // aligned copy
     data = new Arr(copy.buffer, 0, n);
   } else if (type === 'float32') data = Float32Array.from(t.floatData);
@@ -75,6 +79,51 @@ export function readTensor(file) {
   else data = Arr.from(t.int32Data);
   if (data.length !== n) return null;
   return { type, dims, data };
+}
+
+// The fields of a SequenceProto / OptionalProto (onnx-data.proto) as [field number, bytes] pairs for
+// the message-typed fields (3 tensor, 5 sequence, 7 optional) and elem_type (field 2).
+function protoFields(bytes) {
+  const r = Reader.create(bytes);
+  const fields = { elemType: 0, messages: [] };
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 2 && (tag & 7) === 0) fields.elemType = r.int32();
+    else if ((field === 3 || field === 5 || field === 7) && (tag & 7) === 2) fields.messages.push([field, r.bytes()]);
+    else r.skipType(tag & 7);
+  }
+  return fields;
+}
+
+const ELEM_TENSOR = 1, ELEM_SEQUENCE = 3, ELEM_OPTIONAL = 5;
+
+// A SequenceProto of tensors -> an array of tensors (undefined when it holds anything else).
+function sequenceOf(bytes) {
+  const { elemType, messages } = protoFields(bytes);
+  if (elemType !== ELEM_TENSOR && messages.length) return undefined;
+  const items = messages.filter(([f]) => f === 3).map(([, b]) => tensorOf(onnx.TensorProto.decode(b)));
+  return items.some((t) => !t) ? undefined : items;
+}
+
+// An OptionalProto -> null when empty, else its tensor or sequence (undefined when unreadable).
+function optionalOf(bytes) {
+  const { elemType, messages } = protoFields(bytes);
+  if (messages.length === 0) return null;
+  const [field, inner] = messages[0];
+  if (elemType === ELEM_TENSOR && field === 3) return tensorOf(onnx.TensorProto.decode(inner)) ?? undefined;
+  if (elemType === ELEM_SEQUENCE && field === 5) return sequenceOf(inner);
+  if (elemType === ELEM_OPTIONAL) return undefined;
+  return undefined;
+}
+
+/** A serialized value of the graph type `type` (a TypeProto): a tensor, an array (sequence) or null
+ * (empty optional); undefined when this runner cannot read it. */
+export function readValue(file, type) {
+  const bytes = fs.readFileSync(file);
+  if (type?.sequenceType) return sequenceOf(bytes);
+  if (type?.optionalType) return optionalOf(bytes);
+  return tensorOf(onnx.TensorProto.decode(bytes)) ?? undefined;
 }
 
 function f16(bits) {
@@ -114,11 +163,29 @@ export function compareTensors(actual, expected, rtol = 1e-3, atol = 1e-7) {
   return null;
 }
 
+/** null when equal, else a short description of the first difference; for sequences (arrays) and
+ * optionals (null when empty) as well as tensors. */
+export function compareValues(actual, expected) {
+  if (expected === null) return actual === null ? null : 'expected an empty optional';
+  if (actual === null || actual === undefined) return 'got an empty optional';
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return 'expected a sequence';
+    if (actual.length !== expected.length) return `sequence of ${actual.length} tensors != expected ${expected.length}`;
+    for (let i = 0; i < expected.length; i++) {
+      const diff = compareTensors(actual[i], expected[i]);
+      if (diff) return `item ${i}: ${diff}`;
+    }
+    return null;
+  }
+  if (Array.isArray(actual)) return 'got a sequence, expected a tensor';
+  return compareTensors(actual, expected);
+}
+
 // numpy has no bfloat16, so the ONNX generators store bfloat16 data as uint16 bit patterns: read them
 // as the bfloat16 the graph declares.
 function asDeclared(t, valueInfo) {
   const declared = TYPE_NAMES[valueInfo.type?.tensorType?.elemType];
-  return t.type === 'uint16' && declared === 'bfloat16' ? { ...t, type: 'bfloat16' } : t;
+  return t && t.type === 'uint16' && declared === 'bfloat16' ? { ...t, type: 'bfloat16' } : t;
 }
 
 /** Runs one case; resolves { ok, error }. */
@@ -136,8 +203,8 @@ export async function runCase(Engine, c) {
     for (let i = 0; i < inputNames.length; i++) {
       const f = path.join(dataDir, `input_${i}.pb`);
       if (!fs.existsSync(f)) continue;
-      const t = readTensor(f);
-      if (!t) return { ok: false, error: `input ${i} is not a tensor this runner can read` };
+      const t = readValue(f, graphInputs[i].type);
+      if (t === undefined) return { ok: false, error: `input ${i} is not a value this runner can read` };
       feeds[inputNames[i]] = asDeclared(t, graphInputs[i]);
     }
     engine = await Engine.load(modelPath, { cacheDir: false, threads: 1 });
@@ -145,9 +212,9 @@ export async function runCase(Engine, c) {
     for (let i = 0; i < outputNames.length; i++) {
       const f = path.join(dataDir, `output_${i}.pb`);
       if (!fs.existsSync(f)) continue;
-      const expected = readTensor(f);
-      if (!expected) return { ok: false, error: `output ${i} is not a tensor this runner can read` };
-      const diff = compareTensors(out[outputNames[i]], asDeclared(expected, model.graph.output[i]));
+      const expected = readValue(f, model.graph.output[i].type);
+      if (expected === undefined) return { ok: false, error: `output ${i} is not a value this runner can read` };
+      const diff = compareValues(out[outputNames[i]], asDeclared(expected, model.graph.output[i]));
       if (diff) return { ok: false, error: `output '${outputNames[i]}': ${diff}` };
     }
     return { ok: true, error: null };

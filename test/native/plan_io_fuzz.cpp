@@ -1,5 +1,5 @@
-// Plan (de)serialisation and the plan cache, fuzzed: a graph using every attribute kind and
-// nested subgraphs round-trips byte for byte; every truncation, random byte flips, flips with a
+// Plan (de)serialisation and the plan cache, fuzzed: a graph using every attribute kind, string
+// tensors, sequence and optional value kinds and nested subgraphs round-trips byte for byte; every truncation, random byte flips, flips with a
 // re-signed checksum (so the parser itself meets the garbage) and header damage are all rejected
 // with kInvalidModel or parse into some graph, never crash; the cache stores atomically, loads,
 // and treats damaged files as misses. Build and run (from the repository root):
@@ -66,11 +66,13 @@ Graph sample_graph() {
   g.opsets = {{"", 17}, {"hs", 1}};
   g.inputs.push_back(ValueInfo{"x", DType::kFloat32, true, {Dim{-1, "batch"}, Dim{3, ""}}});
   g.inputs.push_back(ValueInfo{"flag", DType::kBool, false, {}});
+  g.inputs.push_back(ValueInfo{"items", DType::kFloat32, true, {Dim{4, ""}}, ValueKind::kOptionalSequence});
   g.outputs.push_back(ValueInfo{"y", DType::kFloat32, true, {Dim{-1, "batch"}, Dim{-1, ""}}});
   g.initializers["weights"] = make_tensor<float>(DType::kFloat32, {2, 3}, {1, 2, 3, 4, 5, 6});
   g.initializers["shape"] = make_tensor<int64_t>(DType::kInt64, {4}, {0, 1, -1, 7});
   g.initializers["half"] = make_tensor<uint16_t>(DType::kFloat16, {}, {0x3c00});
   g.initializers["empty"] = Tensor::empty(DType::kBool, {0, 5});
+  g.initializers["words"] = Tensor::strings({3}, {"", "h\xc3\xa9llo", std::string("a\0b", 3)});
   Node n;
   n.name = "fused";
   n.op_type = "FusedConv";
@@ -92,10 +94,12 @@ Graph sample_graph() {
   ints.ints = {1, 2, 3, -4};
   Attribute strings = attr_of(Attribute::Kind::kStrings);
   strings.strings = {"", "a", "bc"};
+  Attribute type = attr_of(Attribute::Kind::kType);
+  type.type = ValueInfo{"", DType::kString, true, {Dim{-1, "n"}}, ValueKind::kSequence};
   Attribute body = attr_of(Attribute::Kind::kGraph);
   body.g = body_graph(2);
   n.attrs = {{"alpha", f}, {"group", i}, {"activation", s}, {"value", t}, {"none", no_tensor},
-             {"activation_params", floats}, {"pads", ints}, {"names", strings}, {"else_branch", body}};
+             {"activation_params", floats}, {"pads", ints}, {"names", strings}, {"type", type}, {"else_branch", body}};
   g.nodes.push_back(n);
   return g;
 }
@@ -118,6 +122,11 @@ void test_round_trip(const std::string& bytes) {
   check(serialize_graph(*g.value()) == bytes, "round trip reserialises to the same bytes");
   const Tensor& w = g.value()->initializers.at("weights");
   check(w.shape() == Shape({2, 3}) && w.data<float>()[5] == 6.f, "initializer values survive");
+  const Tensor& words = g.value()->initializers.at("words");
+  check(words.dtype() == DType::kString && words.numel() == 3 && words.string_data()[2] == std::string("a\0b", 3),
+        "string initializers survive");
+  check(g.value()->inputs[2].kind == ValueKind::kOptionalSequence, "value kinds survive");
+  check(g.value()->nodes[0].attrs.at("type").type.kind == ValueKind::kSequence, "type attributes survive");
   check((reinterpret_cast<uintptr_t>(w.raw()) & 63) == 0, "initializer data is 64-byte aligned");
   const Node& n = g.value()->nodes.at(0);
   check(n.attr_string("activation", "") == std::string("Leaky\0Relu", 10), "string attribute with a NUL survives");

@@ -67,7 +67,8 @@ export function splitOutputs(outputs: Outputs, rows: number[]): Outputs[] {
     const rowSize = t.data.length / total;
     let row = 0;
     rows.forEach((n, i) => {
-      const view = t.data.subarray(row * rowSize, (row + n) * rowSize) as TensorData;
+      const [begin, end] = [row * rowSize, (row + n) * rowSize];
+      const view = Array.isArray(t.data) ? t.data.slice(begin, end) : (t.data.subarray(begin, end) as TensorData);
       pieces[i][name] = new Tensor(t.type, view, [n, ...t.dims.slice(1)]);
       row += n;
     });

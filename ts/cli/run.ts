@@ -35,9 +35,14 @@ export async function runCommand(model: string, options: RunCommandOptions): Pro
     outputs = await engine.run(feeds);
     times.push(performance.now() - t0);
   }
-  for (const [name, t] of Object.entries(outputs)) {
-    const head = Array.from(t.data as ArrayLike<number | bigint>).slice(0, 6).map((v) => (typeof v === 'number' ? v.toPrecision(4) : String(v)));
-    console.log(`output ${name}: ${t.type}[${t.dims.join(', ')}] ${head.join(' ')}${t.size > 6 ? ' ...' : ''}`);
+  for (const [name, value] of Object.entries(outputs)) {
+    if (value === null) console.log(`output ${name}: empty optional`);
+    const tensors = value === null ? [] : Array.isArray(value) ? value : [value];
+    tensors.forEach((t, i) => {
+      const head = Array.from(t.data as ArrayLike<number | bigint | string>).slice(0, 6).map((v) => (typeof v === 'number' ? v.toPrecision(4) : String(v)));
+      const label = Array.isArray(value) ? `${name}[${i}]` : name;
+      console.log(`output ${label}: ${t.type}[${t.dims.join(', ')}] ${head.join(' ')}${t.size > 6 ? ' ...' : ''}`);
+    });
   }
   const s = summarize(times.slice(times.length > 1 ? 1 : 0));
   console.log(`first run ${times[0].toFixed(2)} ms; ${times.length} runs: p50 ${s.p50.toFixed(2)} ms, p90 ${s.p90.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`);

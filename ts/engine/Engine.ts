@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { loadAddon, type NativeEngine, type NativeEngineInfo, type NativeTensor, type NativeValueInfo } from '../binding';
+import { loadAddon, type NativeEngine, type NativeEngineInfo, type NativeValue, type NativeValueInfo } from '../binding';
 import { HsError } from '../errors';
 import { decodeOffThread } from '../onnx/decodeOffThread';
 import { Tensor, type TensorLike } from '../tensor';
@@ -25,6 +25,10 @@ export interface EngineOptions {
 }
 
 export type ValueInfo = NativeValueInfo;
+/** A model output: a tensor, a sequence (an array of tensors), or an optional (null when empty). */
+export type EngineValue = Tensor | Tensor[] | null;
+/** A model input, shaped as the outputs are; an omitted optional input may also be left out. */
+export type FeedValue = TensorLike | readonly TensorLike[] | null;
 export type EngineInfo = NativeEngineInfo & { device: 'cpu' | 'cuda'; fallbackReason: string | null; loadMs: number };
 
 const VERSION: string = require('../../package.json').version;
@@ -109,7 +113,7 @@ export class Engine {
   }
 
   /** Runs the model; feeds are keyed by input name. Resolves with every output, keyed by name. */
-  async run(feeds: Record<string, TensorLike>): Promise<Record<string, Tensor>> {
+  async run(feeds: Record<string, FeedValue>): Promise<Record<string, EngineValue>> {
     const native = this.#native;
     if (!native) throw new HsError('ERR_DISPOSED', 'the engine has been disposed');
     if (feeds === null || typeof feeds !== 'object')
@@ -117,16 +121,11 @@ export class Engine {
     for (const name of Object.keys(feeds))
       if (!this.inputs.some((v) => v.name === name))
         throw new HsError('ERR_NOT_FOUND', `unknown input '${name}'; the model's inputs are ${JSON.stringify(this.inputNames)}`);
-    const ordered = this.inputs.map((v) => {
-      const t = feeds[v.name];
-      if (!t) throw new HsError('ERR_NOT_FOUND', `missing input '${v.name}'`);
-      return t as NativeTensor;
-    });
+    const ordered = this.inputs.map((v) => checkFeed(v, feeds[v.name]));
     const results = await native.run(ordered);
-    const out: Record<string, Tensor> = {};
+    const out: Record<string, EngineValue> = {};
     this.outputs.forEach((v, i) => {
-      const r = results[i];
-      out[v.name] = new Tensor(r.type, r.data, r.dims);
+      out[v.name] = engineValue(results[i]);
     });
     return out;
   }
@@ -140,4 +139,31 @@ export class Engine {
   get disposed(): boolean {
     return this.#native === null;
   }
+}
+
+const isOptional = (v: ValueInfo) => v.kind === 'optional(tensor)' || v.kind === 'optional(sequence)';
+
+/** The feed for input `v`, checked to be of its kind (the addon checks dtypes, dims and data). */
+function checkFeed(v: ValueInfo, feed: FeedValue | undefined): NativeValue {
+  if (feed === undefined || feed === null) {
+    if (isOptional(v)) return null;
+    throw new HsError('ERR_NOT_FOUND', `missing input '${v.name}'`);
+  }
+  const sequence = v.kind === 'sequence' || v.kind === 'optional(sequence)';
+  if (Array.isArray(feed) !== sequence)
+    throw new HsError('ERR_TYPE', `input '${v.name}' is a ${v.kind}: pass ${sequence ? 'an array of tensors' : 'a tensor { type, dims, data }'}`);
+  for (const t of (sequence ? feed : [feed]) as TensorLike[]) {
+    if (t === null || typeof t !== 'object') throw new HsError('ERR_TYPE', `input '${v.name}' must hold tensors { type, dims, data }`);
+    if ((t.type === 'string') !== (v.type === 'string') && v.type !== null)
+      throw new HsError('ERR_TYPE', `input '${v.name}' must be ${v.type}, got ${String(t.type)}`);
+    if (t.type === 'string' && !(Array.isArray(t.data) && t.data.every((s) => typeof s === 'string')))
+      throw new HsError('ERR_TYPE', `input '${v.name}' is a string tensor: its data must be an array of strings`);
+  }
+  return feed as NativeValue;
+}
+
+function engineValue(r: NativeValue): EngineValue {
+  if (r === null) return null;
+  if (Array.isArray(r)) return r.map((t) => new Tensor(t.type, t.data, t.dims));
+  return new Tensor(r.type, r.data, r.dims);
 }

@@ -14,10 +14,11 @@ export interface DecodeRequest {
 }
 
 function buffersOf(graph: GraphDesc, out: Set<ArrayBuffer>): Set<ArrayBuffer> {
-  for (const t of graph.initializers) out.add(t.data.buffer as ArrayBuffer);
+  // String tensors (string[]) are structured-cloned; only byte arrays are transferred.
+  for (const t of graph.initializers) if (!Array.isArray(t.data)) out.add(t.data.buffer as ArrayBuffer);
   for (const n of graph.nodes)
     for (const a of n.attrs) {
-      if (a.kind === 't') out.add(a.value.data.buffer as ArrayBuffer);
+      if (a.kind === 't' && !Array.isArray(a.value.data)) out.add(a.value.data.buffer as ArrayBuffer);
       if (a.kind === 'g') buffersOf(a.value, out);
     }
   return out;

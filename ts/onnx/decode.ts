@@ -1,11 +1,13 @@
 // ONNX import: decodes ModelProto bytes with onnx-proto (protobufjs) into the plain GraphDesc that
 // the native builder takes. Initializer bytes stay views of the model bytes where the file stores
-// raw_data; typed repeated fields and external data files are converted to little-endian bytes.
+// raw_data; typed repeated fields and external data files are converted to little-endian bytes;
+// string tensors become string[] (UTF-8 decoded). Value types are tensors, sequences of tensors
+// and optionals of either.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
 
-import type { AttrDesc, GraphDesc, NodeDesc, TensorDesc, ValueInfoDesc } from '../binding';
+import type { AttrDesc, GraphDesc, NodeDesc, TensorDesc, ValueInfoDesc, ValueKind } from '../binding';
 import { HsError } from '../errors';
 
 type LongLike = number | { toNumber(): number; toString(): string };
@@ -80,11 +82,30 @@ async function decodeGraph(g: onnx.IGraphProto, opsets: Record<string, number>, 
 }
 
 function decodeValueInfo(v: onnx.IValueInfoProto): ValueInfoDesc {
-  const tt = v.type?.tensorType;
+  return decodeType(v.name ?? '', v.type, `value '${v.name ?? ''}'`);
+}
+
+/** A TypeProto as a value description: tensor, seq(tensor), optional(tensor) or optional(seq(tensor)). */
+function decodeType(name: string, t: onnx.ITypeProto | null | undefined, where: string): ValueInfoDesc {
+  let kind: ValueKind = 'tensor';
+  let inner = t;
+  if (t?.optionalType) {
+    inner = t.optionalType.elemType;
+    kind = inner?.sequenceType ? 'optional(sequence)' : 'optional(tensor)';
+    if (inner?.sequenceType) inner = inner.sequenceType.elemType;
+  } else if (t?.sequenceType) {
+    kind = 'sequence';
+    inner = t.sequenceType.elemType;
+  }
+  if (inner && (inner.sequenceType || inner.optionalType || inner.mapType || inner.sparseTensorType))
+    throw new HsError('ERR_TYPE', `${where} has a type this engine does not support (only tensors, sequences of tensors and optionals of them)`);
+  if (t && t !== inner && inner && !inner.tensorType)
+    throw new HsError('ERR_TYPE', `${where} is a ${kind} of a non-tensor type, which this engine does not support`);
+  const tt = inner?.tensorType;
   const dims = tt?.shape
     ? (tt.shape.dim ?? []).map((d) => (d.dimValue != null ? toNumber(d.dimValue as LongLike) : d.dimParam || '?'))
     : null;
-  return { name: v.name ?? '', type: tt?.elemType ?? 0, dims };
+  return { name, type: tt?.elemType ?? 0, dims, kind };
 }
 
 async function decodeAttribute(
@@ -104,6 +125,7 @@ async function decodeAttribute(
     case T.FLOATS: return { name, kind: 'fs', value: a.floats ?? [] };
     case T.INTS: return { name, kind: 'is', value: (a.ints ?? []).map((v) => toNumber(v as LongLike)) };
     case T.STRINGS: return { name, kind: 'ss', value: (a.strings ?? []).map((s) => textDecoder.decode(s)) };
+    case T.TYPE_PROTO: return { name, kind: 'tp', value: decodeType('', a.tp, `${node.opType} node '${node.name ?? ''}' attribute '${name}'`) };
     default:
       throw new HsError(
         'ERR_UNSUPPORTED_OP',
@@ -122,6 +144,7 @@ async function decodeTensor(t: onnx.ITensorProto, ctx: Ctx): Promise<TensorDesc>
   const type = t.dataType ?? 0;
   const dims = (t.dims ?? []).map((d) => toNumber(d as LongLike));
   const count = dims.reduce((a, b) => a * b, 1);
+  if (type === DT.STRING) return decodeStringTensor(t, name, dims, count);
   const size = ELEMENT_BYTES[type];
   if (size === undefined) throw new HsError('ERR_TYPE', `tensor '${name}' has unsupported element type ${type}`);
   let data: Uint8Array;
@@ -135,6 +158,15 @@ async function decodeTensor(t: onnx.ITensorProto, ctx: Ctx): Promise<TensorDesc>
   if (data.byteLength !== count * size)
     throw new HsError('ERR_INVALID_MODEL', `tensor '${name}' holds ${data.byteLength} bytes; its dims ${JSON.stringify(dims)} need ${count * size}`);
   return { name, type, dims, data };
+}
+
+function decodeStringTensor(t: onnx.ITensorProto, name: string, dims: number[], count: number): TensorDesc {
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+    throw new HsError('ERR_INVALID_MODEL', `string tensor '${name}' cannot live in external data`);
+  const data = (t.stringData ?? []).map((s) => textDecoder.decode(s));
+  if (data.length !== count)
+    throw new HsError('ERR_INVALID_MODEL', `string tensor '${name}' holds ${data.length} strings; its dims ${JSON.stringify(dims)} need ${count}`);
+  return { name, type: DT.STRING, dims, data };
 }
 
 function typedFieldBytes(t: onnx.ITensorProto, type: number, count: number): Uint8Array {

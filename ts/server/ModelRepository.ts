@@ -8,8 +8,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 import { DynamicBatcher } from '../batching/DynamicBatcher';
-import type { Feeds } from '../batching/batchTensors';
-import { Engine, type ValueInfo } from '../engine/Engine';
+import type { Feeds, Outputs } from '../batching/batchTensors';
+import { Engine, type EngineValue, type ValueInfo } from '../engine/Engine';
 import { HsError } from '../errors';
 import { BusyTracker } from '../metrics/BusyTracker';
 import type { ServingMetrics } from '../metrics/ServingMetrics';
@@ -45,6 +45,14 @@ const isSymbolic = (d: number | string | null | undefined) => typeof d !== 'numb
 
 function tensorMetadata(v: ValueInfo): TensorMetadata {
   return { name: v.name, datatype: datatypeOf(v.type), shape: (v.dims ?? []).map((d) => (isSymbolic(d) ? -1 : (d as number))) };
+}
+
+/** KServe carries tensors only: a model output that is a sequence or optional is ERR_TYPE. */
+function tensorOutputs(outputs: Record<string, EngineValue>): Outputs {
+  for (const [name, v] of Object.entries(outputs))
+    if (v === null || Array.isArray(v))
+      throw new HsError('ERR_TYPE', `output '${name}' is a ${v === null ? 'empty optional' : 'sequence'}; the server returns tensors only`);
+  return outputs as Outputs;
 }
 
 /** A model batches when every input and output leads with a dynamic dimension. */
@@ -183,7 +191,7 @@ export class ModelRepository implements InferenceBackend {
     });
     let batcher: DynamicBatcher | undefined;
     const observer = this.options.metrics?.batchObserver(entry.name, this.activity, () => batcher?.stats().queued ?? 0);
-    batcher = new DynamicBatcher(engine, {
+    batcher = new DynamicBatcher({ run: (feeds) => engine.run(feeds).then(tensorOutputs) }, {
       maxBatchSize: config.maxBatchSize, preferredBatchSizes: config.preferredBatchSizes, maxQueueDelayMs: config.maxQueueDelayMs,
       maxQueueSize: config.maxQueueSize, timeoutMs: config.timeoutMs, priorityLevels: config.priorityLevels,
       defaultPriority: config.defaultPriority, maxConcurrentBatches: config.streams, batchable: hasBatchDim(engine), observer,

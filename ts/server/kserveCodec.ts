@@ -163,6 +163,7 @@ export function encodeInferResponse(model: string, version: string, request: Inf
     if (!t) throw bad(`model '${model}' has no output '${name}'; its outputs are ${JSON.stringify(Object.keys(outputs))}`);
     const datatype = datatypeOf(t.type);
     const base = { name, datatype, shape: [...t.dims] };
+    if (Array.isArray(t.data)) return { ...base, data: [...t.data] }; // string tensors: JSON only
     if (!binary && t.type !== 'float16' && t.type !== 'bfloat16') return { ...base, data: jsonValues(t) };
     const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     chunks.push(bytes);

@@ -27,7 +27,7 @@ bool has_subgraph(const Node& node) {
   return false;
 }
 
-// Constant node attributes as a tensor; false for the forms we do not fold (strings, sparse).
+// Constant node attributes as a tensor; false for the forms we do not fold (sparse).
 bool constant_value(const Node& node, Tensor* out) {
   auto from = [&](DType dtype, const void* data, int64_t count, Shape shape) {
     *out = Tensor::empty(dtype, shape);
@@ -35,7 +35,7 @@ bool constant_value(const Node& node, Tensor* out) {
     return true;
   };
   if (const Attribute* a = node.attr("value")) {
-    if (a->kind != Attribute::Kind::kTensor || !a->t.defined() || a->t.dtype() == DType::kString) return false;
+    if (a->kind != Attribute::Kind::kTensor || !a->t.defined()) return false;
     *out = a->t;
     return true;
   }
@@ -45,6 +45,14 @@ bool constant_value(const Node& node, Tensor* out) {
     return from(DType::kFloat32, a->floats.data(), (int64_t)a->floats.size(), {(int64_t)a->floats.size()});
   if (const Attribute* a = node.attr("value_ints"))
     return from(DType::kInt64, a->ints.data(), (int64_t)a->ints.size(), {(int64_t)a->ints.size()});
+  if (const Attribute* a = node.attr("value_string")) {
+    *out = Tensor::strings({}, {a->s});
+    return true;
+  }
+  if (const Attribute* a = node.attr("value_strings")) {
+    *out = Tensor::strings({(int64_t)a->strings.size()}, a->strings);
+    return true;
+  }
   return false;
 }
 
@@ -75,7 +83,8 @@ bool fold_shape(const Node& node, const TypeMap& types, std::vector<Tensor>* res
   return true;
 }
 
-// Runs `node` alone on its constant inputs with the registered CPU kernel.
+// Runs `node` alone on its constant inputs with the registered CPU kernel; false unless every
+// result is a tensor (sequences and optionals cannot be initializers).
 bool run_alone(const Node& node, const GraphIndex& index, const std::map<std::string, int64_t>& opsets,
                ThreadPool& pool, std::vector<Tensor>* results) {
   auto graph = std::make_shared<Graph>();
@@ -94,7 +103,12 @@ bool run_alone(const Node& node, const GraphIndex& index, const std::map<std::st
   auto plan = ExecutionPlan::create(graph, opsets);
   if (!plan.is_ok()) return false;
   ExecutionContext context(plan.take(), &pool);
-  if (!context.run({}, results).is_ok()) return false;
+  std::vector<Value> values;
+  if (!context.run({}, &values).is_ok()) return false;
+  for (const Value& v : values) {
+    if (!v.is_tensor()) return false;
+    results->push_back(v.tensor());
+  }
   size_t output_bytes = 0;
   for (const Tensor& t : *results) output_bytes += t.nbytes();
   return output_bytes <= std::max(input_bytes, kFreeGrowthBytes);

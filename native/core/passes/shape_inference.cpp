@@ -37,7 +37,8 @@ class Inferrer {
 
   void run() {
     for (const auto& [name, tensor] : graph_.initializers) types_[name] = ValueType::of_tensor(tensor);
-    for (const ValueInfo& in : graph_.inputs) types_[in.name] = declared(in);
+    for (const ValueInfo& in : graph_.inputs)  // sequences and optionals have no tensor shape to infer from
+      if (in.kind == ValueKind::kTensor) types_[in.name] = declared(in);
     for (const Node& node : graph_.nodes) {
       for (const std::string& o : node.outputs) types_.erase(o);
       if (node.domain.empty() || node.domain == "ai.onnx") infer(node);

@@ -8,13 +8,30 @@
 #include <vector>
 
 #include "hs/tensor.h"
+#include "hs/value.h"
 
 namespace hs {
 
 struct Graph;
 
+// A dimension is either a fixed size (value >= 0) or symbolic (value < 0, with a name if known).
+struct Dim {
+  int64_t value = -1;
+  std::string param;
+};
+
+// A declared value type. For sequences and optionals, dtype and dims describe the tensors inside.
+struct ValueInfo {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  bool has_shape = false;
+  std::vector<Dim> dims;
+  ValueKind kind = ValueKind::kTensor;
+};
+
 struct Attribute {
-  enum class Kind : uint8_t { kFloat, kInt, kString, kTensor, kGraph, kFloats, kInts, kStrings };
+  // kType: an ONNX TypeProto (the Optional op's `type`), held in `type` with an empty name.
+  enum class Kind : uint8_t { kFloat, kInt, kString, kTensor, kGraph, kFloats, kInts, kStrings, kType };
   Kind kind = Kind::kInt;
   float f = 0;
   int64_t i = 0;
@@ -24,19 +41,7 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
-};
-
-// A dimension is either a fixed size (value >= 0) or symbolic (value < 0, with a name if known).
-struct Dim {
-  int64_t value = -1;
-  std::string param;
-};
-
-struct ValueInfo {
-  std::string name;
-  DType dtype = DType::kUndefined;
-  bool has_shape = false;
-  std::vector<Dim> dims;
+  ValueInfo type;
 };
 
 struct Node {

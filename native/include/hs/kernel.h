@@ -35,13 +35,17 @@ class KernelContext {
  public:
   virtual ~KernelContext() = default;
   virtual int num_inputs() const = 0;
-  // nullptr for an omitted optional input.
+  // nullptr for an omitted optional input (and for a sequence or optional value: see input_value).
   virtual const Tensor* input(int i) const = 0;
+  // Input i as a value of any kind; nullptr when omitted. For kernels that take containers.
+  virtual const Value* input_value(int i) const = 0;
   virtual int num_outputs() const = 0;
   // Allocates output i (uninitialised) and returns it.
   virtual Tensor* output(int i, DType dtype, const Shape& shape) = 0;
   // Sets output i to an existing tensor (views: Reshape, Identity, ...).
   virtual void set_output(int i, Tensor tensor) = 0;
+  // Sets output i to a value of any kind (sequences, optionals).
+  virtual void set_output_value(int i, Value value) = 0;
   virtual bool output_wanted(int i) const = 0;
   virtual ThreadPool& pool() const = 0;
   // For control-flow kernels: runs a subgraph attribute with the given bound inputs.
@@ -52,6 +56,12 @@ class OpKernel {
  public:
   virtual ~OpKernel() = default;
   virtual Status compute(KernelContext& ctx) const = 0;
+
+  // What the kernel's inputs may be beyond numeric tensors. The plan refuses any other input
+  // with ERR_TYPE (at load where it knows the input's type, else before compute), so a kernel
+  // never reads std::string elements or a sequence it was not written for.
+  virtual bool takes_strings() const { return false; }
+  virtual bool takes_containers() const { return false; }  // sequences and optionals
 };
 
 using KernelFactory = std::function<Result<std::unique_ptr<OpKernel>>(const KernelInfo&)>;

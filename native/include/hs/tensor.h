@@ -1,8 +1,12 @@
 // Tensor: a dtype, a shape and a reference-counted byte buffer (with an offset, so reshapes and
 // slices along the first axis are views). Host memory only; device buffers live in backends.
+// String tensors (dtype kString) hold std::string elements in a shared vector instead: their
+// buffer is null and nbytes() is 0, so byte copies, the buffer pool and plan weights never treat
+// strings as raw bytes; only code that asks for string_data() sees them.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "hs/dtype.h"
@@ -44,10 +48,12 @@ class Tensor {
   Tensor(DType dtype, Shape shape, std::shared_ptr<Buffer> buffer, size_t offset = 0)
       : dtype_(dtype), shape_(std::move(shape)), buffer_(std::move(buffer)), offset_(offset) {}
 
-  // A new zero-initialised tensor.
+  // A new zero-initialised tensor (empty strings for kString).
   static Tensor zeros(DType dtype, const Shape& shape);
-  // A new uninitialised tensor.
+  // A new uninitialised tensor (empty strings for kString).
   static Tensor empty(DType dtype, const Shape& shape);
+  // A string tensor; values.size() must equal the shape's element count.
+  static Tensor strings(Shape shape, std::vector<std::string> values);
 
   bool defined() const { return dtype_ != DType::kUndefined; }
   DType dtype() const { return dtype_; }
@@ -61,9 +67,15 @@ class Tensor {
 
   void* raw() const { return buffer_ ? (char*)buffer_->data() + offset_ : nullptr; }
   template <typename T> T* data() const { return static_cast<T*>(raw()); }
+  // The elements of a string tensor (numel() of them); nullptr for every other dtype.
+  std::string* string_data() const { return strings_ ? strings_->data() : nullptr; }
 
   // Same data, new shape (element counts must match).
-  Tensor reshaped(Shape shape) const { return Tensor(dtype_, std::move(shape), buffer_, offset_); }
+  Tensor reshaped(Shape shape) const {
+    Tensor t(dtype_, std::move(shape), buffer_, offset_);
+    t.strings_ = strings_;
+    return t;
+  }
   // A deep copy.
   Tensor clone() const;
 
@@ -77,6 +89,7 @@ class Tensor {
   Shape shape_;
   std::shared_ptr<Buffer> buffer_;
   size_t offset_ = 0;
+  std::shared_ptr<std::vector<std::string>> strings_;  // kString only
 };
 
 }  // namespace hs

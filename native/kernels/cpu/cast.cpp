@@ -1,14 +1,15 @@
 // Cast (target dtype from the `to` attribute) and CastLike (target dtype of the second input)
-// between every numeric dtype and bool.
+// between every numeric dtype, bool and string.
 //
 // Algorithm: one flat conversion loop per (source, target) pair, parallel over chunks, compiled
 // generic and for AVX2 (float32 <-> float16 with the F16C instructions); a cast to the same dtype
 // is a view. float16/bfloat16 go through float (float_to_half / float_to_bf16
 // round to nearest even); to bool is `!= 0` (NaN is true); from bool is 0 or 1; float to integer
-// truncates toward zero (out-of-range values are undefined in ONNX). Strings are not supported
-// (ERR_TYPE); float8 targets are ERR_UNSUPPORTED_OP, so the `saturate` attribute has no effect.
+// truncates toward zero (out-of-range values are undefined in ONNX). To and from string, see
+// cast_string.cpp. float8 targets are ERR_UNSUPPORTED_OP, so the `saturate` attribute has no effect.
 #include <immintrin.h>
 
+#include "kernels/cpu/cast_string.h"
 #include "kernels/cpu/elementwise.h"
 
 namespace hs::cpu {
@@ -81,12 +82,12 @@ class CastKernel final : public KernelBase {
     const Attribute* to = info.node.attr("to");
     if (!to) {
       init_status = Status(StatusCode::kInvalidModel, "Cast: attribute 'to' is missing");
-    } else if (to->i == (int64_t)DType::kString) {
-      init_status = Status(StatusCode::kType, "Cast: casting to string (to=8) is not supported");
-    } else if (!dtype_from_onnx((int32_t)to->i, &to_) || dtype_size(to_) == 0) {
+    } else if (!dtype_from_onnx((int32_t)to->i, &to_) || (dtype_size(to_) == 0 && to_ != DType::kString)) {
       init_status = Status(StatusCode::kUnsupportedOp, str_cat("Cast: attribute to=", to->i, " is not a supported type"));
     }
   }
+
+  bool takes_strings() const override { return true; }
 
   Status compute(KernelContext& ctx) const override {
     const char* name = like_ ? "CastLike" : "Cast";
@@ -98,12 +99,12 @@ class CastKernel final : public KernelBase {
       HS_RETURN_IF_ERROR(require_input(ctx, 1, name, &like));
       target = like->dtype();
     }
-    if (x->dtype() == DType::kString || target == DType::kString)
-      HS_FAIL(kType, name, ": casting from or to string is not supported");
     if (x->dtype() == target) {
       ctx.set_output(0, *x);
       return Status::ok();
     }
+    if (target == DType::kString) return cast_to_strings(*x, ctx.output(0, target, x->shape()), ctx.pool());
+    if (x->dtype() == DType::kString) return cast_from_strings(*x, ctx.output(0, target, x->shape()), ctx.pool());
     return dispatch_only<kAll>(x->dtype(), name, [&](auto source_tag) -> Status {
       return dispatch_only<kAll>(target, name, [&](auto target_tag) -> Status {
         using S = decltype(source_tag);

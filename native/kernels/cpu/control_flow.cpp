@@ -1,7 +1,8 @@
 // Control flow: If, Loop and Scan run the graphs in their attributes through the execution
 // plan's SubgraphRunner (values of the enclosing graphs are visible to them by name).
 //
-// If runs then_branch or else_branch and forwards its outputs. Loop runs `body` while the trip
+// If runs then_branch or else_branch and forwards its outputs (of any kind: tensors, sequences,
+// optionals). Loop runs `body` while the trip
 // count and the condition allow, threading the loop-carried values through, and stacks each
 // step's scan outputs along a new first axis. Scan (opset 8 with its batch axis and
 // sequence_lens, 9+ without) feeds `body` one slice of every scan input per step (along
@@ -59,6 +60,7 @@ Status output_stacked(KernelContext& ctx, int index, const std::vector<Tensor>& 
     for (const Dim& d : declared.dims) shape.push_back(std::max(d.value, (int64_t)0));
     dtype = declared.dtype == DType::kUndefined ? DType::kFloat32 : declared.dtype;
   }
+  if (dtype == DType::kString) HS_FAIL(kType, "scan outputs of strings are not supported");
   const int64_t rank = (int64_t)shape.size() + 1;
   if (axis < -rank || axis >= rank) HS_FAIL(kInvalidArgument, "scan output axis ", axis, " is out of range for rank ", rank);
   if (axis < 0) axis += rank;
@@ -81,12 +83,12 @@ class IfKernel final : public KernelBase {
     HS_RETURN_IF_ERROR(require_input(ctx, 0, "If", &cond_t));
     bool cond;
     HS_RETURN_IF_ERROR(read_bool(*cond_t, "If: cond", &cond));
-    std::vector<Tensor> outputs;
+    std::vector<Value> outputs;
     const char* branch = cond ? "then_branch" : "else_branch";
     HS_RETURN_IF_ERROR(ctx.subgraphs()->run(branch, {}, &outputs));
     if ((int)outputs.size() != ctx.num_outputs())
       HS_FAIL(kInvalidModel, "If: ", branch, " has ", outputs.size(), " outputs, the node ", ctx.num_outputs());
-    for (size_t i = 0; i < outputs.size(); ++i) ctx.set_output((int)i, outputs[i]);
+    for (size_t i = 0; i < outputs.size(); ++i) ctx.set_output_value((int)i, outputs[i]);
     return Status::ok();
   }
 };
@@ -125,7 +127,7 @@ class LoopKernel final : public KernelBase {
     for (; trips < max_trips && cond; ++trips) {
       std::vector<Tensor> inputs{scalar_int64(trips), scalar_bool(cond)};
       inputs.insert(inputs.end(), carried.begin(), carried.end());
-      HS_RETURN_IF_ERROR(ctx.subgraphs()->run("body", inputs, &outputs));
+      HS_RETURN_IF_ERROR(ctx.subgraphs()->run_tensors("body", inputs, &outputs));
       if ((int64_t)outputs.size() != 1 + num_carried_ + num_scan_)
         HS_FAIL(kInvalidModel, "Loop: body returned ", outputs.size(), " values");
       HS_RETURN_IF_ERROR(read_bool(outputs[0], "Loop: body's cond output", &cond));
@@ -257,7 +259,7 @@ class ScanKernel final : public KernelBase {
       std::vector<Tensor> inputs = *states;
       for (size_t i = 0; i < scan_inputs.size(); ++i)
         inputs.push_back(slice_at(scan_inputs[i], axes[i], in_reverse_[i] ? length - 1 - t : t, ctx.pool()));
-      HS_RETURN_IF_ERROR(ctx.subgraphs()->run("body", inputs, &outputs));
+      HS_RETURN_IF_ERROR(ctx.subgraphs()->run_tensors("body", inputs, &outputs));
       if ((int64_t)outputs.size() != num_states_ + num_scan_outputs_)
         HS_FAIL(kInvalidModel, "Scan: body returned ", outputs.size(), " values");
       for (int64_t i = 0; i < num_states_; ++i) (*states)[(size_t)i] = outputs[(size_t)i];

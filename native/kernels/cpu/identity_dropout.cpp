@@ -1,4 +1,5 @@
-// Identity, and Dropout at inference: the output is the input itself (a view, no copy), and
+// Identity, and Dropout at inference: the output is the input itself (a view, no copy; Identity
+// also forwards strings, sequences and optionals), and
 // Dropout's optional mask is all true (bool from opset 10, the input's dtype with value 1 before).
 // Training-mode Dropout (the training_mode input set to true, opset 12+) is ERR_UNSUPPORTED_OP
 // unless its ratio is 0 (then it drops nothing either): refused at load when the inputs are
@@ -10,14 +11,17 @@
 namespace hs::cpu {
 namespace {
 
+// Identity forwards a value of any kind: a tensor (strings too), a sequence or an optional.
 class IdentityKernel final : public KernelBase {
  public:
   explicit IdentityKernel(const KernelInfo&) {}
+  bool takes_strings() const override { return true; }
+  bool takes_containers() const override { return true; }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x;
-    HS_RETURN_IF_ERROR(require_input(ctx, 0, "Identity", &x));
-    ctx.set_output(0, *x);
+    const Value* x = ctx.input_value(0);
+    if (!x) HS_FAIL(kInvalidModel, "Identity needs input 0");
+    ctx.set_output_value(0, *x);
     return Status::ok();
   }
 };

@@ -13,6 +13,7 @@ namespace {
 // allowzero=1) and one -1 is inferred.
 class ReshapeKernel final : public KernelBase {
  public:
+  bool takes_strings() const override { return true; }  // a view
   explicit ReshapeKernel(const KernelInfo& info) : allow_zero_(info.node.attr_int("allowzero", 0) != 0) {}
 
   Status compute(KernelContext& ctx) const override {
@@ -60,6 +61,7 @@ class ReshapeKernel final : public KernelBase {
 // Flatten: [d0 .. d(axis-1)] x [d(axis) ..] as a 2-D view; axis in [-rank, rank].
 class FlattenKernel final : public KernelBase {
  public:
+  bool takes_strings() const override { return true; }  // a view
   explicit FlattenKernel(const KernelInfo& info) : axis_(info.node.attr_int("axis", 1)) {}
 
   Status compute(KernelContext& ctx) const override {
@@ -98,6 +100,7 @@ class AxesKernelBase : public KernelBase {
 // Squeeze: drops the listed size-1 axes (every size-1 axis when none are listed).
 class SqueezeKernel final : public AxesKernelBase {
  public:
+  bool takes_strings() const override { return true; }  // a view
   explicit SqueezeKernel(const KernelInfo& info) : AxesKernelBase(info) {}
 
   Status compute(KernelContext& ctx) const override {
@@ -125,6 +128,7 @@ class SqueezeKernel final : public AxesKernelBase {
 // Unsqueeze: inserts size-1 axes at the listed positions of the output.
 class UnsqueezeKernel final : public AxesKernelBase {
  public:
+  bool takes_strings() const override { return true; }  // a view
   explicit UnsqueezeKernel(const KernelInfo& info) : AxesKernelBase(info) {}
 
   Status compute(KernelContext& ctx) const override {
@@ -148,6 +152,7 @@ class UnsqueezeKernel final : public AxesKernelBase {
 // Shape: the dimensions [start, end) of the input (both clamped to [0, rank]) as int64.
 class ShapeKernel final : public KernelBase {
  public:
+  bool takes_strings() const override { return true; }  // reads only the shape
   explicit ShapeKernel(const KernelInfo& info) {
     start_ = info.node.attr_int("start", 0);
     const Attribute* end = info.node.attr("end");
@@ -175,6 +180,7 @@ class ShapeKernel final : public KernelBase {
 // Size: the element count as an int64 scalar.
 class SizeKernel final : public KernelBase {
  public:
+  bool takes_strings() const override { return true; }  // reads only the shape
   explicit SizeKernel(const KernelInfo&) {}
 
   Status compute(KernelContext& ctx) const override {
@@ -223,16 +229,19 @@ class ConstantKernel final : public KernelBase {
     } else if (const Attribute* a = n.attr("value_ints")) {
       value_ = Tensor::empty(DType::kInt64, {(int64_t)a->ints.size()});
       std::copy(a->ints.begin(), a->ints.end(), value_.data<int64_t>());
+    } else if (const Attribute* a = n.attr("value_string")) {
+      value_ = Tensor::strings({}, {a->s});
+    } else if (const Attribute* a = n.attr("value_strings")) {
+      value_ = Tensor::strings({(int64_t)a->strings.size()}, a->strings);
     } else {
-      for (const char* name : {"value_string", "value_strings", "sparse_value"})
-        if (n.attr(name)) {
-          init_status = Status(StatusCode::kUnsupportedOp, str_cat("Constant: attribute ", name, " is not supported"));
-          return;
-        }
+      if (n.attr("sparse_value")) {
+        init_status = Status(StatusCode::kUnsupportedOp, "Constant: attribute sparse_value is not supported");
+        return;
+      }
       init_status = Status(StatusCode::kInvalidModel, "Constant has no value attribute");
       return;
     }
-    if (!value_.defined() || dtype_size(value_.dtype()) == 0)
+    if (!value_.defined() || (dtype_size(value_.dtype()) == 0 && value_.dtype() != DType::kString))
       init_status = Status(StatusCode::kUnsupportedOp, str_cat("Constant: value of dtype ", dtype_name(value_.dtype()),
                                                                " is not supported"));
   }
