@@ -109,6 +109,8 @@ export interface DevicesInfo {
     devices: CudaDevice[];
   };
   operators: string[];
+  /** Host memory owned by live native tensors (weights, activations, outputs not yet handed to JS). */
+  memory: { hostBytes: number; hostBuffers: number };
 }
 
 export interface LoadOptionsNative {

@@ -1,9 +1,17 @@
 #include "hs/tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 namespace hs {
+namespace {
+// Host memory Buffers own right now: what a leak test reads after dispose().
+std::atomic<int64_t> g_live_bytes{0};
+std::atomic<int64_t> g_live_buffers{0};
+}  // namespace
+
+HostMemoryStats host_memory_stats() { return {g_live_bytes.load(), g_live_buffers.load()}; }
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
@@ -20,6 +28,8 @@ std::shared_ptr<Buffer> Buffer::allocate(size_t bytes) {
   if (!b->data_) return nullptr;
   b->bytes_ = bytes;
   b->owned_ = true;
+  g_live_bytes += (int64_t)bytes;
+  ++g_live_buffers;
   return b;
 }
 
@@ -32,7 +42,10 @@ std::shared_ptr<Buffer> Buffer::wrap(void* data, size_t bytes, std::shared_ptr<v
 }
 
 Buffer::~Buffer() {
-  if (owned_) std::free(data_);
+  if (!owned_) return;
+  std::free(data_);
+  g_live_bytes -= (int64_t)bytes_;
+  --g_live_buffers;
 }
 
 Tensor Tensor::strings(Shape shape, std::vector<std::string> values) {

@@ -1,4 +1,4 @@
-// devices(): backends compiled in, CUDA state and devices, default thread count.
+// devices(): backends compiled in, CUDA state and devices, default thread count, live native memory.
 #include "bindings.h"
 #include "hs/devices.h"
 #include "hs/kernel.h"
@@ -41,6 +41,11 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
   auto names = hs::registered_ops();
   for (size_t i = 0; i < names.size(); ++i) ops.Set((uint32_t)i, names[i]);
   out.Set("operators", ops);
+  hs::HostMemoryStats mem = hs::host_memory_stats();
+  Napi::Object memory = Napi::Object::New(env);
+  memory.Set("hostBytes", (double)mem.bytes);
+  memory.Set("hostBuffers", (double)mem.buffers);
+  out.Set("memory", memory);
   return out;
   HS_NAPI_GUARD_END(env)
 }

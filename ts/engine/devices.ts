@@ -1,6 +1,6 @@
 import { loadAddon, type DevicesInfo } from '../binding';
 
-/** What the addon can use: backends compiled in, CUDA state and devices, default threads. */
+/** What the addon can use: backends compiled in, CUDA state and devices, default threads; live native memory. */
 export function devices(): DevicesInfo {
   return loadAddon().devices();
 }

@@ -19,6 +19,12 @@ using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& shape);
 std::string shape_str(const Shape& shape);
 
+struct HostMemoryStats {
+  int64_t bytes;    // owned by live Buffers
+  int64_t buffers;  // live owning Buffers
+};
+HostMemoryStats host_memory_stats();
+
 // Owned, 64-byte aligned host memory. Also wraps memory owned elsewhere (a JS ArrayBuffer,
 // an mmap'ed weight file) with a release callback.
 class Buffer {
