@@ -1,6 +1,12 @@
 // Shared by the LLM tests: the package's llm entry as users load it, tiny models, and helpers
 // that run the native forward directly with hand-made block tables.
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import type { NativeLlm } from '../../lib/llm/native';
+import { makeRandom } from '../../lib/llm/sampling';
+import { safetensorsBytes, type TinyModel } from '../fixtures/hf-model';
 
 export * as llm from '../../lib/llm/index';
 export { ropeFrequencies, parseRopeScaling } from '../../lib/llm/rope';
@@ -28,4 +34,31 @@ export function maxRelError(actual: Float32Array[], expected: Float64Array[]): n
     ref = Math.max(ref, Math.abs(v));
   }));
   return diff / ref;
+}
+
+/**
+ * A copy of an untied float32 tiny model whose lm_head is scale * W + noise * U(-1, 1) * max|W|:
+ * with no noise its logits are the original's times `scale` (the same ranking, other
+ * distributions); noise makes its argmax agree with the original's only some of the time.
+ */
+export function writeLmHeadVariant(model: TinyModel, o: { scale?: number; noise?: number; seed?: number }): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hs-llm-variant-'));
+  for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(model.dir, file), path.join(dir, file));
+  const random = makeRandom(o.seed ?? 1);
+  const tensors = [...model.weights].map(([name, w]) => {
+    let values = w.data;
+    if (name === 'lm_head.weight') {
+      const max = w.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      values = w.data.map((v) => v * (o.scale ?? 1) + (o.noise ?? 0) * max * (2 * random() - 1));
+    }
+    return { name, dtype: 'F32', shape: w.shape, bytes: Buffer.from(Float32Array.from(values).buffer) };
+  });
+  writeFileSync(path.join(dir, 'model.safetensors'), safetensorsBytes(tensors));
+  return dir;
+}
+
+/** Pearson's chi-square statistic of observed counts against expected probabilities (cells with p = 0 must be empty). */
+export function chiSquare(counts: readonly number[], probs: readonly number[]): number {
+  const n = counts.reduce((a, b) => a + b, 0);
+  return counts.reduce((sum, c, i) => (probs[i] > 0 ? sum + (c - n * probs[i]) ** 2 / (n * probs[i]) : c > 0 ? Infinity : sum), 0);
 }

@@ -1,10 +1,13 @@
 // Unit tests of the pieces under the engine: the block manager (allocation, prefix hashing, LRU
-// eviction), sampling (filters, penalties, seeds), n-gram drafts, and stop-string streaming.
+// eviction), sampling (filters, penalties, seeds), n-gram drafts, the speculative-sampling rule,
+// and stop-string streaming.
 import { describe, expect, it } from 'vitest';
 
 import { BlockManager } from '../../lib/llm/scheduler/block-manager';
-import { applyPenalties, makeRandom, resolveSampling, sampleToken, tokenLogprobs } from '../../lib/llm/sampling';
+import { applyPenalties, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs } from '../../lib/llm/sampling';
 import { proposeNgramDrafts } from '../../lib/llm/spec-decode';
+import { drawFrom, verifyDraftToken } from '../../lib/llm/spec-sampling';
+import { chiSquare } from './helpers';
 
 const owner = (tokens: number[]) => ({ tokens, blockTable: [] as number[], blockHashes: [] as string[] });
 
@@ -93,5 +96,53 @@ describe('n-gram drafts', () => {
     expect(proposeNgramDrafts([1, 2, 3, 4, 9, 1, 2, 3], opts, 10)).toEqual([4, 9, 1]);
     expect(proposeNgramDrafts([5, 6, 7], opts, 10)).toEqual([]);
     expect(proposeNgramDrafts([1, 2, 3, 4, 9, 1, 2, 3], opts, 1)).toEqual([4]);
+  });
+});
+
+describe('speculative sampling', () => {
+  // Chi-square critical value for 3 degrees of freedom at p = 0.001; the draws are seeded, so the
+  // outcome is fixed, and a wrong rule misses p by far more (checked below on the drafts themselves).
+  const CRITICAL_3DOF = 16.27;
+  const p = Float64Array.of(0.5, 0.3, 0.2, 0);
+  const q = Float64Array.of(0.1, 0.2, 0.3, 0.4);
+
+  it('accept with min(1, p/q), else resample from norm(max(0, p - q)): the tokens follow p', () => {
+    const random = makeRandom(7);
+    const n = 20000;
+    const drafts = [0, 0, 0, 0], tokens = [0, 0, 0, 0];
+    let accepted = 0;
+    for (let i = 0; i < n; i++) {
+      const d = drawFrom(q, random);
+      const r = verifyDraftToken(p, q, d, random);
+      drafts[d]++;
+      tokens[r.token]++;
+      if (r.accepted) accepted++;
+      if (r.accepted) expect(r.token).toBe(d);
+    }
+    expect(chiSquare(tokens, Array.from(p))).toBeLessThan(CRITICAL_3DOF);
+    expect(chiSquare(drafts, Array.from(p))).toBeGreaterThan(CRITICAL_3DOF); // the check can tell q from p
+    // Acceptance probability is sum_x min(p(x), q(x)) = 0.1 + 0.2 + 0.2 = 0.5.
+    expect(Math.abs(accepted / n - 0.5)).toBeLessThan(0.02);
+  });
+
+  it('greedy point masses keep a draft only when it is the argmax', () => {
+    const s = resolveSampling({ temperature: 0 }, 5);
+    const target = samplingProbs(Float32Array.from([1, 5, 3, 4, 2]), s, [], []);
+    const draft = samplingProbs(Float32Array.from([1, 2, 3, 9, 2]), s, [], []);
+    expect(Array.from(target)).toEqual([0, 1, 0, 0, 0]);
+    expect(verifyDraftToken(target, draft, 3, Math.random)).toEqual({ token: 1, accepted: false });
+    expect(verifyDraftToken(target, target, 1, Math.random)).toEqual({ token: 1, accepted: true });
+  });
+
+  it('samplingProbs is the distribution sampleToken draws from', () => {
+    const logits = Float32Array.from([1, 5, 3, 4, 2]);
+    const s = resolveSampling({ temperature: 0.7, topK: 3, topP: 0.99 }, 5);
+    const probs = samplingProbs(logits, s, [], []);
+    const random = makeRandom(11);
+    const counts = [0, 0, 0, 0, 0];
+    for (let i = 0; i < 20000; i++) counts[sampleToken(logits, s, [], [], random)]++;
+    expect(probs[0]).toBe(0);
+    expect(probs[4]).toBe(0);
+    expect(chiSquare(counts, Array.from(probs))).toBeLessThan(CRITICAL_3DOF);
   });
 });

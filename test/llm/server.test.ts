@@ -85,7 +85,8 @@ describe('OpenAI-compatible LLM server', () => {
   it('exports Prometheus metrics', async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     for (const name of ['hs_llm_time_to_first_token_seconds_bucket', 'hs_llm_time_per_output_token_seconds_count', 'hs_llm_requests_running', 'hs_llm_requests_waiting',
-      'hs_llm_kv_cache_usage_ratio', 'hs_llm_prefix_cache_hit_rate', 'hs_llm_generation_tokens_per_second', 'hs_llm_generation_tokens_total'])
+      'hs_llm_kv_cache_usage_ratio', 'hs_llm_prefix_cache_hit_rate', 'hs_llm_generation_tokens_per_second', 'hs_llm_generation_tokens_total',
+      'hs_llm_spec_draft_tokens_total', 'hs_llm_spec_accepted_tokens_total', 'hs_llm_spec_acceptance_rate'])
       expect(text).toContain(name);
   });
 });

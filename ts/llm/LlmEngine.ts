@@ -5,14 +5,15 @@ import os from 'node:os';
 
 import { HsError } from '../errors';
 import { nativeConfig, readModelConfig, type ModelConfig } from './config';
+import { DraftModel } from './draft-model';
 import { LlmGeneration } from './generation';
 import { loadNativeLlm, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
-import { argmax, isGreedy, makeRandom, resolveSampling, sampleToken, tokenLogprobs, type SamplingParams } from './sampling';
+import { argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams } from './sampling';
 import { BlockManager } from './scheduler/block-manager';
-import { Scheduler, type ScheduledBatch } from './scheduler/scheduler';
+import { buildBatch, logitsRows, Scheduler, type ScheduledBatch, type ScheduledSequence, type SpeculativeConfig } from './scheduler/scheduler';
 import { Sequence, type FinishReason } from './scheduler/sequence';
-import type { NgramOptions } from './spec-decode';
+import { verifyDraftToken } from './spec-sampling';
 import { LlmTokenizer, type ChatMessage } from './tokenizer';
 
 export interface LlmEngineOptions {
@@ -30,9 +31,17 @@ export interface LlmEngineOptions {
   /** Longest prompt + output (default: max_position_embeddings, within the KV cache). */
   maxModelLen?: number;
   enablePrefixCaching?: boolean;
-  /** N-gram prompt-lookup speculative decoding, used for greedy requests. */
-  speculative?: { method: 'ngram'; numSpeculativeTokens?: number; maxNgram?: number; minNgram?: number } | null;
+  /**
+   * Speculative decoding: n-gram prompt lookup (greedy requests), or a draft model, a Hugging Face
+   * directory with the target's vocabulary (all requests; sampled ones keep the target's
+   * distribution through speculative sampling). numSpeculativeTokens (default 4) drafts per step.
+   */
+  speculative?: SpeculativeOptions | null;
 }
+
+export type SpeculativeOptions =
+  | { method: 'ngram'; numSpeculativeTokens?: number; maxNgram?: number; minNgram?: number }
+  | { method: 'draft'; model: string; numSpeculativeTokens?: number; weightType?: 'auto' | WeightType };
 
 export type PromptInput = string | readonly ChatMessage[] | readonly number[];
 
@@ -86,8 +95,9 @@ export class LlmEngine {
     readonly tokenizer: LlmTokenizer,
     /** The native model; tests call forward() on it directly. */
     readonly model: NativeLlm,
+    private readonly draft: DraftModel | null,
     readonly maxModelLen: number,
-    options: Required<Pick<LlmEngineOptions, 'maxNumSeqs' | 'maxNumBatchedTokens'>> & { prefixCaching: boolean; speculative: NgramOptions | null },
+    options: Required<Pick<LlmEngineOptions, 'maxNumSeqs' | 'maxNumBatchedTokens'>> & { prefixCaching: boolean; speculative: SpeculativeConfig | null },
   ) {
     const { numBlocks, blockSize } = model.info;
     this.scheduler = new Scheduler(new BlockManager(numBlocks, blockSize, options.prefixCaching), {
@@ -106,23 +116,28 @@ export class LlmEngine {
     if (!Number.isInteger(blockSize) || blockSize < 1) throw new HsError('ERR_INVALID_ARGUMENT', 'blockSize must be an integer >= 1');
     const bytesPerBlock = 2 * config.numLayers * blockSize * config.numKvHeads * config.headDim * 4;
     const numBlocks = o.numBlocks ?? Math.max(1, Math.floor((o.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES) / bytesPerBlock));
-    const model = await loadNativeLlm(nativeConfig(config), tensors, {
-      threads: o.threads ?? os.availableParallelism(),
-      numBlocks,
-      blockSize,
-      weightType: o.weightType === 'auto' ? undefined : o.weightType,
-    });
+    const speculative = resolveSpeculative(o.speculative);
+    const weightType = o.weightType === 'auto' ? undefined : o.weightType;
+    const model = await loadNativeLlm(nativeConfig(config), tensors, { threads: o.threads ?? os.availableParallelism(), numBlocks, blockSize, weightType });
+    let draft: DraftModel | null = null;
+    if (o.speculative?.method === 'draft') {
+      const draftType = o.speculative.weightType ?? o.weightType;
+      try {
+        draft = await DraftModel.load(o.speculative.model, {
+          config, tokenizer, numBlocks, blockSize, threads: model.info.threads, weightType: draftType === 'auto' ? undefined : draftType,
+        });
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+    }
     const maxModelLen = Math.min(o.maxModelLen ?? config.maxPositionEmbeddings, numBlocks * blockSize);
-    const maxNumBatchedTokens = o.maxNumBatchedTokens ?? 512;
-    const spec = o.speculative;
     const modelName = o.modelName ?? dir.replace(/\/+$/, '').split('/').pop()!;
-    return new LlmEngine(modelName, config, tokenizer, model, maxModelLen, {
+    return new LlmEngine(modelName, config, tokenizer, model, draft, maxModelLen, {
       maxNumSeqs: o.maxNumSeqs ?? 64,
-      maxNumBatchedTokens,
+      maxNumBatchedTokens: o.maxNumBatchedTokens ?? 512,
       prefixCaching: o.enablePrefixCaching ?? true,
-      speculative: spec
-        ? { numSpeculativeTokens: spec.numSpeculativeTokens ?? 4, maxNgram: spec.maxNgram ?? 4, minNgram: spec.minNgram ?? 1 }
-        : null,
+      speculative,
     });
   }
 
@@ -186,6 +201,7 @@ export class LlmEngine {
     this.disposed = true;
     for (const seq of [...this.requests.keys()]) this.end(seq, 'error', new HsError('ERR_DISPOSED', 'the LLM engine was disposed'));
     this.model.dispose();
+    this.draft?.dispose();
   }
 
   private abort(seq: Sequence): void {
@@ -218,20 +234,29 @@ export class LlmEngine {
   private async loop(): Promise<void> {
     try {
       while (!this.disposed && this.scheduler.hasWork()) {
-        const batch = this.scheduler.schedule();
-        if (!batch) break;
+        const items = this.scheduler.schedule();
+        if (!items) break;
         try {
-          const logits = await this.model.forward(batch.native);
-          this.counters.steps++;
-          this.apply(batch, logits);
+          await this.step(items);
         } catch (e) {
           // A failed step (native error, a tokenizer that throws) fails the requests in it, not the engine.
-          for (const it of batch.items) if (it.seq.status !== 'finished') this.end(it.seq, 'error', e as Error);
+          for (const it of items) if (it.seq.status !== 'finished') this.end(it.seq, 'error', e as Error);
         }
       }
     } finally {
       this.looping = false;
     }
+  }
+
+  /** One step: draft-model proposals (if any), the target's forward, then the new tokens. */
+  private async step(items: ScheduledSequence[]): Promise<void> {
+    if (this.draft) await this.draft.propose(items);
+    const live = items.filter((it) => it.seq.status === 'running'); // some may have been cancelled meanwhile
+    if (live.length === 0) return;
+    const batch = buildBatch(live);
+    const logits = await this.model.forward(batch.native);
+    this.counters.steps++;
+    this.apply(batch, logits);
   }
 
   /** Advances every sequence of a finished step: KV counts, sampling, draft verification, stops. */
@@ -240,36 +265,45 @@ export class LlmEngine {
     let row = 0;
     for (const it of batch.items) {
       const { seq } = it;
-      const rows = it.numLogits;
+      const rows = logitsRows(it);
       const first = row;
       row += rows;
       if (seq.status !== 'running') continue; // cancelled while the step ran
-      if (rows === 0) {
-        seq.numComputed += it.numTokens;
-        this.scheduler.blocks.commitFullBlocks(seq, seq.numComputed);
-        continue;
-      }
       seq.numComputed += it.numTokens;
       this.counters.draftTokens += it.drafts.length;
+      let accepted = 0;
       for (let i = 0; i < rows; i++) {
         const logitsRow = logits.subarray((first + i) * vocab, (first + i + 1) * vocab);
-        const token = isGreedy(seq.sampling) && seq.sampling.repetitionPenalty === 1 && seq.sampling.presencePenalty === 0 && seq.sampling.frequencyPenalty === 0
-          ? argmax(logitsRow)
-          : sampleToken(logitsRow, seq.sampling, seq.promptTokens, seq.outputTokens, seq.random);
-        const accepted = i < it.drafts.length && token === it.drafts[i];
+        const choice = this.choose(it, i, logitsRow);
         if (i > 0) {
           seq.numComputed++; // the draft at row i - 1 was accepted, so its KV is valid
-          this.counters.acceptedDraftTokens++;
+          accepted++;
         }
-        const reason = this.append(seq, token, logitsRow);
+        const reason = this.append(seq, choice.token, logitsRow);
         if (reason !== null) {
           this.end(seq, reason);
           break;
         }
-        if (!accepted) break;
+        if (!choice.accepted) break;
       }
-      if (seq.status === 'running') this.scheduler.blocks.commitFullBlocks(seq, seq.numComputed);
+      this.counters.acceptedDraftTokens += accepted;
+      seq.draftComputed += Math.min(accepted, it.draftKv);
+      // With a draft model a block is offered to the prefix cache only once both caches hold it.
+      if (seq.status === 'running') this.scheduler.blocks.commitFullBlocks(seq, this.draft ? Math.min(seq.numComputed, seq.draftComputed) : seq.numComputed);
     }
+  }
+
+  /** The token of logits row i of an item, and whether it keeps the draft verified at that row. */
+  private choose(it: ScheduledSequence, i: number, row: Float32Array): { token: number; accepted: boolean } {
+    const { seq } = it;
+    const s = seq.sampling;
+    const draft = i < it.drafts.length ? it.drafts[i] : -1;
+    if (draft >= 0 && it.draftProbs)
+      return verifyDraftToken(samplingProbs(row, s, seq.promptTokens, seq.outputTokens), it.draftProbs[i], draft, seq.random);
+    const token = isGreedy(s) && s.repetitionPenalty === 1 && s.presencePenalty === 0 && s.frequencyPenalty === 0
+      ? argmax(row)
+      : sampleToken(row, s, seq.promptTokens, seq.outputTokens, seq.random);
+    return { token, accepted: token === draft };
   }
 
   /** Adds a sampled token to the sequence and its generation; returns why it ends, if it does. */
@@ -287,6 +321,18 @@ export class LlmEngine {
     if (seq.outputLength >= s.maxTokens || seq.tokens.length >= this.maxModelLen) return 'length';
     return null;
   }
+}
+
+function resolveSpeculative(o: SpeculativeOptions | null | undefined): SpeculativeConfig | null {
+  if (!o) return null;
+  const k = o.numSpeculativeTokens ?? 4;
+  if (!Number.isInteger(k) || k < 1) throw new HsError('ERR_INVALID_ARGUMENT', `speculative.numSpeculativeTokens must be an integer >= 1, got ${JSON.stringify(k)}`);
+  if (o.method === 'ngram') return { method: 'ngram', numSpeculativeTokens: k, maxNgram: o.maxNgram ?? 4, minNgram: o.minNgram ?? 1 };
+  if (o.method === 'draft') {
+    if (typeof o.model !== 'string' || o.model === '') throw new HsError('ERR_INVALID_ARGUMENT', 'speculative.model must name the draft model\'s directory');
+    return { method: 'draft', numSpeculativeTokens: k };
+  }
+  throw new HsError('ERR_INVALID_ARGUMENT', `speculative.method must be 'ngram' or 'draft', got ${JSON.stringify((o as { method?: unknown }).method)}`);
 }
 
 export function startLlmEngine(dir: string, options: LlmEngineOptions = {}): Promise<LlmEngine> {

@@ -1,7 +1,7 @@
 // highservice-native/llm: Hugging Face Llama / Qwen2 checkpoints served with continuous batching,
 // a paged KV cache with prefix caching, and an OpenAI-compatible HTTP API.
 export { LlmEngine, startLlmEngine } from './LlmEngine';
-export type { EngineStats, LlmEngineOptions, PromptInput, RequestTimings } from './LlmEngine';
+export type { EngineStats, LlmEngineOptions, PromptInput, RequestTimings, SpeculativeOptions } from './LlmEngine';
 export type { GenerationChunk, GenerationUsage, LlmGeneration } from './generation';
 export type { SamplingParams, TokenLogprobs } from './sampling';
 export type { ChatMessage, LlmTokenizer } from './tokenizer';

@@ -115,6 +115,42 @@ export function applyPenalties(logits: Float32Array, s: ResolvedSampling, prompt
   }
 }
 
+/** The tokens a sampler may pick (most likely first) and their unnormalised weights. */
+interface Candidates {
+  order: number[];
+  weights: number[];
+}
+
+/** Temperature, top-k, top-p and min-p over one row of (penalised) logits; not for greedy. */
+function candidates(logits: Float32Array, s: ResolvedSampling): Candidates {
+  let order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
+  if (s.topK > 0 && s.topK < order.length) order = order.slice(0, s.topK);
+  const max = logits[order[0]];
+  let weights = order.map((t) => Math.exp((logits[t] - max) / s.temperature));
+  if (s.topP < 1) {
+    const total = weights.reduce((a, b) => a + b, 0);
+    let cumulative = 0, keep = 0;
+    while (keep < weights.length && cumulative < s.topP * total) cumulative += weights[keep++];
+    order = order.slice(0, Math.max(1, keep));
+    weights = weights.slice(0, order.length);
+  }
+  if (s.minP > 0) {
+    const threshold = weights[0] * s.minP;
+    const cut = weights.findIndex((p) => p < threshold);
+    const keep = cut === -1 ? weights.length : Math.max(1, cut);
+    order = order.slice(0, keep);
+    weights = weights.slice(0, keep);
+  }
+  return { order, weights };
+}
+
+function penalised(row: Float32Array, s: ResolvedSampling, promptTokens: readonly number[], outputTokens: readonly number[]): Float32Array {
+  if (s.repetitionPenalty === 1 && s.presencePenalty === 0 && s.frequencyPenalty === 0) return row;
+  const logits = Float32Array.from(row);
+  applyPenalties(logits, s, promptTokens, outputTokens);
+  return logits;
+}
+
 /** Picks the next token from one row of logits (the row is not modified). */
 export function sampleToken(
   row: Float32Array,
@@ -123,36 +159,33 @@ export function sampleToken(
   outputTokens: readonly number[],
   random: () => number,
 ): number {
-  const needsPenalty = s.repetitionPenalty !== 1 || s.presencePenalty !== 0 || s.frequencyPenalty !== 0;
-  const logits = needsPenalty ? Float32Array.from(row) : row;
-  if (needsPenalty) applyPenalties(logits, s, promptTokens, outputTokens);
+  const logits = penalised(row, s, promptTokens, outputTokens);
   if (isGreedy(s)) return argmax(logits);
-
-  let order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
-  if (s.topK > 0 && s.topK < order.length) order = order.slice(0, s.topK);
-  const max = logits[order[0]];
-  let probs = order.map((t) => Math.exp((logits[t] - max) / s.temperature));
-  let total = probs.reduce((a, b) => a + b, 0);
-  if (s.topP < 1) {
-    let cumulative = 0, keep = 0;
-    while (keep < probs.length && cumulative < s.topP * total) cumulative += probs[keep++];
-    order = order.slice(0, Math.max(1, keep));
-    probs = probs.slice(0, order.length);
-  }
-  if (s.minP > 0) {
-    const threshold = probs[0] * s.minP;
-    const cut = probs.findIndex((p) => p < threshold);
-    const keep = cut === -1 ? probs.length : Math.max(1, cut);
-    order = order.slice(0, keep);
-    probs = probs.slice(0, keep);
-  }
-  total = probs.reduce((a, b) => a + b, 0);
+  const { order, weights } = candidates(logits, s);
+  const total = weights.reduce((a, b) => a + b, 0);
   let u = random() * total;
   for (let i = 0; i < order.length; i++) {
-    u -= probs[i];
+    u -= weights[i];
     if (u < 0) return order[i];
   }
   return order[order.length - 1];
+}
+
+/**
+ * The distribution sampleToken draws from, as probabilities over the whole vocabulary (a point
+ * mass at the argmax when greedy).
+ */
+export function samplingProbs(row: Float32Array, s: ResolvedSampling, promptTokens: readonly number[], outputTokens: readonly number[]): Float64Array {
+  const logits = penalised(row, s, promptTokens, outputTokens);
+  const probs = new Float64Array(row.length);
+  if (isGreedy(s)) {
+    probs[argmax(logits)] = 1;
+    return probs;
+  }
+  const { order, weights } = candidates(logits, s);
+  const total = weights.reduce((a, b) => a + b, 0);
+  order.forEach((t, i) => (probs[t] = weights[i] / total));
+  return probs;
 }
 
 /** log-softmax of the raw logits at `tokenId`, with the `top` most likely alternatives. */

@@ -78,6 +78,11 @@ export class LlmTokenizer {
     return new LlmTokenizer(tokenizer, template, special, eos);
   }
 
+  /** Every token (added tokens included) and its id. */
+  vocabulary(): ReadonlyMap<string, number> {
+    return this.tokenizer.get_vocab(true);
+  }
+
   get hasChatTemplate(): boolean {
     return this.chatTemplate !== null;
   }

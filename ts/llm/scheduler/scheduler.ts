@@ -1,29 +1,47 @@
 // Iteration-level (continuous) batching: every step builds one forward from
-//   1. running sequences in priority order: a decode token (plus n-gram drafts for greedy ones) or
+//   1. running sequences in priority order: a decode token (plus room for speculative drafts) or
 //      the next chunk of an unfinished prefill, within a token budget; when blocks run out the
 //      lowest-priority running sequence is preempted (its blocks freed, recomputed later);
 //   2. waiting sequences in priority order, admitted with their cached prefix while the token
 //      budget, the sequence limit and free blocks allow (not in a step that had to preempt).
+// N-gram drafts (greedy requests) are proposed while planning; draft-model drafts (any request)
+// are filled in by the engine between schedule() and buildBatch(), within the room planned here.
 import type { NativeLlmBatch } from '../native';
 import { isGreedy } from '../sampling';
 import { proposeNgramDrafts, type NgramOptions } from '../spec-decode';
 import type { BlockManager } from './block-manager';
+import { nativeBatch } from './native-batch';
 import { compareSequences, type Sequence } from './sequence';
+
+/** How drafts are proposed: n-gram prompt lookup, or a draft model (see draft-model.ts). */
+export type SpeculativeConfig = ({ method: 'ngram' } & NgramOptions) | { method: 'draft'; numSpeculativeTokens: number };
 
 export interface SchedulerOptions {
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
   maxModelLen: number;
-  speculative: NgramOptions | null;
+  speculative: SpeculativeConfig | null;
 }
 
 export interface ScheduledSequence {
   seq: Sequence;
   /** Tokens of the sequence (without drafts) run in this step. */
   numTokens: number;
+  /** This step runs the last pending token, so it yields logits and a new token (not mid-prefill). */
+  producesToken: boolean;
+  /** Draft tokens the target verifies after the sequence's tokens. */
   drafts: number[];
-  /** Logits rows returned for it: 0 mid-prefill, else 1 + drafts. */
-  numLogits: number;
+  /** Drafts this step has room for (KV blocks and token budget); drafts.length never exceeds it. */
+  maxDrafts: number;
+  /** Draft model, sampling: the draft distribution q each draft was drawn from (null: greedy or n-gram). */
+  draftProbs: Float64Array[] | null;
+  /** Draft model: the leading drafts whose draft-model KV was written (valid if they are accepted). */
+  draftKv: number;
+}
+
+/** Logits rows the forward returns for an item: 0 mid-prefill, else 1 + drafts. */
+export function logitsRows(it: ScheduledSequence): number {
+  return it.producesToken ? 1 + it.drafts.length : 0;
 }
 
 export interface ScheduledBatch {
@@ -65,7 +83,8 @@ export class Scheduler {
     seq.status = 'finished';
   }
 
-  schedule(): ScheduledBatch | null {
+  /** The sequences of the next step and what each runs (drafts may still be filled in); null when idle. */
+  schedule(): ScheduledSequence[] | null {
     let budget = this.options.maxNumBatchedTokens;
     const items: ScheduledSequence[] = [];
     let preempted = false;
@@ -73,7 +92,7 @@ export class Scheduler {
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const seq = this.running[i];
       const item = this.plan(seq, budget);
-      while (!this.blocks.ensure(seq, seq.numComputed + item.numTokens + item.drafts.length)) {
+      while (!this.blocks.ensure(seq, seq.numComputed + item.numTokens + item.maxDrafts)) {
         const victim = this.running[this.running.length - 1];
         this.preempt(victim);
         preempted = true;
@@ -81,17 +100,17 @@ export class Scheduler {
       }
       if (seq.status !== 'running') break;
       items.push(item);
-      budget -= item.numTokens + item.drafts.length;
+      budget -= item.numTokens + item.maxDrafts;
     }
     // A step that preempted admits nobody (the freed blocks go to running sequences first),
     // unless it preempted every running sequence and would otherwise be empty.
     while ((!preempted || items.length === 0) && budget > 0 && this.waiting.length > 0 && this.running.length < this.options.maxNumSeqs) {
       const seq = this.waiting[0];
-      seq.numComputed = this.blocks.attachCachedPrefix(seq);
+      seq.numComputed = seq.draftComputed = this.blocks.attachCachedPrefix(seq);
       const item = this.plan(seq, budget);
-      if (!this.blocks.ensure(seq, seq.numComputed + item.numTokens + item.drafts.length)) {
+      if (!this.blocks.ensure(seq, seq.numComputed + item.numTokens + item.maxDrafts)) {
         this.blocks.release(seq);
-        seq.numComputed = 0;
+        seq.numComputed = seq.draftComputed = 0;
         break;
       }
       if (seq.preemptions === 0) this.blocks.recordLookup(seq.promptLength, seq.numComputed);
@@ -100,32 +119,35 @@ export class Scheduler {
       seq.status = 'running';
       this.running.push(seq);
       items.push(item);
-      budget -= item.numTokens + item.drafts.length;
+      budget -= item.numTokens + item.maxDrafts;
     }
-    if (items.length === 0) return null;
-    return this.toNative(items);
+    return items.length === 0 ? null : items;
   }
 
   /** What `seq` runs this step within `budget` tokens. */
   private plan(seq: Sequence, budget: number): ScheduledSequence {
     const pending = seq.pendingTokens;
-    if (pending > 1 || !this.options.speculative || !isGreedy(seq.sampling)) {
+    const spec = this.options.speculative;
+    const plain = { seq, drafts: [], maxDrafts: 0, draftProbs: null, draftKv: 0 };
+    if (pending > 1 || !spec || (spec.method === 'ngram' && !isGreedy(seq.sampling))) {
       const numTokens = Math.min(pending, budget);
-      return { seq, numTokens, drafts: [], numLogits: numTokens === pending ? 1 : 0 };
+      return { ...plain, numTokens, producesToken: numTokens === pending };
     }
-    const limit = Math.min(
+    const limit = Math.max(0, Math.min(
+      spec.numSpeculativeTokens,
       budget - 1,
       seq.sampling.maxTokens - seq.outputLength - 1,
       this.options.maxModelLen - seq.tokens.length - 1,
-    );
-    const drafts = proposeNgramDrafts(seq.tokens, this.options.speculative, limit);
-    return { seq, numTokens: 1, drafts, numLogits: 1 + drafts.length };
+    ));
+    if (spec.method === 'draft') return { ...plain, numTokens: 1, producesToken: true, maxDrafts: limit };
+    const drafts = proposeNgramDrafts(seq.tokens, spec, limit);
+    return { ...plain, numTokens: 1, producesToken: true, drafts, maxDrafts: drafts.length };
   }
 
   private preempt(seq: Sequence): void {
     this.running = this.running.filter((s) => s !== seq);
     this.blocks.release(seq);
-    seq.numComputed = 0;
+    seq.numComputed = seq.draftComputed = 0;
     seq.preemptions++;
     this.preemptions++;
     seq.status = 'waiting';
@@ -137,25 +159,15 @@ export class Scheduler {
     if (at === -1) this.waiting.push(seq);
     else this.waiting.splice(at, 0, seq);
   }
+}
 
-  private toNative(items: ScheduledSequence[]): ScheduledBatch {
-    const numTokens = items.reduce((n, it) => n + it.numTokens + it.drafts.length, 0);
-    const maxBlocks = Math.max(...items.map((it) => it.seq.blockTable.length));
-    const tokens = new Int32Array(numTokens), positions = new Int32Array(numTokens);
-    const queryLens = new Int32Array(items.length), logitsPerSeq = new Int32Array(items.length);
-    const blockTables = new Int32Array(items.length * maxBlocks).fill(-1);
-    let t = 0;
-    items.forEach((it, s) => {
-      const { seq } = it;
-      const ids = [...seq.tokens.slice(seq.numComputed, seq.numComputed + it.numTokens), ...it.drafts];
-      ids.forEach((id, i) => {
-        tokens[t] = id;
-        positions[t++] = seq.numComputed + i;
-      });
-      queryLens[s] = ids.length;
-      logitsPerSeq[s] = it.numLogits;
-      blockTables.set(seq.blockTable, s * maxBlocks);
-    });
-    return { items, numTokens, native: { tokens, positions, queryLens, blockTables, maxBlocks, logitsPerSeq } };
-  }
+/** The target's forward for a step's items: each sequence's uncomputed tokens, then its drafts. */
+export function buildBatch(items: ScheduledSequence[]): ScheduledBatch {
+  const native = nativeBatch(items.map((it) => ({
+    tokens: [...it.seq.tokens.slice(it.seq.numComputed, it.seq.numComputed + it.numTokens), ...it.drafts],
+    start: it.seq.numComputed,
+    blockTable: it.seq.blockTable,
+    logits: logitsRows(it),
+  })));
+  return { items, numTokens: native.tokens.length, native };
 }

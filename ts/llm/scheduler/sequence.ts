@@ -25,6 +25,8 @@ export class Sequence implements BlockOwner {
   blockHashes: string[] = [];
   /** Tokens whose KV is in the cache. */
   numComputed = 0;
+  /** Tokens whose KV is in the draft model's cache (speculative decoding with a draft model). */
+  draftComputed = 0;
   status: 'waiting' | 'running' | 'finished' = 'waiting';
   /** Prompt tokens served from the prefix cache at the last admission. */
   cachedPromptTokens = 0;

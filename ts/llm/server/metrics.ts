@@ -1,7 +1,8 @@
 // Prometheus metrics of an LLM server (prom-client, in a registry of its own): time to first
 // token and time per output token histograms, finished requests by reason, and values read from
 // the engine at scrape time: running and waiting requests, KV-cache usage, prefix-cache hit rate,
-// token totals, and generated tokens per second over the last 10 s (sampled every second).
+// token totals, speculative drafts proposed and accepted, and generated tokens per second over the
+// last 10 s (sampled every second).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { LlmEngine, RequestTimings } from '../LlmEngine';
@@ -42,6 +43,12 @@ export class LlmMetrics {
     total('hs_llm_prompt_tokens_total', 'Prompt tokens received', () => engine.stats().promptTokens);
     total('hs_llm_generation_tokens_total', 'Tokens generated', () => engine.stats().generationTokens);
     total('hs_llm_preemptions_total', 'Sequences preempted for lack of KV-cache blocks', () => engine.stats().preemptions);
+    total('hs_llm_spec_draft_tokens_total', 'Draft tokens proposed by speculative decoding', () => engine.stats().draftTokens);
+    total('hs_llm_spec_accepted_tokens_total', 'Draft tokens the target model accepted', () => engine.stats().acceptedDraftTokens);
+    gauge('hs_llm_spec_acceptance_rate', 'Accepted draft tokens / proposed draft tokens', () => {
+      const s = engine.stats();
+      return s.draftTokens ? s.acceptedDraftTokens / s.draftTokens : 0;
+    });
 
     engine.onRequestDone = (t: RequestTimings) => {
       if (t.timeToFirstToken !== null) ttft.observe({ model }, t.timeToFirstToken);
