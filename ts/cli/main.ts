@@ -7,7 +7,8 @@ import { benchHttpCommand, type HttpBenchOptions } from './bench-http';
 import { infoCommand } from './info';
 import { runCommand } from './run';
 import { serveCommand } from './serve';
-import { benchLlm, isHfModelDir } from '../llm';
+import { isHfModelDir } from '../llm';
+import { benchLlmCommand, type BenchLlmCommandOptions } from '../llm/bench/benchLlmCommand';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -42,22 +43,25 @@ program
   .action(serveCommand);
 
 program
-  .command('bench <model>')
-  .description('latency and throughput of an ONNX model (optionally side by side with onnxruntime-node), of a running server (an http:// URL), or of an LLM (a Hugging Face checkpoint directory)')
+  .command('bench <model> [dir]')
+  .description('latency and throughput of an ONNX model (optionally side by side with onnxruntime-node), of a running server (an http:// URL), or of an LLM: `bench llm [dir]` (a Hugging Face checkpoint directory, else a random-weight Llama)')
   .option('--vs <peer>', "peer runtime to compare with ('onnxruntime')")
   .option('--batch <list>', 'comma-separated batch sizes', '1,8')
-  .option('--threads <n>', 'CPU threads for both runtimes', '2')
+  .option('--threads <n>', 'CPU threads for both runtimes (default 2; LLM: all cores)')
   .option('--time <ms>', 'time per measurement', '2000')
   .option('--dim <name=value>', 'value of a symbolic dimension (repeatable)', collect)
-  .option('--concurrency <list>', 'HTTP: comma-separated numbers of concurrent connections', '1,16,64')
+  .option('--concurrency <list>', 'HTTP: comma-separated numbers of concurrent connections (default 1,16,64); LLM: concurrent requests (default 1,8,32)')
   .option('--model <name>', 'HTTP: the model to load (default: the first READY one)')
   .option('--json', 'HTTP: send JSON tensors instead of binary ones')
   .option('--shape <input=AxB>', 'HTTP: the shape of an input (repeatable; default: dynamic dims = batch, then 1)', collect)
   .option('--api-key <key>', 'HTTP: API key to send')
-  .action((target: string, options: BenchCommandOptions & HttpBenchOptions) => {
-    if (/^http:\/\//.test(target)) return benchHttpCommand(target, { ...options, batch: options.batch.split(',')[0] });
-    if (isHfModelDir(target)) return benchLlm(target, { threads: Number(options.threads), log: console.log }).then(() => undefined);
-    return benchCommand(target, options);
+  .option('--size <name>', 'LLM: the random model when no directory is given (small: 0.43 GB bf16 | tiny)', 'small')
+  .option('--weights <type>', 'LLM: auto | float32 | float16 | bfloat16 | int8', 'auto')
+  .option('--requests <n>', 'LLM: requests run at every concurrency level', '64')
+  .action((target: string, dir: string | undefined, options: BenchCommandOptions & HttpBenchOptions & BenchLlmCommandOptions) => {
+    if (/^http:\/\//.test(target)) return benchHttpCommand(target, { ...options, concurrency: options.concurrency ?? '1,16,64', batch: options.batch.split(',')[0] });
+    if (target === 'llm' || isHfModelDir(target)) return benchLlmCommand(target === 'llm' ? dir : target, options);
+    return benchCommand(target, { ...options, threads: options.threads ?? '2' });
   });
 
 program.parseAsync().catch((e: { code?: string; message?: string }) => {

@@ -11,5 +11,5 @@ export { serveLlm } from './server/serveLlm';
 export { isHfModelDir } from './server/detect';
 export type { LlmServer, ServeLlmOptions } from './server/serveLlm';
 export { buildLlmApp } from './server/app';
-export { benchLlm } from './bench/benchLlm';
+export { benchLlm, formatLlmBench } from './bench/benchLlm';
 export type { LlmBenchOptions, LlmBenchResult } from './bench/benchLlm';

@@ -1,18 +1,24 @@
-// `highservice bench llm <dir>`: serving throughput, time to first token and time per output token
-// at several concurrency levels on a ShareGPT-like generated workload, plus batch-1 decode speed
-// against the memory-bandwidth bound (weight bytes read per token), measured in the same run.
+// `highservice bench llm`: serving throughput, time to first token and time per output token
+// at several concurrency levels (the same generated ShareGPT-like requests at every level, so
+// concurrency 1 is one-at-a-time serving of exactly that work), plus batch-1 decode speed against
+// the memory-bandwidth bound (weight bytes read per token), measured in the same run.
 import { LlmEngine, type LlmEngineOptions } from '../LlmEngine';
 import { measureReadBandwidth } from '../native';
 import { shareGptLikeWorkload, type WorkloadRequest } from './workload';
 
 export interface LlmBenchOptions extends LlmEngineOptions {
+  /** Concurrency levels (default 1, 8, 32). */
   concurrency?: number[];
-  /** Requests per concurrency level: max(minRequests, 2 x concurrency). */
-  minRequests?: number;
+  /** Requests run at every level (default 64). */
+  requests?: number;
+  /** Median prompt and output lengths (default 32 and 64: ShareGPT's outputs are about twice its prompts). */
   promptMedian?: number;
   outputMedian?: number;
   log?: (line: string) => void;
 }
+
+/** The issue's goals on CPU. */
+export const LLM_BENCH_GOALS = { bandwidthEfficiency: 0.7, batchingSpeedup: 5 };
 
 export interface ConcurrencyRow {
   concurrency: number;
@@ -35,8 +41,9 @@ export interface LlmBenchResult {
   /** decode tokens/s x weight bytes / read bandwidth */
   bandwidthEfficiency: number;
   rows: ConcurrencyRow[];
-  /** Throughput at the highest concurrency over throughput at concurrency 1. */
+  /** Throughput at the highest concurrency over throughput at concurrency 1 (one request at a time). */
   batchingSpeedup: number;
+  batchingConcurrency: number;
 }
 
 function percentile(values: number[], p: number): number {
@@ -89,30 +96,53 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
 
     const warm = shareGptLikeWorkload({ count: 1, vocabSize: engine.config.vocabSize, promptMedian: 32, outputMedian: 8, maxPrompt: 32, maxOutput: 8, seed: 1 })[0];
     await runOne(engine, warm);
-    const decode = await runOne(engine, { prompt: warm.prompt.map((t) => (t + 1) % engine.config.vocabSize), maxTokens: 64 });
+    const decode = await runOne(engine, { prompt: warm.prompt.map((t) => (t + 1) % engine.config.vocabSize), maxTokens: 128 });
     const decodeTokensPerSecond = 1000 / decode.tpot!;
     const bandwidthEfficiency = (decodeTokensPerSecond * weightBytes) / bandwidth;
     log(`batch-1 decode: ${decodeTokensPerSecond.toFixed(1)} tokens/s = ${(100 * bandwidthEfficiency).toFixed(0)}% of the bandwidth bound`);
 
-    const rows: ConcurrencyRow[] = [];
-    // One workload; each level runs a prefix of it, so the levels see the same kind of requests.
     const levels = o.concurrency ?? [1, 8, 32];
-    const countFor = (c: number) => Math.max(o.minRequests ?? 4, 2 * c);
-    const workload = shareGptLikeWorkload({
-      count: Math.max(...levels.map(countFor)), vocabSize: engine.config.vocabSize,
-      promptMedian: o.promptMedian ?? 64, outputMedian: o.outputMedian ?? 48, maxPrompt: 512, maxOutput: 256, seed: 100,
+    const requests = shareGptLikeWorkload({
+      count: o.requests ?? 64, vocabSize: engine.config.vocabSize,
+      promptMedian: o.promptMedian ?? 32, outputMedian: o.outputMedian ?? 64, maxPrompt: 512, maxOutput: 512, seed: 100,
     });
+    const rows: ConcurrencyRow[] = [];
     for (const concurrency of levels) {
-      const requests = workload.slice(0, countFor(concurrency));
       const row = await runLevel(engine, concurrency, requests);
       rows.push(row);
       log(`concurrency ${String(concurrency).padStart(3)}: ${row.requests} requests (${row.promptTokens} prompt tokens), ${row.outputTokens} output tokens in ${row.seconds.toFixed(1)} s = ` +
         `${row.tokensPerSecond.toFixed(1)} tokens/s; TTFT mean ${row.ttftMeanMs.toFixed(0)} ms, p99 ${row.ttftP99Ms.toFixed(0)} ms; TPOT mean ${row.tpotMeanMs.toFixed(1)} ms`);
     }
-    const batchingSpeedup = rows.length > 1 ? rows[rows.length - 1].tokensPerSecond / rows[0].tokensPerSecond : 1;
-    log(`continuous batching: ${batchingSpeedup.toFixed(1)}x the throughput of one request at a time`);
-    return { weightBytes, weightType, threads, readBandwidthGBs: bandwidth / 1e9, decodeTokensPerSecond, bandwidthEfficiency, rows, batchingSpeedup };
+    const one = rows.find((r) => r.concurrency === 1), top = rows[rows.length - 1];
+    const batchingSpeedup = one && top ? top.tokensPerSecond / one.tokensPerSecond : NaN;
+    log(`continuous batching at concurrency ${top?.concurrency}: ${batchingSpeedup.toFixed(1)}x the throughput of one request at a time`);
+    return {
+      weightBytes, weightType, threads, readBandwidthGBs: bandwidth / 1e9, decodeTokensPerSecond, bandwidthEfficiency, rows,
+      batchingSpeedup, batchingConcurrency: top?.concurrency ?? 1,
+    };
   } finally {
     engine.dispose();
   }
+}
+
+/** The result as a Markdown table, with the issue's two goals read off it. */
+export function formatLlmBench(r: LlmBenchResult): string {
+  const met = (ok: boolean) => (ok ? 'met' : 'not met');
+  const lines = [
+    `weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; ${r.threads} threads; memory read bandwidth ${r.readBandwidthGBs.toFixed(1)} GB/s ` +
+      `(batch-1 decode bound ${((r.readBandwidthGBs * 1e9) / r.weightBytes).toFixed(1)} tokens/s)`,
+    '',
+    '| concurrency | requests | prompt tokens | output tokens | seconds | output tokens/s | TTFT mean ms | TTFT p99 ms | TPOT mean ms |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.rows.map((x) => `| ${x.concurrency} | ${x.requests} | ${x.promptTokens} | ${x.outputTokens} | ${x.seconds.toFixed(1)} | ${x.tokensPerSecond.toFixed(1)} | ` +
+      `${x.ttftMeanMs.toFixed(0)} | ${x.ttftP99Ms.toFixed(0)} | ${x.tpotMeanMs.toFixed(1)} |`),
+    '',
+    '| goal | target | measured | |',
+    '|---|---|---|---|',
+    `| batch-1 decode vs the bandwidth bound | >= ${100 * LLM_BENCH_GOALS.bandwidthEfficiency}% | ${(100 * r.bandwidthEfficiency).toFixed(0)}% (${r.decodeTokensPerSecond.toFixed(1)} tokens/s) | ` +
+      `${met(r.bandwidthEfficiency >= LLM_BENCH_GOALS.bandwidthEfficiency)} |`,
+    `| concurrency ${r.batchingConcurrency} vs one at a time | >= ${LLM_BENCH_GOALS.batchingSpeedup}x | ${r.batchingSpeedup.toFixed(2)}x | ` +
+      `${met(r.batchingSpeedup >= LLM_BENCH_GOALS.batchingSpeedup)} |`,
+  ];
+  return lines.join('\n');
 }

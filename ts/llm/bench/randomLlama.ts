@@ -1,18 +1,19 @@
 // Writes a random-weight Llama checkpoint (bf16 safetensors, config.json, and a byte-level
 // tokenizer.json) of a chosen size, for benchmarks: no model can be downloaded here, and speed
 // does not depend on the weights' values.
-import { mkdirSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
-export const SIZES = {
-  // ~212M parameters, 0.42 GB in bf16 (TinyLlama-like shape, fewer layers)
+export const RANDOM_LLAMA_SIZES = {
+  // ~212M parameters, 0.43 GB in bf16 (TinyLlama-like shape, fewer layers)
   small: { hidden: 1024, layers: 16, heads: 16, kvHeads: 4, intermediate: 2816, vocab: 32000 },
   // ~25M parameters, for quick runs
   tiny: { hidden: 512, layers: 6, heads: 8, kvHeads: 2, intermediate: 1408, vocab: 8192 },
 };
+export type RandomLlamaSize = keyof typeof RANDOM_LLAMA_SIZES;
 
-function bytesToUnicode() {
-  const printable = [];
+function bytesToUnicode(): string[] {
+  const printable: number[] = [];
   for (let b = 33; b <= 126; b++) printable.push(b);
   for (let b = 161; b <= 172; b++) printable.push(b);
   for (let b = 174; b <= 255; b++) printable.push(b);
@@ -21,7 +22,7 @@ function bytesToUnicode() {
 }
 
 /** bf16 bytes of uniform values in [-scale, scale] (a cheap generator: speed, not quality, matters). */
-function randomBf16(count, scale, seed) {
+function randomBf16(count: number, scale: number, seed: number): Buffer {
   const out = new Uint16Array(count);
   const f = new Float32Array(1), u = new Uint32Array(f.buffer);
   let s = seed >>> 0;
@@ -33,17 +34,17 @@ function randomBf16(count, scale, seed) {
   return Buffer.from(out.buffer);
 }
 
-export function writeRandomLlama(dir, sizeName = 'small') {
-  const s = SIZES[sizeName];
+export function writeRandomLlama(dir: string, size: RandomLlamaSize = 'small'): string {
+  const s = RANDOM_LLAMA_SIZES[size];
   mkdirSync(dir, { recursive: true });
   const headDim = s.hidden / s.heads;
-  const tensors = [];
-  const add = (name, shape, scale, center = 0) => tensors.push({ name, shape, scale, center });
+  const tensors: { name: string; shape: number[]; scale: number }[] = [];
+  const add = (name: string, shape: number[], scale: number) => tensors.push({ name, shape, scale });
   add('model.embed_tokens.weight', [s.vocab, s.hidden], 1);
   for (let l = 0; l < s.layers; l++) {
     const p = `model.layers.${l}.`;
-    add(p + 'input_layernorm.weight', [s.hidden], 0, 1);
-    add(p + 'post_attention_layernorm.weight', [s.hidden], 0, 1);
+    add(p + 'input_layernorm.weight', [s.hidden], 0);
+    add(p + 'post_attention_layernorm.weight', [s.hidden], 0);
     add(p + 'self_attn.q_proj.weight', [s.heads * headDim, s.hidden], 1 / Math.sqrt(s.hidden));
     add(p + 'self_attn.k_proj.weight', [s.kvHeads * headDim, s.hidden], 1 / Math.sqrt(s.hidden));
     add(p + 'self_attn.v_proj.weight', [s.kvHeads * headDim, s.hidden], 1 / Math.sqrt(s.hidden));
@@ -52,8 +53,8 @@ export function writeRandomLlama(dir, sizeName = 'small') {
     add(p + 'mlp.up_proj.weight', [s.intermediate, s.hidden], 1 / Math.sqrt(s.hidden));
     add(p + 'mlp.down_proj.weight', [s.hidden, s.intermediate], 1 / Math.sqrt(s.intermediate));
   }
-  add('model.norm.weight', [s.hidden], 0, 1);
-  const header = { __metadata__: { format: 'pt' } };
+  add('model.norm.weight', [s.hidden], 0);
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
   for (const t of tensors) {
     const bytes = t.shape.reduce((a, b) => a * b, 1) * 2;
@@ -63,15 +64,19 @@ export function writeRandomLlama(dir, sizeName = 'small') {
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const fd = openSync(path.join(dir, 'model.safetensors'), 'w');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeSync(fd, len);
-  writeSync(fd, Buffer.from(json));
-  tensors.forEach((t, i) => {
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    writeSync(fd, t.scale === 0 ? Buffer.from(new Uint16Array(count).fill(0x3f80).buffer) : randomBf16(count, t.scale, i + 1));
-  });
-  closeSync(fd);
+  try {
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    writeSync(fd, len);
+    writeSync(fd, Buffer.from(json));
+    tensors.forEach((t, i) => {
+      const count = t.shape.reduce((a, b) => a * b, 1);
+      // Norm weights (scale 0) are ones: 0x3f80 is 1.0 in bf16.
+      writeSync(fd, t.scale === 0 ? Buffer.from(new Uint16Array(count).fill(0x3f80).buffer) : randomBf16(count, t.scale, i + 1));
+    });
+  } finally {
+    closeSync(fd);
+  }
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
     architectures: ['LlamaForCausalLM'], hidden_size: s.hidden, intermediate_size: s.intermediate, num_hidden_layers: s.layers,
     num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, vocab_size: s.vocab, max_position_embeddings: 4096,
@@ -79,7 +84,7 @@ export function writeRandomLlama(dir, sizeName = 'small') {
   }));
   // Byte-level tokenizer: 256 byte tokens; the other ids decode as unknown pieces of text.
   const chars = bytesToUnicode();
-  const vocab = Object.fromEntries(chars.map((c, i) => [c, i]));
+  const vocab: Record<string, number> = Object.fromEntries(chars.map((c, i) => [c, i]));
   for (let i = 256; i < s.vocab; i++) vocab[`<t${i}>`] = i;
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({
