@@ -1,11 +1,13 @@
 // Small vector helpers for the LLM kernels, dispatched once at run time: AVX2+FMA+F16C where the
-// CPU has them (the addon is built without -march flags), portable scalar code elsewhere.
+// CPU has them (the addon is built without -march flags), portable scalar code elsewhere; the
+// projection kernels also have an AVX-512 path.
 #pragma once
 #include <cstdint>
 
 namespace hs::llm {
 
 bool cpu_has_avx2();
+bool cpu_has_avx512();  // AVX-512F (on top of AVX2+FMA+F16C)
 
 float dot(const float* a, const float* b, int64_t n);
 // y += a * x
