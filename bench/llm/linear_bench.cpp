@@ -1,6 +1,7 @@
 // Throughput of the LLM projection kernel (native/kernels/cpu/llm/llm_linear.cpp) on bf16 weights
 // of the benchmark model's shapes, for m = 1 (decode: weight bytes per second) and larger m
-// (batched decode and prefill: GFLOP/s), best of several runs.
+// (batched decode and prefill: GFLOP/s), best of several runs; then m = 1 streaming through
+// 48 different matrices (270 MB, far over the L3) as a decode step does.
 //   g++ -O3 -std=gnu++17 -Inative/include -Inative bench/llm/linear_bench.cpp native/kernels/cpu/llm/llm_linear.cpp
 //       native/kernels/cpu/llm/llm_simd.cpp native/kernels/cpu/llm/llm_weights.cpp native/core/thread_pool.cpp
 //       native/core/status.cpp native/core/dtype.cpp native/core/tensor.cpp -lpthread -o /tmp/linear_bench && /tmp/linear_bench [threads]
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : ThreadPool::default_threads();
   ThreadPool pool(threads);
   struct Shape { const char* name; int64_t rows, cols; };
-  const Shape shapes[] = {{"gate/up 2816x1024", 2816, 1024}, {"down 1024x2816", 1024, 2816}, {"q/o 1024x1024", 1024, 1024}};
+  const Shape shapes[] = {{"gate/up 2816x1024", 2816, 1024}, {"down 1024x2816", 1024, 2816}, {"q/o 1024x1024", 1024, 1024}, {"k/v 256x1024", 256, 1024}};
   for (const Shape& s : shapes) {
     WeightMatrix w;
     w.type = WeightType::kBFloat16;
@@ -41,5 +42,25 @@ int main(int argc, char** argv) {
                   (double)w.bytes() / best / 1e9, 2.0 * m * s.rows * s.cols / best / 1e9);
     }
   }
+  // Decode from memory: one pass over many matrices, as a forward over all layers reads them.
+  std::vector<std::vector<uint16_t>> store(48, std::vector<uint16_t>((size_t)(176 * kPanelRows * 1024), 0x3c00));
+  std::vector<float> x(1024, 0.01f), y(2816);
+  double best = 1e9;
+  size_t bytes = 0;
+  for (int r = 0; r < 10; ++r) {
+    bytes = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (auto& data : store) {
+      WeightMatrix w;
+      w.type = WeightType::kBFloat16;
+      w.rows = 2816;
+      w.cols = 1024;
+      w.data = data.data();
+      linear(pool, x.data(), 1, w, nullptr, y.data());
+      bytes += w.bytes();
+    }
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::printf("decode streaming %zu MB: %.1f GB/s\n", bytes >> 20, (double)bytes / best / 1e9);
   return 0;
 }

@@ -83,12 +83,14 @@ HS_AVX2_FN void kernel_avx2(const float* x, int64_t k, const W* w, float* out, i
     }
 }
 
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and warn about it (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #define HS_AVX512_FN __attribute__((target("avx512f,avx2,fma,f16c")))
 
 HS_AVX512_FN inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
 HS_AVX512_FN inline __m512 load16(const Half* p) {
-  // The maskz form: the plain one trips GCC 12's -Wmaybe-uninitialized in its own header.
-  return _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 HS_AVX512_FN inline __m512 load16(const BFloat16* p) {
   __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -130,13 +132,16 @@ HS_AVX512_FN void rows_avx512(int mb, const float* x, int64_t k, const W* w, flo
   }
 }
 
-// Runs rows [0, mb) against panels [0, np), 3 panels at a time.
+// Runs rows [0, mb) against panels [0, np), 3 panels at a time (a remainder of 2 together: one
+// panel alone is a single FMA chain per lane, latency-bound).
 template <typename W>
 HS_AVX512_FN void block_avx512(int mb, int np, const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
   int p = 0;
   for (; p + 3 <= np; p += 3) rows_avx512<3>(mb, x, k, w + p * k * P, out + p * P, ldo);
-  for (; p < np; ++p) rows_avx512<1>(mb, x, k, w + p * k * P, out + p * P, ldo);
+  if (np - p == 2) rows_avx512<2>(mb, x, k, w + p * k * P, out + p * P, ldo);
+  else if (np - p == 1) rows_avx512<1>(mb, x, k, w + p * k * P, out + p * P, ldo);
 }
+#pragma GCC diagnostic pop
 
 // Runs rows [0, mb) against panels [0, np) with register-sized kernels.
 template <typename W>
