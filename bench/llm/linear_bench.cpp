@@ -1,9 +1,10 @@
 // Throughput of the LLM projection kernel (native/kernels/cpu/llm/llm_linear.cpp) on bf16 weights
 // of the benchmark model's shapes, for m = 1 (decode: weight bytes per second) and larger m
 // (batched decode and prefill: GFLOP/s), best of several runs; then m = 1 streaming through
-// 48 different matrices (270 MB, far over the L3) as a decode step does.
+// 48 different matrices (270 MB, far over the L3) as a decode step does, next to the plain read
+// bandwidth that `highservice bench llm` measures.
 //   g++ -O3 -std=gnu++17 -Inative/include -Inative bench/llm/linear_bench.cpp native/kernels/cpu/llm/llm_linear.cpp
-//       native/kernels/cpu/llm/llm_simd.cpp native/kernels/cpu/llm/llm_weights.cpp native/core/thread_pool.cpp
+//       native/kernels/cpu/llm/llm_simd.cpp native/kernels/cpu/llm/llm_weights.cpp native/kernels/cpu/llm/llm_bandwidth.cpp native/core/thread_pool.cpp
 //       native/core/status.cpp native/core/dtype.cpp native/core/tensor.cpp -lpthread -o /tmp/linear_bench && /tmp/linear_bench [threads]
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu/llm/llm_bandwidth.h"
 #include "kernels/cpu/llm/llm_linear.h"
 
 using namespace hs;
@@ -61,6 +63,8 @@ int main(int argc, char** argv) {
     }
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("decode streaming %zu MB: %.1f GB/s\n", bytes >> 20, (double)bytes / best / 1e9);
+  double read = 0;
+  (void)measure_read_bandwidth(pool, 512u << 20, 5, &read);
+  std::printf("decode streaming %zu MB: %.1f GB/s; plain read bandwidth %.1f GB/s\n", bytes >> 20, (double)bytes / best / 1e9, read / 1e9);
   return 0;
 }

@@ -1,6 +1,7 @@
 // LlmEngine: a loaded model, its tokenizer and the step loop. Each step asks the scheduler for a
-// batch, runs the native forward off the JS thread, then samples (or verifies drafts) for every
-// sequence whose last scheduled token produced logits, and reports tokens to the generations.
+// batch, lets the draft model (if any) propose tokens, runs the native forward off the JS thread,
+// then samples (or verifies drafts) for every sequence whose last scheduled token produced
+// logits, and reports tokens to the generations.
 import os from 'node:os';
 
 import { HsError } from '../errors';
