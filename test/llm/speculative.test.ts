@@ -78,8 +78,8 @@ describe('speculative decoding with a draft model', () => {
     e.dispose();
   });
 
-  it('keeps tokens identical under preemption and prefix caching, and frees every block', async () => {
-    const e = await withDraft(partialDraft, { numBlocks: 12 });
+  it('keeps tokens identical under chunked prefill, preemption and prefix caching, and frees every block', async () => {
+    const e = await withDraft(partialDraft, { numBlocks: 12, maxNumBatchedTokens: 8 });
     expect(await allTokens(e)).toEqual(expected);
     expect(e.stats().preemptions).toBeGreaterThan(0);
     const shared = PROMPTS[4];
@@ -87,6 +87,18 @@ describe('speculative decoding with a draft model', () => {
     expect((await e.complete(shared, GREEDY)).tokenIds).toEqual(expected[4]);
     expect(e.stats().prefixCacheHits).toBeGreaterThan(0);
     expect(e.stats()).toMatchObject({ running: 0, waiting: 0, kvCacheUsage: 0 });
+    e.dispose();
+  });
+
+  it('serves sampled requests with penalties, seeds and logprobs', async () => {
+    const e = await withDraft(partialDraft);
+    const params = { temperature: 0.8, topP: 0.9, repetitionPenalty: 1.3, frequencyPenalty: 0.5, seed: 3, maxTokens: 20, ignoreEos: true, logprobs: 1 };
+    const [a, b] = await Promise.all([e.complete(PROMPTS[1], params), e.complete(PROMPTS[1], params)]);
+    expect(a.tokenIds).toHaveLength(20);
+    expect(a.tokenIds).toEqual(b.tokenIds); // same seed, same batch: the same draws
+    const g = e.generate(PROMPTS[2], params);
+    for await (const chunk of g) expect(chunk.logprobs!.logprob).toBeLessThanOrEqual(0);
+    expect(e.stats().draftTokens).toBeGreaterThan(0);
     e.dispose();
   });
 
