@@ -1,0 +1,106 @@
+#include "backends/cuda/device_arena.h"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+
+#include "kernels/cuda/cuda_check.h"
+
+namespace hs::cuda {
+namespace {
+
+constexpr size_t kAlign = 256;
+constexpr size_t kGrowthSlack = 1 << 20;  // 1 MiB over the mark, so small shape changes still fit
+
+}  // namespace
+
+DeviceArena::~DeviceArena() { trim(); }
+
+void DeviceArena::trim() {
+  for (void* p : overflow_all_) cudaFree(p);
+  overflow_all_.clear();
+  overflow_free_.clear();
+  if (base_) cudaFree(base_);
+  base_ = nullptr;
+  capacity_ = 0;
+  free_.clear();
+  top_ = 0;
+}
+
+void DeviceArena::begin_run() {
+  for (void* p : overflow_all_) cudaFree(p);
+  overflow_all_.clear();
+  overflow_free_.clear();
+  free_.clear();
+  top_ = 0;
+  if (high_water_ > capacity_) {
+    if (base_) cudaFree(base_);
+    base_ = nullptr;
+    capacity_ = 0;
+    const size_t want = (high_water_ + kGrowthSlack + kAlign - 1) / kAlign * kAlign;
+    if (cudaMalloc(&base_, want) == cudaSuccess) capacity_ = want;
+    else cudaGetLastError();  // clear the (non-sticky) allocation error; overflow blocks take over
+  }
+  high_water_ = 0;
+}
+
+Result<std::shared_ptr<void>> DeviceArena::allocate(size_t bytes) {
+  const size_t size = std::max<size_t>(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+  // Best fit among the free ranges, else the top of the used space.
+  auto best = free_.end();
+  for (auto it = free_.begin(); it != free_.end(); ++it)
+    if (it->second >= size && (best == free_.end() || it->second < best->second)) best = it;
+  Block block{top_, size, nullptr};
+  if (best != free_.end()) {
+    block.offset = best->first;
+    if (best->second > size) free_.emplace(best->first + size, best->second - size);
+    free_.erase(best);
+  } else {
+    top_ += size;
+    high_water_ = std::max(high_water_, top_);
+  }
+  void* ptr;
+  if (block.offset + size <= capacity_) {
+    ptr = static_cast<char*>(base_) + block.offset;
+  } else {
+    auto reuse = overflow_free_.lower_bound(size);
+    if (reuse != overflow_free_.end()) {
+      block.overflow = reuse->second;
+      overflow_free_.erase(reuse);
+    } else {
+      cudaError_t err = cudaMalloc(&block.overflow, size);
+      if (err != cudaSuccess) {
+        cudaGetLastError();
+        release(Block{block.offset, size, nullptr});
+        return cuda_status(err, "cudaMalloc(activation)", __FILE__, __LINE__);
+      }
+      overflow_all_.push_back(block.overflow);
+    }
+    ptr = block.overflow;
+  }
+  return std::shared_ptr<void>(ptr, [this, block](void*) { release(block); });
+}
+
+void DeviceArena::release(const Block& block) {
+  if (block.overflow) overflow_free_.emplace(block.size, block.overflow);
+  auto it = free_.emplace(block.offset, block.size).first;
+  auto next = std::next(it);
+  if (next != free_.end() && it->first + it->second == next->first) {
+    it->second += next->second;
+    free_.erase(next);
+  }
+  if (it != free_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      free_.erase(it);
+      it = prev;
+    }
+  }
+  if (it->first + it->second == top_) {
+    top_ = it->first;
+    free_.erase(it);
+  }
+}
+
+}  // namespace hs::cuda
