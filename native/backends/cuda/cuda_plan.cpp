@@ -28,6 +28,17 @@ DType input_dtype_of(const Node& node, const passes::TypeMap& types) {
   return it == types.end() ? DType::kUndefined : it->second.dtype;
 }
 
+// How many leading outputs of a CPU node have its input 0's dtype, for the CPU operators that
+// shape inference leaves untyped.
+size_t same_dtype_outputs(const Node& node) {
+  static const std::set<std::string> all = {"Tile", "Pad", "Resize", "Split", "GatherElements", "GatherND",
+                                            "ScatterND", "ScatterElements", "Trilu", "DepthToSpace",
+                                            "SpaceToDepth", "ConvTranspose", "ReverseSequence"};
+  if (!node.domain.empty() && node.domain != "ai.onnx") return 0;
+  if (all.count(node.op_type)) return node.outputs.size();
+  return node.op_type == "TopK" ? 1 : 0;  // values; the indices are int64
+}
+
 // Where a value can be read without a copy.
 struct Where {
   bool host = false, device = false;
@@ -85,11 +96,15 @@ std::vector<int> CudaPlan::place(ThreadPool& pool) {
       if (kernel.is_ok()) kernels_[i] = kernel.take();
       else reason = kernel.status().message();
     }
-    if (kernels_[i] && !node.inputs.empty())
-      for (const std::string& out : node.outputs) {
-        passes::ValueType& t = pctx.types[out];
-        if (!out.empty() && t.dtype == DType::kUndefined) t.dtype = kernels_[i]->output_dtype(input_dtype_of(node, pctx.types));
-      }
+    // Carry dtypes through nodes shape inference does not type (fused ops, data movement), so the
+    // device kernels after them can be placed.
+    const size_t typed_outputs = kernels_[i] ? node.outputs.size() : same_dtype_outputs(node);
+    for (size_t o = 0; o < typed_outputs && !node.inputs.empty(); ++o) {
+      if (node.outputs[o].empty()) continue;
+      passes::ValueType& t = pctx.types[node.outputs[o]];
+      const DType in = input_dtype_of(node, pctx.types);
+      if (t.dtype == DType::kUndefined) t.dtype = kernels_[i] ? kernels_[i]->output_dtype(in) : in;
+    }
     if (!kernels_[i]) report_.cpu_nodes.push_back({node.describe(), reason});
   }
 

@@ -51,6 +51,7 @@ Result<std::shared_ptr<void>> DeviceArena::allocate(size_t bytes) {
   for (auto it = free_.begin(); it != free_.end(); ++it)
     if (it->second >= size && (best == free_.end() || it->second < best->second)) best = it;
   Block block{top_, size, nullptr};
+  const size_t high_water_before = high_water_;
   if (best != free_.end()) {
     block.offset = best->first;
     if (best->second > size) free_.emplace(best->first + size, best->second - size);
@@ -72,6 +73,7 @@ Result<std::shared_ptr<void>> DeviceArena::allocate(size_t bytes) {
       if (err != cudaSuccess) {
         cudaGetLastError();
         release(Block{block.offset, size, nullptr});
+        high_water_ = high_water_before;  // the next run must not try to reserve what never fit
         return cuda_status(err, "cudaMalloc(activation)", __FILE__, __LINE__);
       }
       overflow_all_.push_back(block.overflow);

@@ -24,8 +24,6 @@ __device__ __forceinline__ float unary_value(UnaryOp op, float alpha, float beta
     case UnaryOp::kSigmoid: return sigmoidf(x);
     case UnaryOp::kTanh: return tanhf(x);
     case UnaryOp::kErf: return erff(x);
-    case UnaryOp::kGelu: return apply_act(Epilogue{Act::kGelu}, x);
-    case UnaryOp::kGeluTanh: return apply_act(Epilogue{Act::kGeluTanh}, x);
     case UnaryOp::kSqrt: return sqrtf(x);
     case UnaryOp::kExp: return expf(x);
     case UnaryOp::kLog: return logf(x);

@@ -10,7 +10,7 @@
 namespace hs::cuda {
 
 enum class UnaryOp : int {
-  kRelu, kSigmoid, kTanh, kErf, kGelu, kGeluTanh, kSqrt, kExp, kLog, kAbs, kNeg, kReciprocal, kFloor, kCeil,
+  kRelu, kSigmoid, kTanh, kErf, kSqrt, kExp, kLog, kAbs, kNeg, kReciprocal, kFloor, kCeil,
   kLeakyRelu, kElu, kHardSigmoid, kHardSwish, kSoftplus, kSilu, kClip, kSin, kCos, kSoftsign, kIdentity,
 };
 

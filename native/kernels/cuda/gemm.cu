@@ -19,31 +19,32 @@ namespace {
 
 constexpr int kBM = 64, kBN = 64, kBK = 16, kThreads = 256, kMaxGridZ = 65535;
 
+// A problem gives, per batch item, a small Item (base pointers or the group) that the loads and
+// stores take, so the kernel never writes its (large) parameter struct.
 struct DenseGemm {
   GemmArgs g;
   int64_t items;
-  // Per-item base pointers, set by begin().
-  const float* a;
-  const float* b;
-  const float* d;
-  float* c;
 
-  __device__ void begin(int64_t item) {
-    a = g.a + strided_offset(g.batch, g.a_bs, item);
-    b = g.b + strided_offset(g.batch, g.b_bs, item);
-    d = g.d ? g.d + strided_offset(g.batch, g.d_bs, item) : nullptr;
-    c = g.c + item * g.c_bs;
+  struct Item {
+    const float* a;
+    const float* b;
+    const float* d;
+    float* c;
+  };
+  __device__ Item item(int64_t i) const {
+    return Item{g.a + strided_offset(g.batch, g.a_bs, i), g.b + strided_offset(g.batch, g.b_bs, i),
+                g.d ? g.d + strided_offset(g.batch, g.d_bs, i) : nullptr, g.c + i * g.c_bs};
   }
   __device__ int64_t M() const { return g.M; }
   __device__ int64_t N() const { return g.N; }
   __device__ int64_t K() const { return g.K; }
-  __device__ float load_a(int64_t m, int64_t k) const { return a[m * g.a_rs + k * g.a_cs]; }
-  __device__ float load_b(int64_t k, int64_t n) const { return b[k * g.b_rs + n * g.b_cs]; }
-  __device__ void store(int64_t m, int64_t n, float acc) const {
+  __device__ float load_a(const Item& it, int64_t m, int64_t k) const { return it.a[m * g.a_rs + k * g.a_cs]; }
+  __device__ float load_b(const Item& it, int64_t k, int64_t n) const { return it.b[k * g.b_rs + n * g.b_cs]; }
+  __device__ void store(const Item& it, int64_t m, int64_t n, float acc) const {
     float v = g.alpha * acc;
     if (g.bias) v += g.bias_per_row ? g.bias[m] : g.bias[n];
-    if (d) v += g.beta * d[m * g.d_rs + n * g.d_cs];
-    c[m * g.c_rs + n] = apply_act(g.ep, v);
+    if (it.d) v += g.beta * it.d[m * g.d_rs + n * g.d_cs];
+    it.c[m * g.c_rs + n] = apply_act(g.ep, v);
   }
 };
 
@@ -51,16 +52,18 @@ struct ImplicitConv {
   Conv2dArgs g;
   int64_t items;  // groups
   int64_t m_per_group, c_per_group, window, pixels;
-  int64_t group;
 
-  __device__ void begin(int64_t item) { group = item; }
+  struct Item {
+    int64_t group;
+  };
+  __device__ Item item(int64_t i) const { return Item{i}; }
   __device__ int64_t M() const { return m_per_group; }
   __device__ int64_t N() const { return g.batch * pixels; }
   __device__ int64_t K() const { return c_per_group * window; }
-  __device__ float load_a(int64_t m, int64_t k) const {
-    return g.w[(group * m_per_group + m) * (c_per_group * window) + k];
+  __device__ float load_a(const Item& it, int64_t m, int64_t k) const {
+    return g.w[(it.group * m_per_group + m) * (c_per_group * window) + k];
   }
-  __device__ float load_b(int64_t k, int64_t n) const {
+  __device__ float load_b(const Item& it, int64_t k, int64_t n) const {
     const int64_t c = k / window, r = k - c * window;
     const int64_t kh = r / g.kernel_w, kw = r - kh * g.kernel_w;
     const int64_t img = n / pixels, p = n - img * pixels;
@@ -68,11 +71,11 @@ struct ImplicitConv {
     const int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
     const int64_t iw = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
     if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) return 0.f;
-    return g.x[((img * g.in_channels + group * c_per_group + c) * g.in_h + ih) * g.in_w + iw];
+    return g.x[((img * g.in_channels + it.group * c_per_group + c) * g.in_h + ih) * g.in_w + iw];
   }
-  __device__ void store(int64_t m, int64_t n, float acc) const {
+  __device__ void store(const Item& it, int64_t m, int64_t n, float acc) const {
     const int64_t img = n / pixels, p = n - img * pixels;
-    const int64_t channel = group * m_per_group + m;
+    const int64_t channel = it.group * m_per_group + m;
     const int64_t at = (img * g.out_channels + channel) * pixels + p;
     float v = acc;
     if (g.bias) v += g.bias[channel];
@@ -82,13 +85,13 @@ struct ImplicitConv {
 };
 
 template <class Problem>
-__global__ void __launch_bounds__(kThreads) gemm_tile_kernel(Problem p) {
+__global__ void __launch_bounds__(kThreads) gemm_tile_kernel(const Problem p) {
   __shared__ float as[kBK][kBM + 4];
   __shared__ float bs[kBK][kBN + 4];
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int64_t m0 = (int64_t)blockIdx.y * kBM, n0 = (int64_t)blockIdx.x * kBN;
   for (int64_t item = blockIdx.z; item < p.items; item += gridDim.z) {
-    p.begin(item);
+    const typename Problem::Item it = p.item(item);
     const int64_t M = p.M(), N = p.N(), K = p.K();
     float acc[4][4] = {};
     for (int64_t k0 = 0; k0 < K; k0 += kBK) {
@@ -96,13 +99,13 @@ __global__ void __launch_bounds__(kThreads) gemm_tile_kernel(Problem p) {
       for (int r = 0; r < (kBM * kBK) / kThreads; ++r) {
         const int e = tid + r * kThreads, ml = e / kBK, kl = e % kBK;
         const int64_t m = m0 + ml, k = k0 + kl;
-        as[kl][ml] = (m < M && k < K) ? p.load_a(m, k) : 0.f;
+        as[kl][ml] = (m < M && k < K) ? p.load_a(it, m, k) : 0.f;
       }
 #pragma unroll
       for (int r = 0; r < (kBN * kBK) / kThreads; ++r) {
         const int e = tid + r * kThreads, kl = e / kBN, nl = e % kBN;
         const int64_t k = k0 + kl, n = n0 + nl;
-        bs[kl][nl] = (k < K && n < N) ? p.load_b(k, n) : 0.f;
+        bs[kl][nl] = (k < K && n < N) ? p.load_b(it, k, n) : 0.f;
       }
       __syncthreads();
 #pragma unroll
@@ -126,7 +129,7 @@ __global__ void __launch_bounds__(kThreads) gemm_tile_kernel(Problem p) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         const int64_t n = n0 + tx + 16 * j;
-        if (n < N) p.store(m, n, acc[i][j]);
+        if (n < N) p.store(it, m, n, acc[i][j]);
       }
     }
   }

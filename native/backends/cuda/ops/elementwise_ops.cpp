@@ -27,11 +27,9 @@ class UnaryKernel : public CudaKernelBase {
     init_status = require_dtype(info, 0, {DType::kFloat32});
     if (!init_status.is_ok()) return;
     const Node& node = info.node;
-    op_ = Op;
     if (Op == UnaryOp::kLeakyRelu) alpha_ = node.attr_float("alpha", 0.01f);
     if (Op == UnaryOp::kElu) alpha_ = node.attr_float("alpha", 1.f);
     if (Op == UnaryOp::kHardSigmoid) alpha_ = node.attr_float("alpha", 0.2f), beta_ = node.attr_float("beta", 0.5f);
-    if (Op == UnaryOp::kGelu && node.attr_string("approximate", "none") == "tanh") op_ = UnaryOp::kGeluTanh;
     if (Op == UnaryOp::kClip) {
       alpha_ = -FLT_MAX, beta_ = FLT_MAX;
       if (info.opset < 11) {
@@ -48,11 +46,10 @@ class UnaryKernel : public CudaKernelBase {
     HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "input 0"));
     auto y = ctx.output(0, DType::kFloat32, x->shape);
     if (!y.is_ok()) return y.status();
-    return unary_f32(op_, alpha_, beta_, x->as<float>(), y.value()->as<float>(), x->numel(), ctx.stream());
+    return unary_f32(Op, alpha_, beta_, x->as<float>(), y.value()->as<float>(), x->numel(), ctx.stream());
   }
 
  private:
-  UnaryOp op_;
   float alpha_ = 0.f, beta_ = 0.f;
 };
 
@@ -101,7 +98,6 @@ HS_REGISTER_CUDA_KERNEL("", "Relu", UnaryKernel<UnaryOp::kRelu>);
 HS_REGISTER_CUDA_KERNEL("", "Sigmoid", UnaryKernel<UnaryOp::kSigmoid>);
 HS_REGISTER_CUDA_KERNEL("", "Tanh", UnaryKernel<UnaryOp::kTanh>);
 HS_REGISTER_CUDA_KERNEL("", "Erf", UnaryKernel<UnaryOp::kErf>);
-HS_REGISTER_CUDA_KERNEL("", "Gelu", UnaryKernel<UnaryOp::kGelu>);
 HS_REGISTER_CUDA_KERNEL("", "Sqrt", UnaryKernel<UnaryOp::kSqrt>);
 HS_REGISTER_CUDA_KERNEL("", "Exp", UnaryKernel<UnaryOp::kExp>);
 HS_REGISTER_CUDA_KERNEL("", "Log", UnaryKernel<UnaryOp::kLog>);
