@@ -55,17 +55,16 @@ class DeviceStepContext final : public CudaKernelContext {
     set_output(i, t.take());
     return &values_[s].device;
   }
+  // A value is written once per run; a metadata kernel may set both sides of it.
   void set_output(int i, DeviceTensor view) override {
     const int s = i < num_outputs() ? step_.outputs[i] : -1;
     if (s < 0) return;
-    values_.release(s);
     values_[s].device = std::move(view);
     values_[s].on_device = true;
   }
   void set_host_output(int i, Tensor tensor) override {
     const int s = i < num_outputs() ? step_.outputs[i] : -1;
     if (s < 0) return;
-    values_.release(s);
     values_[s].host = Value(std::move(tensor));
     values_[s].on_host = true;
   }

@@ -50,7 +50,8 @@ class CudaKernelContext {
   virtual Result<DeviceTensor*> output(int i, DType dtype, const Shape& shape) = 0;
   // Sets output i to a view of existing device memory (Reshape, Squeeze, ...).
   virtual void set_output(int i, DeviceTensor view) = 0;
-  // Sets output i to a host tensor (Shape, Size: values known from metadata alone).
+  // Sets output i's host side (Shape, Size: values known from metadata alone; or the host view of
+  // an input that lives on both sides, next to its device view).
   virtual void set_host_output(int i, Tensor tensor) = 0;
   // Device scratch memory that lives until the step's work is done.
   virtual Result<void*> scratch(size_t bytes) = 0;

@@ -20,8 +20,8 @@ Result<DeviceTensor> DeviceValues::allocate(DType dtype, const Shape& shape) {
 
 Status DeviceValues::to_device(int s, const std::string& what) {
   Slot& slot = slots_[(size_t)s];
-  if (slot.on_device) return Status::ok();
-  if (!slot.on_host) return Status(StatusCode::kInternal, str_cat(what, " has no value"));
+  // Already there, or no value at all (an omitted optional input): the kernel sees nullptr.
+  if (slot.on_device || !slot.on_host || !slot.host.defined()) return Status::ok();
   if (!slot.host.is_tensor())
     return Status(StatusCode::kType, str_cat(what, " is a ", value_kind_name(slot.host.kind()),
                                              "; only tensors go to the device"));
@@ -42,8 +42,7 @@ Status DeviceValues::to_device(int s, const std::string& what) {
 
 Status DeviceValues::queue_download(int s, std::vector<std::pair<int, const void*>>* finish) {
   Slot& slot = slots_[(size_t)s];
-  if (slot.on_host) return Status::ok();
-  if (!slot.on_device) return Status(StatusCode::kInternal, str_cat("value ", s, " has no value"));
+  if (slot.on_host || !slot.on_device) return Status::ok();  // there, or no value: the reader sees nullptr
   for (auto& [queued, staged] : *finish)
     if (queued == s) return Status::ok();
   const DeviceTensor& d = slot.device;

@@ -34,7 +34,8 @@ class DeviceValues {
   // New device memory for a tensor (NaN/0xFF-filled first when poisoning, so an output a kernel
   // fails to write shows up); ERR_CUDA_OOM when there is none.
   Result<DeviceTensor> allocate(DType dtype, const Shape& shape);
-  // Makes slot s readable on the device (uploads a host tensor). `what` names it in errors.
+  // Makes slot s readable on the device (uploads a host tensor). `what` names it in errors. A slot
+  // with no value (an omitted optional) stays empty, here and in to_host.
   Status to_device(int s, const std::string& what);
   // Makes slot s readable on the host (downloads and waits for the stream).
   Status to_host(int s);

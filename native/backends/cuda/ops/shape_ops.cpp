@@ -73,9 +73,11 @@ class MetadataKernel : public CudaKernelBase {
     MetadataContext meta(ctx, stand_in);
     HS_RETURN_IF_ERROR(shape_kernel_->compute(meta));
     for (auto& [i, t] : meta.host_outputs_) ctx.set_host_output(i, std::move(t));
+    const Tensor* host = ctx.host_input(0);  // also on the host: the views are too, so no reader copies
     for (auto& [i, t] : meta.views_) {
       if (t.buffer() || t.numel() != x->numel()) HS_FAIL(kInternal, "a metadata kernel made a tensor that is not a view");
       ctx.set_output(i, x->view(t.shape()));
+      if (host) ctx.set_host_output(i, host->reshaped(t.shape()));
     }
     return Status::ok();
   }
