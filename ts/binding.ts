@@ -60,7 +60,14 @@ export interface NativeEngine {
   readonly outputs: NativeValueInfo[];
   readonly info: NativeEngineInfo;
   run(inputs: NativeValue[]): Promise<NativeValue[]>;
+  /** Completed runs and the host<->device tensor copies they made (zero on the CPU). */
+  stats(): NativeEngineStats;
   dispose(): void;
+}
+
+export interface NativeEngineStats {
+  runs: number;
+  copies: { hostToDevice: number; deviceToHost: number };
 }
 
 /** The importer's plain description of a graph (see ts/onnx/graph-desc.ts). */

@@ -1,5 +1,7 @@
 #include "engine.h"
 
+#include <atomic>
+
 #include "hs/devices.h"
 #if HS_WITH_CUDA
 #include "backends/cuda/cuda_backend.h"
@@ -11,11 +13,17 @@ namespace {
 class CpuRunContext final : public RunContext {
  public:
   CpuRunContext(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool) : ctx_(std::move(plan), pool) {}
-  Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) override { return ctx_.run(inputs, outputs); }
+  Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) override {
+    Status st = ctx_.run(inputs, outputs);
+    if (st.is_ok()) ++runs_;
+    return st;
+  }
   void trim() override { ctx_.trim(); }
+  RunStats stats() const override { return RunStats{runs_.load(), 0, 0}; }
 
  private:
   ExecutionContext ctx_;
+  std::atomic<int64_t> runs_{0};
 };
 
 }  // namespace
@@ -117,6 +125,17 @@ Status Engine::run(const std::vector<Value>& inputs, std::vector<Value>* outputs
   }
   cv_.notify_one();
   return st;
+}
+
+RunStats Engine::stats() const {
+  RunStats total;
+  for (const auto& ctx : contexts_) {
+    const RunStats s = ctx->stats();
+    total.runs += s.runs;
+    total.host_to_device += s.host_to_device;
+    total.device_to_host += s.device_to_host;
+  }
+  return total;
 }
 
 }  // namespace hs

@@ -34,6 +34,8 @@ class Engine {
   int streams() const { return (int)contexts_.size(); }
   int threads() const { return pool_->parallelism(); }
   const BackendReport& backend() const { return backend_; }
+  // Runs completed so far and the host<->device copies they made, over every context.
+  RunStats stats() const;
 
   // Inputs in the order of inputs(); checked against the declared kinds, dtypes and fixed
   // dimensions (of the tensors inside sequences and optionals too).

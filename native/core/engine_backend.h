@@ -11,14 +11,22 @@
 
 namespace hs {
 
+// What the runs of an engine did so far.
+struct RunStats {
+  int64_t runs = 0;
+  int64_t host_to_device = 0, device_to_host = 0;  // tensor copies (graph inputs, outputs, fallbacks)
+};
+
 // One execution context: runs the plan on its own buffers (and, on a device, its own stream).
-// Used by one thread at a time.
+// run() and trim() are used by one thread at a time; stats() may be read from any thread.
 class RunContext {
  public:
   virtual ~RunContext() = default;
   virtual Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) = 0;
   // Returns cached memory after a failed run.
   virtual void trim() = 0;
+  // Completed runs and the copies they made (none on the CPU).
+  virtual RunStats stats() const = 0;
 };
 
 // What a backend did with the plan, for engine info.

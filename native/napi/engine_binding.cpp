@@ -6,6 +6,7 @@
 //             { cacheDir, key } alone loads the cached plan, rejecting with ERR_CACHE_MISS.
 //   NativeEngine#run(tensors[])          -> Promise<tensors[]>   (inputs in engine.inputs order)
 //   NativeEngine#dispose()
+//   NativeEngine#stats()                 -> { runs, copies: { hostToDevice, deviceToHost } } so far
 //   cudaPlacement(source, options)       -> Promise<NativeBackendInfo>: builds like loadEngine({ graph })
 //     and reports where the CUDA backend would run each node, without a device (nothing is cached)
 #include <cstring>
@@ -79,6 +80,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeEngine",
                        {InstanceMethod("run", &EngineWrap::Run), InstanceMethod("dispose", &EngineWrap::Dispose),
+                        InstanceMethod("stats", &EngineWrap::Stats),
                         InstanceAccessor("inputs", &EngineWrap::Inputs, nullptr),
                         InstanceAccessor("outputs", &EngineWrap::Outputs, nullptr),
                         InstanceAccessor("info", &EngineWrap::Info, nullptr)});
@@ -104,6 +106,18 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return value_infos_to_js(info.Env(), engine_->outputs());
   }
   Napi::Value Info(const Napi::CallbackInfo& info) { return info_.IsEmpty() ? info.Env().Null() : info_.Value(); }
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) throw make_error(env, "ERR_DISPOSED", "the engine has been disposed");
+    const hs::RunStats s = engine_->stats();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("runs", (double)s.runs);
+    Napi::Object copies = Napi::Object::New(env);
+    copies.Set("hostToDevice", (double)s.host_to_device);
+    copies.Set("deviceToHost", (double)s.device_to_host);
+    out.Set("copies", copies);
+    return out;
+  }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     engine_.reset();  // runs in flight keep their own reference and finish first
     return info.Env().Undefined();

@@ -56,6 +56,7 @@ withDevice('Engine on CUDA vs onnxruntime-node', () => {
   it.each([1, 3, 32])('fixture CNN, batch %i', async (batch) => {
     const info = await expectMatchesOrt(cnnModel(), { input: randomTensor([batch, 3, 64, 64]) }, 1e-4);
     expect(info.backend.cpuNodes).toEqual([]);
+    expect(info.backend.copiesPerRun).toMatchObject({ hostToDevice: 1, deviceToHost: 1 });
   });
 
   it.each([
@@ -81,6 +82,24 @@ withDevice('Engine on CUDA vs onnxruntime-node', () => {
       const name = engine.outputNames[0];
       expect(relErrorNaN(ours[i][name] as hs.Tensor, ref[name])).toBeLessThan(1e-4);
     }
+    engine.dispose();
+  });
+
+  it('runs a node without a CUDA kernel on the CPU, making exactly the copies it reports', async () => {
+    const b = new GraphBuilder('fallback');
+    const x = b.input('x', 'float32', [2, 8]);
+    const sorted = b.node('TopK', [b.op('Relu', [x]), b.init('k', new BigInt64Array([3n]), [1])], {}, 2)[0];
+    b.output(b.op('Sigmoid', [sorted]), 'float32', [2, 3]);
+    const model = b.build(17);
+    const engine = await loadCuda(model);
+    const perRun = engine.info.backend.copiesPerRun;
+    for (let i = 0; i < 4; i++) {
+      const feeds = { x: randomTensor([2, 8]) };
+      const [ours, ref] = await Promise.all([engine.run(feeds), ortRun(model, feeds)]);
+      const name = engine.outputNames[0];
+      expect(relErrorNaN(ours[name] as hs.Tensor, ref[name])).toBeLessThan(1e-5);
+    }
+    expect(engine.stats()).toEqual({ runs: 4, copies: { hostToDevice: 4 * perRun.hostToDevice, deviceToHost: 4 * perRun.deviceToHost } });
     engine.dispose();
   });
 

@@ -4,7 +4,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { loadAddon, type NativeEngine, type NativeEngineInfo, type NativeValue, type NativeValueInfo } from '../binding';
+import {
+  loadAddon, type NativeEngine, type NativeEngineInfo, type NativeEngineStats, type NativeValue, type NativeValueInfo,
+} from '../binding';
 import { HsError } from '../errors';
 import { decodeOffThread } from '../onnx/decodeOffThread';
 import { Tensor, type TensorLike } from '../tensor';
@@ -146,6 +148,12 @@ export class Engine {
       out[v.name] = engineValue(results[i]);
     });
     return out;
+  }
+
+  /** Runs completed so far and the host<->device copies they made (engine.info.backend.copiesPerRun each). */
+  stats(): NativeEngineStats {
+    if (!this.#native) throw new HsError('ERR_DISPOSED', 'the engine has been disposed');
+    return this.#native.stats();
   }
 
   /** Frees the engine's memory now. Runs in flight finish first; later calls reject with ERR_DISPOSED. */

@@ -177,6 +177,9 @@ Status CudaContext::run_steps(const std::vector<Value>& inputs, std::vector<Valu
       return Status(StatusCode::kInternal, str_cat("output '", plan.slot_name(s), "' was not computed"));
     outputs->push_back(values[s].host);
   }
+  ++runs_;
+  uploads_ += values.uploads();
+  downloads_ += values.downloads();
   return Status::ok();
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@ class CudaContext final : public RunContext {
 
   Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) override;
   void trim() override;
+  RunStats stats() const override { return RunStats{runs_.load(), uploads_.load(), downloads_.load()}; }
 
  private:
   CudaContext() = default;
@@ -38,6 +40,7 @@ class CudaContext final : public RunContext {
   DeviceArena arena_;
   PinnedStaging staging_;
   std::map<std::string, int> slot_of_;  // for subgraphs of CPU steps
+  std::atomic<int64_t> runs_{0}, uploads_{0}, downloads_{0};  // completed runs and their copies
 };
 
 }  // namespace hs::cuda
