@@ -93,6 +93,13 @@ add('AveragePool excluding pads, 1-D', single('AveragePool', [[2, 3, 19]], { ker
 add('GlobalAveragePool', single('GlobalAveragePool', [[2, 5, 7, 9]]), feedsOf([[2, 5, 7, 9]]));
 add('GlobalMaxPool', single('GlobalMaxPool', [[2, 5, 7, 9]]), feedsOf([[2, 5, 7, 9]]));
 
+{
+  const b = new GraphBuilder('batch-norm');
+  const p = (n: string, v: Float32Array) => b.init(n, v, [6]);
+  b.output(b.op('BatchNormalization', [b.input('x0', 'float32', [3, 6, 5, 7]), p('g', randomTensor([6]).data), p('be', randomTensor([6]).data),
+    p('m', randomTensor([6]).data), p('v', positive([6]).data)], { epsilon: float(1e-3) }), 'float32', null);
+  add('BatchNormalization (unfused)', b.build(17), feedsOf([[3, 6, 5, 7]]));
+}
 add('LayerNormalization last axis', single('LayerNormalization', [[3, 5, 300], [300], [300]], { axis: -1 }), feedsOf([[3, 5, 300], [300], [300]]));
 add('LayerNormalization axis 1', single('LayerNormalization', [[2, 3, 4, 5], [3, 4, 5]], { axis: 1, epsilon: float(1e-3) }), feedsOf([[2, 3, 4, 5], [3, 4, 5]]));
 add('Softmax last axis', single('Softmax', [[4, 7, 333]], { axis: -1 }), feedsOf([[4, 7, 333]]));

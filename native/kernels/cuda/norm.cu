@@ -1,4 +1,5 @@
-// LayerNormalization: one block of 256 threads per row, two passes over the row (mean, then the
+// BatchNormalization (inference): one thread per element, the channel's scale and shift computed
+// from its four parameters in place. LayerNormalization: one block of 256 threads per row, two passes over the row (mean, then the
 // mean of squared deviations; the row stays in L1/L2), block reductions through warp shuffles and
 // a small shared array. Softmax: one warp per row (rows of attention scores are short), three
 // passes (max, sum of exp, write); a strided-axis variant gives one thread per (outer, inner) column.
@@ -97,7 +98,30 @@ __global__ void softmax_axis_kernel(const float* __restrict__ x, float* __restri
   for (int64_t a = 0; a < axis; ++a) out[a * inner] = log ? in[a * inner] - lse : expf(in[a * inner] - mx) * inv;
 }
 
+__global__ void batch_norm_kernel(const float* __restrict__ x, const float* __restrict__ scale,
+                                  const float* __restrict__ bias, const float* __restrict__ mean,
+                                  const float* __restrict__ var, float* __restrict__ y, int64_t channels,
+                                  int64_t spatial, float eps, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t c = (i / spatial) % channels;
+    const float s = scale[c] / sqrtf(var[c] + eps);
+    y[i] = (x[i] - mean[c]) * s + bias[c];
+  }
+}
+
 }  // namespace
+
+Status batch_norm_f32(const float* x, const float* scale, const float* bias, const float* mean, const float* var,
+                      float* y, int64_t batch, int64_t channels, int64_t spatial, float eps, cudaStream_t stream) {
+  const int64_t n = batch * channels * spatial;
+  if (n == 0) return Status::ok();
+  if (!x || !scale || !bias || !mean || !var || !y) HS_FAIL(kInvalidArgument, "batch_norm: null operand");
+  const int64_t blocks = (n + 255) / 256;
+  batch_norm_kernel<<<(unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8), 256, 0, stream>>>(x, scale, bias, mean, var,
+                                                                                           y, channels, spatial, eps, n);
+  HS_CUDA_CHECK_LAUNCH("batch_norm_kernel");
+  return Status::ok();
+}
 
 Status layer_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t rows, int64_t cols,
                       float eps, cudaStream_t stream) {

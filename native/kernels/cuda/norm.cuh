@@ -13,6 +13,11 @@ namespace hs::cuda {
 Status layer_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t rows, int64_t cols,
                       float eps, cudaStream_t stream);
 
+// Inference BatchNormalization over NCHW-like x [batch, channels, spatial...]:
+// y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c].
+Status batch_norm_f32(const float* x, const float* scale, const float* bias, const float* mean, const float* var,
+                      float* y, int64_t batch, int64_t channels, int64_t spatial, float eps, cudaStream_t stream);
+
 // An additive mask read at mask[strided_offset(rows, row_strides, r) + j * col_stride] for row r,
 // column j: broadcast through zero strides.
 struct RowMask {

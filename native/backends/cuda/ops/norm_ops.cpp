@@ -1,4 +1,5 @@
-// LayerNormalization, Softmax and LogSoftmax on CUDA, float32 (norm.cuh).
+// BatchNormalization (inference), LayerNormalization, Softmax and LogSoftmax on CUDA, float32 (norm.cuh).
+// BatchNormalization's training outputs (running mean and variance) stay on the CPU.
 // LayerNormalization normalises the trailing axes from `axis` with Scale (and B) of that trailing
 // shape; its optional Mean / InvStdDev outputs stay on the CPU. Softmax before opset 13 flattens
 // at `axis` (default 1); from 13 it normalises the single axis (default -1).
@@ -7,6 +8,41 @@
 
 namespace hs::cuda::ops {
 namespace {
+
+class BatchNorm : public CudaKernelBase {
+ public:
+  explicit BatchNorm(const CudaKernelInfo& info) {
+    epsilon_ = info.node.attr_float("epsilon", 1e-5f);
+    for (size_t i = 0; i < 5 && init_status.is_ok(); ++i) init_status = require_dtype(info, i, {DType::kFloat32});
+    if (!init_status.is_ok()) return;
+    if (info.node.attr_int("training_mode", 0) != 0 || (info.opset < 9 && info.node.attr_int("spatial", 1) != 1))
+      HS_CUDA_UNSUPPORTED("BatchNormalization in training mode or per-activation (spatial=0)");
+    for (size_t o = 1; o < info.node.outputs.size() && init_status.is_ok(); ++o)
+      if (!info.node.outputs[o].empty()) HS_CUDA_UNSUPPORTED("BatchNormalization's running statistics outputs");
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "X"));
+    if (x->rank() < 2) HS_FAIL(kShape, "BatchNormalization X ", x->shape, " needs a channel axis");
+    const int64_t channels = x->shape[1];
+    const DeviceTensor* p[4];
+    const char* names[4] = {"scale", "B", "input_mean", "input_var"};
+    for (int i = 0; i < 4; ++i) {
+      p[i] = ctx.input(i + 1);
+      HS_RETURN_IF_ERROR(check_dtype(p[i], DType::kFloat32, names[i]));
+      if (p[i]->numel() != channels) HS_FAIL(kShape, names[i], " ", p[i]->shape, " must hold ", channels, " values");
+    }
+    auto y = ctx.output(0, DType::kFloat32, x->shape);
+    if (!y.is_ok()) return y.status();
+    const int64_t spatial = shape_numel(Shape(x->shape.begin() + 2, x->shape.end()));
+    return batch_norm_f32(x->as<float>(), p[0]->as<float>(), p[1]->as<float>(), p[2]->as<float>(), p[3]->as<float>(),
+                          y.value()->as<float>(), x->shape[0], channels, spatial, epsilon_, ctx.stream());
+  }
+
+ private:
+  float epsilon_ = 1e-5f;
+};
 
 class LayerNorm : public CudaKernelBase {
  public:
@@ -76,6 +112,7 @@ class SoftmaxKernel : public CudaKernelBase {
 
 }  // namespace
 
+HS_REGISTER_CUDA_KERNEL("", "BatchNormalization", BatchNorm);
 HS_REGISTER_CUDA_KERNEL("", "LayerNormalization", LayerNorm);
 HS_REGISTER_CUDA_KERNEL("", "Softmax", SoftmaxKernel<false>);
 HS_REGISTER_CUDA_KERNEL("", "LogSoftmax", SoftmaxKernel<true>);
