@@ -47,12 +47,29 @@ add('PRelu per-channel slope', single('PRelu', [[2, 3, 4, 4], [3, 1, 1]]), feeds
 for (const op of ['Relu', 'Sigmoid', 'Tanh', 'Erf', 'Exp', 'Abs', 'Neg', 'Floor', 'Ceil', 'HardSwish', 'Softplus', 'Softsign', 'Sin', 'Cos'])
   add(op, single(op, [[3, 7, 11]]), feedsOf([[3, 7, 11]]));
 for (const op of ['Sqrt', 'Log', 'Reciprocal']) add(op, single(op, [[3, 7, 11]]), feedsOf([[3, 7, 11]], positive));
+for (const op of ['Round', 'Sign', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Atanh', 'Mish', 'Selu', 'Celu', 'ThresholdedRelu'])
+  add(op, single(op, [[3, 7, 11]]), () => ({ x0: { ...randomTensor([3, 7, 11]), data: randomTensor([3, 7, 11]).data.map((v) => v * 0.99) } }));
+add('Acosh', single('Acosh', [[3, 7, 11]]), () => ({ x0: { ...randomTensor([3, 7, 11]), data: positive([3, 7, 11]).data.map((v) => v + 1) } }));
 add('LeakyRelu alpha', single('LeakyRelu', [[5, 9]], { alpha: float(0.3) }), feedsOf([[5, 9]]));
 add('Elu alpha', single('Elu', [[5, 9]], { alpha: float(0.7) }), feedsOf([[5, 9]]));
 add('HardSigmoid alpha beta', single('HardSigmoid', [[5, 9]], { alpha: float(0.3), beta: float(0.4) }), feedsOf([[5, 9]]));
 add('Clip constant bounds', single('Clip', [[5, 9]], {}, 17, [
   { name: 'lo', data: new Float32Array([-0.3]), dims: [] }, { name: 'hi', data: new Float32Array([0.5]), dims: [] }]), feedsOf([[5, 9]]));
 
+for (const op of ['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual']) {
+  const b = new GraphBuilder(op);
+  b.output(b.op(op, [b.input('a', 'int64', [3, 1, 4]), b.input('b', 'int64', [5, 1])]), 'bool', null);
+  const ints = (dims: number[]) => int64(dims, Array.from({ length: dims.reduce((x, y) => x * y, 1) }, () => Math.floor(Math.random() * 5)));
+  add(`${op} int64 broadcast`, b.build(17), () => ({ a: ints([3, 1, 4]), b: ints([5, 1]) }));
+}
+{
+  const b = new GraphBuilder('where');
+  const cond = b.op('Greater', [b.input('a', 'float32', [2, 1, 6]), b.input('b', 'float32', [3, 6])]);
+  const masked = b.op('Where', [cond, b.input('x', 'float32', [2, 3, 6]), b.init('neg', new Float32Array([-1e4]), [])]);
+  b.output(b.op('Cast', [b.op('Cast', [masked], { to: 7 })], { to: 1 }), 'float32', null);
+  add('Greater, Where with a broadcast scalar, Cast to int64 and back',
+    b.build(17), () => ({ a: randomTensor([2, 1, 6]), b: randomTensor([3, 6]), x: randomTensor([2, 3, 6], 100) }));
+}
 add('MatMul batch broadcast', single('MatMul', [[2, 1, 5, 8], [3, 8, 6]]), feedsOf([[2, 1, 5, 8], [3, 8, 6]]));
 add('MatMul 1-D A', single('MatMul', [[8], [2, 8, 3]]), feedsOf([[8], [2, 8, 3]]));
 add('MatMul 1-D B', single('MatMul', [[4, 70, 8], [8]]), feedsOf([[4, 70, 8], [8]]));

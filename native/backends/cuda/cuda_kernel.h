@@ -73,9 +73,12 @@ class CudaOpKernel {
     (void)input;
     return Access::kDevice;
   }
-  // The dtype of the outputs given input 0's: the same for every kernel but Shape and Size. The
-  // plan carries dtypes through fused nodes that shape inference does not know with it.
-  virtual DType output_dtype(DType input0) const { return input0; }
+  // The dtype of the outputs given the inputs' (kUndefined where unknown): input 0's unless the
+  // kernel says otherwise. The plan carries dtypes through nodes shape inference does not type
+  // (the fused ones) with it.
+  virtual DType output_dtype(const std::vector<DType>& inputs) const {
+    return inputs.empty() ? DType::kUndefined : inputs[0];
+  }
   // Metadata kernels: whether the outputs are host values whatever input 0's place (Shape, Size)
   // rather than views that stay where input 0 is (Reshape, Squeeze, ...).
   virtual bool writes_host_values() const { return false; }

@@ -23,11 +23,6 @@ std::vector<passes::ValueType> input_types(const Node& node, const passes::TypeM
   return out;
 }
 
-DType input_dtype_of(const Node& node, const passes::TypeMap& types) {
-  auto it = types.find(node.inputs[0]);
-  return it == types.end() ? DType::kUndefined : it->second.dtype;
-}
-
 // How many leading outputs of a CPU node have its input 0's dtype, for the CPU operators that
 // shape inference leaves untyped.
 size_t same_dtype_outputs(const Node& node) {
@@ -99,11 +94,12 @@ std::vector<int> CudaPlan::place(ThreadPool& pool) {
     // Carry dtypes through nodes shape inference does not type (fused ops, data movement), so the
     // device kernels after them can be placed.
     const size_t typed_outputs = kernels_[i] ? node.outputs.size() : same_dtype_outputs(node);
-    for (size_t o = 0; o < typed_outputs && !node.inputs.empty(); ++o) {
+    std::vector<DType> in;
+    for (const passes::ValueType& t : input_types(node, pctx.types)) in.push_back(t.dtype);
+    for (size_t o = 0; o < typed_outputs && !in.empty(); ++o) {
       if (node.outputs[o].empty()) continue;
       passes::ValueType& t = pctx.types[node.outputs[o]];
-      const DType in = input_dtype_of(node, pctx.types);
-      if (t.dtype == DType::kUndefined) t.dtype = kernels_[i] ? kernels_[i]->output_dtype(in) : in;
+      if (t.dtype == DType::kUndefined) t.dtype = kernels_[i] ? kernels_[i]->output_dtype(in) : in[0];
     }
     if (!kernels_[i]) report_.cpu_nodes.push_back({node.describe(), reason});
   }

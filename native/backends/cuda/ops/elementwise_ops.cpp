@@ -30,6 +30,9 @@ class UnaryKernel : public CudaKernelBase {
     if (Op == UnaryOp::kLeakyRelu) alpha_ = node.attr_float("alpha", 0.01f);
     if (Op == UnaryOp::kElu) alpha_ = node.attr_float("alpha", 1.f);
     if (Op == UnaryOp::kHardSigmoid) alpha_ = node.attr_float("alpha", 0.2f), beta_ = node.attr_float("beta", 0.5f);
+    if (Op == UnaryOp::kSelu)
+      alpha_ = node.attr_float("alpha", 1.67326319217681884765625f), beta_ = node.attr_float("gamma", 1.05070102214813232421875f);
+    if (Op == UnaryOp::kCelu || Op == UnaryOp::kThresholdedRelu) alpha_ = node.attr_float("alpha", 1.f);
     if (Op == UnaryOp::kClip) {
       alpha_ = -FLT_MAX, beta_ = FLT_MAX;
       if (info.opset < 11) {
@@ -115,6 +118,21 @@ HS_REGISTER_CUDA_KERNEL("", "Softsign", UnaryKernel<UnaryOp::kSoftsign>);
 HS_REGISTER_CUDA_KERNEL("", "Sin", UnaryKernel<UnaryOp::kSin>);
 HS_REGISTER_CUDA_KERNEL("", "Cos", UnaryKernel<UnaryOp::kCos>);
 HS_REGISTER_CUDA_KERNEL("", "Clip", UnaryKernel<UnaryOp::kClip>);
+HS_REGISTER_CUDA_KERNEL("", "Round", UnaryKernel<UnaryOp::kRound>);
+HS_REGISTER_CUDA_KERNEL("", "Sign", UnaryKernel<UnaryOp::kSign>);
+HS_REGISTER_CUDA_KERNEL("", "Tan", UnaryKernel<UnaryOp::kTan>);
+HS_REGISTER_CUDA_KERNEL("", "Asin", UnaryKernel<UnaryOp::kAsin>);
+HS_REGISTER_CUDA_KERNEL("", "Acos", UnaryKernel<UnaryOp::kAcos>);
+HS_REGISTER_CUDA_KERNEL("", "Atan", UnaryKernel<UnaryOp::kAtan>);
+HS_REGISTER_CUDA_KERNEL("", "Sinh", UnaryKernel<UnaryOp::kSinh>);
+HS_REGISTER_CUDA_KERNEL("", "Cosh", UnaryKernel<UnaryOp::kCosh>);
+HS_REGISTER_CUDA_KERNEL("", "Asinh", UnaryKernel<UnaryOp::kAsinh>);
+HS_REGISTER_CUDA_KERNEL("", "Acosh", UnaryKernel<UnaryOp::kAcosh>);
+HS_REGISTER_CUDA_KERNEL("", "Atanh", UnaryKernel<UnaryOp::kAtanh>);
+HS_REGISTER_CUDA_KERNEL("", "Selu", UnaryKernel<UnaryOp::kSelu>);
+HS_REGISTER_CUDA_KERNEL("", "Celu", UnaryKernel<UnaryOp::kCelu>);
+HS_REGISTER_CUDA_KERNEL("", "ThresholdedRelu", UnaryKernel<UnaryOp::kThresholdedRelu>);
+HS_REGISTER_CUDA_KERNEL("", "Mish", UnaryKernel<UnaryOp::kMish>);
 HS_REGISTER_CUDA_KERNEL("", "Add", BinaryKernel<BinaryOp::kAdd>);
 HS_REGISTER_CUDA_KERNEL("", "Sub", BinaryKernel<BinaryOp::kSub>);
 HS_REGISTER_CUDA_KERNEL("", "Mul", BinaryKernel<BinaryOp::kMul>);

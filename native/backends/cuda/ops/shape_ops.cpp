@@ -64,7 +64,9 @@ class MetadataKernel : public CudaKernelBase {
 
   Access input_access(int input) const override { return input == 0 ? Access::kMetadata : Access::kHost; }
   bool writes_host_values() const override { return host_values_; }
-  DType output_dtype(DType input0) const override { return host_values_ ? DType::kInt64 : input0; }
+  DType output_dtype(const std::vector<DType>& inputs) const override {
+    return host_values_ ? DType::kInt64 : CudaKernelBase::output_dtype(inputs);
+  }
 
   Status compute(CudaKernelContext& ctx) const override {
     const DeviceTensor* x = ctx.input(0);
