@@ -130,8 +130,11 @@ export interface DevicesInfo {
     devices: CudaDevice[];
   };
   operators: string[];
-  /** Host memory owned by live native tensors (weights, activations, outputs not yet handed to JS). */
-  memory: { hostBytes: number; hostBuffers: number };
+  /**
+   * Host memory owned by live native tensors (weights, activations, outputs not yet handed to JS), and
+   * the device and pinned host memory the CUDA backend holds (weights, arenas, staging).
+   */
+  memory: { hostBytes: number; hostBuffers: number; deviceBytes: number; pinnedBytes: number };
 }
 
 export interface LoadOptionsNative {

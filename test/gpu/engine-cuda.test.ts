@@ -41,6 +41,10 @@ compiled('CUDA placement (no device needed)', () => {
     expect(p.copiesPerRun.fallbackDeviceToHost).toBe(0);
   });
 
+  it('holds no device memory before any engine is loaded', () => {
+    expect(hs.devices().memory).toMatchObject({ deviceBytes: 0, pinnedBytes: 0 });
+  });
+
   it('names each node left to the CPU and counts the copies it causes', async () => {
     const b = new GraphBuilder('fallback');
     const x = b.input('x', 'float32', [2, 8]);
@@ -101,6 +105,19 @@ withDevice('Engine on CUDA vs onnxruntime-node', () => {
     }
     expect(engine.stats()).toEqual({ runs: 4, copies: { hostToDevice: 4 * perRun.hostToDevice, deviceToHost: 4 * perRun.deviceToHost } });
     engine.dispose();
+  });
+
+  it('holds device memory while loaded and gives all of it back on dispose()', async () => {
+    const before = hs.devices().memory;
+    const engine = await loadCuda(cnnModel(), { streams: 2 });
+    await engine.run({ input: randomTensor([32, 3, 64, 64]) });
+    await engine.run({ input: randomTensor([32, 3, 64, 64]) });  // the second run sizes the arena to the first's peak
+    const held = hs.devices().memory;
+    expect(held.deviceBytes - before.deviceBytes).toBeGreaterThan(32 * 16 * 64 * 64 * 4);  // at least one activation
+    expect(held.pinnedBytes).toBeGreaterThan(before.pinnedBytes);
+    engine.dispose();
+    const after = hs.devices().memory;
+    expect([after.deviceBytes, after.pinnedBytes]).toEqual([before.deviceBytes, before.pinnedBytes]);
   });
 
   it("device 'auto' picks CUDA for a model it covers", async () => {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "backends/cuda/device_memory.h"
 #include "backends/cuda/device_values.h"
 #include "backends/cuda/host_step.h"
 #include "kernels/cuda/cuda_check.h"
@@ -96,8 +97,8 @@ Result<std::unique_ptr<CudaContext>> CudaContext::create(std::shared_ptr<const C
   ctx->poison_ = poison && std::strcmp(poison, "1") == 0;
   HS_CUDA_CHECK(cudaSetDevice(ctx->plan_->device()));
   HS_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamNonBlocking));
-  HS_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ctx->error_flag_), sizeof(int)));
-  HS_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&ctx->error_host_), sizeof(int)));
+  HS_CUDA_CHECK(device_alloc(reinterpret_cast<void**>(&ctx->error_flag_), sizeof(int)));
+  HS_CUDA_CHECK(pinned_alloc(reinterpret_cast<void**>(&ctx->error_host_), sizeof(int)));
   const ExecutionPlan& p = ctx->plan_->plan();
   for (int s = 0; s < p.num_slots(); ++s) ctx->slot_of_[p.slot_name(s)] = s;
   return ctx;
@@ -108,8 +109,8 @@ CudaContext::~CudaContext() {
   if (stream_) cudaStreamSynchronize(stream_);
   arena_.trim();
   staging_.trim();
-  if (error_flag_) cudaFree(error_flag_);
-  if (error_host_) cudaFreeHost(error_host_);
+  device_free(error_flag_, sizeof(int));
+  pinned_free(error_host_, sizeof(int));
   if (stream_) cudaStreamDestroy(stream_);
 }
 

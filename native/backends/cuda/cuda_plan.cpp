@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "backends/cuda/device_memory.h"
 #include "core/passes/passes.h"
 #include "hs/devices.h"
 #include "kernels/cuda/cuda_check.h"
@@ -159,8 +160,8 @@ Status CudaPlan::upload(const std::vector<int>& device_constants) {
   if (total == 0) return Status::ok();
   HS_CUDA_CHECK(cudaSetDevice(device_));
   void* block = nullptr;
-  HS_CUDA_CHECK(cudaMalloc(&block, total));
-  std::shared_ptr<void> owner(block, [](void* p) { cudaFree(p); });
+  HS_CUDA_CHECK(device_alloc(&block, total));
+  std::shared_ptr<void> owner(block, [total](void* p) { device_free(p, total); });
   size_t offset = 0;
   for (int s : device_constants) {
     const Tensor& t = *constant_of[s];

@@ -3,7 +3,9 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <iterator>
 
+#include "backends/cuda/device_memory.h"
 #include "kernels/cuda/cuda_check.h"
 
 namespace hs::cuda {
@@ -16,11 +18,15 @@ constexpr size_t kGrowthSlack = 1 << 20;  // 1 MiB over the mark, so small shape
 
 DeviceArena::~DeviceArena() { trim(); }
 
-void DeviceArena::trim() {
-  for (void* p : overflow_all_) cudaFree(p);
+void DeviceArena::free_overflow() {
+  for (auto& [p, bytes] : overflow_all_) device_free(p, bytes);
   overflow_all_.clear();
   overflow_free_.clear();
-  if (base_) cudaFree(base_);
+}
+
+void DeviceArena::trim() {
+  free_overflow();
+  device_free(base_, capacity_);
   base_ = nullptr;
   capacity_ = 0;
   free_.clear();
@@ -28,17 +34,15 @@ void DeviceArena::trim() {
 }
 
 void DeviceArena::begin_run() {
-  for (void* p : overflow_all_) cudaFree(p);
-  overflow_all_.clear();
-  overflow_free_.clear();
+  free_overflow();
   free_.clear();
   top_ = 0;
   if (high_water_ > capacity_) {
-    if (base_) cudaFree(base_);
+    device_free(base_, capacity_);
     base_ = nullptr;
     capacity_ = 0;
     const size_t want = (high_water_ + kGrowthSlack + kAlign - 1) / kAlign * kAlign;
-    if (cudaMalloc(&base_, want) == cudaSuccess) capacity_ = want;
+    if (device_alloc(&base_, want) == cudaSuccess) capacity_ = want;
     else cudaGetLastError();  // clear the (non-sticky) allocation error; overflow blocks take over
   }
   high_water_ = 0;
@@ -69,14 +73,14 @@ Result<std::shared_ptr<void>> DeviceArena::allocate(size_t bytes) {
       block.overflow = reuse->second;
       overflow_free_.erase(reuse);
     } else {
-      cudaError_t err = cudaMalloc(&block.overflow, size);
+      cudaError_t err = device_alloc(&block.overflow, size);
       if (err != cudaSuccess) {
         cudaGetLastError();
         release(Block{block.offset, size, nullptr});
         high_water_ = high_water_before;  // the next run must not try to reserve what never fit
         return cuda_status(err, "cudaMalloc(activation)", __FILE__, __LINE__);
       }
-      overflow_all_.push_back(block.overflow);
+      overflow_all_.emplace_back(block.overflow, size);
     }
     ptr = block.overflow;
   }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "hs/status.h"
@@ -40,6 +41,7 @@ class DeviceArena {
     void* overflow;  // a dedicated cudaMalloc when the block lies past the arena
   };
   void release(const Block& block);
+  void free_overflow();
 
   void* base_ = nullptr;
   size_t capacity_ = 0;
@@ -47,7 +49,7 @@ class DeviceArena {
   size_t high_water_ = 0;  // largest top_ since the last begin_run
   std::map<size_t, size_t> free_;               // virtual offset -> size, coalesced
   std::multimap<size_t, void*> overflow_free_;  // released overflow blocks by size, reused within a run
-  std::vector<void*> overflow_all_;
+  std::vector<std::pair<void*, size_t>> overflow_all_;
 };
 
 }  // namespace hs::cuda

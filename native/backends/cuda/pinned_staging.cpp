@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "backends/cuda/device_memory.h"
 #include "kernels/cuda/cuda_check.h"
 
 namespace hs::cuda {
@@ -16,13 +17,13 @@ PinnedStaging::~PinnedStaging() { trim(); }
 
 void PinnedStaging::trim() {
   reset();
-  if (block_) cudaFreeHost(block_);
+  pinned_free(block_, capacity_);
   block_ = nullptr;
   capacity_ = 0;
 }
 
 void PinnedStaging::reset() {
-  for (void* p : retired_) cudaFreeHost(p);
+  for (auto& [p, bytes] : retired_) pinned_free(p, bytes);
   retired_.clear();
   used_ = 0;
 }
@@ -31,11 +32,11 @@ Result<void*> PinnedStaging::reserve(size_t bytes) {
   const size_t size = (std::max<size_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign;
   if (used_ + size > capacity_) {
     const size_t want = std::max({kMinBlock, size, 2 * capacity_});
-    if (block_) retired_.push_back(block_);
+    if (block_) retired_.emplace_back(block_, capacity_);
     block_ = nullptr;
     used_ = 0;
     capacity_ = 0;
-    cudaError_t err = cudaMallocHost(&block_, want);
+    cudaError_t err = pinned_alloc(&block_, want);
     if (err != cudaSuccess) {
       cudaGetLastError();
       block_ = nullptr;

@@ -4,6 +4,7 @@
 // copies queued from or into it may still be in flight.
 #pragma once
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "hs/status.h"
@@ -26,7 +27,7 @@ class PinnedStaging {
  private:
   void* block_ = nullptr;
   size_t capacity_ = 0, used_ = 0;
-  std::vector<void*> retired_;
+  std::vector<std::pair<void*, size_t>> retired_;
 };
 
 }  // namespace hs::cuda
