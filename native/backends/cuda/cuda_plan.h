@@ -23,7 +23,6 @@ class CudaPlan {
   static BackendReport placement(std::shared_ptr<const ExecutionPlan> plan, ThreadPool& pool);
 
   const ExecutionPlan& plan() const { return *plan_; }
-  std::shared_ptr<const ExecutionPlan> shared_plan() const { return plan_; }
   int device() const { return device_; }
   // The step's CUDA kernel, or nullptr when the step runs on the CPU backend.
   const CudaOpKernel* kernel(size_t step) const { return kernels_[step].get(); }

@@ -32,9 +32,6 @@ class DeviceArena {
   // Frees every block (after a failure, or to return memory); outstanding owners must be gone.
   void trim();
 
-  size_t capacity() const { return capacity_; }
-  size_t high_water() const { return high_water_; }
-
  private:
   struct Block {
     size_t offset, size;

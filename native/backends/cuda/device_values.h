@@ -29,7 +29,6 @@ class DeviceValues {
   void reset(int slots) { slots_.assign((size_t)slots, Slot()); }
   Slot& operator[](int s) { return slots_[(size_t)s]; }
   void release(int s) { slots_[(size_t)s] = Slot(); }
-  void clear() { slots_.clear(); }
 
   // New device memory for a tensor (NaN/0xFF-filled first when poisoning, so an output a kernel
   // fails to write shows up); ERR_CUDA_OOM when there is none.

@@ -28,12 +28,10 @@ struct DenseGemm {
   struct Item {
     const float* a;
     const float* b;
-    const float* d;
     float* c;
   };
   __device__ Item item(int64_t i) const {
-    return Item{g.a + strided_offset(g.batch, g.a_bs, i), g.b + strided_offset(g.batch, g.b_bs, i),
-                g.d ? g.d + strided_offset(g.batch, g.d_bs, i) : nullptr, g.c + i * g.c_bs};
+    return Item{g.a + strided_offset(g.batch, g.a_bs, i), g.b + strided_offset(g.batch, g.b_bs, i), g.c + i * g.c_bs};
   }
   __device__ int64_t M() const { return g.M; }
   __device__ int64_t N() const { return g.N; }
@@ -42,8 +40,8 @@ struct DenseGemm {
   __device__ float load_b(const Item& it, int64_t k, int64_t n) const { return it.b[k * g.b_rs + n * g.b_cs]; }
   __device__ void store(const Item& it, int64_t m, int64_t n, float acc) const {
     float v = g.alpha * acc;
-    if (g.bias) v += g.bias_per_row ? g.bias[m] : g.bias[n];
-    if (it.d) v += g.beta * it.d[m * g.d_rs + n * g.d_cs];
+    if (g.bias) v += g.bias[n];
+    if (g.d) v += g.beta * g.d[m * g.d_rs + n * g.d_cs];
     it.c[m * g.c_rs + n] = apply_act(g.ep, v);
   }
 };

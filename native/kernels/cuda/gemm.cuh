@@ -1,5 +1,5 @@
 // GEMM and 2-D convolution (implicit GEMM) launchers, float32 with fp32 accumulation.
-//   C(m, n) = act(alpha * sum_k A(m, k) B(k, n) + bias + beta * D(m, n))
+//   C(m, n) = act(alpha * sum_k A(m, k) B(k, n) + bias[n] + beta * D(m, n))
 // Operands are addressed through row/column strides, so transposed and broadcast operands need no
 // copies; batch items broadcast numpy-style through per-operand batch strides.
 #pragma once
@@ -19,12 +19,11 @@ struct GemmArgs {
   float* c = nullptr;
   int64_t c_rs = 0;            // C(m, n) = c[m * c_rs + n]
   IndexSpace batch;            // batch items (rank 0: one item)
-  Strides a_bs, b_bs, d_bs;    // per batch axis, in elements
+  Strides a_bs, b_bs;          // per batch axis, in elements
   int64_t c_bs = 0;            // C item i starts at c + i * c_bs
   float alpha = 1.f;
-  const float* bias = nullptr;  // bias[n], or bias[m] with bias_per_row
-  bool bias_per_row = false;
-  const float* d = nullptr;     // D(m, n) = d[m * d_rs + n * d_cs], scaled by beta
+  const float* bias = nullptr;  // bias[n]
+  const float* d = nullptr;     // D(m, n) = d[m * d_rs + n * d_cs] (every item), scaled by beta
   int64_t d_rs = 0, d_cs = 0;
   float beta = 0.f;
   Epilogue ep;
