@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Engine's CUDA backend on a GPU host that has no Node.js (see ../shared/gpu/README.md): unpacks
-# node and the test dependencies that bench/gpu/pack-engine.sh put in .device/, builds the addon with
-# plain CMake for HS_ARCH (default 90a), runs the GPU test suites (test/gpu: every CUDA kernel, the
+# node and the test dependencies that bench/gpu/pack-engine.sh put in .device/, takes the addon packed
+# there (built on the dev machine) or else builds it with plain CMake for HS_ARCH (default 90a), runs
+# the GPU test suites (test/gpu: every CUDA kernel, the
 # fixture and example models, the conformance cases on the device, all against onnxruntime-node on
 # fresh inputs with poisoned activations) and prints the CPU-vs-CUDA latency table.
 #   bench/gpu/engine.sh   env: HS_ARCH, HS_COMMIT, OUT (log folder, default bench/results/tmp),
@@ -21,14 +22,21 @@ if [ ! -e node_modules/vitest/package.json ]; then
 fi
 [ -f lib/index.js ] || { echo "lib/ is missing: run bench/gpu/pack-engine.sh on the dev machine and bring lib/" >&2; exit 1; }
 
-nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-cmake -S . -B build-gpu-engine -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
-  -DCMAKE_CUDA_COMPILER="$nvcc_bin" \
-  -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$PWD/build-gpu-engine/Release" \
-  > "$out_dir/engine-build-log.txt" 2>&1
-cmake --build build-gpu-engine -j "$(nproc)" >> "$out_dir/engine-build-log.txt" 2>&1 \
-  || { tail -40 "$out_dir/engine-build-log.txt"; exit 1; }
-grep -iE "warning" "$out_dir/engine-build-log.txt" || echo "build: no warnings"
+mkdir -p build-gpu-engine/Release
+if [ -f .device/highservice_native.node.xz ]; then
+  echo "addon packed on the dev machine: $(cat .device/highservice_native.commit 2>/dev/null)"
+  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+    .device/highservice_native.node.xz build-gpu-engine/Release/highservice_native.node
+else
+  nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+  cmake -S . -B build-gpu-engine -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
+    -DCMAKE_CUDA_COMPILER="$nvcc_bin" \
+    -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$PWD/build-gpu-engine/Release" \
+    > "$out_dir/engine-build-log.txt" 2>&1
+  cmake --build build-gpu-engine -j "$(nproc)" >> "$out_dir/engine-build-log.txt" 2>&1 \
+    || { tail -40 "$out_dir/engine-build-log.txt"; exit 1; }
+  grep -iE "warning" "$out_dir/engine-build-log.txt" || echo "build: no warnings"
+fi
 export HS_ADDON_PATH="$PWD/build-gpu-engine/Release/highservice_native.node"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 # The GPU suites skip where CUDA is unavailable: here that would be a failure, not a skip.

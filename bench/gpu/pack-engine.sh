@@ -2,7 +2,10 @@
 # Run on the dev machine (which has Node.js) before bench/gpu/engine.sh goes to a GPU host: compiles
 # ts/ into lib/, packs this machine's node (as ../shared/gpu/pack-node.sh does) and the node_modules that the
 # GPU engine tests load (vitest, onnxruntime-node for linux-x64, the package's own dependencies, with
-# theirs) into .device/, which is git-ignored. Bring .device/ and lib/ along (about 50 MB).
+# theirs) into .device/, which is git-ignored. Bring .device/ and lib/ along (about 55 MB).
+#   bench/gpu/pack-engine.sh [ADDON]   ADDON: an addon built here for the GPU's arch (e.g.
+#     build-cuda/Release/highservice_native.node from `npx cmake-js compile --out build-cuda
+#     --CDCMAKE_CUDA_ARCHITECTURES=90a`), packed so that engine.sh need not build on the host.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 npx tsc -p tsconfig.json
@@ -36,4 +39,9 @@ fs.writeFileSync(".device/node_modules.list", rel.sort().join("\n") + "\n");
 tar -chf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' \
   --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' \
   --exclude='*.d.ts' --exclude='*.map' -T .device/node_modules.list | xz -T2 -6 > .device/node_modules.tar.xz
+rm -f .device/highservice_native.node.xz .device/highservice_native.commit
+if [ $# -ge 1 ]; then
+  xz -T2 -6 -c "$1" > .device/highservice_native.node.xz
+  echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- native || echo '+changes') $1" > .device/highservice_native.commit
+fi
 ls -la .device
