@@ -47,7 +47,7 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
   if (options.device == "auto" && !cuda_info().available) engine->backend_.fallback_reason = cuda_info().reason;
   if (options.device == "cuda" || (options.device == "auto" && cuda_info().available)) {
 #if HS_WITH_CUDA
-    auto backend = cuda::create_backend(engine->plan_, engine->pool_.get(), options.streams);
+    auto backend = cuda::create_backend(engine->plan_, engine->pool_.get(), options.streams, options.precision);
     if (!backend.is_ok()) return backend.status();
     const auto& cpu_nodes = backend.value().report.cpu_nodes;
     if (options.device == "auto" && !cpu_nodes.empty()) {

@@ -21,6 +21,9 @@ struct EngineOptions {
   // "cpu" | "cuda" | "auto" (CUDA when a device is present and every node has a CUDA kernel,
   // else the CPU, with BackendReport::fallback_reason saying why).
   std::string device = "cpu";
+  // "fp32" | "fp16" | "bf16": on CUDA, reduced precision lets hs:Attention run FlashAttention
+  // (fp32 accumulation); everything else computes in float32 for now.
+  std::string precision = "fp32";
 };
 
 class Engine {

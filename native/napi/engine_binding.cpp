@@ -375,6 +375,7 @@ Napi::Value StartLoad(const Napi::CallbackInfo& info, bool placement_only) {
     w->build.precision = string_option(opts, "precision", "fp32");
     w->build.device = string_option(opts, "device", "cpu");
     w->engine_options.device = w->build.device;
+    w->engine_options.precision = w->build.precision;
   } catch (...) {
     delete w;
     throw;

@@ -71,6 +71,22 @@ withDevice('Engine on CUDA vs onnxruntime-node', () => {
     await expectMatchesOrt(transformerModel(), encoderFeeds(batch, seq), 1e-4);
   });
 
+  it.each(['fp16', 'bf16'] as const)('precision %s: attention through FlashAttention, within its rounding of onnxruntime', async (precision) => {
+    const model = transformerModel();
+    const feeds = encoderFeeds(4, 80);
+    const reduced = await loadCuda(model, { precision });
+    const full = await loadCuda(model);
+    const [ours, exact, ref] = await Promise.all([reduced.run(feeds), full.run(feeds), ortRun(model, feeds)]);
+    const name = reduced.outputNames[0];
+    const error = relErrorNaN(ours[name] as hs.Tensor, ref[name]);
+    console.log(`encoder, ${precision} attention: relative error ${error.toExponential(2)}`);
+    expect(error).toBeLessThan(precision === 'fp16' ? 1e-2 : 4e-2);
+    // the 16-bit path really ran: its rounding shows against the float32 engine
+    expect(relErrorNaN(ours[name] as hs.Tensor, exact[name] as hs.Tensor)).toBeGreaterThan(1e-6);
+    reduced.dispose();
+    full.dispose();
+  });
+
   it('the example repository models', async () => {
     await expectMatchesOrt(EXAMPLES[0], { input: randomTensor([4, 3, 64, 64]) }, 1e-4, 'cnn');
     await expectMatchesOrt(EXAMPLES[1], encoderFeeds(3, 20), 1e-4, 'encoder');

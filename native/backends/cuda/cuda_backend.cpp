@@ -5,11 +5,12 @@
 
 namespace hs::cuda {
 
-Result<Backend> create_backend(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool, int streams) {
+Result<Backend> create_backend(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool, int streams,
+                               const std::string& precision) {
   const CudaInfo& info = cuda_info();
   if (!info.available || info.devices.empty())
     return Status(StatusCode::kCudaUnavailable, str_cat("device 'cuda' was requested: ", info.reason));
-  auto cuda_plan = CudaPlan::create(std::move(plan), info.devices[0].index, *pool);
+  auto cuda_plan = CudaPlan::create(std::move(plan), info.devices[0].index, *pool, precision);
   if (!cuda_plan.is_ok()) return cuda_plan.status();
   Backend backend;
   backend.report = cuda_plan.value()->report();

@@ -2,6 +2,7 @@
 // plan on device 0 and makes `streams` contexts. Plain C++: no CUDA headers.
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/engine_backend.h"
@@ -14,7 +15,8 @@ struct Backend {
   std::vector<std::unique_ptr<RunContext>> contexts;
 };
 
-Result<Backend> create_backend(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool, int streams);
+Result<Backend> create_backend(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool, int streams,
+                               const std::string& precision);
 
 // Where the CUDA backend would run each node of `plan`, and the copies a run would make; needs no
 // device (for tests and `highservice info` on machines without one).

@@ -24,6 +24,7 @@ struct CudaKernelInfo {
   int64_t opset;
   const std::map<std::string, Tensor>& initializers;
   std::vector<passes::ValueType> inputs;  // per node input; dtype kUndefined when unknown or omitted
+  std::string precision = "fp32";         // the engine's: "fp32" | "fp16" | "bf16"
 
   // Input i when it is a constant known at build time, else nullptr.
   const Tensor* constant_input(size_t i) const {

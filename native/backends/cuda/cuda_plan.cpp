@@ -47,24 +47,24 @@ const DeviceTensor* CudaPlan::weight(int slot) const {
 }
 
 Result<std::shared_ptr<const CudaPlan>> CudaPlan::create(std::shared_ptr<const ExecutionPlan> plan, int device,
-                                                         ThreadPool& pool) {
+                                                         ThreadPool& pool, const std::string& precision) {
   auto cp = std::shared_ptr<CudaPlan>(new CudaPlan());
   cp->plan_ = std::move(plan);
   cp->device_ = device;
   for (const CudaDeviceInfo& d : cuda_info().devices)
     if (d.index == device) cp->report_.device_name = d.name, cp->report_.sm = d.sm;
-  HS_RETURN_IF_ERROR(cp->upload(cp->place(pool)));
+  HS_RETURN_IF_ERROR(cp->upload(cp->place(pool, precision)));
   return std::shared_ptr<const CudaPlan>(cp);
 }
 
 BackendReport CudaPlan::placement(std::shared_ptr<const ExecutionPlan> plan, ThreadPool& pool) {
   CudaPlan cp;
   cp.plan_ = std::move(plan);
-  cp.place(pool);
+  cp.place(pool, "fp32");
   return cp.report_;
 }
 
-std::vector<int> CudaPlan::place(ThreadPool& pool) {
+std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision) {
   const ExecutionPlan* plan = plan_.get();
   const Graph& graph = plan->graph();
   report_.device = "cuda";
@@ -85,7 +85,7 @@ std::vector<int> CudaPlan::place(ThreadPool& pool) {
     } else if (!factory) {
       reason = str_cat("no CUDA kernel for ", node.domain.empty() ? "" : node.domain + ":", node.op_type);
     } else {
-      CudaKernelInfo kinfo{node, 0, graph.initializers, input_types(node, pctx.types)};
+      CudaKernelInfo kinfo{node, 0, graph.initializers, input_types(node, pctx.types), precision};
       auto op = graph.opsets.find(node.domain == "ai.onnx" ? "" : node.domain);
       kinfo.opset = op == graph.opsets.end() ? 1 : op->second;
       auto kernel = (*factory)(kinfo);

@@ -16,9 +16,9 @@ namespace hs::cuda {
 class CudaPlan {
  public:
   // Places the steps of `plan` (a top-level plan; subgraph steps run on the CPU) and uploads the
-  // device constants to `device`.
+  // device constants to `device`. `precision` reaches the kernels (CudaKernelInfo::precision).
   static Result<std::shared_ptr<const CudaPlan>> create(std::shared_ptr<const ExecutionPlan> plan, int device,
-                                                        ThreadPool& pool);
+                                                        ThreadPool& pool, const std::string& precision);
   // The placement alone, which needs no device: what create() would run where, and its copies.
   static BackendReport placement(std::shared_ptr<const ExecutionPlan> plan, ThreadPool& pool);
 
@@ -33,7 +33,7 @@ class CudaPlan {
  private:
   CudaPlan() = default;
   // Creates the kernels and counts the copies; returns the constant slots device kernels read.
-  std::vector<int> place(ThreadPool& pool);
+  std::vector<int> place(ThreadPool& pool, const std::string& precision);
   Status upload(const std::vector<int>& device_constants);
 
   std::shared_ptr<const ExecutionPlan> plan_;

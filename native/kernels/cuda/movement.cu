@@ -1,6 +1,10 @@
-// Strided copy and gather: grid-stride loops over the output with the element size as a template
-// parameter (the bytes are moved as one integer of that width).
+// Strided copy, converting copy and gather: grid-stride loops over the output with the element size
+// (or the two element types) as template parameters; plain copies move each element as one integer
+// of its width.
 #include "kernels/cuda/movement.cuh"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 
 #include <cstdint>
 
@@ -22,6 +26,28 @@ __global__ void strided_copy_kernel(const T* __restrict__ in, Strides strides, T
                                     int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     out[i] = in[strided_offset(space, strides, i)];
+}
+
+__device__ __forceinline__ float load_float(const float* p) { return *p; }
+__device__ __forceinline__ float load_float(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ float load_float(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void store_float(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store_float(__half* p, float v) { *p = __float2half_rn(v); }
+__device__ __forceinline__ void store_float(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
+
+template <typename From, typename To>
+__global__ void strided_convert_kernel(const From* __restrict__ in, Strides strides, To* __restrict__ out,
+                                       IndexSpace space, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    store_float(out + i, load_float(in + strided_offset(space, strides, i)));
+}
+
+template <typename From, typename To>
+Status launch_convert(const void* in, const Strides& strides, void* out, const IndexSpace& space, int64_t n,
+                      cudaStream_t stream) {
+  strided_convert_kernel<From, To><<<grid_for(n), kThreads, 0, stream>>>((const From*)in, strides, (To*)out, space, n);
+  HS_CUDA_CHECK_LAUNCH("strided_convert_kernel");
+  return Status::ok();
 }
 
 template <typename T, typename I>
@@ -77,6 +103,22 @@ Status strided_copy(size_t elem_size, const void* in, const Strides& in_strides,
     case 8: return launch_copy<uint64_t>(in, in_strides, out, space, n, stream);
     default: HS_FAIL(kType, "strided_copy: element size ", elem_size, " is not supported");
   }
+}
+
+Status strided_convert(DType from, const void* in, const Strides& in_strides, DType to, void* out,
+                       const IndexSpace& space, cudaStream_t stream) {
+  if (space.rank < 0 || space.rank > kMaxDims) HS_FAIL(kShape, "strided_convert: rank out of range");
+  int64_t n = 1;
+  for (int d = 0; d < space.rank; ++d) n *= space.dims[d];
+  if (n == 0) return Status::ok();
+  if (!in || !out) HS_FAIL(kInvalidArgument, "strided_convert: null operand");
+  if (from == DType::kFloat32 && to == DType::kFloat16) return launch_convert<float, __half>(in, in_strides, out, space, n, stream);
+  if (from == DType::kFloat32 && to == DType::kBFloat16)
+    return launch_convert<float, __nv_bfloat16>(in, in_strides, out, space, n, stream);
+  if (from == DType::kFloat16 && to == DType::kFloat32) return launch_convert<__half, float>(in, in_strides, out, space, n, stream);
+  if (from == DType::kBFloat16 && to == DType::kFloat32)
+    return launch_convert<__nv_bfloat16, float>(in, in_strides, out, space, n, stream);
+  HS_FAIL(kType, "strided_convert: ", dtype_name(from), " to ", dtype_name(to), " is not supported");
 }
 
 Status gather(size_t elem_size, const void* data, const void* indices, bool indices_int64, void* out, int64_t outer,

@@ -1,10 +1,11 @@
 // Data movement: strided copies (Transpose, Slice, Expand: any permutation, step or broadcast is a
-// choice of source strides) and Gather along an axis.
+// choice of source strides), with a dtype conversion when asked, and Gather along an axis.
 #pragma once
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
 
+#include "hs/dtype.h"
 #include "hs/status.h"
 #include "kernels/cuda/layout.h"
 
@@ -14,6 +15,11 @@ namespace hs::cuda {
 // `in` already points at the first element read. elem_size: 1, 2, 4 or 8 bytes.
 Status strided_copy(size_t elem_size, const void* in, const Strides& in_strides, void* out, const IndexSpace& space,
                     cudaStream_t stream);
+
+// strided_copy that also converts: float32 to float16 or bfloat16 (round to nearest even), or
+// float16/bfloat16 to float32. For the reduced-precision kernels' operands (FlashAttention).
+Status strided_convert(DType from, const void* in, const Strides& in_strides, DType to, void* out,
+                       const IndexSpace& space, cudaStream_t stream);
 
 // out[o, j, i] = data[o, idx(j), i] for data [outer, axis_dim, inner] and `count` indices (int32 or
 // int64, negative counting from the end). An index outside [-axis_dim, axis_dim) writes zeros and
