@@ -31,6 +31,19 @@ export interface NativeValueInfo {
   kind: ValueKind;
 }
 
+/** Where the engine's nodes run, and the host<->device copies one run makes. */
+export interface NativeBackendInfo {
+  device: 'cpu' | 'cuda';
+  deviceName: string | null;
+  sm: number;
+  /** Nodes the CUDA backend left to the CPU, with the reason (empty on the CPU). */
+  cpuNodes: { node: string; reason: string }[];
+  /** Graph inputs and outputs are one copy each; `fallback*` are the copies CPU nodes cause. */
+  copiesPerRun: { hostToDevice: number; deviceToHost: number; fallbackHostToDevice: number; fallbackDeviceToHost: number };
+  /** device 'auto' chose the CPU: why not CUDA. */
+  fallbackReason: string | null;
+}
+
 export interface NativeEngineInfo {
   cache: string;
   threads: number;
@@ -39,6 +52,7 @@ export interface NativeEngineInfo {
   foldedNodes: number;
   removedNodes: number;
   fusions: string[];
+  backend: NativeBackendInfo;
 }
 
 export interface NativeEngine {
@@ -46,7 +60,14 @@ export interface NativeEngine {
   readonly outputs: NativeValueInfo[];
   readonly info: NativeEngineInfo;
   run(inputs: NativeValue[]): Promise<NativeValue[]>;
+  /** Completed runs and the host<->device tensor copies they made (zero on the CPU). */
+  stats(): NativeEngineStats;
   dispose(): void;
+}
+
+export interface NativeEngineStats {
+  runs: number;
+  copies: { hostToDevice: number; deviceToHost: number };
 }
 
 /** The importer's plain description of a graph (see ts/onnx/graph-desc.ts). */
@@ -109,8 +130,11 @@ export interface DevicesInfo {
     devices: CudaDevice[];
   };
   operators: string[];
-  /** Host memory owned by live native tensors (weights, activations, outputs not yet handed to JS). */
-  memory: { hostBytes: number; hostBuffers: number };
+  /**
+   * Host memory owned by live native tensors (weights, activations, outputs not yet handed to JS), and
+   * the device and pinned host memory the CUDA backend holds (weights, arenas, staging).
+   */
+  memory: { hostBytes: number; hostBuffers: number; deviceBytes: number; pinnedBytes: number };
 }
 
 export interface LoadOptionsNative {
@@ -128,6 +152,8 @@ export interface Addon {
     source: { graph?: GraphDesc; cacheDir?: string; key?: string },
     options: LoadOptionsNative,
   ): Promise<NativeEngine>;
+  /** Where the CUDA backend would run each node (builds like loadEngine({ graph }); needs no device). */
+  cudaPlacement(source: { graph: GraphDesc }, options: LoadOptionsNative): Promise<NativeBackendInfo>;
   attention?: unknown;
 }
 

@@ -1,8 +1,9 @@
 export { Engine, defaultCacheDir, type EngineInfo, type EngineOptions, type ValueInfo } from './engine/Engine';
 export { devices } from './engine/devices';
+export { cudaPlacement, type CudaPlacement } from './engine/cudaPlacement';
 export { Tensor, type TensorData, type TensorLike, type TensorType } from './tensor';
 export { ERROR_CODES, HsError, httpStatusOf, type ErrorCode } from './errors';
-export type { DevicesInfo, CudaDevice } from './binding';
+export type { DevicesInfo, CudaDevice, NativeBackendInfo } from './binding';
 export { DynamicBatcher, type BatchObserver, type BatchRunner, type DynamicBatcherOptions, type RequestOptions } from './batching/DynamicBatcher';
 export { serve, type ServeOptions, type Server } from './server/serve';
 export { buildApp, type AppOptions } from './server/app';

@@ -3,3 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash bench/gpu/attention.sh "$@"
+bash bench/gpu/engine.sh

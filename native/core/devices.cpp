@@ -1,5 +1,7 @@
 #include "hs/devices.h"
 
+#include <atomic>
+
 #include "hs/strcat.h"
 
 #ifdef HS_WITH_CUDA
@@ -43,6 +45,17 @@ CudaInfo probe() {
 }
 
 }  // namespace
+
+namespace {
+std::atomic<int64_t> g_device_bytes{0}, g_pinned_bytes{0};
+}  // namespace
+
+CudaMemoryStats cuda_memory_stats() { return CudaMemoryStats{g_device_bytes.load(), g_pinned_bytes.load()}; }
+
+void cuda_memory_add(int64_t device_bytes, int64_t pinned_bytes) {
+  g_device_bytes += device_bytes;
+  g_pinned_bytes += pinned_bytes;
+}
 
 const CudaInfo& cuda_info() {
   static const CudaInfo info = probe();

@@ -1,22 +1,69 @@
 #include "engine.h"
 
+#include <atomic>
+
+#include "hs/devices.h"
+#if HS_WITH_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
+
 namespace hs {
+namespace {
+
+class CpuRunContext final : public RunContext {
+ public:
+  CpuRunContext(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool) : ctx_(std::move(plan), pool) {}
+  Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) override {
+    Status st = ctx_.run(inputs, outputs);
+    if (st.is_ok()) ++runs_;
+    return st;
+  }
+  void trim() override { ctx_.trim(); }
+  RunStats stats() const override { return RunStats{runs_.load(), 0, 0}; }
+
+ private:
+  ExecutionContext ctx_;
+  std::atomic<int64_t> runs_{0};
+};
+
+}  // namespace
 
 Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> graph, const EngineOptions& options) {
   if (options.streams < 1 || options.streams > 64)
     return Status(StatusCode::kInvalidArgument, str_cat("streams must be in [1, 64], got ", options.streams));
   if (options.threads < 0 || options.threads > 1024)
     return Status(StatusCode::kInvalidArgument, str_cat("threads must be in [0, 1024], got ", options.threads));
+  if (options.device != "cpu" && options.device != "cuda" && options.device != "auto")
+    return Status(StatusCode::kInvalidArgument, str_cat("device must be 'cpu', 'cuda' or 'auto', got '", options.device, "'"));
+  if (options.device == "cuda" && !cuda_info().available)
+    return Status(StatusCode::kCudaUnavailable, str_cat("device 'cuda' was requested: ", cuda_info().reason));
+  // Every node gets its CPU kernel: the CUDA backend falls back to it for nodes it cannot run.
   auto plan = ExecutionPlan::create(graph, graph->opsets);
   if (!plan.is_ok()) return plan.status();
   auto engine = std::shared_ptr<Engine>(new Engine());
   engine->graph_ = std::move(graph);
   engine->plan_ = plan.take();
   engine->pool_ = std::make_unique<ThreadPool>(options.threads ? options.threads : ThreadPool::default_threads());
-  for (int i = 0; i < options.streams; ++i) {
-    engine->contexts_.push_back(std::make_unique<ExecutionContext>(engine->plan_, engine->pool_.get()));
-    engine->free_.push_back(engine->contexts_.back().get());
+  if (options.device == "auto" && !cuda_info().available) engine->backend_.fallback_reason = cuda_info().reason;
+  if (options.device == "cuda" || (options.device == "auto" && cuda_info().available)) {
+#if HS_WITH_CUDA
+    auto backend = cuda::create_backend(engine->plan_, engine->pool_.get(), options.streams, options.precision);
+    if (!backend.is_ok()) return backend.status();
+    const auto& cpu_nodes = backend.value().report.cpu_nodes;
+    if (options.device == "auto" && !cpu_nodes.empty()) {
+      engine->backend_.fallback_reason = str_cat(cpu_nodes.size(), " node(s) have no CUDA kernel, e.g. ",
+                                                 cpu_nodes[0].node, ": ", cpu_nodes[0].reason);
+    } else {
+      engine->backend_ = backend.value().report;
+      engine->contexts_ = std::move(backend.value().contexts);
+    }
+#endif
   }
+  if (engine->contexts_.empty()) {
+    for (int i = 0; i < options.streams; ++i)
+      engine->contexts_.push_back(std::make_unique<CpuRunContext>(engine->plan_, engine->pool_.get()));
+  }
+  for (auto& ctx : engine->contexts_) engine->free_.push_back(ctx.get());
   return engine;
 }
 
@@ -63,7 +110,7 @@ Status Engine::check_inputs(const std::vector<Value>& inputs) const {
 
 Status Engine::run(const std::vector<Value>& inputs, std::vector<Value>* outputs) {
   HS_RETURN_IF_ERROR(check_inputs(inputs));
-  ExecutionContext* ctx;
+  RunContext* ctx;
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return !free_.empty(); });
@@ -78,6 +125,17 @@ Status Engine::run(const std::vector<Value>& inputs, std::vector<Value>* outputs
   }
   cv_.notify_one();
   return st;
+}
+
+RunStats Engine::stats() const {
+  RunStats total;
+  for (const auto& ctx : contexts_) {
+    const RunStats s = ctx->stats();
+    total.runs += s.runs;
+    total.host_to_device += s.host_to_device;
+    total.device_to_host += s.device_to_host;
+  }
+  return total;
 }
 
 }  // namespace hs

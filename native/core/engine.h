@@ -1,12 +1,15 @@
 // Engine: an optimised graph made into an ExecutionPlan, the weights held once, and N execution
 // contexts (the `streams` option) that run concurrently; run() takes a free context and blocks its
-// (native worker) caller until one is free.
+// (native worker) caller until one is free. The contexts belong to the backend of `device`: the
+// CPU's ExecutionContexts, or CUDA contexts (streams, device arenas) when built with CUDA.
 #pragma once
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "engine_backend.h"
 #include "execution_plan.h"
 #include "hs/graph.h"
 
@@ -15,6 +18,12 @@ namespace hs {
 struct EngineOptions {
   int threads = 0;   // 0: the machine's core count
   int streams = 1;   // execution contexts
+  // "cpu" | "cuda" | "auto" (CUDA when a device is present and every node has a CUDA kernel,
+  // else the CPU, with BackendReport::fallback_reason saying why).
+  std::string device = "cpu";
+  // "fp32" | "fp16" | "bf16": on CUDA, reduced precision lets hs:Attention run FlashAttention
+  // (fp32 accumulation); everything else computes in float32 for now.
+  std::string precision = "fp32";
 };
 
 class Engine {
@@ -27,6 +36,9 @@ class Engine {
   const Graph& graph() const { return *graph_; }
   int streams() const { return (int)contexts_.size(); }
   int threads() const { return pool_->parallelism(); }
+  const BackendReport& backend() const { return backend_; }
+  // Runs completed so far and the host<->device copies they made, over every context.
+  RunStats stats() const;
 
   // Inputs in the order of inputs(); checked against the declared kinds, dtypes and fixed
   // dimensions (of the tensors inside sequences and optionals too).
@@ -38,8 +50,10 @@ class Engine {
   std::shared_ptr<const Graph> graph_;
   std::shared_ptr<const ExecutionPlan> plan_;
   std::unique_ptr<ThreadPool> pool_;
-  std::vector<std::unique_ptr<ExecutionContext>> contexts_;
-  std::vector<ExecutionContext*> free_;
+  BackendReport backend_;
+  // The pool outlives the contexts (declared first, destroyed last): CPU nodes run on it.
+  std::vector<std::unique_ptr<RunContext>> contexts_;
+  std::vector<RunContext*> free_;
   std::mutex mu_;
   std::condition_variable cv_;
 };

@@ -45,6 +45,9 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
   Napi::Object memory = Napi::Object::New(env);
   memory.Set("hostBytes", (double)mem.bytes);
   memory.Set("hostBuffers", (double)mem.buffers);
+  const hs::CudaMemoryStats cuda_mem = hs::cuda_memory_stats();
+  memory.Set("deviceBytes", (double)cuda_mem.device_bytes);
+  memory.Set("pinnedBytes", (double)cuda_mem.pinned_bytes);
   out.Set("memory", memory);
   return out;
   HS_NAPI_GUARD_END(env)

@@ -6,6 +6,9 @@
 //             { cacheDir, key } alone loads the cached plan, rejecting with ERR_CACHE_MISS.
 //   NativeEngine#run(tensors[])          -> Promise<tensors[]>   (inputs in engine.inputs order)
 //   NativeEngine#dispose()
+//   NativeEngine#stats()                 -> { runs, copies: { hostToDevice, deviceToHost } } so far
+//   cudaPlacement(source, options)       -> Promise<NativeBackendInfo>: builds like loadEngine({ graph })
+//     and reports where the CUDA backend would run each node, without a device (nothing is cached)
 #include <cstring>
 #include <memory>
 
@@ -13,6 +16,9 @@
 #include "core/builder.h"
 #include "core/engine.h"
 #include "core/plan_cache.h"
+#if HS_WITH_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
 #include "js_graph.h"
 #include "js_tensor.h"
 #include "napi_util.h"
@@ -45,11 +51,36 @@ Napi::Array value_infos_to_js(Napi::Env env, const std::vector<hs::ValueInfo>& i
   return arr;
 }
 
+Napi::Object backend_to_js(Napi::Env env, const hs::BackendReport& backend) {
+  Napi::Object placement = Napi::Object::New(env);
+  placement.Set("device", backend.device);
+  placement.Set("deviceName", backend.device_name.empty() ? env.Null() : Napi::String::New(env, backend.device_name));
+  placement.Set("sm", backend.sm);
+  Napi::Array cpu_nodes = Napi::Array::New(env, backend.cpu_nodes.size());
+  for (size_t i = 0; i < backend.cpu_nodes.size(); ++i) {
+    Napi::Object n = Napi::Object::New(env);
+    n.Set("node", backend.cpu_nodes[i].node);
+    n.Set("reason", backend.cpu_nodes[i].reason);
+    cpu_nodes.Set((uint32_t)i, n);
+  }
+  placement.Set("cpuNodes", cpu_nodes);
+  Napi::Object copies = Napi::Object::New(env);
+  copies.Set("hostToDevice", (double)backend.host_to_device);
+  copies.Set("deviceToHost", (double)backend.device_to_host);
+  copies.Set("fallbackHostToDevice", (double)backend.fallback_host_to_device);
+  copies.Set("fallbackDeviceToHost", (double)backend.fallback_device_to_host);
+  placement.Set("copiesPerRun", copies);
+  placement.Set("fallbackReason",
+                backend.fallback_reason.empty() ? env.Null() : Napi::String::New(env, backend.fallback_reason));
+  return placement;
+}
+
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeEngine",
                        {InstanceMethod("run", &EngineWrap::Run), InstanceMethod("dispose", &EngineWrap::Dispose),
+                        InstanceMethod("stats", &EngineWrap::Stats),
                         InstanceAccessor("inputs", &EngineWrap::Inputs, nullptr),
                         InstanceAccessor("outputs", &EngineWrap::Outputs, nullptr),
                         InstanceAccessor("info", &EngineWrap::Info, nullptr)});
@@ -75,6 +106,18 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return value_infos_to_js(info.Env(), engine_->outputs());
   }
   Napi::Value Info(const Napi::CallbackInfo& info) { return info_.IsEmpty() ? info.Env().Null() : info_.Value(); }
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) throw make_error(env, "ERR_DISPOSED", "the engine has been disposed");
+    const hs::RunStats s = engine_->stats();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("runs", (double)s.runs);
+    Napi::Object copies = Napi::Object::New(env);
+    copies.Set("hostToDevice", (double)s.host_to_device);
+    copies.Set("deviceToHost", (double)s.device_to_host);
+    out.Set("copies", copies);
+    return out;
+  }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     engine_.reset();  // runs in flight keep their own reference and finish first
     return info.Env().Undefined();
@@ -201,6 +244,7 @@ class LoadWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
 
   JsGraph source;
+  bool placement_only = false;  // cudaPlacement(): report where the CUDA backend would run each node
   std::string cache_dir, key;
   hs::BuildOptions build;
   hs::EngineOptions engine_options;
@@ -213,6 +257,10 @@ class LoadWorker : public Napi::AsyncWorker {
       source.copies.clear();
       status_ = hs::optimize_graph(*graph, build, &report_);
       if (!status_.is_ok()) return;
+      if (placement_only) {
+        place(graph);
+        return;
+      }
       cache_state_ = "built";
       if (!cache_dir.empty() && !key.empty()) {
         hs::Status st = hs::plan_cache_store(cache_dir, key, *graph);
@@ -238,6 +286,10 @@ class LoadWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     source.sources.clear();
+    if (status_.is_ok() && placement_only) {
+      deferred_.Resolve(backend_to_js(env, placement_));
+      return;
+    }
     if (!status_.is_ok()) {
       Napi::Error err = miss_ ? make_error(env, "ERR_CACHE_MISS", status_.message()) : status_error(env, status_);
       deferred_.Reject(err.Value());
@@ -253,6 +305,7 @@ class LoadWorker : public Napi::AsyncWorker {
     Napi::Array fusions = Napi::Array::New(env, report_.fusions.size());
     for (size_t i = 0; i < report_.fusions.size(); ++i) fusions.Set((uint32_t)i, report_.fusions[i]);
     info.Set("fusions", fusions);
+    info.Set("backend", backend_to_js(env, engine_->backend()));
     deferred_.Resolve(EngineWrap::Wrap(env, std::move(engine_), info));
   }
   void OnError(const Napi::Error& e) override {
@@ -261,8 +314,24 @@ class LoadWorker : public Napi::AsyncWorker {
   }
 
  private:
+  void place(std::shared_ptr<hs::Graph> graph) {
+#if HS_WITH_CUDA
+    auto plan = hs::ExecutionPlan::create(graph, graph->opsets);
+    if (!plan.is_ok()) {
+      status_ = plan.status();
+      return;
+    }
+    hs::ThreadPool pool(1);
+    placement_ = hs::cuda::placement(plan.take(), &pool);
+#else
+    (void)graph;
+    status_ = hs::Status(hs::StatusCode::kCudaUnavailable, "the addon was built without CUDA");
+#endif
+  }
+
   Napi::Promise::Deferred deferred_;
   hs::Status status_;
+  hs::BackendReport placement_;
   bool miss_ = false;
   std::string cache_state_;
   hs::BuildReport report_;
@@ -283,25 +352,30 @@ std::string string_option(Napi::Object o, const char* key, const std::string& fa
   return v.As<Napi::String>().Utf8Value();
 }
 
-Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
+Napi::Value StartLoad(const Napi::CallbackInfo& info, bool placement_only) {
   Napi::Env env = info.Env();
   HS_NAPI_GUARD_BEGIN
   HS_NAPI_CHECK_ARG(env, info.Length() >= 2 && info[0].IsObject() && info[1].IsObject(),
-                    "loadEngine(source: object, options: object)");
+                    placement_only ? "cudaPlacement(source: object, options: object)"
+                                   : "loadEngine(source: object, options: object)");
   Napi::Object src = info[0].As<Napi::Object>();
   Napi::Object opts = info[1].As<Napi::Object>();
   auto* w = new LoadWorker(env);
+  w->placement_only = placement_only;
   try {
     w->cache_dir = string_option(src, "cacheDir", "");
     w->key = string_option(src, "key", "");
     Napi::Value g = src.Get("graph");
     if (g.IsObject()) graph_from_js(env, g.As<Napi::Object>(), &w->source);
-    else if (w->cache_dir.empty() || w->key.empty()) throw_type_error(env, "loadEngine: source needs a graph or a cacheDir and key");
+    else if (placement_only || w->cache_dir.empty() || w->key.empty())
+      throw_type_error(env, "loadEngine: source needs a graph or a cacheDir and key");
     w->engine_options.threads = int_option(opts, "threads", 0);
     w->engine_options.streams = int_option(opts, "streams", 1);
     w->build.optimization_level = int_option(opts, "optimizationLevel", 2);
     w->build.precision = string_option(opts, "precision", "fp32");
     w->build.device = string_option(opts, "device", "cpu");
+    w->engine_options.device = w->build.device;
+    w->engine_options.precision = w->build.precision;
   } catch (...) {
     delete w;
     throw;
@@ -312,6 +386,9 @@ Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
   HS_NAPI_GUARD_END(env)
 }
 
+Napi::Value LoadEngine(const Napi::CallbackInfo& info) { return StartLoad(info, false); }
+Napi::Value CudaPlacement(const Napi::CallbackInfo& info) { return StartLoad(info, true); }
+
 }  // namespace
 
 void init_engine(Napi::Env env, Napi::Object exports) {
@@ -320,6 +397,7 @@ void init_engine(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeEngine", cls);
   exports.Set("loadEngine", Napi::Function::New(env, LoadEngine, "loadEngine"));
   exports.Set("cacheKey", Napi::Function::New(env, CacheKey, "cacheKey"));
+  exports.Set("cudaPlacement", Napi::Function::New(env, CudaPlacement, "cudaPlacement"));
 }
 
 }  // namespace hs_napi

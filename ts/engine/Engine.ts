@@ -4,14 +4,19 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { loadAddon, type NativeEngine, type NativeEngineInfo, type NativeValue, type NativeValueInfo } from '../binding';
+import {
+  loadAddon, type NativeEngine, type NativeEngineInfo, type NativeEngineStats, type NativeValue, type NativeValueInfo,
+} from '../binding';
 import { HsError } from '../errors';
 import { decodeOffThread } from '../onnx/decodeOffThread';
 import { Tensor, type TensorLike } from '../tensor';
 import { devices } from './devices';
 
 export interface EngineOptions {
-  /** 'auto' picks CUDA when it can run the model, else the CPU (engine.device says which, and why). */
+  /**
+   * 'auto' picks CUDA when a device is present and every node has a CUDA kernel, else the CPU
+   * (info.device says which, info.fallbackReason why). Default: 'cpu'.
+   */
   device?: 'auto' | 'cpu' | 'cuda';
   precision?: 'fp32' | 'fp16' | 'bf16';
   /** Execution contexts that run concurrently and share the weights. */
@@ -37,18 +42,25 @@ export function defaultCacheDir(): string {
   return process.env.HIGHSERVICE_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'highservice');
 }
 
-function pickDevice(requested: EngineOptions['device']): { device: 'cpu' | 'cuda'; reason: string | null } {
+/** The device to ask the addon for; 'auto' is settled natively (it needs the plan's placement). */
+function pickDevice(requested: EngineOptions['device']): 'cpu' | 'cuda' | 'auto' {
+  if (requested === undefined) return 'cpu';
+  if (requested !== 'cpu' && requested !== 'cuda' && requested !== 'auto')
+    throw new HsError('ERR_INVALID_ARGUMENT', `unknown device '${String(requested)}'`);
   const cuda = devices().cuda;
-  if (requested === 'cuda') {
-    if (!cuda.available) throw new HsError('ERR_CUDA_UNAVAILABLE', `device 'cuda' was requested: ${cuda.reason}`);
-    throw new HsError('ERR_CUDA_UNAVAILABLE', "device 'cuda' was requested: the cuda engine backend is not implemented yet");
-  }
-  if (requested === 'auto' || requested === undefined) {
-    const reason = cuda.available ? 'the cuda engine backend is not implemented yet' : cuda.reason;
-    return { device: 'cpu', reason: requested === 'auto' ? reason : null };
-  }
-  if (requested !== 'cpu') throw new HsError('ERR_INVALID_ARGUMENT', `unknown device '${String(requested)}'`);
-  return { device: 'cpu', reason: null };
+  if (requested === 'cuda' && !cuda.available)
+    throw new HsError('ERR_CUDA_UNAVAILABLE', `device 'cuda' was requested: ${cuda.reason}`);
+  return requested;
+}
+
+/** What the engine cache key must know of the device: a plan built for one GPU is not trusted on another. */
+function deviceFingerprint(device: 'cpu' | 'cuda' | 'auto'): unknown {
+  if (device === 'cpu') return 'cpu';
+  const cuda = devices().cuda;
+  const gpu = cuda.devices[0];
+  return gpu
+    ? { name: gpu.name, sm: gpu.sm, driver: cuda.driverVersion, runtime: cuda.runtimeVersion, device }
+    : { device, cuda: 'unavailable' };
 }
 
 export class Engine {
@@ -74,7 +86,7 @@ export class Engine {
   static async load(model: string | Uint8Array, options: EngineOptions = {}): Promise<Engine> {
     const started = performance.now();
     const addon = loadAddon();
-    const { device, reason } = pickDevice(options.device);
+    const device = pickDevice(options.device);
     let bytes: Uint8Array;
     if (typeof model === 'string') {
       try {
@@ -98,7 +110,9 @@ export class Engine {
     let key = '';
     let native: NativeEngine | undefined;
     if (cacheDir) {
-      const fingerprint = JSON.stringify({ v: VERSION, o: nativeOptions.optimizationLevel, p: nativeOptions.precision, d: device });
+      const fingerprint = JSON.stringify({
+        v: VERSION, o: nativeOptions.optimizationLevel, p: nativeOptions.precision, d: deviceFingerprint(device),
+      });
       key = await addon.cacheKey(bytes, fingerprint);
       native = await addon.loadEngine({ cacheDir, key }, nativeOptions).catch((e: { code?: string }) => {
         if (e.code === 'ERR_CACHE_MISS') return undefined;
@@ -109,7 +123,13 @@ export class Engine {
       const graph = await decodeOffThread(typeof model === 'string' ? { file: path.resolve(model) } : { bytes });
       native = await addon.loadEngine({ graph, cacheDir: cacheDir || undefined, key: key || undefined }, nativeOptions);
     }
-    return new Engine(native, { ...native.info, device, fallbackReason: reason, loadMs: performance.now() - started });
+    const { backend } = native.info;
+    return new Engine(native, {
+      ...native.info,
+      device: backend.device,
+      fallbackReason: backend.fallbackReason,
+      loadMs: performance.now() - started,
+    });
   }
 
   /** Runs the model; feeds are keyed by input name. Resolves with every output, keyed by name. */
@@ -128,6 +148,12 @@ export class Engine {
       out[v.name] = engineValue(results[i]);
     });
     return out;
+  }
+
+  /** Runs completed so far and the host<->device copies they made (engine.info.backend.copiesPerRun each). */
+  stats(): NativeEngineStats {
+    if (!this.#native) throw new HsError('ERR_DISPOSED', 'the engine has been disposed');
+    return this.#native.stats();
   }
 
   /** Frees the engine's memory now. Runs in flight finish first; later calls reject with ERR_DISPOSED. */

@@ -1,6 +1,7 @@
 // What the addon can run on: the CUDA runtime and devices (when compiled in), probed at run time
 // so that one binary serves machines with and without a GPU.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,15 @@ struct CudaInfo {
 
 // Probed once, then cached.
 const CudaInfo& cuda_info();
+
+// Device and pinned host memory the CUDA backend holds now (weights, arenas, staging buffers),
+// over every engine of the process; zero without CUDA. dispose() brings it back down.
+struct CudaMemoryStats {
+  int64_t device_bytes = 0;
+  int64_t pinned_bytes = 0;
+};
+CudaMemoryStats cuda_memory_stats();
+// For the CUDA backend: counts its allocations (positive) and frees (negative).
+void cuda_memory_add(int64_t device_bytes, int64_t pinned_bytes);
 
 }  // namespace hs

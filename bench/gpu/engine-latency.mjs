@@ -1,0 +1,73 @@
+// End-to-end engine latency, CPU vs CUDA, for the example repository's CNN (input [b, 3, 64, 64]) and
+// transformer encoder (x [b, 128, 64] with a mask) at batch 1 and 32 (the encoder also with
+// precision fp16, i.e. FlashAttention): the median of timed runs after warm-up runs, fresh random
+// inputs each run. Prints a markdown table (and writes it to --out).
+//   node bench/gpu/engine-latency.mjs [--runs 30] [--out table.md]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const hs = require(path.join(root, 'lib/index.js'));
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const runs = Number(arg('runs', 30));
+const warmup = 5;
+
+const random = (dims) => ({ type: 'float32', dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1) });
+const models = [
+  { name: 'CNN', file: 'examples/models/cnn/1/model.onnx', feeds: (b) => ({ input: random([b, 3, 64, 64]) }), fp16: false },
+  {
+    name: 'encoder (seq 128)', file: 'examples/models/encoder/1/model.onnx', fp16: true,
+    feeds: (b) => ({ x: random([b, 128, 64]), mask: { type: 'float32', dims: [b, 128], data: new Float32Array(b * 128).fill(1) } }),
+  },
+];
+
+async function median(engine, feeds) {
+  for (let i = 0; i < warmup; i++) await engine.run(feeds());
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const f = feeds();
+    const t0 = performance.now();
+    await engine.run(f);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const cuda = hs.devices().cuda;
+const deviceLine = cuda.available ? `${cuda.devices[0].name} (sm ${cuda.devices[0].sm}), driver ${cuda.driverVersion}, runtime ${cuda.runtimeVersion}` : `no CUDA: ${cuda.reason}`;
+const rows = [];
+for (const m of models) {
+  const file = path.join(root, m.file);
+  const engines = { cpu: await hs.Engine.load(file, { cacheDir: false, device: 'cpu' }) };
+  if (cuda.available) engines.cuda = await hs.Engine.load(file, { cacheDir: false, device: 'cuda' });
+  if (cuda.available && m.fp16) engines.fp16 = await hs.Engine.load(file, { cacheDir: false, device: 'cuda', precision: 'fp16' });
+  const ms = (v) => (Number.isNaN(v) ? 'n/a' : v.toFixed(2));
+  for (const batch of [1, 32]) {
+    const cpuMs = await median(engines.cpu, () => m.feeds(batch));
+    const cudaMs = engines.cuda ? await median(engines.cuda, () => m.feeds(batch)) : NaN;
+    const fp16Ms = engines.fp16 ? await median(engines.fp16, () => m.feeds(batch)) : NaN;
+    const speedup = Number.isNaN(cudaMs) ? 'n/a' : `${(cpuMs / cudaMs).toFixed(1)}x`;
+    rows.push(`| ${m.name} | ${batch} | ${ms(cpuMs)} | ${ms(cudaMs)} | ${ms(fp16Ms)} | ${speedup} |`);
+    console.log(rows.at(-1));
+  }
+  for (const e of Object.values(engines)) e.dispose();
+}
+const table = [
+  `Engine latency, fp32, median of ${runs} runs after ${warmup} warm-up (ms, including host<->device copies)`,
+  `device: ${deviceLine}; CPU: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown'}; commit ${process.env.HS_COMMIT ?? 'unknown'}; ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  '| model | batch | cpu ms | cuda ms | cuda, fp16 attention ms | cuda speedup |',
+  '|---|---|---|---|---|---|',
+  ...rows,
+].join('\n');
+console.log(`\n${table}`);
+const out = arg('out', null);
+if (out) fs.writeFileSync(out, `${table}\n`);

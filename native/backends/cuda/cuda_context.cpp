@@ -1,0 +1,187 @@
+#include "backends/cuda/cuda_context.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/cuda/device_memory.h"
+#include "backends/cuda/device_values.h"
+#include "backends/cuda/host_step.h"
+#include "kernels/cuda/cuda_check.h"
+
+namespace hs::cuda {
+namespace {
+
+// The device side of one step's inputs and outputs.
+class DeviceStepContext final : public CudaKernelContext {
+ public:
+  DeviceStepContext(const ExecutionPlan::Step& step, DeviceValues& values, cudaStream_t stream, int* error_flag)
+      : step_(step), values_(values), stream_(stream), error_flag_(error_flag) {}
+
+  // Moves every input to where the kernel reads it.
+  Status bind_inputs(const CudaOpKernel& kernel) {
+    std::vector<int> host;
+    for (int i = 0; i < num_inputs(); ++i) {
+      const int s = step_.inputs[i];
+      if (s < 0) continue;
+      const CudaOpKernel::Access access = kernel.input_access(i);
+      if (access == CudaOpKernel::Access::kMetadata) continue;
+      if (access == CudaOpKernel::Access::kHost) host.push_back(s);
+      else HS_RETURN_IF_ERROR(values_.to_device(s, str_cat("input ", i, " ('", step_.node->inputs[i], "')")));
+    }
+    return values_.to_host_all(host);
+  }
+
+  int num_inputs() const override { return (int)step_.node->inputs.size(); }
+  const DeviceTensor* input(int i) const override {
+    if (i < 0 || i >= num_inputs() || step_.inputs[i] < 0) return nullptr;
+    Slot& slot = values_[step_.inputs[i]];
+    return slot.on_device ? &slot.device : nullptr;
+  }
+  const Tensor* host_input(int i) const override {
+    if (i < 0 || i >= num_inputs() || step_.inputs[i] < 0) return nullptr;
+    Slot& slot = values_[step_.inputs[i]];
+    return slot.on_host && slot.host.is_tensor() ? &slot.host.tensor() : nullptr;
+  }
+  int num_outputs() const override { return (int)step_.outputs.size(); }
+  bool output_wanted(int i) const override { return i < num_outputs() && step_.outputs[i] >= 0; }
+  Result<DeviceTensor*> output(int i, DType dtype, const Shape& shape) override {
+    auto t = values_.allocate(dtype, shape);
+    if (!t.is_ok()) return t.status();
+    const int s = i < num_outputs() ? step_.outputs[i] : -1;
+    if (s < 0) {
+      DeviceTensor& sink = unused_[i];
+      sink = t.take();
+      return &sink;
+    }
+    set_output(i, t.take());
+    return &values_[s].device;
+  }
+  // A value is written once per run; a metadata kernel may set both sides of it.
+  void set_output(int i, DeviceTensor view) override {
+    const int s = i < num_outputs() ? step_.outputs[i] : -1;
+    if (s < 0) return;
+    values_[s].device = std::move(view);
+    values_[s].on_device = true;
+  }
+  void set_host_output(int i, Tensor tensor) override {
+    const int s = i < num_outputs() ? step_.outputs[i] : -1;
+    if (s < 0) return;
+    values_[s].host = Value(std::move(tensor));
+    values_[s].on_host = true;
+  }
+  Result<void*> scratch(size_t bytes) override {
+    auto t = values_.allocate(DType::kUint8, {(int64_t)bytes});
+    if (!t.is_ok()) return t.status();
+    scratch_.push_back(t.value().owner);
+    return t.value().data;
+  }
+  cudaStream_t stream() const override { return stream_; }
+  int* error_flag() const override { return error_flag_; }
+
+ private:
+  const ExecutionPlan::Step& step_;
+  DeviceValues& values_;
+  cudaStream_t stream_;
+  int* error_flag_;
+  std::map<int, DeviceTensor> unused_;
+  std::vector<std::shared_ptr<void>> scratch_;  // returned to the arena when the step is done
+};
+
+}  // namespace
+
+Result<std::unique_ptr<CudaContext>> CudaContext::create(std::shared_ptr<const CudaPlan> plan, ThreadPool* pool) {
+  std::unique_ptr<CudaContext> ctx(new CudaContext());
+  ctx->plan_ = std::move(plan);
+  ctx->pool_ = pool;
+  const char* poison = std::getenv("HS_CUDA_POISON");
+  ctx->poison_ = poison && std::strcmp(poison, "1") == 0;
+  HS_CUDA_CHECK(cudaSetDevice(ctx->plan_->device()));
+  HS_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamNonBlocking));
+  HS_CUDA_CHECK(device_alloc(reinterpret_cast<void**>(&ctx->error_flag_), sizeof(int)));
+  HS_CUDA_CHECK(pinned_alloc(reinterpret_cast<void**>(&ctx->error_host_), sizeof(int)));
+  const ExecutionPlan& p = ctx->plan_->plan();
+  for (int s = 0; s < p.num_slots(); ++s) ctx->slot_of_[p.slot_name(s)] = s;
+  return ctx;
+}
+
+CudaContext::~CudaContext() {
+  if (plan_) cudaSetDevice(plan_->device());
+  if (stream_) cudaStreamSynchronize(stream_);
+  arena_.trim();
+  staging_.trim();
+  device_free(error_flag_, sizeof(int));
+  pinned_free(error_host_, sizeof(int));
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+void CudaContext::trim() {
+  arena_.trim();
+  staging_.trim();
+}
+
+Status CudaContext::run(const std::vector<Value>& inputs, std::vector<Value>* outputs) {
+  HS_CUDA_CHECK(cudaSetDevice(plan_->device()));
+  arena_.begin_run();
+  Status st = run_steps(inputs, outputs);
+  // Whatever happened, the stream must be idle before its buffers are reused.
+  const cudaError_t err = cudaStreamSynchronize(stream_);
+  if (st.is_ok() && err != cudaSuccess) st = cuda_status(err, "cudaStreamSynchronize", __FILE__, __LINE__);
+  staging_.reset();
+  return st;
+}
+
+Status CudaContext::run_steps(const std::vector<Value>& inputs, std::vector<Value>* outputs) {
+  const ExecutionPlan& plan = plan_->plan();
+  if (inputs.size() != plan.input_slots().size())
+    return Status(StatusCode::kInvalidArgument, str_cat("expected ", plan.input_slots().size(), " inputs, got ", inputs.size()));
+  DeviceValues values(arena_, staging_, stream_, poison_);
+  values.reset(plan.num_slots());
+  for (auto& [s, t] : plan.constant_slots()) {
+    values[s].host = t;
+    values[s].on_host = true;
+    if (const DeviceTensor* w = plan_->weight(s)) {
+      values[s].device = *w;
+      values[s].on_device = true;
+    }
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const int s = plan.input_slots()[i];
+    values.release(s);  // a fed input replaces an initializer's default
+    values[s].host = inputs[i];
+    values[s].on_host = true;
+  }
+  HS_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0, sizeof(int), stream_));
+
+  const auto& steps = plan.steps();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const ExecutionPlan::Step& step = steps[i];
+    Status st;
+    if (const CudaOpKernel* kernel = plan_->kernel(i)) {
+      DeviceStepContext ctx(step, values, stream_, error_flag_);
+      st = ctx.bind_inputs(*kernel);
+      if (st.is_ok()) st = kernel->compute(ctx);
+    } else {
+      st = run_host_step(step, values, slot_of_, *pool_);
+    }
+    if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
+    for (int s : step.frees) values.release(s);
+  }
+
+  HS_CUDA_CHECK(cudaMemcpyAsync(error_host_, error_flag_, sizeof(int), cudaMemcpyDeviceToHost, stream_));
+  HS_RETURN_IF_ERROR(values.to_host_all(plan.output_slots()));
+  HS_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (*error_host_)
+    return Status(StatusCode::kInvalidArgument, "an index input was out of range for its axis (Gather)");
+  outputs->clear();
+  for (int s : plan.output_slots()) {
+    if (!values[s].on_host || !values[s].host.defined())
+      return Status(StatusCode::kInternal, str_cat("output '", plan.slot_name(s), "' was not computed"));
+    outputs->push_back(values[s].host);
+  }
+  ++runs_;
+  uploads_ += values.uploads();
+  downloads_ += values.downloads();
+  return Status::ok();
+}
+
+}  // namespace hs::cuda

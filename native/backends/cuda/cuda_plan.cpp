@@ -1,0 +1,178 @@
+#include "backends/cuda/cuda_plan.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "backends/cuda/device_memory.h"
+#include "core/passes/passes.h"
+#include "hs/devices.h"
+#include "kernels/cuda/cuda_check.h"
+
+namespace hs::cuda {
+namespace {
+
+constexpr size_t kWeightAlign = 256;
+
+// The build-time types of a node's inputs, from shape inference.
+std::vector<passes::ValueType> input_types(const Node& node, const passes::TypeMap& types) {
+  std::vector<passes::ValueType> out;
+  for (const std::string& name : node.inputs) {
+    auto it = name.empty() ? types.end() : types.find(name);
+    out.push_back(it == types.end() ? passes::ValueType{} : it->second);
+  }
+  return out;
+}
+
+// How many leading outputs of a CPU node have its input 0's dtype, for the CPU operators that
+// shape inference leaves untyped.
+size_t same_dtype_outputs(const Node& node) {
+  static const std::set<std::string> all = {"Tile", "Pad", "Resize", "Split", "GatherElements", "GatherND",
+                                            "ScatterND", "ScatterElements", "Trilu", "DepthToSpace",
+                                            "SpaceToDepth", "ConvTranspose", "ReverseSequence"};
+  if (!node.domain.empty() && node.domain != "ai.onnx") return 0;
+  if (all.count(node.op_type)) return node.outputs.size();
+  return node.op_type == "TopK" ? 1 : 0;  // values; the indices are int64
+}
+
+// Where a value can be read without a copy.
+struct Where {
+  bool host = false, device = false;
+};
+
+}  // namespace
+
+const DeviceTensor* CudaPlan::weight(int slot) const {
+  return slot >= 0 && slot < (int)weights_.size() && weights_[slot].data ? &weights_[slot] : nullptr;
+}
+
+Result<std::shared_ptr<const CudaPlan>> CudaPlan::create(std::shared_ptr<const ExecutionPlan> plan, int device,
+                                                         ThreadPool& pool, const std::string& precision) {
+  auto cp = std::shared_ptr<CudaPlan>(new CudaPlan());
+  cp->plan_ = std::move(plan);
+  cp->device_ = device;
+  for (const CudaDeviceInfo& d : cuda_info().devices)
+    if (d.index == device) cp->report_.device_name = d.name, cp->report_.sm = d.sm;
+  HS_RETURN_IF_ERROR(cp->upload(cp->place(pool, precision)));
+  return std::shared_ptr<const CudaPlan>(cp);
+}
+
+BackendReport CudaPlan::placement(std::shared_ptr<const ExecutionPlan> plan, ThreadPool& pool) {
+  CudaPlan cp;
+  cp.plan_ = std::move(plan);
+  cp.place(pool, "fp32");
+  return cp.report_;
+}
+
+std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision) {
+  const ExecutionPlan* plan = plan_.get();
+  const Graph& graph = plan->graph();
+  report_.device = "cuda";
+  BuildOptions options;
+  BuildReport scratch_report;
+  passes::PassContext pctx{options, scratch_report, pool, {}};
+  passes::infer_shapes(graph, pctx);
+
+  // Place every step.
+  const auto& steps = plan->steps();
+  kernels_.resize(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& node = *steps[i].node;
+    std::string reason;
+    const CudaKernelFactory* factory = find_cuda_kernel(node.domain, node.op_type);
+    if (!steps[i].subplans.empty()) {
+      reason = "control flow runs on the CPU";
+    } else if (!factory) {
+      reason = str_cat("no CUDA kernel for ", node.domain.empty() ? "" : node.domain + ":", node.op_type);
+    } else {
+      CudaKernelInfo kinfo{node, 0, graph.initializers, input_types(node, pctx.types), precision};
+      auto op = graph.opsets.find(node.domain == "ai.onnx" ? "" : node.domain);
+      kinfo.opset = op == graph.opsets.end() ? 1 : op->second;
+      auto kernel = (*factory)(kinfo);
+      if (kernel.is_ok()) kernels_[i] = kernel.take();
+      else reason = kernel.status().message();
+    }
+    // Carry dtypes through nodes shape inference does not type (fused ops, data movement), so the
+    // device kernels after them can be placed.
+    const size_t typed_outputs = kernels_[i] ? node.outputs.size() : same_dtype_outputs(node);
+    std::vector<DType> in;
+    for (const passes::ValueType& t : input_types(node, pctx.types)) in.push_back(t.dtype);
+    for (size_t o = 0; o < typed_outputs && !in.empty(); ++o) {
+      if (node.outputs[o].empty()) continue;
+      passes::ValueType& t = pctx.types[node.outputs[o]];
+      if (t.dtype == DType::kUndefined) t.dtype = kernels_[i] ? kernels_[i]->output_dtype(in) : in[0];
+    }
+    if (!kernels_[i]) report_.cpu_nodes.push_back({node.describe(), reason});
+  }
+
+  // Walk the values: which constants the device reads, and how many copies a run makes.
+  std::vector<Where> where(plan->num_slots());
+  std::set<int> device_constants;
+  std::vector<bool> is_constant(plan->num_slots(), false);
+  for (auto& [s, t] : plan->constant_slots()) where[s].host = true, is_constant[s] = true;
+  for (int s : plan->input_slots()) where[s].host = true, is_constant[s] = false;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const CudaOpKernel* k = kernels_[i].get();
+    const auto& ins = steps[i].inputs;
+    using Access = CudaOpKernel::Access;
+    for (size_t j = 0; j < ins.size(); ++j) {
+      const int s = ins[j];
+      if (s < 0) continue;
+      const bool node_input = j < steps[i].node->inputs.size();
+      if (k && node_input && k->input_access((int)j) == Access::kMetadata) continue;
+      const bool on_device = k && node_input && k->input_access((int)j) == Access::kDevice;
+      if (on_device && is_constant[s]) {
+        device_constants.insert(s);
+        where[s].device = true;
+      } else if (on_device && !where[s].device) {
+        where[s].device = true;
+        ++report_.host_to_device;
+        const bool graph_input = std::find(plan->input_slots().begin(), plan->input_slots().end(), s) !=
+                                 plan->input_slots().end();
+        if (!graph_input) ++report_.fallback_host_to_device;
+      } else if (!on_device && !where[s].host) {
+        where[s].host = true;
+        ++report_.device_to_host;
+        ++report_.fallback_device_to_host;
+      }
+    }
+    // CPU steps and Shape/Size write host values, views stay where their input is, and every
+    // other device kernel writes device values.
+    Where out{false, true};
+    if (!k || k->writes_host_values()) out = Where{true, false};
+    else if (!ins.empty() && ins[0] >= 0 && k->input_access(0) == Access::kMetadata) out = where[ins[0]];
+    for (int s : steps[i].outputs)
+      if (s >= 0) where[s] = out;
+  }
+  for (int s : plan->output_slots())
+    if (!where[s].host) ++report_.device_to_host, where[s].host = true;
+
+  return std::vector<int>(device_constants.begin(), device_constants.end());
+}
+
+Status CudaPlan::upload(const std::vector<int>& device_constants) {
+  const ExecutionPlan* plan = plan_.get();
+  size_t total = 0;
+  std::map<int, const Tensor*> constant_of;
+  for (auto& [s, t] : plan->constant_slots()) constant_of[s] = &t;
+  for (int s : device_constants) total += (constant_of[s]->nbytes() + kWeightAlign - 1) / kWeightAlign * kWeightAlign;
+  weights_.resize(plan->num_slots());
+  if (total == 0) return Status::ok();
+  HS_CUDA_CHECK(cudaSetDevice(device_));
+  void* block = nullptr;
+  HS_CUDA_CHECK(device_alloc(&block, total));
+  std::shared_ptr<void> owner(block, [total](void* p) { device_free(p, total); });
+  size_t offset = 0;
+  for (int s : device_constants) {
+    const Tensor& t = *constant_of[s];
+    if (t.dtype() == DType::kString)
+      return Status(StatusCode::kType, str_cat("constant '", plan->slot_name(s), "' is a string tensor; it cannot go to the device"));
+    void* dst = static_cast<char*>(block) + offset;
+    if (t.nbytes()) HS_CUDA_CHECK(cudaMemcpy(dst, t.raw(), t.nbytes(), cudaMemcpyHostToDevice));
+    weights_[s] = DeviceTensor{t.dtype(), t.shape(), dst, owner};
+    offset += (t.nbytes() + kWeightAlign - 1) / kWeightAlign * kWeightAlign;
+  }
+  return Status::ok();
+}
+
+}  // namespace hs::cuda

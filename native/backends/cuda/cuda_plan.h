@@ -1,0 +1,46 @@
+// CudaPlan: an ExecutionPlan's steps placed on the device. Each step gets its CUDA kernel when a
+// factory accepts the node, else it keeps its CPU kernel (the reason is recorded). The constants
+// that device kernels read are uploaded once into one weight block shared by every context. The
+// plan also counts, by walking where each value lives, the host<->device copies one run makes.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/cuda_kernel.h"
+#include "core/engine_backend.h"
+#include "core/execution_plan.h"
+
+namespace hs::cuda {
+
+class CudaPlan {
+ public:
+  // Places the steps of `plan` (a top-level plan; subgraph steps run on the CPU) and uploads the
+  // device constants to `device`. `precision` reaches the kernels (CudaKernelInfo::precision).
+  static Result<std::shared_ptr<const CudaPlan>> create(std::shared_ptr<const ExecutionPlan> plan, int device,
+                                                        ThreadPool& pool, const std::string& precision);
+  // The placement alone, which needs no device: what create() would run where, and its copies.
+  static BackendReport placement(std::shared_ptr<const ExecutionPlan> plan, ThreadPool& pool);
+
+  const ExecutionPlan& plan() const { return *plan_; }
+  int device() const { return device_; }
+  // The step's CUDA kernel, or nullptr when the step runs on the CPU backend.
+  const CudaOpKernel* kernel(size_t step) const { return kernels_[step].get(); }
+  // The device copy of constant slot `slot`, or nullptr when no device kernel reads it.
+  const DeviceTensor* weight(int slot) const;
+  const BackendReport& report() const { return report_; }
+
+ private:
+  CudaPlan() = default;
+  // Creates the kernels and counts the copies; returns the constant slots device kernels read.
+  std::vector<int> place(ThreadPool& pool, const std::string& precision);
+  Status upload(const std::vector<int>& device_constants);
+
+  std::shared_ptr<const ExecutionPlan> plan_;
+  int device_ = 0;
+  std::vector<std::unique_ptr<CudaOpKernel>> kernels_;
+  std::vector<DeviceTensor> weights_;  // by slot; data null for constants kept on the host
+  BackendReport report_;
+};
+
+}  // namespace hs::cuda

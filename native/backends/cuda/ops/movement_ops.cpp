@@ -1,0 +1,236 @@
+// Transpose, Slice, Expand (strided copies: a permutation, a start and step, a broadcast are source
+// strides), Concat (one 2-D memcpy per input) and Gather on CUDA, for any numeric dtype of 1, 2, 4
+// or 8 bytes. Slice's starts/ends/axes/steps and Expand's shape are read on the host.
+#include <algorithm>
+
+#include "backends/cuda/ops/op_common.h"
+#include "kernels/cpu/common.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/movement.cuh"
+
+namespace hs::cuda::ops {
+namespace {
+
+Status require_numeric(const CudaKernelInfo& info, size_t i) {
+  const DType t = info.input_dtype(i);
+  if (t == DType::kUndefined) HS_FAIL(kUnsupportedOp, "the dtype of input ", i, " is unknown at build time");
+  const size_t size = dtype_size(t);
+  if (t == DType::kString || (size != 1 && size != 2 && size != 4 && size != 8))
+    HS_FAIL(kUnsupportedOp, "input ", i, " is ", dtype_name(t), ", which the CUDA kernel does not take");
+  return Status::ok();
+}
+
+Status host_ints(const Tensor* t, const char* what, std::vector<int64_t>* out) {
+  if (!t) HS_FAIL(kInvalidModel, what, " is required");
+  if (t->dtype() != DType::kInt64 && t->dtype() != DType::kInt32) HS_FAIL(kType, what, " must be int32 or int64");
+  *out = t->to_int64_vector();
+  return Status::ok();
+}
+
+class Transpose : public CudaKernelBase {
+ public:
+  explicit Transpose(const CudaKernelInfo& info) : perm_(info.node.attr_ints("perm")) { init_status = require_numeric(info, 0); }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "Transpose needs input 0");
+    const int64_t rank = x->rank();
+    std::vector<int64_t> perm = perm_;
+    if (perm.empty())
+      for (int64_t d = rank - 1; d >= 0; --d) perm.push_back(d);
+    std::vector<bool> seen((size_t)rank, false);
+    if ((int64_t)perm.size() != rank) HS_FAIL(kInvalidArgument, "perm ", perm, " does not match rank ", rank);
+    for (int64_t& p : perm) {
+      p = normalize_axis(p, rank);
+      if (p < 0 || p >= rank || seen[(size_t)p]) HS_FAIL(kInvalidArgument, "perm ", perm_, " is not a permutation");
+      seen[(size_t)p] = true;
+    }
+    Shape out;
+    for (int64_t p : perm) out.push_back(x->shape[(size_t)p]);
+    IndexSpace space;
+    HS_RETURN_IF_ERROR(index_space(out, &space));
+    const Strides in = contiguous_strides(x->shape);
+    Strides strides;
+    for (int64_t d = 0; d < rank; ++d) strides.s[d] = in.s[perm[(size_t)d]];
+    auto y = ctx.output(0, x->dtype, out);
+    if (!y.is_ok()) return y.status();
+    return strided_copy(dtype_size(x->dtype), x->data, strides, y.value()->data, space, ctx.stream());
+  }
+
+ private:
+  std::vector<int64_t> perm_;
+};
+
+class Slice : public CudaKernelBase {
+ public:
+  explicit Slice(const CudaKernelInfo& info) : from_inputs_(info.opset >= 10) {
+    init_status = require_numeric(info, 0);
+    if (!from_inputs_) {
+      starts_ = info.node.attr_ints("starts");
+      ends_ = info.node.attr_ints("ends");
+      axes_ = info.node.attr_ints("axes");
+    }
+  }
+  Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "Slice needs input 0");
+    std::vector<int64_t> starts = starts_, ends = ends_, axes = axes_, steps;
+    if (from_inputs_) {
+      HS_RETURN_IF_ERROR(host_ints(ctx.host_input(1), "starts", &starts));
+      HS_RETURN_IF_ERROR(host_ints(ctx.host_input(2), "ends", &ends));
+      if (ctx.num_inputs() > 3 && ctx.host_input(3)) HS_RETURN_IF_ERROR(host_ints(ctx.host_input(3), "axes", &axes));
+      if (ctx.num_inputs() > 4 && ctx.host_input(4)) HS_RETURN_IF_ERROR(host_ints(ctx.host_input(4), "steps", &steps));
+    }
+    const int64_t rank = x->rank();
+    if (axes.empty())
+      for (size_t i = 0; i < starts.size(); ++i) axes.push_back((int64_t)i);
+    if (steps.empty()) steps.assign(starts.size(), 1);
+    if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+      HS_FAIL(kInvalidArgument, "starts, ends, axes and steps must have the same length");
+    Shape out = x->shape;
+    const Strides in = contiguous_strides(x->shape);
+    Strides strides = in;
+    int64_t offset = 0;
+    std::vector<bool> seen((size_t)rank, false);
+    for (size_t i = 0; i < starts.size(); ++i) {
+      const int64_t a = normalize_axis(axes[i], rank);
+      if (a < 0 || a >= rank || seen[(size_t)a]) HS_FAIL(kInvalidArgument, "axes ", axes, " are invalid for rank ", rank);
+      seen[(size_t)a] = true;
+      const int64_t d = x->shape[(size_t)a], step = steps[i];
+      if (step == 0) HS_FAIL(kInvalidArgument, "Slice steps must not be 0");
+      int64_t s = starts[i], e = ends[i];
+      if (s < 0) s += d;
+      if (e < 0) e += d;
+      int64_t len;
+      if (d == 0) {
+        len = 0;
+      } else if (step > 0) {
+        s = std::clamp<int64_t>(s, 0, d);
+        e = std::clamp<int64_t>(e, 0, d);
+        len = e > s ? (e - s - 1) / step + 1 : 0;
+      } else {
+        s = std::clamp<int64_t>(s, 0, d - 1);
+        e = std::clamp<int64_t>(e, -1, d - 1);
+        len = s > e ? (s - e - 1) / -step + 1 : 0;
+      }
+      out[(size_t)a] = len;
+      if (len > 0) offset += s * in.s[a];
+      strides.s[a] = in.s[a] * step;
+    }
+    IndexSpace space;
+    HS_RETURN_IF_ERROR(index_space(out, &space));
+    auto y = ctx.output(0, x->dtype, out);
+    if (!y.is_ok()) return y.status();
+    const char* base = static_cast<const char*>(x->data) + offset * (int64_t)dtype_size(x->dtype);
+    return strided_copy(dtype_size(x->dtype), base, strides, y.value()->data, space, ctx.stream());
+  }
+
+ private:
+  bool from_inputs_;
+  std::vector<int64_t> starts_, ends_, axes_;
+};
+
+class Expand : public CudaKernelBase {
+ public:
+  explicit Expand(const CudaKernelInfo& info) { init_status = require_numeric(info, 0); }
+  Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "Expand needs input 0");
+    std::vector<int64_t> shape;
+    HS_RETURN_IF_ERROR(host_ints(ctx.host_input(1), "shape", &shape));
+    Shape out;
+    HS_RETURN_IF_ERROR(cpu::broadcast_shapes(x->shape, shape, &out));
+    IndexSpace space;
+    HS_RETURN_IF_ERROR(index_space(out, &space));
+    auto y = ctx.output(0, x->dtype, out);
+    if (!y.is_ok()) return y.status();
+    return strided_copy(dtype_size(x->dtype), x->data, broadcast_strides(x->shape, out), y.value()->data, space,
+                        ctx.stream());
+  }
+};
+
+class Concat : public CudaKernelBase {
+ public:
+  explicit Concat(const CudaKernelInfo& info) : axis_(info.node.attr_int("axis", 0)) {
+    for (size_t i = 0; i < info.node.inputs.size() && init_status.is_ok(); ++i) init_status = require_numeric(info, i);
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* first = ctx.input(0);
+    if (!first) HS_FAIL(kInvalidModel, "Concat needs at least one input");
+    const int64_t rank = first->rank(), axis = normalize_axis(axis_, rank);
+    if (axis < 0 || axis >= rank) HS_FAIL(kInvalidArgument, "axis ", axis_, " is out of range for rank ", rank);
+    Shape out = first->shape;
+    out[(size_t)axis] = 0;
+    for (int i = 0; i < ctx.num_inputs(); ++i) {
+      const DeviceTensor* t = ctx.input(i);
+      if (!t || t->dtype != first->dtype || t->rank() != rank) HS_FAIL(kShape, "Concat inputs must share dtype and rank");
+      for (int64_t d = 0; d < rank; ++d)
+        if (d != axis && t->shape[(size_t)d] != first->shape[(size_t)d])
+          HS_FAIL(kShape, "Concat input ", i, " ", t->shape, " does not match ", first->shape, " off axis ", axis);
+      out[(size_t)axis] += t->shape[(size_t)axis];
+    }
+    auto y = ctx.output(0, first->dtype, out);
+    if (!y.is_ok()) return y.status();
+    const size_t esize = dtype_size(first->dtype);
+    const int64_t outer = shape_numel(Shape(out.begin(), out.begin() + axis));
+    const int64_t inner = shape_numel(Shape(out.begin() + axis + 1, out.end()));
+    const size_t dst_pitch = (size_t)(out[(size_t)axis] * inner) * esize;
+    size_t at = 0;
+    for (int i = 0; i < ctx.num_inputs(); ++i) {
+      const DeviceTensor* t = ctx.input(i);
+      const size_t width = (size_t)(t->shape[(size_t)axis] * inner) * esize;
+      if (width && outer)
+        HS_CUDA_CHECK(cudaMemcpy2DAsync(static_cast<char*>(y.value()->data) + at, dst_pitch, t->data, width, width,
+                                        (size_t)outer, cudaMemcpyDeviceToDevice, ctx.stream()));
+      at += width;
+    }
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_;
+};
+
+class Gather : public CudaKernelBase {
+ public:
+  explicit Gather(const CudaKernelInfo& info) : axis_(info.node.attr_int("axis", 0)) {
+    init_status = require_numeric(info, 0);
+    if (init_status.is_ok()) init_status = require_dtype(info, 1, {DType::kInt64, DType::kInt32});
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* data = ctx.input(0);
+    const DeviceTensor* idx = ctx.input(1);
+    if (!data || !idx) HS_FAIL(kInvalidModel, "Gather needs data and indices");
+    if (idx->dtype != DType::kInt64 && idx->dtype != DType::kInt32) HS_FAIL(kType, "indices must be int32 or int64");
+    const int64_t rank = data->rank(), axis = normalize_axis(axis_, rank);
+    if (axis < 0 || axis >= rank) HS_FAIL(kInvalidArgument, "axis ", axis_, " is out of range for rank ", rank);
+    Shape out(data->shape.begin(), data->shape.begin() + axis);
+    out.insert(out.end(), idx->shape.begin(), idx->shape.end());
+    out.insert(out.end(), data->shape.begin() + axis + 1, data->shape.end());
+    auto y = ctx.output(0, data->dtype, out);
+    if (!y.is_ok()) return y.status();
+    const int64_t outer = shape_numel(Shape(data->shape.begin(), data->shape.begin() + axis));
+    const int64_t inner = shape_numel(Shape(data->shape.begin() + axis + 1, data->shape.end()));
+    return gather(dtype_size(data->dtype), data->data, idx->data, idx->dtype == DType::kInt64, y.value()->data, outer,
+                  data->shape[(size_t)axis], inner, idx->numel(), ctx.error_flag(), ctx.stream());
+  }
+
+ private:
+  int64_t axis_;
+};
+
+}  // namespace
+
+HS_REGISTER_CUDA_KERNEL("", "Transpose", Transpose);
+HS_REGISTER_CUDA_KERNEL("", "Slice", Slice);
+HS_REGISTER_CUDA_KERNEL("", "Expand", Expand);
+HS_REGISTER_CUDA_KERNEL("", "Concat", Concat);
+HS_REGISTER_CUDA_KERNEL("", "Gather", Gather);
+
+}  // namespace hs::cuda::ops

@@ -1,0 +1,68 @@
+// Helpers shared by the CUDA op adapters (native/backends/cuda/ops): dtype gates for factories,
+// index spaces and broadcast strides for the launchers, and the fused activation attributes.
+#pragma once
+#include <algorithm>
+#include <initializer_list>
+#include <string>
+
+#include "backends/cuda/cuda_kernel.h"
+#include "kernels/cpu/activation.h"
+#include "kernels/cuda/layout.h"
+
+namespace hs::cuda::ops {
+
+// ok when input i's build-time dtype is one of `allowed`; else the reason the node stays on the CPU.
+inline Status require_dtype(const CudaKernelInfo& info, size_t i, std::initializer_list<DType> allowed) {
+  const DType t = info.input_dtype(i);
+  for (DType a : allowed)
+    if (t == a) return Status::ok();
+  if (t == DType::kUndefined)
+    return Status(StatusCode::kUnsupportedOp, str_cat("the dtype of input ", i, " is unknown at build time"));
+  return Status(StatusCode::kUnsupportedOp, str_cat("input ", i, " is ", dtype_name(t), ", which the CUDA kernel does not take"));
+}
+
+// The run-time twin: ERR_TYPE naming the dtype when shape inference guessed wrong.
+inline Status check_dtype(const DeviceTensor* t, DType want, const char* what) {
+  if (!t) HS_FAIL(kInvalidArgument, what, " is missing");
+  if (t->dtype != want) HS_FAIL(kType, what, " must be ", dtype_name(want), ", got ", dtype_name(t->dtype));
+  return Status::ok();
+}
+
+inline Status index_space(const Shape& shape, IndexSpace* out) {
+  if (shape.size() > (size_t)kMaxDims) HS_FAIL(kShape, "rank ", shape.size(), " exceeds the CUDA kernels' ", kMaxDims);
+  out->rank = (int)shape.size();
+  for (size_t d = 0; d < shape.size(); ++d) out->dims[d] = shape[d];
+  return Status::ok();
+}
+
+// Strides reading a contiguous tensor of shape `in` broadcast (right-aligned) to `out`.
+inline Strides broadcast_strides(const Shape& in, const Shape& out) {
+  Strides s;
+  int64_t stride = 1;
+  const size_t off = out.size() - in.size();
+  for (size_t i = in.size(); i-- > 0;) {
+    s.s[off + i] = in[i] == 1 ? 0 : stride;
+    stride *= in[i];
+  }
+  return s;
+}
+
+inline Strides contiguous_strides(const Shape& shape) { return broadcast_strides(shape, shape); }
+
+inline int64_t normalize_axis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+static_assert(static_cast<int>(Act::kGeluTanh) == static_cast<int>(cpu::ActivationKind::kGeluTanh) &&
+                  static_cast<int>(Act::kSilu) == static_cast<int>(cpu::ActivationKind::kSilu),
+              "Act mirrors cpu::ActivationKind");
+
+// The fused operators' `activation` attributes as a CUDA epilogue.
+inline Status parse_epilogue(const Node& node, bool allow_gelu, Epilogue* out) {
+  cpu::Activation act;
+  HS_RETURN_IF_ERROR(cpu::parse_activation(node, allow_gelu, &act));
+  out->act = static_cast<Act>(static_cast<int>(act.kind));
+  out->alpha = act.alpha;
+  out->beta = act.beta;
+  return Status::ok();
+}
+
+}  // namespace hs::cuda::ops

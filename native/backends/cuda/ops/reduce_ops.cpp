@@ -1,0 +1,82 @@
+// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceSumSquare,
+// ReduceLogSumExp on CUDA, float32, over any axis set: the kept axes index the outputs, the reduced
+// axes the elements each output folds (reduce.cuh). Axes come from the attribute before opset 13
+// (ReduceSum) / 18 (the others), else from the optional second input, read on the host.
+#include <set>
+
+#include "backends/cuda/ops/op_common.h"
+#include "kernels/cuda/reduce.cuh"
+
+namespace hs::cuda::ops {
+namespace {
+
+template <ReduceOp Op>
+class ReduceKernel : public CudaKernelBase {
+ public:
+  explicit ReduceKernel(const CudaKernelInfo& info) {
+    init_status = require_dtype(info, 0, {DType::kFloat32});
+    keepdims_ = info.node.attr_int("keepdims", 1) != 0;
+    noop_with_empty_axes_ = info.node.attr_int("noop_with_empty_axes", 0) != 0;
+    axes_from_input_ = info.opset >= (Op == ReduceOp::kSum ? 13 : 18);
+    attr_axes_ = info.node.attr_ints("axes");
+  }
+
+  Access input_access(int input) const override { return input == 1 ? Access::kHost : Access::kDevice; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "data"));
+    std::vector<int64_t> axes = attr_axes_;
+    if (axes_from_input_) {
+      const Tensor* t = ctx.num_inputs() > 1 ? ctx.host_input(1) : nullptr;
+      axes = t ? t->to_int64_vector() : std::vector<int64_t>{};
+    }
+    const int64_t rank = x->rank();
+    std::set<int64_t> reduced;
+    for (int64_t a : axes) {
+      const int64_t n = normalize_axis(a, rank);
+      if (n < 0 || n >= rank) HS_FAIL(kInvalidArgument, "axis ", a, " is out of range for rank ", rank);
+      reduced.insert(n);
+    }
+    if (axes.empty() && !noop_with_empty_axes_)
+      for (int64_t d = 0; d < rank; ++d) reduced.insert(d);
+    ReduceArgs a;
+    a.op = Op;
+    Shape out;
+    const Strides in_strides = contiguous_strides(x->shape);
+    if (rank > kMaxDims) HS_FAIL(kShape, "rank ", rank, " exceeds the CUDA kernels' ", kMaxDims);
+    for (int64_t d = 0; d < rank; ++d) {
+      if (reduced.count(d)) {
+        a.reduced.dims[a.reduced.rank] = x->shape[d];
+        a.reduced_strides.s[a.reduced.rank++] = in_strides.s[d];
+        if (keepdims_) out.push_back(1);
+      } else {
+        a.kept.dims[a.kept.rank] = x->shape[d];
+        a.kept_strides.s[a.kept.rank++] = in_strides.s[d];
+        out.push_back(x->shape[d]);
+      }
+    }
+    auto y = ctx.output(0, DType::kFloat32, out);
+    if (!y.is_ok()) return y.status();
+    a.x = x->as<float>(), a.y = y.value()->as<float>();
+    return reduce_f32(a, ctx.stream());
+  }
+
+ private:
+  bool keepdims_ = true, noop_with_empty_axes_ = false, axes_from_input_ = false;
+  std::vector<int64_t> attr_axes_;
+};
+
+}  // namespace
+
+HS_REGISTER_CUDA_KERNEL("", "ReduceSum", ReduceKernel<ReduceOp::kSum>);
+HS_REGISTER_CUDA_KERNEL("", "ReduceMean", ReduceKernel<ReduceOp::kMean>);
+HS_REGISTER_CUDA_KERNEL("", "ReduceMax", ReduceKernel<ReduceOp::kMax>);
+HS_REGISTER_CUDA_KERNEL("", "ReduceMin", ReduceKernel<ReduceOp::kMin>);
+HS_REGISTER_CUDA_KERNEL("", "ReduceProd", ReduceKernel<ReduceOp::kProd>);
+HS_REGISTER_CUDA_KERNEL("", "ReduceL1", ReduceKernel<ReduceOp::kL1>);
+HS_REGISTER_CUDA_KERNEL("", "ReduceL2", ReduceKernel<ReduceOp::kL2>);
+HS_REGISTER_CUDA_KERNEL("", "ReduceSumSquare", ReduceKernel<ReduceOp::kSumSquare>);
+HS_REGISTER_CUDA_KERNEL("", "ReduceLogSumExp", ReduceKernel<ReduceOp::kLogSumExp>);
+
+}  // namespace hs::cuda::ops

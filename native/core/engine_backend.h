@@ -1,0 +1,49 @@
+// The seam between the Engine and the backend that runs its plan. The CPU backend's contexts are
+// ExecutionContexts; the CUDA backend (native/backends/cuda, compiled only with CUDA) makes its own,
+// each with a stream and a device arena, and reports which nodes it left to the CPU.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hs/status.h"
+#include "hs/value.h"
+
+namespace hs {
+
+// What the runs of an engine did so far.
+struct RunStats {
+  int64_t runs = 0;
+  int64_t host_to_device = 0, device_to_host = 0;  // tensor copies (graph inputs, outputs, fallbacks)
+};
+
+// One execution context: runs the plan on its own buffers (and, on a device, its own stream).
+// run() and trim() are used by one thread at a time; stats() may be read from any thread.
+class RunContext {
+ public:
+  virtual ~RunContext() = default;
+  virtual Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) = 0;
+  // Returns cached memory after a failed run.
+  virtual void trim() = 0;
+  // Completed runs and the copies they made (none on the CPU).
+  virtual RunStats stats() const = 0;
+};
+
+// What a backend did with the plan, for engine info.
+struct BackendReport {
+  std::string device = "cpu";   // "cpu" | "cuda"
+  std::string device_name;      // e.g. "NVIDIA H100 80GB HBM3"
+  int sm = 0;
+  struct CpuNode {
+    std::string node;    // Node::describe()
+    std::string reason;  // why it has no device kernel
+  };
+  std::vector<CpuNode> cpu_nodes;  // nodes that run on the CPU backend (empty on the CPU device)
+  std::string fallback_reason;     // device 'auto' chose the CPU: why not CUDA
+  // Host<->device copies one run makes: graph inputs and outputs, and those that CPU nodes and
+  // host-side reads cause (`fallback_*`, a part of the totals).
+  int64_t host_to_device = 0, device_to_host = 0;
+  int64_t fallback_host_to_device = 0, fallback_device_to_host = 0;
+};
+
+}  // namespace hs

@@ -1,0 +1,51 @@
+// GEMM and 2-D convolution (implicit GEMM) launchers, float32 with fp32 accumulation.
+//   C(m, n) = act(alpha * sum_k A(m, k) B(k, n) + bias[n] + beta * D(m, n))
+// Operands are addressed through row/column strides, so transposed and broadcast operands need no
+// copies; batch items broadcast numpy-style through per-operand batch strides.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include "hs/status.h"
+#include "kernels/cuda/layout.h"
+
+namespace hs::cuda {
+
+struct GemmArgs {
+  int64_t M = 0, N = 0, K = 0;
+  const float* a = nullptr;
+  int64_t a_rs = 0, a_cs = 0;  // A(m, k) = a[m * a_rs + k * a_cs]
+  const float* b = nullptr;
+  int64_t b_rs = 0, b_cs = 0;  // B(k, n) = b[k * b_rs + n * b_cs]
+  float* c = nullptr;
+  int64_t c_rs = 0;            // C(m, n) = c[m * c_rs + n]
+  IndexSpace batch;            // batch items (rank 0: one item)
+  Strides a_bs, b_bs;          // per batch axis, in elements
+  int64_t c_bs = 0;            // C item i starts at c + i * c_bs
+  float alpha = 1.f;
+  const float* bias = nullptr;  // bias[n]
+  const float* d = nullptr;     // D(m, n) = d[m * d_rs + n * d_cs] (every item), scaled by beta
+  int64_t d_rs = 0, d_cs = 0;
+  float beta = 0.f;
+  Epilogue ep;
+};
+
+// Checks the sizes and launches the tiled kernel on `stream`. Asynchronous.
+Status gemm_f32(const GemmArgs& args, cudaStream_t stream);
+
+// NCHW convolution with 2-D kernels (1-D: height 1), groups, strides, dilations and explicit pads.
+// y = act(conv(x, w) + bias[m] + residual) where residual has y's shape.
+struct Conv2dArgs {
+  const float* x = nullptr;
+  const float* w = nullptr;         // [out_channels, in_channels / groups, kernel_h, kernel_w]
+  const float* bias = nullptr;      // [out_channels] or null
+  const float* residual = nullptr;  // like y, or null
+  float* y = nullptr;               // [batch, out_channels, out_h, out_w]
+  int64_t batch = 0, in_channels = 0, in_h = 0, in_w = 0, out_channels = 0, out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+  Epilogue ep;
+};
+
+Status conv2d_f32(const Conv2dArgs& args, cudaStream_t stream);
+
+}  // namespace hs::cuda

@@ -1,0 +1,138 @@
+// Strided copy, converting copy and gather: grid-stride loops over the output with the element size
+// (or the two element types) as template parameters; plain copies move each element as one integer
+// of its width.
+#include "kernels/cuda/movement.cuh"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+#include "kernels/cuda/activation.cuh"
+#include "kernels/cuda/cuda_check.h"
+
+namespace hs::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned grid_for(int64_t n) {
+  const int64_t blocks = (n + kThreads - 1) / kThreads;
+  return (unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8);
+}
+
+template <typename T>
+__global__ void strided_copy_kernel(const T* __restrict__ in, Strides strides, T* __restrict__ out, IndexSpace space,
+                                    int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    out[i] = in[strided_offset(space, strides, i)];
+}
+
+__device__ __forceinline__ float load_float(const float* p) { return *p; }
+__device__ __forceinline__ float load_float(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ float load_float(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void store_float(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store_float(__half* p, float v) { *p = __float2half_rn(v); }
+__device__ __forceinline__ void store_float(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
+
+template <typename From, typename To>
+__global__ void strided_convert_kernel(const From* __restrict__ in, Strides strides, To* __restrict__ out,
+                                       IndexSpace space, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    store_float(out + i, load_float(in + strided_offset(space, strides, i)));
+}
+
+template <typename From, typename To>
+Status launch_convert(const void* in, const Strides& strides, void* out, const IndexSpace& space, int64_t n,
+                      cudaStream_t stream) {
+  strided_convert_kernel<From, To><<<grid_for(n), kThreads, 0, stream>>>((const From*)in, strides, (To*)out, space, n);
+  HS_CUDA_CHECK_LAUNCH("strided_convert_kernel");
+  return Status::ok();
+}
+
+template <typename T, typename I>
+__global__ void gather_kernel(const T* __restrict__ data, const I* __restrict__ indices, T* __restrict__ out,
+                              int64_t axis_dim, int64_t inner, int64_t count, int64_t n, int* error_flag) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t in = i % inner, j = (i / inner) % count, o = i / (inner * count);
+    int64_t idx = (int64_t)indices[j];
+    if (idx < 0) idx += axis_dim;
+    if (idx < 0 || idx >= axis_dim) {
+      *error_flag = 1;
+      out[i] = T(0);
+      continue;
+    }
+    out[i] = data[(o * axis_dim + idx) * inner + in];
+  }
+}
+
+template <typename T>
+Status launch_copy(const void* in, const Strides& strides, void* out, const IndexSpace& space, int64_t n,
+                   cudaStream_t stream) {
+  strided_copy_kernel<T><<<grid_for(n), kThreads, 0, stream>>>((const T*)in, strides, (T*)out, space, n);
+  HS_CUDA_CHECK_LAUNCH("strided_copy_kernel");
+  return Status::ok();
+}
+
+template <typename T>
+Status launch_gather(const void* data, const void* indices, bool i64, void* out, int64_t axis_dim, int64_t inner,
+                     int64_t count, int64_t n, int* flag, cudaStream_t stream) {
+  if (i64)
+    gather_kernel<T, int64_t><<<grid_for(n), kThreads, 0, stream>>>((const T*)data, (const int64_t*)indices, (T*)out,
+                                                                    axis_dim, inner, count, n, flag);
+  else
+    gather_kernel<T, int32_t><<<grid_for(n), kThreads, 0, stream>>>((const T*)data, (const int32_t*)indices, (T*)out,
+                                                                    axis_dim, inner, count, n, flag);
+  HS_CUDA_CHECK_LAUNCH("gather_kernel");
+  return Status::ok();
+}
+
+}  // namespace
+
+Status strided_copy(size_t elem_size, const void* in, const Strides& in_strides, void* out, const IndexSpace& space,
+                    cudaStream_t stream) {
+  if (space.rank < 0 || space.rank > kMaxDims) HS_FAIL(kShape, "strided_copy: rank out of range");
+  int64_t n = 1;
+  for (int d = 0; d < space.rank; ++d) n *= space.dims[d];
+  if (n == 0) return Status::ok();
+  if (!in || !out) HS_FAIL(kInvalidArgument, "strided_copy: null operand");
+  switch (elem_size) {
+    case 1: return launch_copy<uint8_t>(in, in_strides, out, space, n, stream);
+    case 2: return launch_copy<uint16_t>(in, in_strides, out, space, n, stream);
+    case 4: return launch_copy<uint32_t>(in, in_strides, out, space, n, stream);
+    case 8: return launch_copy<uint64_t>(in, in_strides, out, space, n, stream);
+    default: HS_FAIL(kType, "strided_copy: element size ", elem_size, " is not supported");
+  }
+}
+
+Status strided_convert(DType from, const void* in, const Strides& in_strides, DType to, void* out,
+                       const IndexSpace& space, cudaStream_t stream) {
+  if (space.rank < 0 || space.rank > kMaxDims) HS_FAIL(kShape, "strided_convert: rank out of range");
+  int64_t n = 1;
+  for (int d = 0; d < space.rank; ++d) n *= space.dims[d];
+  if (n == 0) return Status::ok();
+  if (!in || !out) HS_FAIL(kInvalidArgument, "strided_convert: null operand");
+  if (from == DType::kFloat32 && to == DType::kFloat16) return launch_convert<float, __half>(in, in_strides, out, space, n, stream);
+  if (from == DType::kFloat32 && to == DType::kBFloat16)
+    return launch_convert<float, __nv_bfloat16>(in, in_strides, out, space, n, stream);
+  if (from == DType::kFloat16 && to == DType::kFloat32) return launch_convert<__half, float>(in, in_strides, out, space, n, stream);
+  if (from == DType::kBFloat16 && to == DType::kFloat32)
+    return launch_convert<__nv_bfloat16, float>(in, in_strides, out, space, n, stream);
+  HS_FAIL(kType, "strided_convert: ", dtype_name(from), " to ", dtype_name(to), " is not supported");
+}
+
+Status gather(size_t elem_size, const void* data, const void* indices, bool indices_int64, void* out, int64_t outer,
+              int64_t axis_dim, int64_t inner, int64_t count, int* error_flag, cudaStream_t stream) {
+  const int64_t n = outer * count * inner;
+  if (n == 0) return Status::ok();
+  if (!data || !indices || !out || !error_flag) HS_FAIL(kInvalidArgument, "gather: null operand");
+  switch (elem_size) {
+    case 1: return launch_gather<uint8_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
+    case 2: return launch_gather<uint16_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
+    case 4: return launch_gather<uint32_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
+    case 8: return launch_gather<uint64_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
+    default: HS_FAIL(kType, "gather: element size ", elem_size, " is not supported");
+  }
+}
+
+}  // namespace hs::cuda

@@ -1,0 +1,30 @@
+// Data movement: strided copies (Transpose, Slice, Expand: any permutation, step or broadcast is a
+// choice of source strides), with a dtype conversion when asked, and Gather along an axis.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+#include "hs/dtype.h"
+#include "hs/status.h"
+#include "kernels/cuda/layout.h"
+
+namespace hs::cuda {
+
+// out[i] = in[strided_offset(space, in_strides, i)] for every i of `space`; out is contiguous.
+// `in` already points at the first element read. elem_size: 1, 2, 4 or 8 bytes.
+Status strided_copy(size_t elem_size, const void* in, const Strides& in_strides, void* out, const IndexSpace& space,
+                    cudaStream_t stream);
+
+// strided_copy that also converts: float32 to float16 or bfloat16 (round to nearest even), or
+// float16/bfloat16 to float32. For the reduced-precision kernels' operands (FlashAttention).
+Status strided_convert(DType from, const void* in, const Strides& in_strides, DType to, void* out,
+                       const IndexSpace& space, cudaStream_t stream);
+
+// out[o, j, i] = data[o, idx(j), i] for data [outer, axis_dim, inner] and `count` indices (int32 or
+// int64, negative counting from the end). An index outside [-axis_dim, axis_dim) writes zeros and
+// sets *error_flag to 1 (checked by the caller after the stream synchronises).
+Status gather(size_t elem_size, const void* data, const void* indices, bool indices_int64, void* out, int64_t outer,
+              int64_t axis_dim, int64_t inner, int64_t count, int* error_flag, cudaStream_t stream);
+
+}  // namespace hs::cuda

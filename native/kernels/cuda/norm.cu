@@ -1,0 +1,159 @@
+// BatchNormalization (inference): one thread per element, the channel's scale and shift computed
+// from its four parameters in place. LayerNormalization: one block of 256 threads per row, two passes over the row (mean, then the
+// mean of squared deviations; the row stays in L1/L2), block reductions through warp shuffles and
+// a small shared array. Softmax: one warp per row (rows of attention scores are short), three
+// passes (max, sum of exp, write); a strided-axis variant gives one thread per (outer, inner) column.
+#include "kernels/cuda/norm.cuh"
+
+#include <cmath>
+
+#include "kernels/cuda/activation.cuh"
+#include "kernels/cuda/cuda_check.h"
+
+namespace hs::cuda {
+namespace {
+
+constexpr int kNormThreads = 256, kSoftmaxWarps = 8;
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+  return v;
+}
+
+// Sum of v over the block; every thread gets the result.
+__device__ float block_sum(float v) {
+  __shared__ float partial[kNormThreads / 32];
+  __shared__ float total;
+  v = warp_sum(v);
+  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = v;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    float w = threadIdx.x < kNormThreads / 32 ? partial[threadIdx.x] : 0.f;
+    w = warp_sum(w);
+    if (threadIdx.x == 0) total = w;
+  }
+  __syncthreads();
+  const float result = total;
+  __syncthreads();  // partial and total are reused by the next call
+  return result;
+}
+
+__global__ void layer_norm_kernel(const float* __restrict__ x, const float* __restrict__ scale,
+                                  const float* __restrict__ bias, float* __restrict__ y, int64_t cols, float eps) {
+  const float* row = x + blockIdx.x * cols;
+  float* out = y + blockIdx.x * cols;
+  float s = 0.f;
+  for (int64_t j = threadIdx.x; j < cols; j += kNormThreads) s += row[j];
+  const float mean = block_sum(s) / (float)cols;
+  float sq = 0.f;
+  for (int64_t j = threadIdx.x; j < cols; j += kNormThreads) {
+    const float d = row[j] - mean;
+    sq += d * d;
+  }
+  const float inv = rsqrtf(block_sum(sq) / (float)cols + eps);
+  for (int64_t j = threadIdx.x; j < cols; j += kNormThreads)
+    out[j] = (row[j] - mean) * inv * scale[j] + (bias ? bias[j] : 0.f);
+}
+
+__global__ void softmax_rows_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t cols,
+                                    bool log, float scale, RowMask mask) {
+  const int lane = threadIdx.x % 32;
+  const int64_t r = (int64_t)blockIdx.x * kSoftmaxWarps + threadIdx.x / 32;
+  if (r >= rows) return;
+  const float* row = x + r * cols;
+  float* out = y + r * cols;
+  const float* m = mask.data ? mask.data + strided_offset(mask.rows, mask.row_strides, r) : nullptr;
+  auto value = [&](int64_t j) { return row[j] * scale + (m ? m[j * mask.col_stride] : 0.f); };
+  float mx = -INFINITY;
+  for (int64_t j = lane; j < cols; j += 32) mx = fmaxf(mx, value(j));
+  mx = warp_max(mx);
+  float sum = 0.f;
+  for (int64_t j = lane; j < cols; j += 32) sum += expf(value(j) - mx);
+  sum = warp_sum(sum);
+  if (log) {
+    const float lse = logf(sum) + mx;
+    for (int64_t j = lane; j < cols; j += 32) out[j] = value(j) - lse;
+  } else {
+    const float inv = 1.f / sum;
+    for (int64_t j = lane; j < cols; j += 32) out[j] = expf(value(j) - mx) * inv;
+  }
+}
+
+__global__ void softmax_axis_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t outer, int64_t axis,
+                                    int64_t inner, bool log) {
+  const int64_t col = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+  if (col >= outer * inner) return;
+  const int64_t o = col / inner, i = col - o * inner;
+  const float* in = x + o * axis * inner + i;
+  float* out = y + o * axis * inner + i;
+  float mx = -INFINITY;
+  for (int64_t a = 0; a < axis; ++a) mx = fmaxf(mx, in[a * inner]);
+  float sum = 0.f;
+  for (int64_t a = 0; a < axis; ++a) sum += expf(in[a * inner] - mx);
+  const float lse = logf(sum) + mx, inv = 1.f / sum;
+  for (int64_t a = 0; a < axis; ++a) out[a * inner] = log ? in[a * inner] - lse : expf(in[a * inner] - mx) * inv;
+}
+
+__global__ void batch_norm_kernel(const float* __restrict__ x, const float* __restrict__ scale,
+                                  const float* __restrict__ bias, const float* __restrict__ mean,
+                                  const float* __restrict__ var, float* __restrict__ y, int64_t channels,
+                                  int64_t spatial, float eps, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t c = (i / spatial) % channels;
+    const float s = scale[c] / sqrtf(var[c] + eps);
+    y[i] = (x[i] - mean[c]) * s + bias[c];
+  }
+}
+
+}  // namespace
+
+Status batch_norm_f32(const float* x, const float* scale, const float* bias, const float* mean, const float* var,
+                      float* y, int64_t batch, int64_t channels, int64_t spatial, float eps, cudaStream_t stream) {
+  const int64_t n = batch * channels * spatial;
+  if (n == 0) return Status::ok();
+  if (!x || !scale || !bias || !mean || !var || !y) HS_FAIL(kInvalidArgument, "batch_norm: null operand");
+  const int64_t blocks = (n + 255) / 256;
+  batch_norm_kernel<<<(unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8), 256, 0, stream>>>(x, scale, bias, mean, var,
+                                                                                           y, channels, spatial, eps, n);
+  HS_CUDA_CHECK_LAUNCH("batch_norm_kernel");
+  return Status::ok();
+}
+
+Status layer_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t rows, int64_t cols,
+                      float eps, cudaStream_t stream) {
+  if (rows == 0 || cols == 0) return Status::ok();
+  if (!x || !scale || !y) HS_FAIL(kInvalidArgument, "layer_norm: null operand");
+  if (rows > 0x7fffffff) HS_FAIL(kShape, "layer_norm: ", rows, " rows exceed the CUDA grid");
+  layer_norm_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(x, scale, bias, y, cols, eps);
+  HS_CUDA_CHECK_LAUNCH("layer_norm_kernel");
+  return Status::ok();
+}
+
+Status softmax_rows_f32(const float* x, float* y, int64_t rows, int64_t cols, bool log, float scale,
+                        const RowMask& mask, cudaStream_t stream) {
+  if (rows == 0 || cols == 0) return Status::ok();
+  if (!x || !y) HS_FAIL(kInvalidArgument, "softmax: null operand");
+  const int64_t blocks = (rows + kSoftmaxWarps - 1) / kSoftmaxWarps;
+  if (blocks > 0x7fffffff) HS_FAIL(kShape, "softmax: ", rows, " rows exceed the CUDA grid");
+  softmax_rows_kernel<<<(unsigned)blocks, kSoftmaxWarps * 32, 0, stream>>>(x, y, rows, cols, log, scale, mask);
+  HS_CUDA_CHECK_LAUNCH("softmax_rows_kernel");
+  return Status::ok();
+}
+
+Status softmax_axis_f32(const float* x, float* y, int64_t outer, int64_t axis, int64_t inner, bool log,
+                        cudaStream_t stream) {
+  const int64_t cols = outer * inner;
+  if (cols == 0 || axis == 0) return Status::ok();
+  if (!x || !y) HS_FAIL(kInvalidArgument, "softmax: null operand");
+  const int64_t blocks = (cols + 255) / 256;
+  if (blocks > 0x7fffffff) HS_FAIL(kShape, "softmax: too many columns");
+  softmax_axis_kernel<<<(unsigned)blocks, 256, 0, stream>>>(x, y, outer, axis, inner, log);
+  HS_CUDA_CHECK_LAUNCH("softmax_axis_kernel");
+  return Status::ok();
+}
+
+}  // namespace hs::cuda

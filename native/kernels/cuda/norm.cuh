@@ -1,0 +1,39 @@
+// Row-wise normalisations: LayerNormalization and Softmax / LogSoftmax (with an optional additive,
+// broadcast mask, for attention scores).
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include "hs/status.h"
+#include "kernels/cuda/layout.h"
+
+namespace hs::cuda {
+
+// y[r, :] = (x[r, :] - mean) / sqrt(var + eps) * scale + bias, over `cols` contiguous elements.
+// scale (and bias, which may be null) hold `cols` elements.
+Status layer_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t rows, int64_t cols,
+                      float eps, cudaStream_t stream);
+
+// Inference BatchNormalization over NCHW-like x [batch, channels, spatial...]:
+// y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c].
+Status batch_norm_f32(const float* x, const float* scale, const float* bias, const float* mean, const float* var,
+                      float* y, int64_t batch, int64_t channels, int64_t spatial, float eps, cudaStream_t stream);
+
+// An additive mask read at mask[strided_offset(rows, row_strides, r) + j * col_stride] for row r,
+// column j: broadcast through zero strides.
+struct RowMask {
+  const float* data = nullptr;
+  IndexSpace rows;
+  Strides row_strides;
+  int64_t col_stride = 0;
+};
+
+// Softmax (or log-softmax) of each contiguous row of `cols` elements, after adding `mask` (when
+// mask.data) and multiplying by `scale` first: y = softmax(scale * x + mask).
+Status softmax_rows_f32(const float* x, float* y, int64_t rows, int64_t cols, bool log, float scale,
+                        const RowMask& mask, cudaStream_t stream);
+
+// Softmax over the middle axis of [outer, axis, inner] (inner > 1: a strided axis).
+Status softmax_axis_f32(const float* x, float* y, int64_t outer, int64_t axis, int64_t inner, bool log,
+                        cudaStream_t stream);
+
+}  // namespace hs::cuda
