@@ -2,9 +2,35 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 namespace hs {
+namespace {
+
+// How long an idle worker (or a caller waiting for its helpers) polls before blocking.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls `ready` for up to kSpin; true if it became true.
+template <typename Ready>
+bool spin_until(Ready ready) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 1;; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline) return false;
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
@@ -27,12 +53,14 @@ int ThreadPool::default_threads() {
 void ThreadPool::worker_loop() {
   for (;;) {
     std::function<void()> task;
+    spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
       if (stop_ && tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      queued_.fetch_sub(1, std::memory_order_relaxed);
     }
     task();
   }
@@ -72,9 +100,11 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (int64_t i = 0; i < max_chunks - 1; ++i) tasks_.emplace_back(work);
+    queued_.fetch_add(max_chunks - 1, std::memory_order_release);
   }
   cv_.notify_all();
   work();
+  if (spin_until([&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
   std::unique_lock<std::mutex> lock(shared->mu);
   shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
 }
