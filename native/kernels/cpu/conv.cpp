@@ -9,6 +9,7 @@
 //   - 3-D and more: col is materialised, then one GEMM.
 // Bias and activation run in the GEMM epilogue; a residual Z is accumulated by the GEMM.
 // float16/bfloat16/float64 are computed in float32.
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -143,26 +144,48 @@ class ConvKernel : public KernelBase {
     const int64_t in_size = shape_numel(in_spatial), pixels = shape_numel(g.out);
     const int64_t c_per_group = channels / group_, m_per_group = out_channels / group_;
     const int64_t k_size = c_per_group * shape_numel(g.kernel);
-    std::vector<float> col;
-    if (spatial > 2) col.resize((size_t)(k_size * pixels));
 
-    // One GEMM per (image, group): side by side, single-threaded, when there are enough of them to
-    // feed every thread (or they are too small to split); else one at a time, split across threads.
-    const int64_t tasks = batch * group_;
-    const bool per_task_threads =
-        tasks < ctx.pool().parallelism() && gemm_worth_threading(m_per_group, pixels, k_size);
-    auto task = [&](int64_t t, ThreadPool* pool) {
+    auto implicit_conv = [&](int64_t t) {
+      const int64_t n = t / group_, gi = t % group_;
+      const int64_t y_offset = (n * out_channels + gi * m_per_group) * pixels;
+      return ImplicitConv2d{x.data<float>() + (n * channels + gi * c_per_group) * in_size, in_size, c_per_group,
+                            shape2d, &(*packed)[gi], m_per_group, bias ? bias + gi * m_per_group : nullptr,
+                            residual ? residual + y_offset : nullptr, activation_, y->data<float>() + y_offset,
+                            pixels};
+    };
+    // One GEMM per (image, group), side by side on single threads, when there are enough of them
+    // to feed every thread (or they are too small to split). Fewer but large 2-D ones are cut into
+    // bands of output rows that run side by side; a 1-D one is split inside its GEMM.
+    const int64_t tasks = batch * group_, threads = ctx.pool().parallelism();
+    const bool split = tasks < threads && gemm_worth_threading(m_per_group, pixels, k_size);
+    if (spatial <= 2 && split && shape2d.out_h >= 2) {
+      const int64_t bands = std::min(shape2d.out_h, (2 * threads + tasks - 1) / tasks);
+      ctx.pool().parallel_for(tasks * bands, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t band = i % bands, rows = shape2d.out_h;
+          conv2d_implicit_gemm(conv2d_row_band(implicit_conv(i / bands), band * rows / bands, (band + 1) * rows / bands),
+                               nullptr);
+        }
+      });
+      return Status::ok();
+    }
+    if (spatial <= 2) {
+      if (split) {
+        for (int64_t t = 0; t < tasks; ++t) conv2d_implicit_gemm(implicit_conv(t), &ctx.pool());
+      } else {
+        ctx.pool().parallel_for(tasks, 1, [&](int64_t begin, int64_t end) {
+          for (int64_t t = begin; t < end; ++t) conv2d_implicit_gemm(implicit_conv(t), nullptr);
+        });
+      }
+      return Status::ok();
+    }
+    // 3-D and more: im2col, then one GEMM split across threads, per (image, group).
+    std::vector<float> col((size_t)(k_size * pixels));
+    for (int64_t t = 0; t < tasks; ++t) {
       const int64_t n = t / group_, gi = t % group_;
       const float* x_group = x.data<float>() + (n * channels + gi * c_per_group) * in_size;
       const int64_t y_offset = (n * out_channels + gi * m_per_group) * pixels;
-      const float* group_bias = bias ? bias + gi * m_per_group : nullptr;
       const float* group_residual = residual ? residual + y_offset : nullptr;
-      if (spatial <= 2) {
-        const ImplicitConv2d conv{x_group, c_per_group, shape2d, &(*packed)[gi], m_per_group, group_bias,
-                                  group_residual, activation_, y->data<float>() + y_offset};
-        conv2d_implicit_gemm(conv, pool);
-        return;
-      }
       float* y_group = y->data<float>() + y_offset;
       if (group_residual) std::memcpy(y_group, group_residual, sizeof(float) * (size_t)(m_per_group * pixels));
       im2col_nd(x_group, c_per_group, in_spatial, g, col.data());
@@ -170,16 +193,9 @@ class ConvKernel : public KernelBase {
       a.packed = &(*packed)[gi];
       GemmOperand b{col.data(), pixels, false};
       GemmEpilogue ep;
-      ep.row_bias = group_bias;
+      ep.row_bias = bias ? bias + gi * m_per_group : nullptr;
       ep.activation = activation_;
-      sgemm_ex(m_per_group, pixels, k_size, 1.f, a, b, group_residual ? 1.f : 0.f, y_group, pixels, ep, pool);
-    };
-    if (per_task_threads || !col.empty()) {
-      for (int64_t t = 0; t < tasks; ++t) task(t, &ctx.pool());
-    } else {
-      ctx.pool().parallel_for(tasks, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t t = begin; t < end; ++t) task(t, nullptr);
-      });
+      sgemm_ex(m_per_group, pixels, k_size, 1.f, a, b, group_residual ? 1.f : 0.f, y_group, pixels, ep, &ctx.pool());
     }
     return Status::ok();
   }
