@@ -140,6 +140,7 @@ export interface DevicesInfo {
 export interface LoadOptionsNative {
   threads?: number;
   streams?: number;
+  spin?: boolean;
   optimizationLevel?: number;
   precision?: string;
   device?: string;

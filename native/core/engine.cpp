@@ -43,7 +43,7 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
   auto engine = std::shared_ptr<Engine>(new Engine());
   engine->graph_ = std::move(graph);
   engine->plan_ = plan.take();
-  engine->pool_ = std::make_unique<ThreadPool>(options.threads ? options.threads : ThreadPool::default_threads());
+  engine->pool_ = std::make_unique<ThreadPool>(options.threads ? options.threads : ThreadPool::default_threads(), options.spin);
   if (options.device == "auto" && !cuda_info().available) engine->backend_.fallback_reason = cuda_info().reason;
   if (options.device == "cuda" || (options.device == "auto" && cuda_info().available)) {
 #if HS_WITH_CUDA

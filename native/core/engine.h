@@ -18,6 +18,7 @@ namespace hs {
 struct EngineOptions {
   int threads = 0;   // 0: the machine's core count
   int streams = 1;   // execution contexts
+  bool spin = true;  // idle pool threads poll briefly before sleeping (see ThreadPool)
   // "cpu" | "cuda" | "auto" (CUDA when a device is present and every node has a CUDA kernel,
   // else the CPU, with BackendReport::fallback_reason saying why).
   std::string device = "cpu";

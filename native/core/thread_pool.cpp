@@ -32,7 +32,7 @@ bool spin_until(Ready ready) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads, bool spin) : spin_(spin) {
   for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
@@ -53,7 +53,7 @@ int ThreadPool::default_threads() {
 void ThreadPool::worker_loop() {
   for (;;) {
     std::function<void()> task;
-    spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
+    if (spin_) spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
@@ -104,7 +104,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   }
   cv_.notify_all();
   work();
-  if (spin_until([&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
+  if (spin_ && spin_until([&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
   std::unique_lock<std::mutex> lock(shared->mu);
   shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
 }

@@ -371,6 +371,7 @@ Napi::Value StartLoad(const Napi::CallbackInfo& info, bool placement_only) {
       throw_type_error(env, "loadEngine: source needs a graph or a cacheDir and key");
     w->engine_options.threads = int_option(opts, "threads", 0);
     w->engine_options.streams = int_option(opts, "streams", 1);
+    w->engine_options.spin = !opts.Has("spin") || opts.Get("spin").IsUndefined() || opts.Get("spin").ToBoolean().Value();
     w->build.optimization_level = int_option(opts, "optimizationLevel", 2);
     w->build.precision = string_option(opts, "precision", "fp32");
     w->build.device = string_option(opts, "device", "cpu");

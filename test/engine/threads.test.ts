@@ -22,9 +22,9 @@ function upsamplerModel(): Uint8Array {
 }
 
 describe('multi-threaded kernels', () => {
-  it('match onnxruntime-node with 4 pool threads, 20 runs', async () => {
+  it.each([true, false])('match onnxruntime-node with 4 pool threads, 20 runs (spin %s)', async (spin) => {
     const model = upsamplerModel();
-    const engine = await hs.Engine.load(model, { cacheDir: false, threads: 4 });
+    const engine = await hs.Engine.load(model, { cacheDir: false, threads: 4, spin });
     const name = engine.outputNames[0];
     for (let i = 0; i < 20; i++) {
       const feeds = { x: randomTensor([1 + (i % 2), 32, 20, 20]) };

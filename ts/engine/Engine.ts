@@ -23,6 +23,12 @@ export interface EngineOptions {
   streams?: number;
   /** CPU threads (default: the machine's cores). */
   threads?: number;
+  /**
+   * Idle threads poll for ~200 us before sleeping, like onnxruntime's intra-op pool (default true):
+   * a parallel region then starts in ~1 us instead of a wake-up of tens. false saves the CPU where
+   * many engines or processes share few cores.
+   */
+  spin?: boolean;
   /** Engine cache folder (default ~/.cache/highservice); false disables the cache. */
   cacheDir?: string | false;
   /** 0: no graph optimisation, 1: folding and cleanup, 2: + fusions (default). */
@@ -102,6 +108,7 @@ export class Engine {
     const nativeOptions = {
       threads: options.threads,
       streams: options.streams,
+      spin: options.spin,
       optimizationLevel: options.optimizationLevel ?? 2,
       precision: options.precision ?? 'fp32',
       device,

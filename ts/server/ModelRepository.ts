@@ -187,7 +187,7 @@ export class ModelRepository implements InferenceBackend {
   private async loadVersion(entry: ModelEntry, version: string): Promise<LoadedVersion> {
     const { config } = entry;
     const engine = await Engine.load(path.join(entry.dir, version, config.modelFilename), {
-      device: config.device, precision: config.precision, streams: config.streams, threads: config.threads, cacheDir: this.options.cacheDir,
+      device: config.device, precision: config.precision, streams: config.streams, threads: config.threads, spin: config.spin, cacheDir: this.options.cacheDir,
     });
     let batcher: DynamicBatcher | undefined;
     const observer = this.options.metrics?.batchObserver(entry.name, this.activity, () => batcher?.stats().queued ?? 0);

@@ -18,6 +18,8 @@ export interface ModelConfig {
   /** Execution contexts of the engine, i.e. batches computed at once. */
   streams: number;
   threads?: number;
+  /** Idle engine threads poll briefly before sleeping (Engine's `spin`; default true). */
+  spin?: boolean;
   precision: 'fp32' | 'fp16' | 'bf16';
   device: 'auto' | 'cpu' | 'cuda';
   /** File inside each version folder. */
@@ -53,6 +55,7 @@ const FIELDS: Record<keyof ModelConfig, [Check, string]> = {
   defaultPriority: [isInt(1), 'an integer >= 1'],
   streams: [isInt(1), 'an integer >= 1'],
   threads: [isInt(1), 'an integer >= 1'],
+  spin: [(v) => typeof v === 'boolean', 'true or false'],
   precision: [oneOf('fp32', 'fp16', 'bf16'), "'fp32', 'fp16' or 'bf16'"],
   device: [oneOf('auto', 'cpu', 'cuda'), "'auto', 'cpu' or 'cuda'"],
   modelFilename: [(v) => typeof v === 'string' && v.length > 0 && !v.includes('/') && !v.includes('\\'), 'a file name'],

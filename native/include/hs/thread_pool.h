@@ -19,7 +19,8 @@ namespace hs {
 class ThreadPool {
  public:
   // threads: total parallelism including the caller (>= 1).
-  explicit ThreadPool(int threads);
+  // spin: idle threads poll briefly before sleeping (off where many pools share few cores).
+  explicit ThreadPool(int threads, bool spin = true);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -39,6 +40,7 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  const bool spin_;
 };
 
 }  // namespace hs
