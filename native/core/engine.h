@@ -24,6 +24,8 @@ struct EngineOptions {
   // "fp32" | "fp16" | "bf16": on CUDA, reduced precision lets hs:Attention run FlashAttention
   // (fp32 accumulation); everything else computes in float32 for now.
   std::string precision = "fp32";
+  // CUDA: capture and replay CUDA graphs per input shape (cuda_context.h).
+  bool cuda_graphs = true;
 };
 
 class Engine {

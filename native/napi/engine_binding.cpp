@@ -408,6 +408,9 @@ Napi::Value StartLoad(const Napi::CallbackInfo& info, bool placement_only) {
     w->build.device = string_option(opts, "device", "cpu");
     w->engine_options.device = w->build.device;
     w->engine_options.precision = w->build.precision;
+    Napi::Value graphs = opts.Get("cudaGraphs");
+    if (!graphs.IsUndefined() && !graphs.IsBoolean()) throw_type_error(env, "options.cudaGraphs must be a boolean");
+    w->engine_options.cuda_graphs = !graphs.IsBoolean() || graphs.As<Napi::Boolean>().Value();
   } catch (...) {
     delete w;
     throw;
