@@ -250,7 +250,9 @@ Status CudaContext::run_graph(CapturedGraph& graph, const std::vector<Value>& in
     if (captured) cudaGraphDestroy(captured);
     if (!ok) {
       cudaGetLastError();  // capture errors are not sticky; the run goes again without a graph
-      graph.uncapturable = true;
+      // Overflow blocks (which cannot be allocated while capturing) go once the arena has grown;
+      // any other failure will not.
+      if (!arena_.overflowed()) graph.uncapturable = true;
       return Status::ok();
     }
     graph.exec = exec;

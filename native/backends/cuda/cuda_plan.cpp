@@ -113,9 +113,12 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
   std::vector<Where> where(plan->num_slots());
   std::set<int> device_constants;
   std::vector<bool> is_constant(plan->num_slots(), false);
-  bool host_reads_run_values = false;  // a device kernel reads a non-constant value on the host
+  // Values that are a graph input's values (the input, or a view of it): a device kernel reading
+  // one on the host makes a run's host work depend on more than the input shapes.
+  std::vector<bool> input_valued(plan->num_slots(), false);
+  bool host_reads_input_values = false;
   for (auto& [s, t] : plan->constant_slots()) where[s].host = true, is_constant[s] = true;
-  for (int s : plan->input_slots()) where[s].host = true, is_constant[s] = false;
+  for (int s : plan->input_slots()) where[s].host = true, is_constant[s] = false, input_valued[s] = true;
   for (size_t i = 0; i < steps.size(); ++i) {
     const CudaOpKernel* k = kernels_[i].get();
     const auto& ins = steps[i].inputs;
@@ -126,7 +129,7 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
       const bool node_input = j < steps[i].node->inputs.size();
       if (k && node_input && k->input_access((int)j) == Access::kMetadata) continue;
       const bool on_device = k && node_input && k->input_access((int)j) == Access::kDevice;
-      if (k && node_input && k->input_access((int)j) == Access::kHost && !is_constant[s]) host_reads_run_values = true;
+      if (k && node_input && k->input_access((int)j) == Access::kHost && input_valued[s]) host_reads_input_values = true;
       if (on_device && is_constant[s]) {
         device_constants.insert(s);
         where[s].device = true;
@@ -145,15 +148,20 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
     // CPU steps and Shape/Size write host values, views stay where their input is, and every
     // other device kernel writes device values.
     Where out{false, true};
-    if (!k || k->writes_host_values()) out = Where{true, false};
-    else if (!ins.empty() && ins[0] >= 0 && k->input_access(0) == Access::kMetadata) out = where[ins[0]];
+    bool view_of_input = false;
+    if (!k || k->writes_host_values()) {
+      out = Where{true, false};
+    } else if (!ins.empty() && ins[0] >= 0 && k->input_access(0) == Access::kMetadata) {
+      out = where[ins[0]];
+      view_of_input = input_valued[ins[0]];
+    }
     for (int s : steps[i].outputs)
-      if (s >= 0) where[s] = out;
+      if (s >= 0) where[s] = out, input_valued[s] = view_of_input;
   }
   for (int s : plan->output_slots())
     if (!where[s].host) ++report_.device_to_host, where[s].host = true;
   graphable_ = report_.cpu_nodes.empty() && report_.fallback_device_to_host == 0 && report_.fallback_host_to_device == 0 &&
-               !host_reads_run_values;
+               !host_reads_input_values;
   for (int s : plan->input_slots())
     if (where[s].device) device_inputs_.push_back(s);
 
