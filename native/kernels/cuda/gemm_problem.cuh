@@ -11,6 +11,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <type_traits>
+
 #include "hs/status.h"
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/gemm.cuh"
@@ -36,6 +38,11 @@ __device__ __forceinline__ float load_elem<BF16>(const void* p, int64_t i) {
   return __bfloat162float(__ushort_as_bfloat16(static_cast<const unsigned short*>(p)[i]));
 }
 
+template <class E>
+constexpr int64_t elem_bytes() {
+  return std::is_same_v<E, F32> ? 4 : 2;
+}
+
 template <class EA, class EB>
 struct DenseGemm {
   GemmArgs g;
@@ -48,8 +55,8 @@ struct DenseGemm {
   };
   __device__ Item item(int64_t i) const {
     const int64_t ea = strided_offset(g.batch, g.a_bs, i), eb = strided_offset(g.batch, g.b_bs, i);
-    const size_t sa = g.a_elem == GemmElem::kF32 ? 4 : 2, sb = g.b_elem == GemmElem::kF32 ? 4 : 2;
-    return Item{static_cast<const char*>(g.a) + ea * sa, static_cast<const char*>(g.b) + eb * sb, g.c + i * g.c_bs};
+    return Item{static_cast<const char*>(g.a) + ea * elem_bytes<EA>(), static_cast<const char*>(g.b) + eb * elem_bytes<EB>(),
+                g.c + i * g.c_bs};
   }
   __device__ int64_t M() const { return g.M; }
   __device__ int64_t N() const { return g.N; }

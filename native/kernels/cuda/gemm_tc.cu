@@ -1,10 +1,12 @@
 // Tensor-core GEMM over the problems of gemm_problem.cuh: mma.sync.m16n8k16 with fp16 or bf16
 // operands and fp32 accumulation (sm_80+; compiled for sm_75 as a scalar loop over the same
 // shared-memory tiles, so every target computes the same thing).
-// Launch shape: a block computes a BM x BN tile (64x64 or 128x64) with (BM/WM) x (BN/WN) warps of WM x WN each, K in
-// steps of 32. Each thread loads its share of the next A and B tiles into registers (as floats,
+// Launch shape: a block computes a BM x BN tile (64x64 or 128x64) with (BM/WM) x (BN/WN) warps of
+// WM x WN each, K in steps of 32. Each thread loads its share of the A and B tiles (as floats,
 // through the problem's strided loads, k or m/n fastest across the warp, whichever is contiguous)
-// while the warps multiply the current tile, then rounds them to the MMA type into shared memory:
+// and rounds them to the MMA type into shared memory, four loads in flight per thread (a full
+// register prefetch of the next tile made the strided and implicit-convolution index math spill;
+// other resident blocks hide the load latency):
 // As[m][k] and Bs[n][k], rows padded by 8 elements so that the fragment loads (two k-adjacent
 // 16-bit values per 32-bit word) of a warp's 8 rows x 4 column pairs hit 32 distinct banks.
 // Fragment layout (PTX ISA, mma.m16n8k16, g = lane / 4, t = lane % 4):
@@ -30,10 +32,10 @@ struct TcTile {
   static constexpr int BK = 32, kLd = BK + 8;  // shared row length in 16-bit elements
   static constexpr int kWarpsM = BM / WM, kWarpsN = BN / WN, kThreads = kWarpsM * kWarpsN * 32;
   static constexpr int kMT = WM / 16, kNT = WN / 8;  // MMA tiles per warp
-  static constexpr int kALoads = BM * BK / kThreads, kBLoads = BN * BK / kThreads;
   static constexpr size_t kSmemBytes = (size_t)(BM + BN) * kLd * sizeof(unsigned short);
   static_assert(BM % WM == 0 && BN % WN == 0 && WM % 16 == 0 && WN % 8 == 0, "warp tiles must split the block tile");
-  static_assert((BM * BK) % kThreads == 0 && (BN * BK) % kThreads == 0, "tiles must split evenly across threads");
+  static_assert((BM * BK) % (4 * kThreads) == 0 && (BN * BK) % (4 * kThreads) == 0,
+                "tile loads must split evenly across threads, four at a time");
   static_assert(kLd % 2 == 0, "fragment loads read 32-bit pairs");
   static_assert(kSmemBytes <= 48 * 1024, "static shared memory is limited to 48 KiB");
 };
@@ -52,13 +54,28 @@ __device__ __forceinline__ float from_bits(unsigned short b) {
   else return __bfloat162float(__ushort_as_bfloat16(b));
 }
 
+// Before sm_80 (no m16n8k16; the tensor-core tactics are not offered there, but the kernel must
+// still compute the right thing): the same four outputs, one product at a time. Not inlined, so the
+// unrolled tile loops do not hold its work in registers.
+template <class T>
+__device__ __noinline__ void mma_16x8x16_scalar(float c[4], const unsigned short* a, int lda, const unsigned short* b,
+                                                int ldb, int lane) {
+  const int g = lane >> 2, t = lane & 3;
+  for (int e = 0; e < 4; ++e) {
+    const int row = g + (e >= 2 ? 8 : 0), col = 2 * t + (e & 1);
+    float s = 0.f;
+    for (int k = 0; k < 16; ++k) s = fmaf(from_bits<T>(a[row * lda + k]), from_bits<T>(b[col * ldb + k]), s);
+    c[e] += s;
+  }
+}
+
 // c += A(16 x 16 at a, row stride lda) * B(16 x 8 stored n-major at b, row stride ldb), this lane's
 // fragment of C as laid out above.
 template <class T>
 __device__ __forceinline__ void mma_16x8x16(float c[4], const unsigned short* a, int lda, const unsigned short* b,
                                             int ldb, int lane) {
-  const int g = lane >> 2, t = lane & 3;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const int g = lane >> 2, t = lane & 3;
   const unsigned a0 = *reinterpret_cast<const unsigned*>(a + g * lda + 2 * t);
   const unsigned a1 = *reinterpret_cast<const unsigned*>(a + (g + 8) * lda + 2 * t);
   const unsigned a2 = *reinterpret_cast<const unsigned*>(a + g * lda + 2 * t + 8);
@@ -77,19 +94,12 @@ __device__ __forceinline__ void mma_16x8x16(float c[4], const unsigned short* a,
         : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
   }
 #else
-  // Before sm_80 (no m16n8k16): the same four outputs, one product at a time.
-#pragma unroll
-  for (int e = 0; e < 4; ++e) {
-    const int row = g + (e >= 2 ? 8 : 0), col = 2 * t + (e & 1);
-    float s = 0.f;
-    for (int k = 0; k < 16; ++k) s = fmaf(from_bits<T>(a[row * lda + k]), from_bits<T>(b[col * ldb + k]), s);
-    c[e] += s;
-  }
+  mma_16x8x16_scalar<T>(c, a, lda, b, ldb, lane);
 #endif
 }
 
 template <class Problem, class Tile, class T>
-__global__ void __launch_bounds__(Tile::kThreads) tc_gemm_kernel(const Problem p) {
+__global__ void __launch_bounds__(Tile::kThreads, 1) tc_gemm_kernel(const Problem p) {
   constexpr int BM = Tile::BM, BN = Tile::BN, BK = Tile::BK, kLd = Tile::kLd, kThreads = Tile::kThreads;
   __shared__ __align__(16) unsigned short as[BM * kLd];
   __shared__ __align__(16) unsigned short bs[BN * kLd];
@@ -101,52 +111,23 @@ __global__ void __launch_bounds__(Tile::kThreads) tc_gemm_kernel(const Problem p
   for (int64_t item = blockIdx.z; item < p.items; item += gridDim.z) {
     const typename Problem::Item it = p.item(item);
     const int64_t M = p.M(), N = p.N(), K = p.K();
-    float ra[Tile::kALoads], rb[Tile::kBLoads];
-    // Element r of this thread's share of the tile at k0: (row, k) within the tile.
-    auto a_at = [&](int r, int& ml, int& kl) {
-      const int e = tid + r * kThreads;
-      if (a_k_fast) ml = e / BK, kl = e % BK;
-      else kl = e / BM, ml = e % BM;
-    };
-    auto b_at = [&](int r, int& nl, int& kl) {
-      const int e = tid + r * kThreads;
-      if (b_k_fast) nl = e / BK, kl = e % BK;
-      else kl = e / BN, nl = e % BN;
-    };
-    auto load_tiles = [&](int64_t k0) {
-#pragma unroll
-      for (int r = 0; r < Tile::kALoads; ++r) {
-        int ml, kl;
-        a_at(r, ml, kl);
-        const int64_t m = m0 + ml, k = k0 + kl;
-        ra[r] = (m < M && k < K) ? p.load_a(it, m, k) : 0.f;
-      }
-#pragma unroll
-      for (int r = 0; r < Tile::kBLoads; ++r) {
-        int nl, kl;
-        b_at(r, nl, kl);
-        const int64_t k = k0 + kl, n = n0 + nl;
-        rb[r] = (k < K && n < N) ? p.load_b(it, k, n) : 0.f;
-      }
-    };
-
     float acc[Tile::kMT][Tile::kNT][4] = {};
-    if (K > 0) load_tiles(0);
     for (int64_t k0 = 0; k0 < K; k0 += BK) {
-#pragma unroll
-      for (int r = 0; r < Tile::kALoads; ++r) {
-        int ml, kl;
-        a_at(r, ml, kl);
-        as[ml * kLd + kl] = to_bits<T>(ra[r]);
+      // Element e of the tile: (row, k) with k or the row fastest across the warp. Partly
+      // unrolled: four loads in flight per thread without every address held in registers.
+#pragma unroll 4
+      for (int e = tid; e < BM * BK; e += kThreads) {
+        const int ml = a_k_fast ? e / BK : e % BM, kl = a_k_fast ? e % BK : e / BM;
+        const int64_t m = m0 + ml, k = k0 + kl;
+        as[ml * kLd + kl] = to_bits<T>((m < M && k < K) ? p.load_a(it, m, k) : 0.f);
       }
-#pragma unroll
-      for (int r = 0; r < Tile::kBLoads; ++r) {
-        int nl, kl;
-        b_at(r, nl, kl);
-        bs[nl * kLd + kl] = to_bits<T>(rb[r]);
+#pragma unroll 4
+      for (int e = tid; e < BN * BK; e += kThreads) {
+        const int nl = b_k_fast ? e / BK : e % BN, kl = b_k_fast ? e % BK : e / BN;
+        const int64_t k = k0 + kl, n = n0 + nl;
+        bs[nl * kLd + kl] = to_bits<T>((k < K && n < N) ? p.load_b(it, k, n) : 0.f);
       }
       __syncthreads();
-      if (k0 + BK < K) load_tiles(k0 + BK);  // in flight while the tensor cores work
 #pragma unroll
       for (int kk = 0; kk < BK; kk += 16) {
 #pragma unroll
