@@ -221,19 +221,23 @@ Status CudaPlan::choose_tactics() {
           }
           if (st.is_ok() && reference.empty()) reference = out;
           const bool correct = st.is_ok() && !out.empty() && rel_error(out, reference) <= bound;
-          if (!st.is_ok()) cudaGetLastError();  // a failed candidate must not fail the build
+          if (!st.is_ok()) cudaGetLastError();  // a candidate that fails is not chosen; the build goes on
           std::vector<float> times;
           for (int r = 0; correct && r < kTimedRuns; ++r) {
             ctx.begin_call(false);
-            cudaEventRecord(timing->start, timing->s);
-            Status rs = k->compute(ctx);
-            cudaEventRecord(timing->stop, timing->s);
-            if (!rs.is_ok() || cudaEventSynchronize(timing->stop) != cudaSuccess) break;
             float t = 0;
-            cudaEventElapsedTime(&t, timing->start, timing->stop);
+            Status rs = check(cudaEventRecord(timing->start, timing->s), "cudaEventRecord");
+            if (rs.is_ok()) rs = k->compute(ctx);
+            if (rs.is_ok()) rs = check(cudaEventRecord(timing->stop, timing->s), "cudaEventRecord");
+            if (rs.is_ok()) rs = check(cudaEventSynchronize(timing->stop), "cudaEventSynchronize");
+            if (rs.is_ok()) rs = check(cudaEventElapsedTime(&t, timing->start, timing->stop), "cudaEventElapsedTime");
+            if (!rs.is_ok()) break;
             times.push_back(t);
           }
-          cudaStreamSynchronize(timing->s);
+          // A candidate that failed leaves the stream idle and a non-sticky error cleared; a sticky
+          // one (a fault on the device) fails the build here.
+          cudaGetLastError();
+          HS_CUDA_CHECK(cudaStreamSynchronize(timing->s));
           if (times.size() == (size_t)kTimedRuns) {
             std::sort(times.begin(), times.end());
             ms = times[kTimedRuns / 2];
