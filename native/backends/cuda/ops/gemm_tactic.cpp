@@ -29,7 +29,9 @@ bool linear_batch_stride(const IndexSpace& space, const Strides& strides, int64_
 
 // `g` as a cuBLASLt problem (A still float32), or false when it does not fit one.
 bool as_lt(const GemmArgs& g, LtGemm* p) {
-  if (g.d && g.beta != 0.f) return false;
+  // beta * D: only Gemm's C of one row with beta 1 (nn.Linear's bias), which is a bias epilogue.
+  const bool d_is_bias = g.d && g.beta == 1.f && g.d_rs == 0 && g.d_cs == 1 && !g.bias;
+  if (g.d && g.beta != 0.f && !d_is_bias) return false;
   if (g.a_cs == 1 && g.a_rs == g.K) p->a_trans = false;
   else if (g.a_rs == 1 && g.a_cs == g.M) p->a_trans = true;
   else return false;
@@ -39,7 +41,7 @@ bool as_lt(const GemmArgs& g, LtGemm* p) {
   if (g.c_rs != g.N) return false;
   p->M = g.M, p->N = g.N, p->K = g.K;
   p->a = g.a, p->b = g.b, p->c = g.c, p->ab = g.b_elem;
-  p->alpha = g.alpha, p->bias = g.bias, p->act = g.ep.act;
+  p->alpha = g.alpha, p->bias = d_is_bias ? g.d : g.bias, p->act = g.ep.act;
   p->batch = 1;
   for (int i = 0; i < g.batch.rank; ++i) p->batch *= g.batch.dims[i];
   if (p->batch > 1) {
