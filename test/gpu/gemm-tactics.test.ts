@@ -4,7 +4,8 @@
 // cublaslt in fp16/bf16, where weights are stored in 16 bits (bounds 1e-2 / 3e-2). A forced tactic
 // that is not a node's candidate (cuBLASLt absent, or a convolution) must show as timed without
 // it. Then the build-time choice: every candidate must pass its own correctness check (a null
-// timing means it failed it), and a cached plan must bring its choices back.
+// timing means it failed it), symbolic shapes keep the default, and a cached plan must bring its
+// choices back.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -146,6 +147,22 @@ describe.skipIf(!cuda.available)('tactics chosen at build', () => {
       } finally {
         engine.dispose();
       }
+    }
+  });
+
+  it('a node whose shapes are symbolic at build keeps the default (nothing to time)', async () => {
+    const b = new GraphBuilder('dynamic');
+    b.output(b.op('MatMul', [b.input('x', 'float32', ['batch', 96]), weights(b, 'w', [96, 40])]), 'float32', null);
+    const model = b.build(17);
+    const engine = await loadCuda(model, { precision: 'fp16' });
+    try {
+      for (const e of engine.info.backend.tactics) {
+        expect(e.how).toBe('default');
+        expect(e.tactic).toBe(cuda.devices[0].sm >= 80 ? 'tc64' : 'simt64');
+      }
+      await expectMatches(engine, { name: 'dynamic', model, feeds: () => ({ x: randomTensor([7, 96]) }) }, bounds.fp16, 'dynamic');
+    } finally {
+      engine.dispose();
     }
   });
 
