@@ -42,6 +42,12 @@ export interface NativeBackendInfo {
   copiesPerRun: { hostToDevice: number; deviceToHost: number; fallbackHostToDevice: number; fallbackDeviceToHost: number };
   /** device 'auto' chose the CPU: why not CUDA. */
   fallbackReason: string | null;
+  /**
+   * The kernel of each node with several (GEMM, convolution) on CUDA: timed on the device at build
+   * (`timingsMs`: median per candidate, null where it failed its correctness check), taken from the
+   * plan cache, forced by HS_CUDA_TACTIC, or the default where the shapes were not static.
+   */
+  tactics: { node: string; tactic: string; how: 'timed' | 'cached' | 'forced' | 'default'; timingsMs: Record<string, number | null> }[];
 }
 
 export interface NativeEngineInfo {
@@ -68,6 +74,8 @@ export interface NativeEngine {
 export interface NativeEngineStats {
   runs: number;
   copies: { hostToDevice: number; deviceToHost: number };
+  /** CUDA graphs captured (one per input shape, in a bounded cache per context) and runs replayed from one. */
+  cudaGraphs: { captures: number; replays: number };
 }
 
 /** The importer's plain description of a graph (see ts/onnx/graph-desc.ts). */
@@ -144,6 +152,7 @@ export interface LoadOptionsNative {
   optimizationLevel?: number;
   precision?: string;
   device?: string;
+  cudaGraphs?: boolean;
 }
 
 export interface Addon {

@@ -1,7 +1,8 @@
 // End-to-end engine latency, CPU vs CUDA, for the example repository's CNN (input [b, 3, 64, 64]) and
-// transformer encoder (x [b, 128, 64] with a mask) at batch 1 and 32 (the encoder also with
-// precision fp16, i.e. FlashAttention): the median of timed runs after warm-up runs, fresh random
-// inputs each run. Prints a markdown table (and writes it to --out).
+// transformer encoder (x [b, 128, 64] with a mask) at batch 1 and 32: CUDA in fp32 with and without
+// CUDA graphs, and in fp16 (16-bit GEMM/convolution weights on the tactics chosen at build, and
+// FlashAttention in the encoder): the median of timed runs after warm-up runs, fresh random inputs
+// each run. Prints a markdown table (and writes it to --out).
 //   node bench/gpu/engine-latency.mjs [--runs 30] [--out table.md]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,9 +22,9 @@ const warmup = 5;
 
 const random = (dims) => ({ type: 'float32', dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1) });
 const models = [
-  { name: 'CNN', file: 'examples/models/cnn/1/model.onnx', feeds: (b) => ({ input: random([b, 3, 64, 64]) }), fp16: false },
+  { name: 'CNN', file: 'examples/models/cnn/1/model.onnx', feeds: (b) => ({ input: random([b, 3, 64, 64]) }) },
   {
-    name: 'encoder (seq 128)', file: 'examples/models/encoder/1/model.onnx', fp16: true,
+    name: 'encoder (seq 128)', file: 'examples/models/encoder/1/model.onnx',
     feeds: (b) => ({ x: random([b, 128, 64]), mask: { type: 'float32', dims: [b, 128], data: new Float32Array(b * 128).fill(1) } }),
   },
 ];
@@ -47,25 +48,30 @@ const rows = [];
 for (const m of models) {
   const file = path.join(root, m.file);
   const engines = { cpu: await hs.Engine.load(file, { cacheDir: false, device: 'cpu' }) };
-  if (cuda.available) engines.cuda = await hs.Engine.load(file, { cacheDir: false, device: 'cuda' });
-  if (cuda.available && m.fp16) engines.fp16 = await hs.Engine.load(file, { cacheDir: false, device: 'cuda', precision: 'fp16' });
+  if (cuda.available) {
+    engines.cuda = await hs.Engine.load(file, { cacheDir: false, device: 'cuda' });
+    engines.noGraphs = await hs.Engine.load(file, { cacheDir: false, device: 'cuda', cudaGraphs: false });
+    engines.fp16 = await hs.Engine.load(file, { cacheDir: false, device: 'cuda', precision: 'fp16' });
+  }
   const ms = (v) => (Number.isNaN(v) ? 'n/a' : v.toFixed(2));
   for (const batch of [1, 32]) {
     const cpuMs = await median(engines.cpu, () => m.feeds(batch));
     const cudaMs = engines.cuda ? await median(engines.cuda, () => m.feeds(batch)) : NaN;
+    const noGraphsMs = engines.noGraphs ? await median(engines.noGraphs, () => m.feeds(batch)) : NaN;
     const fp16Ms = engines.fp16 ? await median(engines.fp16, () => m.feeds(batch)) : NaN;
     const speedup = Number.isNaN(cudaMs) ? 'n/a' : `${(cpuMs / cudaMs).toFixed(1)}x`;
-    rows.push(`| ${m.name} | ${batch} | ${ms(cpuMs)} | ${ms(cudaMs)} | ${ms(fp16Ms)} | ${speedup} |`);
+    rows.push(`| ${m.name} | ${batch} | ${ms(cpuMs)} | ${ms(cudaMs)} | ${ms(noGraphsMs)} | ${ms(fp16Ms)} | ${speedup} |`);
     console.log(rows.at(-1));
   }
+  if (engines.cuda) console.log(`${m.name}: CUDA graphs ${JSON.stringify(engines.cuda.stats().cudaGraphs)}; fp16 tactics ${JSON.stringify(engines.fp16.info.backend.tactics.map((t) => `${t.tactic} (${t.how})`))}`);
   for (const e of Object.values(engines)) e.dispose();
 }
 const table = [
-  `Engine latency, fp32, median of ${runs} runs after ${warmup} warm-up (ms, including host<->device copies)`,
+  `Engine latency, median of ${runs} runs after ${warmup} warm-up (ms, including host<->device copies)`,
   `device: ${deviceLine}; CPU: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown'}; commit ${process.env.HS_COMMIT ?? 'unknown'}; ${new Date().toISOString().slice(0, 10)}`,
   '',
-  '| model | batch | cpu ms | cuda ms | cuda, fp16 attention ms | cuda speedup |',
-  '|---|---|---|---|---|---|',
+  '| model | batch | cpu ms | cuda ms | cuda ms, no CUDA graphs | cuda fp16 ms | cuda speedup (fp32) |',
+  '|---|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');
 console.log(`\n${table}`);

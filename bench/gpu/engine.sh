@@ -2,11 +2,14 @@
 # The Engine's CUDA backend on a GPU host that has no Node.js (see ../shared/gpu/README.md): unpacks
 # node and the test dependencies that bench/gpu/pack-engine.sh put in .device/, takes the addon packed
 # there (built on the dev machine) or else builds it with plain CMake for HS_ARCH (default 90a), runs
-# the GPU test suites (test/gpu: every CUDA kernel, the
-# fixture and example models, the conformance cases on the device, all against onnxruntime-node on
-# fresh inputs with poisoned activations) and prints the CPU-vs-CUDA latency table.
+# the GPU test suites (test/gpu: every CUDA kernel, the fixture and example models, the conformance
+# cases on the device, every GEMM/convolution tactic forced in turn, CUDA graph capture and replay,
+# all against onnxruntime-node on fresh inputs with poisoned activations) and prints the
+# CPU-vs-CUDA latency table.
 #   bench/gpu/engine.sh   env: HS_ARCH, HS_COMMIT, OUT (log folder, default bench/results/tmp),
-#                         HS_MEMCHECK=1 (also run the per-kernel suite under compute-sanitizer memcheck)
+#                         HS_MEMCHECK=1 (also run the per-kernel suite under compute-sanitizer memcheck),
+#                         HS_CUBLASLT_PATH (libcublasLt.so.13/.12; default: found in the CUDA toolkit or
+#                         the Python nvidia-* wheels)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 arch="${HS_ARCH:-90a}"
@@ -38,6 +41,27 @@ else
   grep -iE "warning" "$out_dir/engine-build-log.txt" || echo "build: no warnings"
 fi
 export HS_ADDON_PATH="$PWD/build-gpu-engine/Release/highservice_native.node"
+# cuBLASLt comes with the CUDA toolkit or PyTorch's nvidia-* wheels; the addon dlopens it (one of the
+# GEMM tactics). Where one loads here, test/gpu requires it to be a candidate (HS_EXPECT_CUBLASLT).
+if [ -z "${HS_CUBLASLT_PATH:-}" ]; then
+  HS_CUBLASLT_PATH=$(python3 - << 'PY' 2> /dev/null || true
+import ctypes, glob, os, sys
+found = []
+for p in sys.path:
+    found += sorted(glob.glob(os.path.join(p, "nvidia", "*", "lib", "libcublasLt.so.1[23]")), reverse=True)
+found += sorted(glob.glob("/usr/local/cuda*/lib64/libcublasLt.so.1[23]"), reverse=True)
+for f in found:
+    try:
+        ctypes.CDLL(f)
+        print(f)
+        break
+    except OSError:
+        pass
+PY
+)
+fi
+if [ -n "$HS_CUBLASLT_PATH" ]; then export HS_CUBLASLT_PATH HS_EXPECT_CUBLASLT=1; fi
+echo "cuBLASLt: ${HS_CUBLASLT_PATH:-not found (the cublaslt tactic is not offered)}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 # The GPU suites skip where CUDA is unavailable: here that would be a failure, not a skip.
 node -e 'const c = require(process.env.HS_ADDON_PATH).devices().cuda;
@@ -48,7 +72,7 @@ status=0
 node node_modules/vitest/vitest.mjs run test/gpu 2>&1 | tee "$out_dir/engine-tests-log.txt" || status=$?
 if [ "${HS_MEMCHECK:-0}" = 1 ]; then
   compute-sanitizer --tool memcheck --target-processes all --error-exitcode 3 \
-    node node_modules/vitest/vitest.mjs run test/gpu/cuda-kernels.test.ts 2>&1 | tee "$out_dir/engine-memcheck-log.txt" || status=$?
+    node node_modules/vitest/vitest.mjs run test/gpu/cuda-kernels.test.ts test/gpu/gemm-tactics.test.ts 2>&1 | tee "$out_dir/engine-memcheck-log.txt" || status=$?
 fi
 node bench/gpu/engine-latency.mjs --runs 30 --out "$out_dir/engine-latency.md" 2>&1 | tee "$out_dir/engine-latency-log.txt"
 exit "$status"

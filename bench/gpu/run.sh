@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash bench/gpu/attention.sh "$@"
+bash bench/gpu/gemm.sh
 bash bench/gpu/engine.sh

@@ -54,9 +54,8 @@ Status optimize_graph(Graph& graph, const BuildOptions& options, BuildReport* re
     HS_FAIL(kInvalidArgument, "precision must be 'fp32', 'fp16' or 'bf16', got '", options.precision, "'");
   BuildReport scratch;
   BuildReport& out = report ? *report : scratch;
-  if (options.precision != "fp32")
-    out.notes.push_back(str_cat("precision ", options.precision, " on device '", options.device,
-                                "': weights and compute stay float32 on this backend"));
+  if (options.precision != "fp32" && options.device == "cpu")
+    out.notes.push_back(str_cat("precision ", options.precision, " on device 'cpu': weights and compute stay float32"));
   if (options.optimization_level == 0) return Status::ok();
   ThreadPool pool(std::min(kFoldingThreads, ThreadPool::default_threads()));
   optimize_one(graph, options, out, pool);

@@ -47,7 +47,8 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
   if (options.device == "auto" && !cuda_info().available) engine->backend_.fallback_reason = cuda_info().reason;
   if (options.device == "cuda" || (options.device == "auto" && cuda_info().available)) {
 #if HS_WITH_CUDA
-    auto backend = cuda::create_backend(engine->plan_, engine->pool_.get(), options.streams, options.precision);
+    auto backend = cuda::create_backend(engine->plan_, engine->pool_.get(), options.streams, options.precision,
+                                        options.cuda_graphs);
     if (!backend.is_ok()) return backend.status();
     const auto& cpu_nodes = backend.value().report.cpu_nodes;
     if (options.device == "auto" && !cpu_nodes.empty()) {
@@ -134,6 +135,8 @@ RunStats Engine::stats() const {
     total.runs += s.runs;
     total.host_to_device += s.host_to_device;
     total.device_to_host += s.device_to_host;
+    total.graph_captures += s.graph_captures;
+    total.graph_replays += s.graph_replays;
   }
   return total;
 }

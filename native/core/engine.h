@@ -22,9 +22,12 @@ struct EngineOptions {
   // "cpu" | "cuda" | "auto" (CUDA when a device is present and every node has a CUDA kernel,
   // else the CPU, with BackendReport::fallback_reason saying why).
   std::string device = "cpu";
-  // "fp32" | "fp16" | "bf16": on CUDA, reduced precision lets hs:Attention run FlashAttention
-  // (fp32 accumulation); everything else computes in float32 for now.
+  // "fp32" | "fp16" | "bf16": on CUDA, reduced precision lets hs:Attention run FlashAttention and
+  // GEMMs/convolutions run with 16-bit weights on tensor cores (fp32 accumulation, float32
+  // activations between nodes); everything else computes in float32.
   std::string precision = "fp32";
+  // CUDA: capture and replay CUDA graphs per input shape (cuda_context.h).
+  bool cuda_graphs = true;
 };
 
 class Engine {

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hs/status.h"
@@ -15,6 +16,7 @@ namespace hs {
 struct RunStats {
   int64_t runs = 0;
   int64_t host_to_device = 0, device_to_host = 0;  // tensor copies (graph inputs, outputs, fallbacks)
+  int64_t graph_captures = 0, graph_replays = 0;   // CUDA graphs captured, and runs replayed from one
 };
 
 // One execution context: runs the plan on its own buffers (and, on a device, its own stream).
@@ -44,6 +46,15 @@ struct BackendReport {
   // host-side reads cause (`fallback_*`, a part of the totals).
   int64_t host_to_device = 0, device_to_host = 0;
   int64_t fallback_host_to_device = 0, fallback_device_to_host = 0;
+  // The kernel chosen for each node that has several (GEMM, convolution) on the device.
+  struct Tactic {
+    size_t node_index = 0;  // in the plan's graph, to store the choice with a cached plan
+    std::string node;       // Node::describe()
+    std::string tactic;     // e.g. "tc64", "cublaslt"
+    std::string how;        // "timed", "cached" (from the plan cache), "forced" (HS_CUDA_TACTIC) or "default"
+    std::vector<std::pair<std::string, double>> timings_ms;  // per timed candidate; < 0: failed its check
+  };
+  std::vector<Tactic> tactics;
 };
 
 }  // namespace hs

@@ -6,7 +6,8 @@
 //             { cacheDir, key } alone loads the cached plan, rejecting with ERR_CACHE_MISS.
 //   NativeEngine#run(tensors[])          -> Promise<tensors[]>   (inputs in engine.inputs order)
 //   NativeEngine#dispose()
-//   NativeEngine#stats()                 -> { runs, copies: { hostToDevice, deviceToHost } } so far
+//   NativeEngine#stats()                 -> { runs, copies: { hostToDevice, deviceToHost },
+//                                           cudaGraphs: { captures, replays } } so far
 //   cudaPlacement(source, options)       -> Promise<NativeBackendInfo>: builds like loadEngine({ graph })
 //     and reports where the CUDA backend would run each node, without a device (nothing is cached)
 #include <cstring>
@@ -70,6 +71,19 @@ Napi::Object backend_to_js(Napi::Env env, const hs::BackendReport& backend) {
   copies.Set("fallbackHostToDevice", (double)backend.fallback_host_to_device);
   copies.Set("fallbackDeviceToHost", (double)backend.fallback_device_to_host);
   placement.Set("copiesPerRun", copies);
+  Napi::Array tactics = Napi::Array::New(env, backend.tactics.size());
+  for (size_t i = 0; i < backend.tactics.size(); ++i) {
+    const hs::BackendReport::Tactic& t = backend.tactics[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("node", t.node);
+    o.Set("tactic", t.tactic);
+    o.Set("how", t.how);
+    Napi::Object timings = Napi::Object::New(env);
+    for (const auto& [name, ms] : t.timings_ms) timings.Set(name, ms < 0 ? env.Null() : Napi::Number::New(env, ms));
+    o.Set("timingsMs", timings);
+    tactics.Set((uint32_t)i, o);
+  }
+  placement.Set("tactics", tactics);
   placement.Set("fallbackReason",
                 backend.fallback_reason.empty() ? env.Null() : Napi::String::New(env, backend.fallback_reason));
   return placement;
@@ -116,6 +130,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     copies.Set("hostToDevice", (double)s.host_to_device);
     copies.Set("deviceToHost", (double)s.device_to_host);
     out.Set("copies", copies);
+    Napi::Object graphs = Napi::Object::New(env);
+    graphs.Set("captures", (double)s.graph_captures);
+    graphs.Set("replays", (double)s.graph_replays);
+    out.Set("cudaGraphs", graphs);
     return out;
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -262,10 +280,7 @@ class LoadWorker : public Napi::AsyncWorker {
         return;
       }
       cache_state_ = "built";
-      if (!cache_dir.empty() && !key.empty()) {
-        hs::Status st = hs::plan_cache_store(cache_dir, key, *graph);
-        cache_state_ = st.is_ok() ? "built, cached" : "built, not cached: " + st.message();
-      }
+      store_ = !cache_dir.empty() && !key.empty();
     } else {
       std::string why;
       graph = hs::plan_cache_load(cache_dir, key, &why);
@@ -277,11 +292,27 @@ class LoadWorker : public Napi::AsyncWorker {
       cache_state_ = "loaded from cache";
     }
     auto engine = hs::Engine::create(graph, engine_options);
+    // Stored after the engine is made, so that the plan keeps the tactics timed on the device.
+    if (store_) store(*graph, engine.is_ok() ? &engine.value()->backend() : nullptr);
     if (!engine.is_ok()) {
       status_ = engine.status();
       return;
     }
     engine_ = engine.take();
+  }
+
+  // Writes the built graph to the cache, each timed tactic as its node's hs_cuda_tactic attribute.
+  void store(const hs::Graph& graph, const hs::BackendReport* backend) {
+    hs::Graph annotated = graph;  // tensors share their buffers
+    for (const hs::BackendReport::Tactic& t : backend ? backend->tactics : std::vector<hs::BackendReport::Tactic>{}) {
+      if (t.how != "timed" || t.node_index >= annotated.nodes.size()) continue;
+      hs::Attribute a;
+      a.kind = hs::Attribute::Kind::kString;
+      a.s = t.tactic;
+      annotated.nodes[t.node_index].attrs["hs_cuda_tactic"] = a;
+    }
+    hs::Status st = hs::plan_cache_store(cache_dir, key, annotated);
+    cache_state_ = st.is_ok() ? "built, cached" : "built, not cached: " + st.message();
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -333,6 +364,7 @@ class LoadWorker : public Napi::AsyncWorker {
   hs::Status status_;
   hs::BackendReport placement_;
   bool miss_ = false;
+  bool store_ = false;
   std::string cache_state_;
   hs::BuildReport report_;
   std::shared_ptr<hs::Engine> engine_;
@@ -343,6 +375,13 @@ int int_option(Napi::Object o, const char* key, int fallback) {
   if (v.IsUndefined() || v.IsNull()) return fallback;
   if (!v.IsNumber()) throw_type_error(o.Env(), std::string("options.") + key + " must be a number");
   return v.As<Napi::Number>().Int32Value();
+}
+
+bool bool_option(Napi::Object o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsBoolean()) throw_type_error(o.Env(), std::string("options.") + key + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
 }
 
 std::string string_option(Napi::Object o, const char* key, const std::string& fallback) {
@@ -371,12 +410,13 @@ Napi::Value StartLoad(const Napi::CallbackInfo& info, bool placement_only) {
       throw_type_error(env, "loadEngine: source needs a graph or a cacheDir and key");
     w->engine_options.threads = int_option(opts, "threads", 0);
     w->engine_options.streams = int_option(opts, "streams", 1);
-    w->engine_options.spin = !opts.Has("spin") || opts.Get("spin").IsUndefined() || opts.Get("spin").ToBoolean().Value();
     w->build.optimization_level = int_option(opts, "optimizationLevel", 2);
     w->build.precision = string_option(opts, "precision", "fp32");
     w->build.device = string_option(opts, "device", "cpu");
     w->engine_options.device = w->build.device;
     w->engine_options.precision = w->build.precision;
+    w->engine_options.cuda_graphs = bool_option(opts, "cudaGraphs", true);
+    w->engine_options.spin = bool_option(opts, "spin", true);
   } catch (...) {
     delete w;
     throw;

@@ -29,7 +29,7 @@ describe('runtime behaviour', () => {
   it('counts completed runs (and, on the CPU, no device copies); stats() after dispose rejects', async () => {
     const engine = await hs.Engine.load(cnnModel(), { cacheDir: false, threads: 1 });
     for (let i = 0; i < 3; i++) await engine.run({ input: randomTensor([1, 3, 64, 64]) });
-    expect(engine.stats()).toEqual({ runs: 3, copies: { hostToDevice: 0, deviceToHost: 0 } });
+    expect(engine.stats()).toEqual({ runs: 3, copies: { hostToDevice: 0, deviceToHost: 0 }, cudaGraphs: { captures: 0, replays: 0 } });
     engine.dispose();
     expect(() => engine.stats()).toThrow(expect.objectContaining({ code: 'ERR_DISPOSED' }));
   });

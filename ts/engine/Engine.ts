@@ -33,6 +33,11 @@ export interface EngineOptions {
   cacheDir?: string | false;
   /** 0: no graph optimisation, 1: folding and cleanup, 2: + fusions (default). */
   optimizationLevel?: 0 | 1 | 2;
+  /**
+   * CUDA: capture each input shape's run as a CUDA graph (on its second run) and replay it after,
+   * in a bounded cache per context; off by itself where a node runs on the CPU. Default true.
+   */
+  cudaGraphs?: boolean;
 }
 
 export type ValueInfo = NativeValueInfo;
@@ -112,6 +117,7 @@ export class Engine {
       optimizationLevel: options.optimizationLevel ?? 2,
       precision: options.precision ?? 'fp32',
       device,
+      cudaGraphs: options.cudaGraphs ?? true,
     };
     const cacheDir = options.cacheDir === false ? '' : (options.cacheDir ?? defaultCacheDir());
     let key = '';

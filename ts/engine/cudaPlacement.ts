@@ -8,7 +8,7 @@ import { loadAddon, type NativeBackendInfo } from '../binding';
 import { HsError } from '../errors';
 import { decodeOffThread } from '../onnx/decodeOffThread';
 
-export type CudaPlacement = Omit<NativeBackendInfo, 'deviceName' | 'sm' | 'fallbackReason'>;
+export type CudaPlacement = Omit<NativeBackendInfo, 'deviceName' | 'sm' | 'fallbackReason' | 'tactics'>;
 
 export async function cudaPlacement(
   model: string | Uint8Array,

@@ -89,10 +89,12 @@ class DeviceStepContext final : public CudaKernelContext {
 
 }  // namespace
 
-Result<std::unique_ptr<CudaContext>> CudaContext::create(std::shared_ptr<const CudaPlan> plan, ThreadPool* pool) {
+Result<std::unique_ptr<CudaContext>> CudaContext::create(std::shared_ptr<const CudaPlan> plan, ThreadPool* pool,
+                                                        bool cuda_graphs) {
   std::unique_ptr<CudaContext> ctx(new CudaContext());
   ctx->plan_ = std::move(plan);
   ctx->pool_ = pool;
+  if (cuda_graphs && ctx->plan_->graphable()) ctx->graphs_ = std::make_unique<GraphCache>(kMaxGraphs);
   const char* poison = std::getenv("HS_CUDA_POISON");
   ctx->poison_ = poison && std::strcmp(poison, "1") == 0;
   HS_CUDA_CHECK(cudaSetDevice(ctx->plan_->device()));
@@ -107,6 +109,7 @@ Result<std::unique_ptr<CudaContext>> CudaContext::create(std::shared_ptr<const C
 CudaContext::~CudaContext() {
   if (plan_) cudaSetDevice(plan_->device());
   if (stream_) cudaStreamSynchronize(stream_);
+  graphs_.reset();
   arena_.trim();
   staging_.trim();
   device_free(error_flag_, sizeof(int));
@@ -114,7 +117,15 @@ CudaContext::~CudaContext() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
+RunStats CudaContext::stats() const {
+  RunStats s{runs_.load(), uploads_.load(), downloads_.load()};
+  s.graph_captures = graph_captures_.load();
+  s.graph_replays = graph_replays_.load();
+  return s;
+}
+
 void CudaContext::trim() {
+  if (graphs_) graphs_->clear();  // their addresses are in the arena
   arena_.trim();
   staging_.trim();
 }
@@ -122,7 +133,18 @@ void CudaContext::trim() {
 Status CudaContext::run(const std::vector<Value>& inputs, std::vector<Value>* outputs) {
   HS_CUDA_CHECK(cudaSetDevice(plan_->device()));
   arena_.begin_run();
-  Status st = run_steps(inputs, outputs);
+  Status st;
+  bool ran = false;
+  CapturedGraph* graph = graphs_ ? &graphs_->get(GraphCache::key_of(inputs)) : nullptr;
+  if (graph && graph->exec && (graph->arena_base != arena_.base() || graph->arena_capacity != arena_.capacity()))
+    GraphCache::reset(*graph);  // the arena moved since the capture
+  // A shape is captured on its second run, when the arena has grown to what it needs.
+  if (graph && !graph->uncapturable && (graph->exec || graph->eager_runs > 0)) st = run_graph(*graph, inputs, outputs, &ran);
+  if (!ran) {
+    if (graph) arena_.begin_run();  // a failed capture or replay attempt enqueued nothing that matters
+    st = run_steps(inputs, outputs);
+    if (graph && st.is_ok()) ++graph->eager_runs;
+  }
   // Whatever happened, the stream must be idle before its buffers are reused.
   const cudaError_t err = cudaStreamSynchronize(stream_);
   if (st.is_ok() && err != cudaSuccess) st = cuda_status(err, "cudaStreamSynchronize", __FILE__, __LINE__);
@@ -130,11 +152,10 @@ Status CudaContext::run(const std::vector<Value>& inputs, std::vector<Value>* ou
   return st;
 }
 
-Status CudaContext::run_steps(const std::vector<Value>& inputs, std::vector<Value>* outputs) {
+Status CudaContext::bind(DeviceValues& values, const std::vector<Value>& inputs) {
   const ExecutionPlan& plan = plan_->plan();
   if (inputs.size() != plan.input_slots().size())
     return Status(StatusCode::kInvalidArgument, str_cat("expected ", plan.input_slots().size(), " inputs, got ", inputs.size()));
-  DeviceValues values(arena_, staging_, stream_, poison_);
   values.reset(plan.num_slots());
   for (auto& [s, t] : plan.constant_slots()) {
     values[s].host = t;
@@ -151,8 +172,11 @@ Status CudaContext::run_steps(const std::vector<Value>& inputs, std::vector<Valu
     values[s].on_host = true;
   }
   HS_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0, sizeof(int), stream_));
+  return Status::ok();
+}
 
-  const auto& steps = plan.steps();
+Status CudaContext::enqueue_steps(DeviceValues& values) {
+  const auto& steps = plan_->plan().steps();
   for (size_t i = 0; i < steps.size(); ++i) {
     const ExecutionPlan::Step& step = steps[i];
     Status st;
@@ -166,7 +190,11 @@ Status CudaContext::run_steps(const std::vector<Value>& inputs, std::vector<Valu
     if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
     for (int s : step.frees) values.release(s);
   }
+  return Status::ok();
+}
 
+Status CudaContext::finish(DeviceValues& values, std::vector<Value>* outputs) {
+  const ExecutionPlan& plan = plan_->plan();
   HS_CUDA_CHECK(cudaMemcpyAsync(error_host_, error_flag_, sizeof(int), cudaMemcpyDeviceToHost, stream_));
   HS_RETURN_IF_ERROR(values.to_host_all(plan.output_slots()));
   HS_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -182,6 +210,69 @@ Status CudaContext::run_steps(const std::vector<Value>& inputs, std::vector<Valu
   uploads_ += values.uploads();
   downloads_ += values.downloads();
   return Status::ok();
+}
+
+Status CudaContext::run_steps(const std::vector<Value>& inputs, std::vector<Value>* outputs) {
+  DeviceValues values(arena_, staging_, stream_, poison_);
+  HS_RETURN_IF_ERROR(bind(values, inputs));
+  HS_RETURN_IF_ERROR(enqueue_steps(values));
+  return finish(values, outputs);
+}
+
+Status CudaContext::run_graph(CapturedGraph& graph, const std::vector<Value>& inputs, std::vector<Value>* outputs,
+                              bool* ran) {
+  *ran = false;
+  const ExecutionPlan& plan = plan_->plan();
+  DeviceValues values(arena_, staging_, stream_, poison_);
+  HS_RETURN_IF_ERROR(bind(values, inputs));
+  // The inputs go up before the captured work, so that their addresses are the same on a replay.
+  std::vector<void*> addresses;
+  for (int s : plan_->device_input_slots()) {
+    HS_RETURN_IF_ERROR(values.to_device(s, str_cat("input '", plan.slot_name(s), "'")));
+    addresses.push_back(values[s].on_device ? values[s].device.data : nullptr);
+  }
+  if (graph.exec) {
+    if (addresses != graph.input_addresses) {
+      GraphCache::reset(graph);
+      return Status::ok();
+    }
+    for (auto& [s, slot] : graph.outputs) values[s] = slot;
+    HS_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
+    ++graph_replays_;
+  } else {
+    HS_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    const Status st = enqueue_steps(values);
+    cudaGraph_t captured = nullptr;
+    const cudaError_t end = cudaStreamEndCapture(stream_, &captured);
+    cudaGraphExec_t exec = nullptr;
+    const bool ok = st.is_ok() && end == cudaSuccess && captured && !arena_.overflowed() &&
+                    cudaGraphInstantiate(&exec, captured, 0) == cudaSuccess;
+    if (captured) cudaGraphDestroy(captured);
+    if (!ok) {
+      cudaGetLastError();  // capture errors are not sticky; the run goes again without a graph
+      // Overflow blocks (which cannot be allocated while capturing) go once the arena has grown;
+      // any other failure will not.
+      if (!arena_.overflowed()) graph.uncapturable = true;
+      return Status::ok();
+    }
+    graph.exec = exec;
+    graph.arena_base = arena_.base();
+    graph.arena_capacity = arena_.capacity();
+    graph.input_addresses = addresses;
+    std::vector<bool> bound(plan.num_slots(), false);
+    for (int s : plan.input_slots()) bound[s] = true;
+    for (auto& [s, t] : plan.constant_slots()) bound[s] = true;
+    for (int s : plan.output_slots()) {
+      if (bound[s]) continue;  // bound again by every run
+      Slot slot = values[s];
+      slot.device.owner = nullptr;  // the replay reuses the captured addresses
+      graph.outputs.emplace_back(s, std::move(slot));
+    }
+    HS_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
+    ++graph_captures_;
+  }
+  *ran = true;
+  return finish(values, outputs);
 }
 
 }  // namespace hs::cuda

@@ -3,6 +3,11 @@
 // pinned staging buffers and a device error flag. A run binds the inputs on the host, walks the
 // plan (device steps enqueue kernels; CPU steps download what they read), downloads the outputs and
 // waits once. Any failure leaves the stream idle and the context usable.
+// CUDA graphs: where the plan is graphable and the option is on, the second run of an input shape
+// uploads its inputs, captures the steps' work as a graph and launches it; later runs of that shape
+// upload their inputs to the same addresses and replay it (the host work of the steps is skipped).
+// The cache is bounded (least recently used out); an arena that moved or a capture that failed
+// sends runs down the plain path.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -13,6 +18,8 @@
 
 #include "backends/cuda/cuda_plan.h"
 #include "backends/cuda/device_arena.h"
+#include "backends/cuda/device_values.h"
+#include "backends/cuda/graph_cache.h"
 #include "backends/cuda/pinned_staging.h"
 #include "core/engine_backend.h"
 
@@ -20,16 +27,24 @@ namespace hs::cuda {
 
 class CudaContext final : public RunContext {
  public:
-  static Result<std::unique_ptr<CudaContext>> create(std::shared_ptr<const CudaPlan> plan, ThreadPool* pool);
+  static Result<std::unique_ptr<CudaContext>> create(std::shared_ptr<const CudaPlan> plan, ThreadPool* pool,
+                                                     bool cuda_graphs);
   ~CudaContext() override;
 
   Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) override;
   void trim() override;
-  RunStats stats() const override { return RunStats{runs_.load(), uploads_.load(), downloads_.load()}; }
+  RunStats stats() const override;
 
  private:
   CudaContext() = default;
+  static constexpr size_t kMaxGraphs = 16;  // per context
+
   Status run_steps(const std::vector<Value>& inputs, std::vector<Value>* outputs);
+  // Replays `graph`, or captures and launches it; *ran is false where the run must go eagerly.
+  Status run_graph(CapturedGraph& graph, const std::vector<Value>& inputs, std::vector<Value>* outputs, bool* ran);
+  Status bind(DeviceValues& values, const std::vector<Value>& inputs);
+  Status enqueue_steps(DeviceValues& values);
+  Status finish(DeviceValues& values, std::vector<Value>* outputs);
 
   std::shared_ptr<const CudaPlan> plan_;
   ThreadPool* pool_ = nullptr;
@@ -40,7 +55,9 @@ class CudaContext final : public RunContext {
   DeviceArena arena_;
   PinnedStaging staging_;
   std::map<std::string, int> slot_of_;  // for subgraphs of CPU steps
+  std::unique_ptr<GraphCache> graphs_;  // null: graphs off
   std::atomic<int64_t> runs_{0}, uploads_{0}, downloads_{0};  // completed runs and their copies
+  std::atomic<int64_t> graph_captures_{0}, graph_replays_{0};
 };
 
 }  // namespace hs::cuda

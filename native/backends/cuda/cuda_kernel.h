@@ -25,6 +25,7 @@ struct CudaKernelInfo {
   const std::map<std::string, Tensor>& initializers;
   std::vector<passes::ValueType> inputs;  // per node input; dtype kUndefined when unknown or omitted
   std::string precision = "fp32";         // the engine's: "fp32" | "fp16" | "bf16"
+  int sm = 0;                             // the device's compute capability (86 = 8.6); 0 when unknown
 
   // Input i when it is a constant known at build time, else nullptr.
   const Tensor* constant_input(size_t i) const {
@@ -80,6 +81,21 @@ class CudaOpKernel {
   virtual DType output_dtype(const std::vector<DType>& inputs) const {
     return inputs.empty() ? DType::kUndefined : inputs[0];
   }
+  // The dtype a constant input is stored in on the device, converted once when the plan uploads
+  // it (GEMM weights in fp16/bf16 precision); kUndefined keeps its own. Where the device readers
+  // of one constant disagree, it keeps its own, so compute() must accept that too.
+  virtual DType device_constant_dtype(int input) const {
+    (void)input;
+    return DType::kUndefined;
+  }
+  // Tactics: the implementations a kernel can run with, the default first (none: just one). The
+  // plan times them on the device at build and selects one before any run; select_tactic takes
+  // only a name from tactics().
+  virtual std::vector<std::string> tactics() const { return {}; }
+  virtual Status select_tactic(const std::string& name) {
+    return Status(StatusCode::kInvalidArgument, str_cat("no tactic '", name, "' here"));
+  }
+  virtual std::string tactic() const { return ""; }
   // Metadata kernels: whether the outputs are host values whatever input 0's place (Shape, Size)
   // rather than views that stay where input 0 is (Reshape, Squeeze, ...).
   virtual bool writes_host_values() const { return false; }

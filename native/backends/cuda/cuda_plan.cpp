@@ -54,6 +54,7 @@ Result<std::shared_ptr<const CudaPlan>> CudaPlan::create(std::shared_ptr<const E
   for (const CudaDeviceInfo& d : cuda_info().devices)
     if (d.index == device) cp->report_.device_name = d.name, cp->report_.sm = d.sm;
   HS_RETURN_IF_ERROR(cp->upload(cp->place(pool, precision)));
+  HS_RETURN_IF_ERROR(cp->choose_tactics());
   return std::shared_ptr<const CudaPlan>(cp);
 }
 
@@ -68,6 +69,7 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
   const ExecutionPlan* plan = plan_.get();
   const Graph& graph = plan->graph();
   report_.device = "cuda";
+  precision_ = precision;
   BuildOptions options;
   BuildReport scratch_report;
   passes::PassContext pctx{options, scratch_report, pool, {}};
@@ -76,6 +78,7 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
   // Place every step.
   const auto& steps = plan->steps();
   kernels_.resize(steps.size());
+  step_inputs_.resize(steps.size());
   for (size_t i = 0; i < steps.size(); ++i) {
     const Node& node = *steps[i].node;
     std::string reason;
@@ -85,7 +88,8 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
     } else if (!factory) {
       reason = str_cat("no CUDA kernel for ", node.domain.empty() ? "" : node.domain + ":", node.op_type);
     } else {
-      CudaKernelInfo kinfo{node, 0, graph.initializers, input_types(node, pctx.types), precision};
+      CudaKernelInfo kinfo{node, 0, graph.initializers, input_types(node, pctx.types), precision, report_.sm};
+      step_inputs_[i] = kinfo.inputs;
       auto op = graph.opsets.find(node.domain == "ai.onnx" ? "" : node.domain);
       kinfo.opset = op == graph.opsets.end() ? 1 : op->second;
       auto kernel = (*factory)(kinfo);
@@ -109,8 +113,12 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
   std::vector<Where> where(plan->num_slots());
   std::set<int> device_constants;
   std::vector<bool> is_constant(plan->num_slots(), false);
+  // Values that are a graph input's values (the input, or a view of it): a device kernel reading
+  // one on the host makes a run's host work depend on more than the input shapes.
+  std::vector<bool> input_valued(plan->num_slots(), false);
+  bool host_reads_input_values = false;
   for (auto& [s, t] : plan->constant_slots()) where[s].host = true, is_constant[s] = true;
-  for (int s : plan->input_slots()) where[s].host = true, is_constant[s] = false;
+  for (int s : plan->input_slots()) where[s].host = true, is_constant[s] = false, input_valued[s] = true;
   for (size_t i = 0; i < steps.size(); ++i) {
     const CudaOpKernel* k = kernels_[i].get();
     const auto& ins = steps[i].inputs;
@@ -121,6 +129,7 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
       const bool node_input = j < steps[i].node->inputs.size();
       if (k && node_input && k->input_access((int)j) == Access::kMetadata) continue;
       const bool on_device = k && node_input && k->input_access((int)j) == Access::kDevice;
+      if (k && node_input && k->input_access((int)j) == Access::kHost && input_valued[s]) host_reads_input_values = true;
       if (on_device && is_constant[s]) {
         device_constants.insert(s);
         where[s].device = true;
@@ -139,23 +148,69 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
     // CPU steps and Shape/Size write host values, views stay where their input is, and every
     // other device kernel writes device values.
     Where out{false, true};
-    if (!k || k->writes_host_values()) out = Where{true, false};
-    else if (!ins.empty() && ins[0] >= 0 && k->input_access(0) == Access::kMetadata) out = where[ins[0]];
+    bool view_of_input = false;
+    if (!k || k->writes_host_values()) {
+      out = Where{true, false};
+    } else if (!ins.empty() && ins[0] >= 0 && k->input_access(0) == Access::kMetadata) {
+      out = where[ins[0]];
+      view_of_input = input_valued[ins[0]];
+    }
     for (int s : steps[i].outputs)
-      if (s >= 0) where[s] = out;
+      if (s >= 0) where[s] = out, input_valued[s] = view_of_input;
   }
   for (int s : plan->output_slots())
     if (!where[s].host) ++report_.device_to_host, where[s].host = true;
+  graphable_ = report_.cpu_nodes.empty() && report_.fallback_device_to_host == 0 && report_.fallback_host_to_device == 0 &&
+               !host_reads_input_values;
+  for (int s : plan->input_slots())
+    if (where[s].device) device_inputs_.push_back(s);
 
   return std::vector<int>(device_constants.begin(), device_constants.end());
 }
 
+namespace {
+
+// The dtype device readers want constant slot s in: one 16-bit type they all ask for, else its own.
+DType wanted_dtype(const ExecutionPlan& plan, const std::vector<std::unique_ptr<CudaOpKernel>>& kernels, int s,
+                   DType own) {
+  if (own != DType::kFloat32) return own;
+  DType want = DType::kUndefined;
+  const auto& steps = plan.steps();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const CudaOpKernel* k = kernels[i].get();
+    for (size_t j = 0; k && j < steps[i].inputs.size() && j < steps[i].node->inputs.size(); ++j) {
+      if (steps[i].inputs[j] != s || k->input_access((int)j) != CudaOpKernel::Access::kDevice) continue;
+      const DType d = k->device_constant_dtype((int)j);
+      if (d == DType::kUndefined || (want != DType::kUndefined && want != d)) return own;
+      want = d;
+    }
+  }
+  return want == DType::kFloat16 || want == DType::kBFloat16 ? want : own;
+}
+
+// A float32 tensor rounded to float16 or bfloat16 (round to nearest even).
+Tensor to_16bit(const Tensor& t, DType to) {
+  Tensor out = Tensor::empty(to, t.shape());
+  const float* src = t.data<float>();
+  uint16_t* dst = out.data<uint16_t>();
+  for (int64_t i = 0; i < t.numel(); ++i) dst[i] = to == DType::kFloat16 ? float_to_half(src[i]) : float_to_bf16(src[i]);
+  return out;
+}
+
+}  // namespace
+
 Status CudaPlan::upload(const std::vector<int>& device_constants) {
   const ExecutionPlan* plan = plan_.get();
+  std::map<int, Tensor> device_copy;  // the constants as they go to the device
+  for (auto& [s, t] : plan->constant_slots()) {
+    if (std::find(device_constants.begin(), device_constants.end(), s) == device_constants.end()) continue;
+    if (t.dtype() == DType::kString)
+      return Status(StatusCode::kType, str_cat("constant '", plan->slot_name(s), "' is a string tensor; it cannot go to the device"));
+    const DType want = wanted_dtype(*plan, kernels_, s, t.dtype());
+    device_copy.emplace(s, want == t.dtype() ? t : to_16bit(t, want));
+  }
   size_t total = 0;
-  std::map<int, const Tensor*> constant_of;
-  for (auto& [s, t] : plan->constant_slots()) constant_of[s] = &t;
-  for (int s : device_constants) total += (constant_of[s]->nbytes() + kWeightAlign - 1) / kWeightAlign * kWeightAlign;
+  for (auto& [s, t] : device_copy) total += (t.nbytes() + kWeightAlign - 1) / kWeightAlign * kWeightAlign;
   weights_.resize(plan->num_slots());
   if (total == 0) return Status::ok();
   HS_CUDA_CHECK(cudaSetDevice(device_));
@@ -163,10 +218,7 @@ Status CudaPlan::upload(const std::vector<int>& device_constants) {
   HS_CUDA_CHECK(device_alloc(&block, total));
   std::shared_ptr<void> owner(block, [total](void* p) { device_free(p, total); });
   size_t offset = 0;
-  for (int s : device_constants) {
-    const Tensor& t = *constant_of[s];
-    if (t.dtype() == DType::kString)
-      return Status(StatusCode::kType, str_cat("constant '", plan->slot_name(s), "' is a string tensor; it cannot go to the device"));
+  for (auto& [s, t] : device_copy) {
     void* dst = static_cast<char*>(block) + offset;
     if (t.nbytes()) HS_CUDA_CHECK(cudaMemcpy(dst, t.raw(), t.nbytes(), cudaMemcpyHostToDevice));
     weights_[s] = DeviceTensor{t.dtype(), t.shape(), dst, owner};

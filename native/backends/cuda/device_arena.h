@@ -31,6 +31,11 @@ class DeviceArena {
   Result<std::shared_ptr<void>> allocate(size_t bytes);
   // Frees every block (after a failure, or to return memory); outstanding owners must be gone.
   void trim();
+  // Where the arena is now, and whether this run needed overflow blocks (which begin_run frees, so
+  // a CUDA graph captured then would point at freed memory).
+  const void* base() const { return base_; }
+  size_t capacity() const { return capacity_; }
+  bool overflowed() const { return !overflow_all_.empty(); }
 
  private:
   struct Block {

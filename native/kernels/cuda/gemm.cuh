@@ -1,7 +1,9 @@
-// GEMM and 2-D convolution (implicit GEMM) launchers, float32 with fp32 accumulation.
+// GEMM and 2-D convolution (implicit GEMM) launchers with fp32 accumulation.
 //   C(m, n) = act(alpha * sum_k A(m, k) B(k, n) + bias[n] + beta * D(m, n))
 // Operands are addressed through row/column strides, so transposed and broadcast operands need no
-// copies; batch items broadcast numpy-style through per-operand batch strides.
+// copies; batch items broadcast numpy-style through per-operand batch strides. B (MatMul and Gemm
+// weights) and the convolution's weights may be float32 or 16-bit (converted at build time); A, X,
+// C, bias and D are float32. Every launcher is asynchronous on `stream`.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -10,11 +12,26 @@
 
 namespace hs::cuda {
 
+// Element type of an operand in device memory.
+enum class GemmElem : int { kF32, kF16, kBF16 };
+
+// The kernel that runs a GEMM or convolution: the tactics of the CUDA backend.
+//   kSimt:   64x64 tile, fp32 FMA (exact fp32 products; any operand types).
+//   kTc64:   64x64 tile, 4 warps, mma.sync m16n8k16 (sm_80+), operands rounded to the MMA type.
+//   kTc128:  128x128 tile, 8 warps, the same MMA.
+enum class GemmKernel : int { kSimt, kTc64, kTc128 };
+// The 16-bit type the tensor-core kernels multiply in (fp32 accumulation).
+enum class MmaType : int { kF16, kBF16 };
+
+const char* gemm_kernel_name(GemmKernel k);
+
 struct GemmArgs {
   int64_t M = 0, N = 0, K = 0;
-  const float* a = nullptr;
+  const void* a = nullptr;
+  GemmElem a_elem = GemmElem::kF32;
   int64_t a_rs = 0, a_cs = 0;  // A(m, k) = a[m * a_rs + k * a_cs]
-  const float* b = nullptr;
+  const void* b = nullptr;
+  GemmElem b_elem = GemmElem::kF32;
   int64_t b_rs = 0, b_cs = 0;  // B(k, n) = b[k * b_rs + n * b_cs]
   float* c = nullptr;
   int64_t c_rs = 0;            // C(m, n) = c[m * c_rs + n]
@@ -29,14 +46,19 @@ struct GemmArgs {
   Epilogue ep;
 };
 
-// Checks the sizes and launches the tiled kernel on `stream`. Asynchronous.
-Status gemm_f32(const GemmArgs& args, cudaStream_t stream);
+// Checks the sizes and launches `kernel` (`mma` is the tensor-core kernels' type).
+Status gemm(const GemmArgs& args, GemmKernel kernel, MmaType mma, cudaStream_t stream);
+// The fp32 SIMT kernel (the fp32 path, and the reference the other tactics are checked against).
+inline Status gemm_f32(const GemmArgs& args, cudaStream_t stream) {
+  return gemm(args, GemmKernel::kSimt, MmaType::kF16, stream);
+}
 
 // NCHW convolution with 2-D kernels (1-D: height 1), groups, strides, dilations and explicit pads.
 // y = act(conv(x, w) + bias[m] + residual) where residual has y's shape.
 struct Conv2dArgs {
   const float* x = nullptr;
-  const float* w = nullptr;         // [out_channels, in_channels / groups, kernel_h, kernel_w]
+  const void* w = nullptr;          // [out_channels, in_channels / groups, kernel_h, kernel_w]
+  GemmElem w_elem = GemmElem::kF32;
   const float* bias = nullptr;      // [out_channels] or null
   const float* residual = nullptr;  // like y, or null
   float* y = nullptr;               // [batch, out_channels, out_h, out_w]
@@ -46,6 +68,14 @@ struct Conv2dArgs {
   Epilogue ep;
 };
 
-Status conv2d_f32(const Conv2dArgs& args, cudaStream_t stream);
+Status conv2d(const Conv2dArgs& args, GemmKernel kernel, MmaType mma, cudaStream_t stream);
+
+namespace detail {
+// The per-kernel launchers behind gemm() and conv2d() (gemm.cu, gemm_tc.cu); arguments checked.
+Status gemm_simt(const GemmArgs& args, int64_t items, cudaStream_t stream);
+Status conv2d_simt(const Conv2dArgs& args, cudaStream_t stream);
+Status gemm_tc(const GemmArgs& args, int64_t items, GemmKernel kernel, MmaType mma, cudaStream_t stream);
+Status conv2d_tc(const Conv2dArgs& args, GemmKernel kernel, MmaType mma, cudaStream_t stream);
+}  // namespace detail
 
 }  // namespace hs::cuda

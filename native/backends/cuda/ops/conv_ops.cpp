@@ -1,6 +1,9 @@
 // Conv and hs:FusedConv (Y = act(conv(X, W) + B + Z)) on CUDA: 1-D and 2-D NCHW convolutions,
-// float32, as implicit GEMMs (gemm.cuh) with bias, residual and activation in the epilogue.
+// float32 activations, as implicit GEMMs (gemm.cuh) with bias, residual and activation in the
+// epilogue, on the kernel the plan's tactic selected (gemm_tactic.h; cuBLASLt is never one). With
+// precision fp16/bf16 constant weights are stored in that type on the device.
 // Geometry (auto_pad, strides, dilations, pads) is the CPU backend's (kernels/cpu/conv_geometry.h).
+#include "backends/cuda/ops/gemm_tactic.h"
 #include "backends/cuda/ops/op_common.h"
 #include "kernels/cpu/conv_geometry.h"
 #include "kernels/cuda/gemm.cuh"
@@ -20,7 +23,15 @@ class ConvKernel : public CudaKernelBase {
     const passes::ValueType& w = info.inputs.size() > 1 ? info.inputs[1] : passes::ValueType{};
     if (init_status.is_ok() && (!w.has_rank || w.rank() < 3 || w.rank() > 4))
       HS_CUDA_UNSUPPORTED("the CUDA convolution takes 1-D and 2-D kernels of known rank");
+    tactics_.init(info, false);
   }
+
+  DType device_constant_dtype(int input) const override {
+    return input == 1 ? tactics_.weight_dtype() : DType::kUndefined;
+  }
+  std::vector<std::string> tactics() const override { return tactics_.candidates(); }
+  Status select_tactic(const std::string& name) override { return tactics_.select(name); }
+  std::string tactic() const override { return tactics_.selected(); }
 
   Status compute(CudaKernelContext& ctx) const override {
     const DeviceTensor* x = ctx.input(0);
@@ -28,7 +39,8 @@ class ConvKernel : public CudaKernelBase {
     const DeviceTensor* b = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
     const DeviceTensor* z = ctx.num_inputs() > 3 ? ctx.input(3) : nullptr;
     HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "X"));
-    HS_RETURN_IF_ERROR(check_dtype(w, DType::kFloat32, "W"));
+    GemmElem w_elem;
+    HS_RETURN_IF_ERROR(gemm_elem(w, "W", &w_elem));
     if (x->rank() != w->rank() || x->rank() < 3 || x->rank() > 4)
       HS_FAIL(kShape, "Conv X ", x->shape, " and W ", w->shape, " must both be 3-D or 4-D");
     const bool is_1d = x->rank() == 3;
@@ -50,7 +62,7 @@ class ConvKernel : public CudaKernelBase {
 
     const size_t h = 0, wi = is_1d ? 0 : 1;  // axes of height and width in the geometry
     Conv2dArgs a;
-    a.x = x->as<float>(), a.w = w->as<float>(), a.y = y.value()->as<float>();
+    a.x = x->as<float>(), a.w = w->data, a.w_elem = w_elem, a.y = y.value()->as<float>();
     a.bias = b ? b->as<float>() : nullptr;
     a.residual = z ? z->as<float>() : nullptr;
     a.batch = x->shape[0], a.in_channels = x->shape[1], a.out_channels = out_channels, a.groups = group_;
@@ -61,13 +73,14 @@ class ConvKernel : public CudaKernelBase {
     a.dilation_h = is_1d ? 1 : g.dilations[h], a.dilation_w = g.dilations[wi];
     a.pad_h = is_1d ? 0 : g.pad_begin[h], a.pad_w = g.pad_begin[wi];
     a.ep = ep_;
-    return conv2d_f32(a, ctx.stream());
+    return conv2d(a, tactics_.kernel(), tactics_.mma(), ctx.stream());
   }
 
  private:
   cpu::WindowAttrs attrs_;
   int64_t group_ = 1;
   Epilogue ep_;
+  GemmTactics tactics_;
 };
 
 struct Conv : ConvKernel {

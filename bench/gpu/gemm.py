@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Checks and times the CUDA GEMM kernels (libhs_gemm.so, C ABI in native/kernels/cuda/gemm_capi.cu)
+against torch.matmul (cuBLAS) on one GPU.
+
+Our kernels take float32 activations A [M, K] and weights B in float32 (simt64) or 16 bits (all
+kernels; tc64/tc128 round A to the MMA type as they load it), with fp32 accumulation and output.
+
+Correctness: every case draws fresh random inputs, poisons C with NaN, runs the kernel and compares
+with a float64 reference of the same weights and unrounded A (max |error| / max |reference|; NaN
+never passes). Shapes with partial tiles, K below one MMA step, transposed B, bias and ReLU.
+Timing: CUDA events, median, L2 flushed before each run; torch.matmul on the same shapes in the
+weights' dtype (A already 16-bit, so it reads half the A bytes ours does) and in float32 with TF32
+off for simt64. Prints a markdown table last.
+
+  python3 bench/gpu/gemm.py [--lib PATH] [--quick] [--check-only] [--table-out FILE]
+"""
+import argparse
+import ctypes
+import datetime
+import os
+import subprocess
+import sys
+
+import torch
+
+DEV = "cuda"
+KERNELS = {"simt64": 0, "tc64": 1, "tc128": 2}
+ELEM = {"fp32": (0, torch.float32), "fp16": (1, torch.float16), "bf16": (2, torch.bfloat16)}
+MMA = {"fp16": 0, "bf16": 1, "fp32": 0}
+BOUND = {"fp32": 1e-5, "fp16": 4e-3, "bf16": 3e-2}  # max-norm relative error, fp32 accumulation
+ACT_RELU = 1
+
+
+class Gemm:
+    def __init__(self, path):
+        lib = ctypes.CDLL(path)
+        vp, i32, i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
+        lib.hs_gemm.argtypes = [i32, i32, vp, vp, i32, i32, vp, vp, i32, i64, i64, i64, vp]
+        lib.hs_gemm.restype = i32
+        lib.hs_gemm_last_error.restype = ctypes.c_char_p
+        self.lib = lib
+
+    def __call__(self, kernel, dt, a, b, c, *, b_trans=False, bias=None, act=0):
+        m, k = a.shape
+        n = c.shape[1]
+        rc = self.lib.hs_gemm(KERNELS[kernel], MMA[dt], a.data_ptr(), b.data_ptr(), ELEM[dt][0], int(b_trans),
+                              c.data_ptr(), bias.data_ptr() if bias is not None else None, act, m, n, k,
+                              torch.cuda.current_stream().cuda_stream)
+        if rc != 0:
+            raise RuntimeError(f"hs_gemm({kernel}, {dt}) failed ({rc}): {self.lib.hs_gemm_last_error().decode()}")
+
+
+def kernels_for(dt):
+    return ["simt64"] if dt == "fp32" else ["simt64", "tc64", "tc128"]
+
+
+def check_case(gemm, kernel, dt, m, n, k, b_trans, with_bias, relu):
+    a = torch.randn(m, k, device=DEV)
+    b = torch.randn(*((n, k) if b_trans else (k, n)), device=DEV).to(ELEM[dt][1])
+    bias = torch.randn(n, device=DEV) if with_bias else None
+    c = torch.full((m, n), float("nan"), device=DEV)
+    gemm(kernel, dt, a, b, c, b_trans=b_trans, bias=bias, act=ACT_RELU if relu else 0)
+    torch.cuda.synchronize()
+    b64 = b.double().t() if b_trans else b.double()
+    ref = a.double() @ b64
+    if bias is not None:
+        ref += bias.double()
+    if relu:
+        ref = ref.clamp_min(0)
+    if torch.isnan(c).any():
+        return float("nan")
+    return ((c.double() - ref).abs().max() / ref.abs().max().clamp_min(1e-30)).item()
+
+
+def correctness(gemm, quick):
+    shapes = [(1, 3, 5), (70, 65, 37), (128, 64, 32), (129, 65, 33), (333, 517, 1000), (64, 4096, 64)]
+    if quick:
+        shapes = shapes[:4]
+    rows, failures = [], 0
+    for dt in ("fp32", "fp16", "bf16"):
+        for kernel in kernels_for(dt):
+            for m, n, k in shapes:
+                for b_trans, with_bias, relu in ((False, False, False), (True, True, True)):
+                    err = check_case(gemm, kernel, dt, m, n, k, b_trans, with_bias, relu)
+                    ok = err == err and err <= BOUND[dt]
+                    failures += not ok
+                    rows.append((dt, kernel, m, n, k, b_trans, err, ok))
+                    print(f"{'ok  ' if ok else 'FAIL'} {dt} {kernel} {m}x{n}x{k} b_trans={b_trans} bias/relu={with_bias}: "
+                          f"error {err:.2e} (bound {BOUND[dt]:.0e})", flush=True)
+    return rows, failures
+
+
+class Timer:
+    def __init__(self):
+        self.flush = torch.empty(512 * 1024 * 1024, dtype=torch.uint8, device=DEV)
+
+    def median_ms(self, fn, reps):
+        for _ in range(3):
+            fn()
+        times = []
+        for _ in range(reps):
+            self.flush.zero_()
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        times.sort()
+        return times[len(times) // 2]
+
+
+def timings(gemm, timer, quick):
+    # (M, N, K): square, a Llama-7B MLP up-projection at 2048 tokens, batch-128 and batch-16 decode
+    shapes = [(4096, 4096, 4096), (2048, 11008, 4096), (128, 4096, 4096), (16, 4096, 4096)]
+    if quick:
+        shapes = shapes[:2]
+    reps = 5 if quick else 20
+    rows = []
+    torch.backends.cuda.matmul.allow_tf32 = False
+    for dt in ("fp16", "bf16", "fp32"):
+        for m, n, k in shapes:
+            a = torch.randn(m, k, device=DEV)
+            b = torch.randn(k, n, device=DEV).to(ELEM[dt][1])
+            c = torch.empty(m, n, device=DEV)
+            a_t = a.to(ELEM[dt][1])
+            torch_ms = timer.median_ms(lambda: torch.matmul(a_t, b), reps)
+            flop = 2.0 * m * n * k
+            for kernel in kernels_for(dt):
+                ms = timer.median_ms(lambda: gemm(kernel, dt, a, b, c), reps)
+                rows.append((dt, kernel, m, n, k, flop / ms / 1e9, flop / torch_ms / 1e9))
+                print(f"{dt} {kernel} {m}x{n}x{k}: {flop / ms / 1e9:.1f} TFLOP/s, torch.matmul "
+                      f"{flop / torch_ms / 1e9:.1f} TFLOP/s ({torch_ms / ms:.2f}x)", flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lib", default="build-gpu/libhs_gemm.so")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--check-only", action="store_true")
+    ap.add_argument("--table-out")
+    args = ap.parse_args()
+    torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+    gemm = Gemm(args.lib)
+    checks, failures = correctness(gemm, args.quick)
+    print(f"correctness: {len(checks) - failures}/{len(checks)} passed", flush=True)
+    if args.check_only:
+        return 1 if failures else 0
+    rows = timings(gemm, Timer(), args.quick)
+
+    smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                         capture_output=True, text=True).stdout.strip()
+    lines = [f"# GEMM kernels on {smi}", "",
+             f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, device `{smi}`, "
+             f"torch {torch.__version__}, commit `{os.environ.get('HS_COMMIT', 'unknown')}`", "",
+             f"Correctness: {len(checks) - failures}/{len(checks)} cases passed (fresh random inputs, "
+             f"NaN-poisoned outputs, float64 reference).", "",
+             "Ours: float32 A, B in the row's dtype, float32 C. torch.matmul: A and B in the row's dtype "
+             "(fp32 with TF32 off).", "",
+             "| dtype | kernel | M | N | K | ours TFLOP/s | torch.matmul TFLOP/s | ours/torch |",
+             "|---|---|---|---|---|---|---|---|"]
+    for dt, kernel, m, n, k, ours, ref in rows:
+        lines.append(f"| {dt} | {kernel} | {m} | {n} | {k} | {ours:.1f} | {ref:.1f} | {ours / ref:.2f} |")
+    table = "\n".join(lines) + "\n"
+    print("\n" + table)
+    if args.table_out:
+        with open(args.table_out, "w") as f:
+            f.write(table)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
