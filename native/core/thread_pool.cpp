@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace hs {
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads, int spin_us) : spin_us_(std::max(0, spin_us)) {
   for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
@@ -15,6 +20,7 @@ ThreadPool::~ThreadPool() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
+  queued_.store(1, std::memory_order_release);  // ends any spin; the workers then see stop_
   cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
@@ -24,15 +30,29 @@ int ThreadPool::default_threads() {
   return n ? (int)n : 1;
 }
 
+bool ThreadPool::spin_until(const std::function<bool()>& ready) const {
+  if (spin_us_ == 0) return ready();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
+  for (int i = 1;; ++i) {
+    if (ready()) return true;
+#if defined(__x86_64__)
+    _mm_pause();
+#endif
+    if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) return false;
+  }
+}
+
 void ThreadPool::worker_loop() {
   for (;;) {
     std::function<void()> task;
+    spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
       if (stop_ && tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      queued_.store((int64_t)tasks_.size(), std::memory_order_release);
     }
     task();
   }
@@ -72,9 +92,11 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (int64_t i = 0; i < max_chunks - 1; ++i) tasks_.emplace_back(work);
+    queued_.store((int64_t)tasks_.size(), std::memory_order_release);
   }
   cv_.notify_all();
   work();
+  if (spin_until([&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
   std::unique_lock<std::mutex> lock(shared->mu);
   shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
 }
