@@ -35,10 +35,15 @@ bool ThreadPool::spin_until(const std::function<bool()>& ready) const {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
   for (int i = 1;; ++i) {
     if (ready()) return true;
+    if (i % 16 == 0) {
+      // Yield now and then: on a loaded machine a spinning thread would take the core from the
+      // very thread it waits for; on an idle one the yield returns at once.
+      std::this_thread::yield();
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+    }
 #if defined(__x86_64__)
     _mm_pause();
 #endif
-    if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) return false;
   }
 }
 
