@@ -43,7 +43,11 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
   auto engine = std::shared_ptr<Engine>(new Engine());
   engine->graph_ = std::move(graph);
   engine->plan_ = plan.take();
-  engine->pool_ = std::make_unique<ThreadPool>(options.threads ? options.threads : ThreadPool::default_threads(), options.spin);
+  // Idle workers poll 200 us: the parallel regions of one inference follow each other closely, and
+  // a wake-up from sleep costs 20-40 us per region here (bench/kernels/thread_pool_bench.cpp).
+  constexpr int kSpinUs = 200;
+  engine->pool_ = std::make_unique<ThreadPool>(options.threads ? options.threads : ThreadPool::default_threads(),
+                                               options.spin ? kSpinUs : 0);
   if (options.device == "auto" && !cuda_info().available) engine->backend_.fallback_reason = cuda_info().reason;
   if (options.device == "cuda" || (options.device == "auto" && cuda_info().available)) {
 #if HS_WITH_CUDA

@@ -5,34 +5,13 @@
 #include <chrono>
 #include <memory>
 
-namespace hs {
-namespace {
-
-// How long an idle worker (or a caller waiting for its helpers) polls before blocking.
-constexpr auto kSpin = std::chrono::microseconds(200);
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
-}
 
-// Polls `ready` for up to kSpin; true if it became true.
-template <typename Ready>
-bool spin_until(Ready ready) {
-  const auto deadline = std::chrono::steady_clock::now() + kSpin;
-  for (int i = 1;; ++i) {
-    if (ready()) return true;
-    cpu_relax();
-    if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline) return false;
-  }
-}
+namespace hs {
 
-}  // namespace
-
-ThreadPool::ThreadPool(int threads, bool spin) : spin_(spin) {
+ThreadPool::ThreadPool(int threads, int spin_us) : spin_us_(std::max(0, spin_us)) {
   for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
@@ -41,6 +20,7 @@ ThreadPool::~ThreadPool() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
+  queued_.store(1, std::memory_order_release);  // ends any spin; the workers then see stop_
   cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
@@ -50,17 +30,34 @@ int ThreadPool::default_threads() {
   return n ? (int)n : 1;
 }
 
+bool ThreadPool::spin_until(const std::function<bool()>& ready) const {
+  if (spin_us_ == 0) return ready();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
+  for (int i = 1;; ++i) {
+    if (ready()) return true;
+    if (i % 16 == 0) {
+      // Yield now and then: on a loaded machine a spinning thread would take the core from the
+      // very thread it waits for; on an idle one the yield returns at once.
+      std::this_thread::yield();
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+    }
+#if defined(__x86_64__)
+    _mm_pause();
+#endif
+  }
+}
+
 void ThreadPool::worker_loop() {
   for (;;) {
     std::function<void()> task;
-    if (spin_) spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
+    spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
       if (stop_ && tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
-      queued_.fetch_sub(1, std::memory_order_relaxed);
+      queued_.store((int64_t)tasks_.size(), std::memory_order_release);
     }
     task();
   }
@@ -100,11 +97,11 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (int64_t i = 0; i < max_chunks - 1; ++i) tasks_.emplace_back(work);
-    queued_.fetch_add(max_chunks - 1, std::memory_order_release);
+    queued_.store((int64_t)tasks_.size(), std::memory_order_release);
   }
   cv_.notify_all();
   work();
-  if (spin_ && spin_until([&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
+  if (spin_until([&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
   std::unique_lock<std::mutex> lock(shared->mu);
   shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
 }

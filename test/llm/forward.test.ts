@@ -21,6 +21,7 @@ const CASES: [string, TinyModelSpec, number][] = [
   ['llama f16, llama3 rope scaling', { arch: 'llama', dtype: 'F16', ropeScaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } }, 1e-4],
   ['qwen2 tied bf16, dynamic rope scaling', { arch: 'qwen2', tie: true, dtype: 'BF16', ropeScaling: { type: 'dynamic', factor: 4 } }, 1e-4],
   ['qwen2 untied f32, sharded', { arch: 'qwen2', sharded: true }, 1e-4],
+  ['llama head_dim 12 (portable attention), 4 query heads per KV head', { arch: 'llama', hidden: 48, heads: 4, kvHeads: 1 }, 1e-4],
 ];
 
 describe('LLM forward vs a float64 reference', () => {

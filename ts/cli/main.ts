@@ -30,7 +30,7 @@ program
 
 program
   .command('serve <repository>')
-  .description('serve a model repository over KServe v2 HTTP (<repo>/<model>/[config.json], <repo>/<model>/<version>/model.onnx)')
+  .description('serve a model repository over KServe v2 HTTP (<repo>/<model>/[config.json], <repo>/<model>/<version>/model.onnx), or a Hugging Face LLM directory over the OpenAI-compatible API')
   .option('--port <p>', 'port (0 picks a free one)', '8000')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--workers <n>', 'CPU worker processes in front of one GPU process (0: a single process)', '0')
@@ -40,6 +40,8 @@ program
   .option('--alert-webhook <url>', 'POST alerts (failure rate, latency, Busy) to this URL')
   .option('--no-cache', 'do not use the engine cache')
   .option('--log', 'log requests')
+  .option('--draft-model <dir>', 'LLM: speculative decoding with this draft model (a Hugging Face directory with the same vocabulary)')
+  .option('--num-speculative-tokens <n>', 'LLM: tokens the draft model proposes per step (default 4)')
   .action(serveCommand);
 
 program

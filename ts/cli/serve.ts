@@ -15,6 +15,9 @@ export interface ServeCommandOptions {
   alertWebhook?: string;
   cache: boolean;
   log?: boolean;
+  /** LLM directories only: speculative decoding with this draft model directory. */
+  draftModel?: string;
+  numSpeculativeTokens?: string;
 }
 
 function integer(value: string, flag: string, min: number): number {
@@ -25,6 +28,8 @@ function integer(value: string, flag: string, min: number): number {
 
 export async function serveCommand(repository: string, options: ServeCommandOptions): Promise<void> {
   if (isHfModelDir(repository)) return serveLlmCommand(repository, options);
+  if (options.draftModel !== undefined || options.numSpeculativeTokens !== undefined)
+    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model and --num-speculative-tokens apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository`);
   const modelDefaults: { maxBatchSize?: number; maxQueueDelayMs?: number } = {};
   if (options.maxBatch !== undefined) modelDefaults.maxBatchSize = integer(options.maxBatch, '--max-batch', 1);
   if (options.maxDelay !== undefined) {
@@ -63,9 +68,23 @@ export async function serveCommand(repository: string, options: ServeCommandOpti
 
 // A Hugging Face checkpoint directory (config.json + *.safetensors) gets the OpenAI-compatible LLM server.
 async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promise<void> {
-  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log });
-  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)`);
+  const speculative = speculativeFromFlags(options);
+  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative });
+  const drafting = speculative ? `; speculative decoding with the draft model in ${speculative.model}, ${speculative.numSpeculativeTokens} tokens per step` : '';
+  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)${drafting}`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+// --draft-model <dir> [--num-speculative-tokens N] -> the engine's `speculative` option.
+function speculativeFromFlags(options: ServeCommandOptions): { method: 'draft'; model: string; numSpeculativeTokens: number } | null {
+  if (options.draftModel === undefined) {
+    if (options.numSpeculativeTokens !== undefined) throw new HsError('ERR_INVALID_ARGUMENT', '--num-speculative-tokens needs --draft-model <dir>');
+    return null;
+  }
+  if (!isHfModelDir(options.draftModel))
+    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model must be a Hugging Face model directory (config.json + *.safetensors), got '${options.draftModel}'`);
+  const k = options.numSpeculativeTokens === undefined ? 4 : integer(options.numSpeculativeTokens, '--num-speculative-tokens', 1);
+  return { method: 'draft', model: options.draftModel, numSpeculativeTokens: k };
 }

@@ -1,9 +1,9 @@
 // ThreadPool: a fixed set of workers shared by every execution context of an engine. parallel_for
 // may be called from several threads at once; the caller works on its own range too, so a pool
 // of N threads gives N+1-way parallelism to a single caller and never deadlocks when nested.
-// An idle worker spins briefly before it sleeps (like onnxruntime's intra-op pool): waking a
-// sleeping thread costs a futex round trip of tens of microseconds, as much as a small kernel, and
-// the parallel regions of one inference follow each other closely.
+// With spin_us > 0, idle workers (and a caller waiting for its helpers) poll for that long before
+// blocking: a futex wake-up costs tens of microseconds on a VM, which is the whole budget of one
+// small parallel_for in an LLM decode step (hundreds of them per token).
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -18,9 +18,8 @@ namespace hs {
 
 class ThreadPool {
  public:
-  // threads: total parallelism including the caller (>= 1).
-  // spin: idle threads poll briefly before sleeping (off where many pools share few cores).
-  explicit ThreadPool(int threads, bool spin = true);
+  // threads: total parallelism including the caller (>= 1); spin_us: see above (0: block at once).
+  explicit ThreadPool(int threads, int spin_us = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -34,13 +33,15 @@ class ThreadPool {
 
  private:
   void worker_loop();
+  // Polls `ready` for up to spin_us_; true if it became true.
+  bool spin_until(const std::function<bool()>& ready) const;
+  const int spin_us_;
   std::vector<std::thread> workers_;
   std::deque<std::function<void()>> tasks_;
-  std::atomic<int64_t> queued_{0};  // tasks_.size(), read by spinning workers without the lock
+  std::atomic<int64_t> queued_{0};  // tasks_.size(), readable without the lock
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  const bool spin_;
 };
 
 }  // namespace hs

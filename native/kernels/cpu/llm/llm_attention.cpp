@@ -1,8 +1,10 @@
-// Paged causal attention on CPU. One (token, head) pair per work item: scores q.k_j for every
-// cached position j <= position(token) are gathered block by block through the sequence's block
-// table, softmaxed with the running maximum subtracted, and the V rows accumulated with axpy.
-// Keys of the batch's own tokens are written to the cache first, so one path serves prefill,
-// chunked prefill and decode alike.
+// Paged causal attention on CPU. One work item is one token and one KV head with the query heads
+// that share it (GQA): each cached K and V row of the token's context is read once for the whole
+// group, not once per query head. Scores q.k_j for every cached position j <= position(token) are
+// gathered block by block through the sequence's block table, softmaxed with the maximum
+// subtracted, and the V rows accumulated, then scaled by 1 / sum. An item's arithmetic does not
+// depend on the rest of the batch. Keys of the batch's own tokens are written to the cache first,
+// so one path serves prefill, chunked prefill and decode alike.
 #include "llm_attention.h"
 
 #include <algorithm>
@@ -12,7 +14,13 @@
 
 #include "llm_simd.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace hs::llm {
+
+constexpr int64_t kMaxGroup = 16;  // query heads per work item (larger groups are split)
 
 Result<std::shared_ptr<PagedKvCache>> PagedKvCache::create(int64_t layers, int64_t num_blocks, int64_t block_size,
                                                             int64_t kv_heads, int64_t head_dim) {
@@ -42,44 +50,127 @@ Result<std::shared_ptr<PagedKvCache>> PagedKvCache::create(int64_t layers, int64
 void write_kv(PagedKvCache& cache, int64_t layer, const TokenSlots& slots, const float* k, const float* v,
               int64_t tokens, int64_t kv_heads, int64_t head_dim) {
   const size_t row_bytes = (size_t)head_dim * sizeof(float);
-  for (int64_t t = 0; t < tokens; ++t)
+  const int64_t bs = cache.block_size();
+  for (int64_t t = 0; t < tokens; ++t) {
+    const int64_t block = slots.slots[(size_t)t] / bs, row = (slots.slots[(size_t)t] % bs) * head_dim;
     for (int64_t h = 0; h < kv_heads; ++h) {
       const int64_t src = (t * kv_heads + h) * head_dim;
-      std::memcpy(cache.key(layer, slots.slots[(size_t)t], h), k + src, row_bytes);
-      std::memcpy(cache.value(layer, slots.slots[(size_t)t], h), v + src, row_bytes);
+      std::memcpy(cache.keys(layer, block, h) + row, k + src, row_bytes);
+      std::memcpy(cache.values(layer, block, h) + row, v + src, row_bytes);
     }
+  }
 }
+
+namespace {
+
+// One work item: `group` query heads (rows of q and out, head_dim apart) over the context of one
+// token, reading kv head `kvh` of the cache rows its block table names.
+struct GroupItem {
+  const float* q;
+  float* out;
+  float* scores;          // [group, context]
+  const int32_t* table;   // the sequence's block table
+  int64_t context, group, kvh;
+};
+
+// scores[g] = exp(scores[g] - max) in place; returns 1 / sum for each head in inv_sum.
+void softmax_rows(float* scores, int64_t group, int64_t context, float* inv_sum) {
+  for (int64_t g = 0; g < group; ++g) {
+    float* s = scores + g * context;
+    const float max_score = *std::max_element(s, s + context);
+    float sum = 0.f;
+    for (int64_t j = 0; j < context; ++j) sum += (s[j] = std::exp(s[j] - max_score));
+    inv_sum[g] = 1.f / sum;
+  }
+}
+
+void attend_portable(PagedKvCache& cache, int64_t layer, const GroupItem& it, int64_t head_dim, float scale) {
+  const int64_t ctx = it.context, bs = cache.block_size();
+  for (int64_t j0 = 0; j0 < ctx; j0 += bs) {
+    const float* k = cache.keys(layer, it.table[j0 / bs], it.kvh);
+    for (int64_t j = j0; j < std::min(ctx, j0 + bs); ++j, k += head_dim)
+      for (int64_t g = 0; g < it.group; ++g) it.scores[g * ctx + j] = dot(it.q + g * head_dim, k, head_dim) * scale;
+  }
+  float inv_sum[kMaxGroup];
+  softmax_rows(it.scores, it.group, ctx, inv_sum);
+  std::fill(it.out, it.out + it.group * head_dim, 0.f);
+  for (int64_t j0 = 0; j0 < ctx; j0 += bs) {
+    const float* v = cache.values(layer, it.table[j0 / bs], it.kvh);
+    for (int64_t j = j0; j < std::min(ctx, j0 + bs); ++j, v += head_dim)
+      for (int64_t g = 0; g < it.group; ++g) axpy(it.scores[g * ctx + j], v, it.out + g * head_dim, head_dim);
+  }
+  for (int64_t g = 0; g < it.group; ++g)
+    for (int64_t d = 0; d < head_dim; ++d) it.out[g * head_dim + d] *= inv_sum[g];
+}
+
+#if defined(__x86_64__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 headers (GCC bug 105593)
+#define HS_AVX512_FN __attribute__((target("avx512f,avx2,fma")))
+
+// head_dim a multiple of 16: 16-float vectors throughout.
+HS_AVX512_FN void attend_avx512(PagedKvCache& cache, int64_t layer, const GroupItem& it, int64_t head_dim, float scale) {
+  const int64_t ctx = it.context, group = it.group, bs = cache.block_size();
+  for (int64_t j0 = 0; j0 < ctx; j0 += bs) {
+    const float* k = cache.keys(layer, it.table[j0 / bs], it.kvh);
+    for (int64_t j = j0; j < std::min(ctx, j0 + bs); ++j, k += head_dim)
+      for (int64_t g = 0; g < group; ++g) {
+        const float* q = it.q + g * head_dim;
+        __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(q), _mm512_loadu_ps(k));
+        for (int64_t d = 16; d < head_dim; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k + d), acc);
+        it.scores[g * ctx + j] = _mm512_reduce_add_ps(acc) * scale;
+      }
+  }
+  float inv_sum[kMaxGroup];
+  softmax_rows(it.scores, group, ctx, inv_sum);
+  std::fill(it.out, it.out + group * head_dim, 0.f);
+  for (int64_t j0 = 0; j0 < ctx; j0 += bs) {
+    const float* v = cache.values(layer, it.table[j0 / bs], it.kvh);
+    for (int64_t j = j0; j < std::min(ctx, j0 + bs); ++j, v += head_dim)
+      for (int64_t g = 0; g < group; ++g) {
+        const __m512 p = _mm512_set1_ps(it.scores[g * ctx + j]);
+        float* o = it.out + g * head_dim;
+        for (int64_t d = 0; d < head_dim; d += 16)
+          _mm512_storeu_ps(o + d, _mm512_fmadd_ps(p, _mm512_loadu_ps(v + d), _mm512_loadu_ps(o + d)));
+      }
+  }
+  for (int64_t g = 0; g < group; ++g) {
+    const __m512 inv = _mm512_set1_ps(inv_sum[g]);
+    float* o = it.out + g * head_dim;
+    for (int64_t d = 0; d < head_dim; d += 16) _mm512_storeu_ps(o + d, _mm512_mul_ps(inv, _mm512_loadu_ps(o + d)));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace
 
 void paged_attention(ThreadPool& pool, PagedKvCache& cache, int64_t layer, const TokenSlots& slots, const float* q,
                      int64_t tokens, int64_t heads, int64_t kv_heads, int64_t head_dim, float* out) {
   const int64_t group = heads / kv_heads;
-  const int64_t block_size = cache.block_size();
   const float scale = 1.f / std::sqrt((float)head_dim);
-  pool.parallel_for(tokens * heads, 1, [&](int64_t b, int64_t e) {
+#if defined(__x86_64__)
+  const bool avx512 = cpu_has_avx512() && head_dim % 16 == 0;
+#endif
+  pool.parallel_for(tokens * kv_heads, 1, [&](int64_t b, int64_t e) {
     std::vector<float> scores;
     for (int64_t item = b; item < e; ++item) {
-      const int64_t t = item / heads, h = item % heads, kvh = h / group;
+      const int64_t t = item / kv_heads, kvh = item % kv_heads;
       const int64_t context = (int64_t)slots.positions[t] + 1;
       const int32_t* table = slots.block_tables + (int64_t)slots.seq_of_token[(size_t)t] * slots.max_blocks;
-      const float* qv = q + (t * heads + h) * head_dim;
-      scores.resize((size_t)context);
-      float max_score = -INFINITY;
-      for (int64_t j = 0; j < context; ++j) {
-        const int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
-        scores[(size_t)j] = dot(qv, cache.key(layer, slot, kvh), head_dim) * scale;
-        max_score = std::max(max_score, scores[(size_t)j]);
-      }
-      float sum = 0.f;
-      for (int64_t j = 0; j < context; ++j) {
-        scores[(size_t)j] = std::exp(scores[(size_t)j] - max_score);
-        sum += scores[(size_t)j];
-      }
-      float* dst = out + (t * heads + h) * head_dim;
-      std::fill(dst, dst + head_dim, 0.f);
-      const float inv_sum = 1.f / sum;
-      for (int64_t j = 0; j < context; ++j) {
-        const int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
-        axpy(scores[(size_t)j] * inv_sum, cache.value(layer, slot, kvh), dst, head_dim);
+      // Heads h = kvh * group .. kvh * group + group - 1 read kv head kvh; their q and out rows are adjacent.
+      const int64_t first = t * heads + kvh * group;
+      scores.resize((size_t)(std::min(group, kMaxGroup) * context));
+      for (int64_t g0 = 0; g0 < group; g0 += kMaxGroup) {
+        const GroupItem it{q + (first + g0) * head_dim, out + (first + g0) * head_dim, scores.data(), table,
+                           context, std::min(kMaxGroup, group - g0), kvh};
+#if defined(__x86_64__)
+        if (avx512) {
+          attend_avx512(cache, layer, it, head_dim, scale);
+          continue;
+        }
+#endif
+        attend_portable(cache, layer, it, head_dim, scale);
       }
     }
   });

@@ -1,6 +1,7 @@
 // The paged KV cache and causal attention over it. Each layer owns one K and one V pool of
-// [num_blocks, block_size, kv_heads, head_dim] float32; a sequence's block table lists the blocks
-// that hold its positions (position p lives in block table[p / block_size], row p % block_size).
+// [num_blocks, kv_heads, block_size, head_dim] float32, so the rows one KV head reads from a block
+// are contiguous; a sequence's block table lists the blocks that hold its positions (position p
+// lives in block table[p / block_size], row p % block_size).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -19,13 +20,13 @@ class PagedKvCache {
   int64_t num_blocks() const { return num_blocks_; }
   int64_t block_size() const { return block_size_; }
   size_t bytes() const { return (size_t)(2 * layers_ * num_blocks_ * block_size_ * kv_heads_ * head_dim_) * sizeof(float); }
-  // The K (or V) row of one kv head at one slot (block * block_size + offset) of a layer.
-  float* key(int64_t layer, int64_t slot, int64_t kv_head) { return row(k_, layer, slot, kv_head); }
-  float* value(int64_t layer, int64_t slot, int64_t kv_head) { return row(v_, layer, slot, kv_head); }
+  // The block_size K (or V) rows of one kv head in one block of a layer, head_dim floats apart.
+  float* keys(int64_t layer, int64_t block, int64_t kv_head) { return rows(k_, layer, block, kv_head); }
+  float* values(int64_t layer, int64_t block, int64_t kv_head) { return rows(v_, layer, block, kv_head); }
 
  private:
-  float* row(std::vector<std::shared_ptr<Buffer>>& pool, int64_t layer, int64_t slot, int64_t kv_head) {
-    return static_cast<float*>(pool[(size_t)layer]->data()) + (slot * kv_heads_ + kv_head) * head_dim_;
+  float* rows(std::vector<std::shared_ptr<Buffer>>& pool, int64_t layer, int64_t block, int64_t kv_head) {
+    return static_cast<float*>(pool[(size_t)layer]->data()) + (block * kv_heads_ + kv_head) * block_size_ * head_dim_;
   }
   int64_t layers_ = 0, num_blocks_ = 0, block_size_ = 0, kv_heads_ = 0, head_dim_ = 0;
   std::vector<std::shared_ptr<Buffer>> k_, v_;

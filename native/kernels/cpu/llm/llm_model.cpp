@@ -109,7 +109,10 @@ Result<std::shared_ptr<LlmModel>> LlmModel::create(const LlmConfig& config, cons
       PagedKvCache::create(c.num_layers, options.num_blocks, options.block_size, c.num_kv_heads, c.head_dim);
   if (!cache.is_ok()) return cache.status();
   model->cache_ = cache.take();
-  model->pool_ = std::make_unique<ThreadPool>(options.threads > 0 ? options.threads : ThreadPool::default_threads());
+  // A decode step is ~10 parallel_for calls per layer, tens of microseconds each; workers that
+  // block between them lose a futex wake-up per call. 500 us also bridges the gap between steps.
+  constexpr int kSpinUs = 500;
+  model->pool_ = std::make_unique<ThreadPool>(options.threads > 0 ? options.threads : ThreadPool::default_threads(), kSpinUs);
   return model;
 }
 
