@@ -3,7 +3,7 @@
 // two operators), timed against the ideal (one chunk's work). The difference is the wake-up and
 // hand-off cost every parallel kernel pays.
 //   g++ -O2 -std=gnu++17 -Inative/include bench/kernels/thread_pool_bench.cpp native/core/thread_pool.cpp \
-//       -lpthread -o /tmp/thread_pool_bench && /tmp/thread_pool_bench [threads]
+//       -lpthread -o /tmp/thread_pool_bench && /tmp/thread_pool_bench [threads] [spin_us]   (the Engine's pool spins 200 us)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +24,8 @@ void busy_us(double us) {
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  hs::ThreadPool pool(threads);
+  const int spin_us = argc > 2 ? std::atoi(argv[2]) : 200;
+  hs::ThreadPool pool(threads, spin_us);
   std::printf("| chunk work us | serial gap us | us per parallel_for | ideal us |\n|---:|---:|---:|---:|\n");
   for (double work : {2.0, 10.0, 50.0, 200.0}) {
     for (double gap : {0.0, 50.0}) {
