@@ -11,13 +11,13 @@ L2 flushed before each. Prints a markdown table last.
 """
 import argparse
 import ctypes
-import datetime
 import math
 import os
-import subprocess
 import sys
 
 import torch
+
+from gpu_bench import Timer, emit_table, table_header
 import torch.nn.functional as F
 
 DTYPES = {"fp16": (0, torch.float16), "bf16": (1, torch.bfloat16)}
@@ -240,26 +240,6 @@ def correctness(kern, checks, quick):
                           heads=32, kv_heads=8, dim=128, block_size=32)
 
 
-class Timer:
-    def __init__(self):
-        self.flush = torch.empty(512 * 1024 * 1024, dtype=torch.uint8, device=DEV)
-
-    def median_ms(self, fn, reps):
-        for _ in range(3):
-            fn()
-        times = []
-        for _ in range(reps):
-            self.flush.zero_()
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        times.sort()
-        return times[len(times) // 2]
-
-
 def prefill_timings(kern, timer, quick):
     rows = []
     seqs = [512, 1024, 2048, 4096, 8192, 16384] if not quick else [1024, 4096]
@@ -345,11 +325,7 @@ def main():
     prefill_rows = prefill_timings(kern, timer, args.quick)
     decode_rows = decode_timings(kern, timer, args.quick)
 
-    smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                         capture_output=True, text=True).stdout.strip()
-    lines = [f"# Attention kernels on {smi}", "",
-             f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, device `{smi}`, "
-             f"torch {torch.__version__}, commit `{os.environ.get('HS_COMMIT', 'unknown')}`", "",
+    lines = table_header("Attention kernels") + [
              f"Correctness: {len(checks.rows) - checks.failures}/{len(checks.rows)} cases passed "
              f"(fresh random inputs, NaN-poisoned outputs, float64 reference).", "",
              f"Ceilings: dense bf16 matmul 8192^3 {mm_tflops:.0f} TFLOP/s; device-to-device copy {copy_gbs:.0f} GB/s "
@@ -364,11 +340,7 @@ def main():
               "| dtype | seqs | context | heads/kv | time (us) | GB/s | of copy |", "|---|---|---|---|---|---|---|"]
     for dt, n, ctx, h, kvh, ms, gbs in decode_rows:
         lines.append(f"| {dt} | {n} | {ctx} | {h}/{kvh} | {ms * 1e3:.0f} | {gbs:.0f} | {gbs / copy_gbs:.0%} |")
-    table = "\n".join(lines) + "\n"
-    print("\n" + table)
-    if args.table_out:
-        with open(args.table_out, "w") as f:
-            f.write(table)
+    emit_table(lines, args.table_out)
     return 1 if checks.failures else 0
 
 

@@ -16,12 +16,12 @@ off for simt64. Prints a markdown table last.
 """
 import argparse
 import ctypes
-import datetime
 import os
-import subprocess
 import sys
 
 import torch
+
+from gpu_bench import Timer, emit_table, table_header
 
 DEV = "cuda"
 KERNELS = {"simt64": 0, "tc64": 1, "tc128": 2}
@@ -90,26 +90,6 @@ def correctness(gemm, quick):
     return rows, failures
 
 
-class Timer:
-    def __init__(self):
-        self.flush = torch.empty(512 * 1024 * 1024, dtype=torch.uint8, device=DEV)
-
-    def median_ms(self, fn, reps):
-        for _ in range(3):
-            fn()
-        times = []
-        for _ in range(reps):
-            self.flush.zero_()
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        times.sort()
-        return times[len(times) // 2]
-
-
 def timings(gemm, timer, quick):
     # (M, N, K): square, a Llama-7B MLP up-projection at 2048 tokens, batch-128 and batch-16 decode
     shapes = [(4096, 4096, 4096), (2048, 11008, 4096), (128, 4096, 4096), (16, 4096, 4096)]
@@ -149,11 +129,7 @@ def main():
         return 1 if failures else 0
     rows = timings(gemm, Timer(), args.quick)
 
-    smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                         capture_output=True, text=True).stdout.strip()
-    lines = [f"# GEMM kernels on {smi}", "",
-             f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, device `{smi}`, "
-             f"torch {torch.__version__}, commit `{os.environ.get('HS_COMMIT', 'unknown')}`", "",
+    lines = table_header("GEMM kernels") + [
              f"Correctness: {len(checks) - failures}/{len(checks)} cases passed (fresh random inputs, "
              f"NaN-poisoned outputs, float64 reference).", "",
              "Ours: float32 A, B in the row's dtype, float32 C. torch.matmul: A and B in the row's dtype "
@@ -162,11 +138,7 @@ def main():
              "|---|---|---|---|---|---|---|---|"]
     for dt, kernel, m, n, k, ours, ref in rows:
         lines.append(f"| {dt} | {kernel} | {m} | {n} | {k} | {ours:.1f} | {ref:.1f} | {ours / ref:.2f} |")
-    table = "\n".join(lines) + "\n"
-    print("\n" + table)
-    if args.table_out:
-        with open(args.table_out, "w") as f:
-            f.write(table)
+    emit_table(lines, args.table_out)
     return 1 if failures else 0
 
 

@@ -4,19 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeTinyModel, type TinyModel } from '../fixtures/hf-model';
-import { llm, parseRopeScaling, ropeFrequencies } from './helpers';
+import { llm, parseRopeScaling, PROMPTS, ropeFrequencies } from './helpers';
 import { referenceGreedy } from './reference';
 
 type Engine = Awaited<ReturnType<typeof llm.startLlmEngine>>;
 
-const PROMPTS: number[][] = [
-  [5, 17, 200, 31, 99, 250, 3],
-  [300, 42, 42, 7, 128, 64, 1, 290, 11, 12, 13, 14, 15, 16, 17, 18, 19],
-  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9, 8, 7, 6, 5, 4, 3],
-  [100],
-  [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3],
-  [77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97],
-];
 const GREEDY = { temperature: 0, maxTokens: 12, ignoreEos: true };
 
 async function tokensOf(engine: Engine, prompt: number[], params: object = GREEDY): Promise<number[]> {

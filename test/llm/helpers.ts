@@ -11,6 +11,16 @@ import { safetensorsBytes, type TinyModel } from '../fixtures/hf-model';
 export * as llm from '../../lib/llm/index';
 export { ropeFrequencies, parseRopeScaling } from '../../lib/llm/rope';
 
+/** Prompts of mixed lengths (one of a single token, one repetitive for n-gram lookup, a long one last). */
+export const PROMPTS: number[][] = [
+  [5, 17, 200, 31, 99, 250, 3],
+  [300, 42, 42, 7, 128, 64, 1, 290, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9, 8, 7, 6, 5, 4, 3],
+  [100],
+  [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3],
+  [77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97],
+];
+
 /** Logits of every position of `tokens`, run as one prefill in blocks 0, 1, 2, ... */
 export async function nativeLogitsAll(model: NativeLlm, tokens: readonly number[], vocab: number): Promise<Float32Array[]> {
   const blockSize = model.info.blockSize;

@@ -65,33 +65,20 @@ class BinaryKernel : public CudaKernelBase {
       return;
     }
     const bool float_only = Op == BinaryOp::kPow || Op == BinaryOp::kPRelu;
-    init_status = float_only ? require_dtype(info, 0, {DType::kFloat32})
-                             : require_dtype(info, 0, {DType::kFloat32, DType::kInt32, DType::kInt64});
-    if (init_status.is_ok() && info.input_dtype(1) != info.input_dtype(0))
-      HS_CUDA_UNSUPPORTED("inputs of different dtypes (", dtype_name(info.input_dtype(0)), ", ",
-                          dtype_name(info.input_dtype(1)), ")");
+    init_status = float_only ? require_same_dtype_pair(info, {DType::kFloat32})
+                             : require_same_dtype_pair(info, {DType::kFloat32, DType::kInt32, DType::kInt64});
   }
 
   Status compute(CudaKernelContext& ctx) const override {
-    const DeviceTensor* a = ctx.input(0);
-    const DeviceTensor* b = ctx.input(1);
-    if (!a || !b) HS_FAIL(kInvalidArgument, "both inputs are required");
-    if (a->dtype != b->dtype) HS_FAIL(kType, "inputs must share a dtype, got ", dtype_name(a->dtype), " and ", dtype_name(b->dtype));
-    Shape out;
-    if (Op == BinaryOp::kPRelu) {  // the slope broadcasts unidirectionally to X
-      Shape check;
-      HS_RETURN_IF_ERROR(cpu::broadcast_shapes(a->shape, b->shape, &check));
-      if (check != a->shape) HS_FAIL(kShape, "slope ", b->shape, " does not broadcast to X ", a->shape);
-      out = a->shape;
-    } else {
-      HS_RETURN_IF_ERROR(cpu::broadcast_shapes(a->shape, b->shape, &out));
-    }
-    IndexSpace space;
-    HS_RETURN_IF_ERROR(index_space(out, &space));
-    auto y = ctx.output(0, a->dtype, out);
+    BroadcastPair p;
+    HS_RETURN_IF_ERROR(broadcast_pair(ctx, &p));
+    // PRelu's slope broadcasts unidirectionally to X.
+    if (Op == BinaryOp::kPRelu && p.out != p.a->shape)
+      HS_FAIL(kShape, "slope ", p.b->shape, " does not broadcast to X ", p.a->shape);
+    auto y = ctx.output(0, p.a->dtype, p.out);
     if (!y.is_ok()) return y.status();
-    return binary(Op, a->dtype, a->data, broadcast_strides(a->shape, out), b->data, broadcast_strides(b->shape, out),
-                  y.value()->data, space, ctx.stream());
+    return binary(Op, p.a->dtype, p.a->data, broadcast_strides(p.a->shape, p.out), p.b->data,
+                  broadcast_strides(p.b->shape, p.out), y.value()->data, p.space, ctx.stream());
   }
 };
 

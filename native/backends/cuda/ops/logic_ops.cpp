@@ -12,26 +12,17 @@ template <CompareOp Op>
 class CompareKernel : public CudaKernelBase {
  public:
   explicit CompareKernel(const CudaKernelInfo& info) {
-    init_status = require_dtype(info, 0, {DType::kFloat32, DType::kInt32, DType::kInt64});
-    if (init_status.is_ok() && info.input_dtype(1) != info.input_dtype(0))
-      HS_CUDA_UNSUPPORTED("inputs of different dtypes (", dtype_name(info.input_dtype(0)), ", ",
-                          dtype_name(info.input_dtype(1)), ")");
+    init_status = require_same_dtype_pair(info, {DType::kFloat32, DType::kInt32, DType::kInt64});
   }
   DType output_dtype(const std::vector<DType>&) const override { return DType::kBool; }
 
   Status compute(CudaKernelContext& ctx) const override {
-    const DeviceTensor* a = ctx.input(0);
-    const DeviceTensor* b = ctx.input(1);
-    if (!a || !b) HS_FAIL(kInvalidArgument, "both inputs are required");
-    if (a->dtype != b->dtype) HS_FAIL(kType, "inputs must share a dtype, got ", dtype_name(a->dtype), " and ", dtype_name(b->dtype));
-    Shape out;
-    HS_RETURN_IF_ERROR(cpu::broadcast_shapes(a->shape, b->shape, &out));
-    IndexSpace space;
-    HS_RETURN_IF_ERROR(index_space(out, &space));
-    auto y = ctx.output(0, DType::kBool, out);
+    BroadcastPair p;
+    HS_RETURN_IF_ERROR(broadcast_pair(ctx, &p));
+    auto y = ctx.output(0, DType::kBool, p.out);
     if (!y.is_ok()) return y.status();
-    return compare(Op, a->dtype, a->data, broadcast_strides(a->shape, out), b->data, broadcast_strides(b->shape, out),
-                   y.value()->as<uint8_t>(), space, ctx.stream());
+    return compare(Op, p.a->dtype, p.a->data, broadcast_strides(p.a->shape, p.out), p.b->data,
+                   broadcast_strides(p.b->shape, p.out), y.value()->as<uint8_t>(), p.space, ctx.stream());
   }
 };
 

@@ -7,6 +7,7 @@
 
 #include "backends/cuda/cuda_kernel.h"
 #include "kernels/cpu/activation.h"
+#include "kernels/cpu/common.h"
 #include "kernels/cuda/layout.h"
 
 namespace hs::cuda::ops {
@@ -33,6 +34,34 @@ inline Status index_space(const Shape& shape, IndexSpace* out) {
   out->rank = (int)shape.size();
   for (size_t d = 0; d < shape.size(); ++d) out->dims[d] = shape[d];
   return Status::ok();
+}
+
+// Two-input elementwise ops (arithmetic, comparisons): the build-time gate on input 0's dtype (one of
+// `allowed`) and input 1 sharing it.
+inline Status require_same_dtype_pair(const CudaKernelInfo& info, std::initializer_list<DType> allowed) {
+  HS_RETURN_IF_ERROR(require_dtype(info, 0, allowed));
+  if (info.input_dtype(1) != info.input_dtype(0))
+    return Status(StatusCode::kUnsupportedOp, str_cat("inputs of different dtypes (", dtype_name(info.input_dtype(0)),
+                                                      ", ", dtype_name(info.input_dtype(1)), ")"));
+  return Status::ok();
+}
+
+// Their run-time operands: both inputs, of one dtype, and the shape and index space they broadcast to.
+struct BroadcastPair {
+  const DeviceTensor* a;
+  const DeviceTensor* b;
+  Shape out;
+  IndexSpace space;
+};
+
+inline Status broadcast_pair(CudaKernelContext& ctx, BroadcastPair* p) {
+  p->a = ctx.input(0);
+  p->b = ctx.input(1);
+  if (!p->a || !p->b) HS_FAIL(kInvalidArgument, "both inputs are required");
+  if (p->a->dtype != p->b->dtype)
+    HS_FAIL(kType, "inputs must share a dtype, got ", dtype_name(p->a->dtype), " and ", dtype_name(p->b->dtype));
+  HS_RETURN_IF_ERROR(cpu::broadcast_shapes(p->a->shape, p->b->shape, &p->out));
+  return index_space(p->out, &p->space);
 }
 
 // Strides reading a contiguous tensor of shape `in` broadcast (right-aligned) to `out`.
