@@ -72,6 +72,8 @@ describe('multi-process server', () => {
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ code: 'ERR_GPU_PROCESS', error: expect.stringContaining('GPU process') });
     }
+    // The worker sees the socket close before the primary sees the exit: wait for the primary to notice.
+    for (let i = 0; i < 200 && server.gpuPid === firstPid; i++) await new Promise((r) => setTimeout(r, 25));
     await server.gpuReady();
     expect(server.gpuPid).not.toBe(firstPid);
     let status = 0;
