@@ -9,7 +9,10 @@
 // Prints a markdown table and the goals: added p50 over direct engine.run at concurrency 1 for
 // the MLP (goal <= 0.2 ms), the IPC cost of the process model, and the batched server's
 // throughput over the plain server's at concurrency 64 on the CNN (goal >= 3x).
-//   node bench/serving/serving-bench.mjs [--time ms] [--threads n] [--streams n] [--workers 1,4] [--models mlp,cnn] [--out file.md]
+// --device cuda runs our engines (direct, batched and the servers) on the GPU; the plain server
+// stays onnxruntime-node on the CPU, the only build of it that installs here (no CUDA provider).
+//   node bench/serving/serving-bench.mjs [--time ms] [--threads n] [--streams n] [--workers 1,4]
+//     [--models mlp,cnn] [--device cpu|cuda] [--precision fp32|fp16|bf16] [--out file.md]
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +35,8 @@ const streams = Number(opt('--streams', '1'));
 const workerCounts = opt('--workers', '1').split(',').map(Number);
 const levels = [1, 16, 64];
 const only = opt('--models', 'mlp,cnn').split(',');
+const device = opt('--device', 'cpu');
+const precision = opt('--precision', 'fp32');
 
 const MODELS = {
   mlp: { bytes: () => mlpModel(), shape: [1, 64], config: { maxBatchSize: 64, maxQueueDelayMs: 0 } },
@@ -42,7 +47,7 @@ function repositoryOf(name, model) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-'));
   fs.mkdirSync(path.join(dir, name, '1'), { recursive: true });
   fs.writeFileSync(path.join(dir, name, '1', 'model.onnx'), model.bytes());
-  fs.writeFileSync(path.join(dir, name, 'config.json'), JSON.stringify({ ...model.config, threads, streams }));
+  fs.writeFileSync(path.join(dir, name, 'config.json'), JSON.stringify({ ...model.config, threads, streams, device, precision }));
   return dir;
 }
 
@@ -98,7 +103,7 @@ for (const name of only) {
   const model = MODELS[name];
   const repo = repositoryOf(name, model);
   const file = path.join(repo, name, '1', 'model.onnx');
-  const engine = await hs.Engine.load(file, { threads, streams, cacheDir: false });
+  const engine = await hs.Engine.load(file, { threads, streams, device, precision, cacheDir: false });
   const n = model.shape.reduce((a, b) => a * b, 1);
   const feeds = { [engine.inputNames[0]]: { type: 'float32', dims: model.shape, data: Float32Array.from({ length: n }, () => Math.random()) } };
   const batcher = new hs.DynamicBatcher(engine, { ...model.config, maxConcurrentBatches: streams });
@@ -122,7 +127,7 @@ for (const name of only) {
 
 const find = (model, setup, c) => rows.find((r) => r.model === model && r.setup === setup && r.concurrency === c);
 const lines = [
-  `# Serving bench (CPU)`, '',
+  `# Serving bench (${device === 'cuda' ? `CUDA ${precision}: ${hs.devices().cuda.devices?.[0]?.name ?? 'GPU'}` : 'CPU engine'})`, '',
   `${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0].model}, ${os.cpus().length} cores (load generator and server share them), ${threads} engine thread(s) x ${streams} stream(s) (onnxruntime-node: ${threads} intra-op threads, concurrent runs on libuv's pool), node ${process.version}, ${time} ms per cell, batch-1 requests, binary tensors over keep-alive loopback HTTP.`, '',
   '| model | setup | concurrency | requests | errors | req/s | p50 ms | p99 ms |', '|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.model} | ${r.setup} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.throughput.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} |`),
