@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   ERR_CUDA: { status: 500, message: 'A CUDA call failed.' },
   ERR_CUDA_OOM: { status: 503, message: 'The GPU ran out of memory.' },
   ERR_CUDA_UNAVAILABLE: { status: 503, message: 'CUDA was requested but no usable driver or device is present.' },
+  ERR_OUT_OF_MEMORY: { status: 503, message: 'A host memory allocation failed: the model needs more memory than the machine can give it.' },
   ERR_DISPOSED: { status: 500, message: 'The engine was used after dispose().' },
   ERR_INTERNAL: { status: 500, message: 'An unexpected internal error.' },
   ERR_BAD_REQUEST: { status: 400, message: 'The HTTP request is malformed: bad JSON, headers, tensor layout or parameters.' },

@@ -116,7 +116,9 @@ std::shared_ptr<Buffer> BufferPool::get(size_t bytes) {
     free_.erase(it);
     return b;
   }
-  return Buffer::allocate(bytes);
+  std::shared_ptr<Buffer> buffer = bytes == SIZE_MAX ? nullptr : Buffer::allocate(bytes);
+  if (!buffer) throw OutOfMemory(bytes);
+  return buffer;
 }
 
 void BufferPool::put(std::shared_ptr<Buffer> buffer) {
@@ -155,7 +157,7 @@ class StepContext final : public KernelContext, public SubgraphRunner {
     // String tensors hold std::string objects, never pooled bytes.
     Tensor t = dtype == DType::kString
                    ? Tensor::empty(dtype, shape)
-                   : Tensor(dtype, shape, ec_.buffers().get((size_t)shape_numel(shape) * dtype_size(dtype)));
+                   : Tensor(dtype, shape, ec_.buffers().get(tensor_bytes(dtype, shape)));
     int s = i < num_outputs() ? step_.outputs[i] : -1;
     if (s < 0) {  // the model does not use this output: the kernel writes it to a scratch tensor
       Tensor& sink = unused_outputs_[i];
@@ -226,7 +228,7 @@ Status ExecutionContext::run(const std::vector<Value>& inputs, std::vector<Value
     ctx.plan_of_step_ = &plan;
     ctx.names_ = &names;
     Status st = ctx.check_inputs();
-    if (st.is_ok()) st = step.kernel->compute(ctx);
+    if (st.is_ok()) st = run_kernel(*step.kernel, ctx);
     if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
     for (int s : step.frees) {
       auto buffer = slots[s].tensor().buffer();

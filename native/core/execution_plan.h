@@ -59,7 +59,7 @@ class ExecutionPlan {
 // Reuses freed host buffers by size. Not thread-safe: one per context.
 class BufferPool {
  public:
-  std::shared_ptr<Buffer> get(size_t bytes);
+  std::shared_ptr<Buffer> get(size_t bytes);  // throws OutOfMemory when it cannot allocate
   void put(std::shared_ptr<Buffer> buffer);
   void clear() { free_.clear(); }
 

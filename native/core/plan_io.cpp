@@ -452,7 +452,7 @@ Result<std::shared_ptr<Graph>> deserialize_graph(std::shared_ptr<Buffer> file) {
 Result<std::shared_ptr<Graph>> deserialize_graph(const uint8_t* data, size_t size) {
   if (!data && size) return Status(StatusCode::kInvalidArgument, "deserialize_graph: null data");
   std::shared_ptr<Buffer> copy = Buffer::allocate(size);
-  if (!copy) return Status(StatusCode::kInternal, str_cat("out of memory copying a ", size, "-byte plan"));
+  if (!copy) return Status(StatusCode::kOutOfMemory, str_cat("out of memory copying a ", size, "-byte plan"));
   if (size) std::memcpy(copy->data(), data, size);
   return deserialize_graph(std::move(copy));
 }

@@ -16,6 +16,7 @@ const char* status_code_name(StatusCode code) {
     case StatusCode::kCudaOom: return "ERR_CUDA_OOM";
     case StatusCode::kCudaUnavailable: return "ERR_CUDA_UNAVAILABLE";
     case StatusCode::kDisposed: return "ERR_DISPOSED";
+    case StatusCode::kOutOfMemory: return "ERR_OUT_OF_MEMORY";
     case StatusCode::kInternal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";

@@ -21,6 +21,17 @@ int64_t shape_numel(const Shape& shape) {
 
 std::string shape_str(const Shape& shape) { return str_cat(shape); }
 
+OutOfMemory::OutOfMemory(size_t bytes)
+    : message_(bytes == SIZE_MAX ? std::string("a tensor's size overflows")
+                                 : str_cat("cannot allocate ", bytes, " bytes of host memory")) {}
+
+size_t tensor_bytes(DType dtype, const Shape& shape) {
+  size_t bytes = dtype_size(dtype);
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(bytes, (size_t)d, &bytes)) return SIZE_MAX;
+  return bytes;
+}
+
 std::shared_ptr<Buffer> Buffer::allocate(size_t bytes) {
   std::shared_ptr<Buffer> b(new Buffer());
   size_t rounded = (bytes + 63) / 64 * 64;
@@ -56,8 +67,10 @@ Tensor Tensor::strings(Shape shape, std::vector<std::string> values) {
 
 Tensor Tensor::empty(DType dtype, const Shape& shape) {
   if (dtype == DType::kString) return strings(shape, std::vector<std::string>((size_t)shape_numel(shape)));
-  size_t bytes = (size_t)shape_numel(shape) * dtype_size(dtype);
-  return Tensor(dtype, shape, Buffer::allocate(bytes));
+  const size_t bytes = tensor_bytes(dtype, shape);
+  std::shared_ptr<Buffer> buffer = bytes == SIZE_MAX ? nullptr : Buffer::allocate(bytes);
+  if (!buffer) throw OutOfMemory(bytes);
+  return Tensor(dtype, shape, std::move(buffer));
 }
 
 Tensor Tensor::zeros(DType dtype, const Shape& shape) {

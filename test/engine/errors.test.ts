@@ -67,6 +67,27 @@ describe('bad feeds', () => {
     engine.dispose();
   });
 
+  it('reports an output it cannot allocate as ERR_OUT_OF_MEMORY and keeps working', async () => {
+    // Range from constants (tried by constant folding at load, then at run time) and
+    // ConstantOfShape of a fed shape, sized past any machine, and one whose byte count overflows.
+    const range = new GraphBuilder();
+    const scalar = (name: string, v: number) => range.init(name, new Float32Array([v]), []);
+    range.output(range.op('Range', [scalar('start', -2), scalar('limit', 5), scalar('delta', 1e-12)]), 'float32', null);
+    const rangeEngine = await load(range.build());
+    await expect(rangeEngine.run({})).rejects.toMatchObject({ code: 'ERR_OUT_OF_MEMORY', message: expect.stringMatching(/Range.*cannot allocate/) });
+    rangeEngine.dispose();
+
+    const b = new GraphBuilder();
+    b.output(b.op('ConstantOfShape', [b.input('shape', 'int64', [2])]), 'float32', null);
+    const engine = await load(b.build());
+    const shape = (a: bigint, c: bigint) => new hs.Tensor('int64', BigInt64Array.from([a, c]), [2]);
+    await expect(engine.run({ shape: shape(1n << 22n, 1n << 22n) })).rejects.toMatchObject({ code: 'ERR_OUT_OF_MEMORY' });
+    await expect(engine.run({ shape: shape(1n << 40n, 1n << 40n) })).rejects.toMatchObject({ code: 'ERR_OUT_OF_MEMORY', message: expect.stringMatching(/overflows/) });
+    const out = await engine.run({ shape: shape(2n, 3n) });
+    expect(out[engine.outputNames[0]].dims).toEqual([2, 3]);
+    engine.dispose();
+  });
+
   it('rejects runs after dispose', async () => {
     const engine = await load(reluModel());
     engine.dispose();

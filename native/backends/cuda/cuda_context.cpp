@@ -183,7 +183,7 @@ Status CudaContext::enqueue_steps(DeviceValues& values) {
     if (const CudaOpKernel* kernel = plan_->kernel(i)) {
       DeviceStepContext ctx(step, values, stream_, error_flag_);
       st = ctx.bind_inputs(*kernel);
-      if (st.is_ok()) st = kernel->compute(ctx);
+      if (st.is_ok()) st = run_kernel(*kernel, ctx);
     } else {
       st = run_host_step(step, values, slot_of_, *pool_);
     }

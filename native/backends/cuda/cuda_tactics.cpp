@@ -211,7 +211,7 @@ Status CudaPlan::choose_tactics() {
           double ms = -1;
           Status st = k->select_tactic(c);
           ctx.begin_call(true);
-          if (st.is_ok()) st = k->compute(ctx);
+          if (st.is_ok()) st = run_kernel(*k, ctx);
           if (st.is_ok()) st = check(cudaStreamSynchronize(timing->s), "cudaStreamSynchronize");
           std::vector<float> out;
           if (st.is_ok() && ctx.out0().dtype == DType::kFloat32) {
@@ -227,7 +227,7 @@ Status CudaPlan::choose_tactics() {
             ctx.begin_call(false);
             float t = 0;
             Status rs = check(cudaEventRecord(timing->start, timing->s), "cudaEventRecord");
-            if (rs.is_ok()) rs = k->compute(ctx);
+            if (rs.is_ok()) rs = run_kernel(*k, ctx);
             if (rs.is_ok()) rs = check(cudaEventRecord(timing->stop, timing->s), "cudaEventRecord");
             if (rs.is_ok()) rs = check(cudaEventSynchronize(timing->stop), "cudaEventSynchronize");
             if (rs.is_ok()) rs = check(cudaEventElapsedTime(&t, timing->start, timing->stop), "cudaEventElapsedTime");

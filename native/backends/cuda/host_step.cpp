@@ -85,7 +85,7 @@ Status run_host_step(const ExecutionPlan::Step& step, DeviceValues& values, cons
   HS_RETURN_IF_ERROR(values.to_host_all(needed));
   HostStepContext ctx(step, values, slot_of, pool);
   HS_RETURN_IF_ERROR(ctx.check_inputs());
-  return step.kernel->compute(ctx);
+  return run_kernel(*step.kernel, ctx);
 }
 
 }  // namespace hs::cuda

@@ -5,6 +5,8 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,6 +65,20 @@ class OpKernel {
   virtual bool takes_strings() const { return false; }
   virtual bool takes_containers() const { return false; }  // sequences and optionals
 };
+
+// kernel.compute(ctx), with a failed allocation inside it (OutOfMemory from an output or a
+// std::vector that cannot grow) returned as ERR_OUT_OF_MEMORY instead of unwinding further. For
+// CPU and CUDA kernels alike.
+template <typename Kernel, typename Context>
+Status run_kernel(const Kernel& kernel, Context& ctx) {
+  try {
+    return kernel.compute(ctx);
+  } catch (const std::bad_alloc& e) {
+    return Status(StatusCode::kOutOfMemory, e.what());
+  } catch (const std::length_error&) {
+    return Status(StatusCode::kOutOfMemory, "a buffer's size is over the allocator's limit");
+  }
+}
 
 using KernelFactory = std::function<Result<std::unique_ptr<OpKernel>>(const KernelInfo&)>;
 

@@ -20,6 +20,7 @@ enum class StatusCode {
   kCudaOom,           // ERR_CUDA_OOM
   kCudaUnavailable,   // ERR_CUDA_UNAVAILABLE: no driver or device
   kDisposed,          // ERR_DISPOSED
+  kOutOfMemory,       // ERR_OUT_OF_MEMORY: a host allocation failed (or its size overflowed)
   kInternal,          // ERR_INTERNAL
 };
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,21 @@ struct HostMemoryStats {
   int64_t buffers;  // live owning Buffers
 };
 HostMemoryStats host_memory_stats();
+
+// Thrown by the allocations kernels make through Tensor::empty / KernelContext::output, whose
+// signatures cannot return a Status; the plan turns it into ERR_OUT_OF_MEMORY (run_kernel).
+class OutOfMemory : public std::bad_alloc {
+ public:
+  explicit OutOfMemory(size_t bytes);
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
+// Bytes of a tensor of this dtype and shape; SIZE_MAX when the count overflows (no allocation
+// can then succeed, so the overflow is reported as out of memory instead of wrapping).
+size_t tensor_bytes(DType dtype, const Shape& shape);
 
 // Owned, 64-byte aligned host memory. Also wraps memory owned elsewhere (a JS ArrayBuffer,
 // an mmap'ed weight file) with a release callback.
@@ -56,7 +72,7 @@ class Tensor {
 
   // A new zero-initialised tensor (empty strings for kString).
   static Tensor zeros(DType dtype, const Shape& shape);
-  // A new uninitialised tensor (empty strings for kString).
+  // A new uninitialised tensor (empty strings for kString). Throws OutOfMemory when it cannot allocate.
   static Tensor empty(DType dtype, const Shape& shape);
   // A string tensor; values.size() must equal the shape's element count.
   static Tensor strings(Shape shape, std::vector<std::string> values);
