@@ -88,6 +88,17 @@ describe('bad feeds', () => {
     engine.dispose();
   });
 
+  it('rejects pooling pads that are not smaller than the kernel, as onnxruntime does', async () => {
+    const b = new GraphBuilder();
+    b.output(b.op('AveragePool', [b.input('x', 'float32', [1, 2, 9, 6])], { kernel_shape: [5, 3], strides: [5, 5], pads: [1 << 30, 1, 0, 1] }), 'float32', null);
+    const model = b.build();
+    const ort = await import('onnxruntime-node');
+    await expect(ort.InferenceSession.create(model).then((s) => s.run({ x: new ort.Tensor('float32', new Float32Array(108), [1, 2, 9, 6]) }))).rejects.toThrow(/Pad should be smaller than kernel/);
+    const engine = await load(model);
+    await expect(engine.run({ x: randomTensor([1, 2, 9, 6]) })).rejects.toMatchObject({ code: 'ERR_SHAPE', message: expect.stringMatching(/smaller than the kernel/) });
+    engine.dispose();
+  });
+
   it('rejects runs after dispose', async () => {
     const engine = await load(reluModel());
     engine.dispose();

@@ -56,6 +56,10 @@ Status pool_geometry(const WindowAttrs& attrs, const Shape& xs, PoolGeometry* pg
   HS_RETURN_IF_ERROR(forward_window(attrs, attrs.kernel_shape, in, &g));
   const size_t lead = kMaxSpatial - in.size();
   for (size_t i = 0; i < in.size(); ++i) {
+    // As onnxruntime requires: a window that could lie wholly in padding has nothing to pool (and
+    // pads of 2^30 would otherwise mean a huge, mostly empty output).
+    if (g.pad_begin[i] >= g.kernel[i] || g.pad_end[i] >= g.kernel[i])
+      HS_FAIL(kShape, "pooling pads ", attrs.pads, " must be smaller than the kernel ", attrs.kernel_shape);
     Axis& a = pg->axes[lead + i];
     a.in = in[i];
     a.out = g.out[i];
