@@ -157,7 +157,11 @@ class RunWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    status_ = engine_->run(inputs, &outputs_);
+    try {
+      status_ = engine_->run(inputs, &outputs_);
+    } catch (const std::bad_alloc& e) {
+      status_ = out_of_memory(e);
+    }
     inputs.clear();
   }
   void OnOK() override {
@@ -269,6 +273,14 @@ class LoadWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    try {
+      make_engine();
+    } catch (const std::bad_alloc& e) {
+      status_ = out_of_memory(e);
+    }
+  }
+  // Builds (or loads from the cache) the engine; sets status_ on failure.
+  void make_engine() {
     std::shared_ptr<hs::Graph> graph = source.graph;
     if (graph) {
       for (const PendingCopy& c : source.copies) std::memcpy(c.dst, c.src, c.bytes);

@@ -148,7 +148,13 @@ class ForwardWorker : public Napi::AsyncWorker {
   hs::llm::LlmBatch batch;
 
  protected:
-  void Execute() override { status_ = model_->forward(batch, &logits_); }
+  void Execute() override {
+    try {
+      status_ = model_->forward(batch, &logits_);
+    } catch (const std::bad_alloc& e) {
+      status_ = out_of_memory(e);
+    }
+  }
   void OnOK() override {
     Napi::Env env = Env();
     if (!status_.is_ok()) {
@@ -212,7 +218,12 @@ class LoadLlmWorker : public Napi::AsyncWorker {
       }
       raws.push_back(hs::llm::RawTensor{d.name, file, d.dtype, d.shape, d.offset, d.bytes});
     }
-    hs::Result<std::shared_ptr<LlmModel>> model = LlmModel::create(config, raws, options);
+    hs::Result<std::shared_ptr<LlmModel>> model = hs::Status();
+    try {
+      model = LlmModel::create(config, raws, options);
+    } catch (const std::bad_alloc& e) {
+      model = out_of_memory(e);
+    }
     if (!model.is_ok()) {
       status_ = model.status();
       return;

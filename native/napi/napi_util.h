@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 
+#include <new>
 #include <string>
 
 #include "hs/status.h"
@@ -12,6 +13,10 @@ namespace hs_napi {
 // A JS Error with `code` set, e.g. make_error(env, "ERR_SHAPE", "...").
 Napi::Error make_error(Napi::Env env, const std::string& code, const std::string& message);
 Napi::Error status_error(Napi::Env env, const hs::Status& status);
+
+// ERR_OUT_OF_MEMORY for an allocation that failed on a worker thread (AsyncWorker::Execute bodies
+// catch std::bad_alloc and keep this as their status, so the promise rejects with a code).
+hs::Status out_of_memory(const std::bad_alloc& e);
 
 // Throws TypeError naming the argument.
 [[noreturn]] void throw_type_error(Napi::Env env, const std::string& message);
@@ -28,6 +33,9 @@ Napi::Error status_error(Napi::Env env, const hs::Status& status);
 #define HS_NAPI_GUARD_END(env)                                                              \
   }                                                                                         \
   catch (const Napi::Error& e) { throw; }                                                   \
+  catch (const std::bad_alloc& e) {                                                         \
+    throw ::hs_napi::make_error((env), "ERR_OUT_OF_MEMORY", e.what());                      \
+  }                                                                                         \
   catch (const std::exception& e) {                                                         \
     throw ::hs_napi::make_error((env), "ERR_INTERNAL", e.what());                           \
   }                                                                                         \

@@ -69,6 +69,11 @@ describe('LLM loading and forward errors', () => {
     await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_OP' });
     writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, rope_scaling: { rope_type: 'yarn', factor: 4 } }));
     await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toThrow(/yarn/);
+    // Sizes far past the checkpoint fail on its tensors (or before), without allocating for them.
+    writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: 2 ** 31 }));
+    await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL', message: expect.stringMatching(/model\.layers\.\d+\./) });
+    writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, head_dim: 1e9 }));
+    await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/head_dim/) });
   });
 
   it('rejects bad forward batches with ERR_INVALID_ARGUMENT', async () => {

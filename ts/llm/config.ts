@@ -29,6 +29,7 @@ export interface ModelConfig {
 }
 
 const SUPPORTED: readonly string[] = ['LlamaForCausalLM', 'Qwen2ForCausalLM'];
+const MAX_HEAD_DIM = 1024;
 
 function positiveInt(raw: Record<string, unknown>, key: string, fallback?: number): number {
   const v = raw[key] ?? fallback;
@@ -63,6 +64,8 @@ export function parseModelConfig(raw: Record<string, unknown>): ModelConfig {
   if (numHeads % numKvHeads !== 0)
     throw new HsError('ERR_INVALID_MODEL', `config.json: num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`);
   if (headDim % 2 !== 0) throw new HsError('ERR_INVALID_MODEL', `config.json: head_dim ${headDim} must be even`);
+  // Checked before the rotary tables (head_dim / 2 entries) are built from it; real models use <= 256.
+  if (headDim > MAX_HEAD_DIM) throw new HsError('ERR_UNSUPPORTED_OP', `config.json: head_dim ${headDim} is over ${MAX_HEAD_DIM}`);
   const eps = raw.rms_norm_eps ?? 1e-6;
   const theta = raw.rope_theta ?? 10000;
   if (typeof eps !== 'number' || !(eps > 0)) throw new HsError('ERR_INVALID_MODEL', 'config.json: rms_norm_eps must be a positive number');

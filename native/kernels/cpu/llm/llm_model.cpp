@@ -86,9 +86,10 @@ Result<std::shared_ptr<LlmModel>> LlmModel::create(const LlmConfig& config, cons
   } else {
     HS_RETURN_IF_ERROR(table.matrix("lm_head.weight", c.vocab_size, c.hidden_size, type, &model->lm_head_));
   }
-  model->layers_.resize((size_t)c.num_layers);
+  // Layers are added as their tensors load: a num_hidden_layers past the checkpoint's fails on the
+  // first missing tensor instead of allocating that many layers.
   for (int64_t l = 0; l < c.num_layers; ++l) {
-    Layer& layer = model->layers_[(size_t)l];
+    Layer& layer = model->layers_.emplace_back();
     const std::string p = str_cat("model.layers.", l, ".");
     HS_RETURN_IF_ERROR(table.vector(p + "input_layernorm.weight", c.hidden_size, &layer.input_norm));
     HS_RETURN_IF_ERROR(table.vector(p + "post_attention_layernorm.weight", c.hidden_size, &layer.post_norm));
