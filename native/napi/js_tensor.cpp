@@ -97,7 +97,12 @@ Napi::Object tensor_to_js(Napi::Env env, const hs::Tensor& tensor) {
   size_t elems = (size_t)tensor.numel();
   Napi::ArrayBuffer ab;
   const auto& buffer = tensor.buffer();
-  bool alone = buffer && buffer->owned() && buffer.use_count() == 1 && tensor.offset() == 0 && bytes > 0;
+  // Node 20 makes external ArrayBuffers through node::Buffer, which refuses more than 4 GiB and then
+  // runs the finalizer itself before reporting the failure (a double free if we clean up too), so
+  // larger outputs take the copy below.
+  constexpr size_t kMaxExternalBytes = (size_t)1 << 31;
+  bool alone = buffer && buffer->owned() && buffer.use_count() == 1 && tensor.offset() == 0 && bytes > 0 &&
+               bytes <= kMaxExternalBytes;
   if (alone) {
     // Hand the native buffer to JS: the finalizer drops our reference when the array is collected.
     auto* holder = new std::shared_ptr<hs::Buffer>(buffer);
