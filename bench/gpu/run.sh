@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
 # Every GPU check and benchmark, one script per topic; run on a GPU host from the project root.
-set -euo pipefail
+# Each script runs even when an earlier one failed (a first run on a device should report everything);
+# the exit status is the first failure's.
+set -uo pipefail
 cd "$(dirname "$0")/../.."
-bash bench/gpu/attention.sh "$@"
-bash bench/gpu/gemm.sh
-bash bench/gpu/engine.sh
+status=0
+run() {
+  "$@"
+  local s=$?
+  if [ "$s" != 0 ]; then
+    echo "run.sh: $* failed with status $s" >&2
+    [ "$status" = 0 ] && status=$s
+  fi
+}
+run bash bench/gpu/attention.sh "$@"
+run bash bench/gpu/gemm.sh
+run bash bench/gpu/engine.sh
+# engine.sh ran all of test/gpu, test/gpu/llm-cuda.test.ts included.
+run env HS_LLM_TESTS=0 bash bench/gpu/llm.sh
+exit "$status"
