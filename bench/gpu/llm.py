@@ -31,6 +31,21 @@ def log(*a):
     print(*a, flush=True)
 
 
+def normalise_config(model_dir):
+    """transformers 5 may write rope settings only as `rope_parameters`; add the 4.x keys the engine reads."""
+    path = os.path.join(model_dir, "config.json")
+    with open(path) as f:
+        c = json.load(f)
+    rp = c.get("rope_parameters")
+    if isinstance(rp, dict):
+        if "rope_theta" not in c and "rope_theta" in rp:
+            c["rope_theta"] = rp["rope_theta"]
+        if rp.get("rope_type", "default") != "default" and not c.get("rope_scaling"):
+            c["rope_scaling"] = {k: v for k, v in rp.items() if k != "rope_theta"}
+    with open(path, "w") as f:
+        json.dump(c, f, indent=2)
+
+
 def build_models(root):
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
@@ -67,6 +82,7 @@ def build_models(root):
 
     # The engine needs a tokenizer.json; the generator's byte-level one fits every vocabulary here.
     for _, d, _ in models[1:]:
+        normalise_config(d)
         for f in ("tokenizer.json", "tokenizer_config.json"):
             shutil.copy(os.path.join(llama, f), os.path.join(d, f))
     return models
@@ -76,7 +92,9 @@ def ours(model_dir, prompts, root):
     path = os.path.join(root, "prompts.json")
     with open(path, "w") as f:
         json.dump(prompts, f)
-    out = subprocess.run(["node", "bench/gpu/llm-logits.mjs", model_dir, path, "cuda"], check=True, capture_output=True, text=True)
+    out = subprocess.run(["node", "bench/gpu/llm-logits.mjs", model_dir, path, "cuda"], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"llm-logits.mjs exited with {out.returncode}: {out.stderr.strip()[-2000:]}")
     return json.loads(out.stdout)
 
 
@@ -118,7 +136,13 @@ def main():
     failed = 0
     try:
         for name, model_dir, dtype in build_models(root):
-            got = ours(model_dir, prompts, root)
+            try:
+                got = ours(model_dir, prompts, root)
+            except Exception as e:  # one model's failure must not hide the others' results
+                failed += 1
+                lines.append(f"| {name} | - | - | - | - | - | - | FAIL: {str(e).splitlines()[0][:200]} |")
+                log(f"{name}: {e}")
+                continue
             ref32 = hf_last_logits(model_dir, prompts, torch.float32)
             ref16 = hf_last_logits(model_dir, prompts, dtype)
             u = 2.0 ** -8 if dtype == torch.bfloat16 else 2.0 ** -11

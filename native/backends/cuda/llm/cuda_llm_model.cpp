@@ -48,6 +48,12 @@ constexpr size_t kMiB = 1u << 20;
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
+// "12.5 MiB"
+std::string mib(size_t bytes) {
+  const size_t tenths = (bytes * 10 + kMiB / 2) / kMiB;
+  return str_cat(tenths / 10, ".", tenths % 10, " MiB");
+}
+
 // A device allocation that grows on demand (contents are not kept) and is freed with its owner.
 struct DeviceBuffer {
   void* ptr = nullptr;
@@ -73,8 +79,8 @@ struct DeviceBuffer {
       cudaMemGetInfo(&free_b, &total_b);
       cudaGetLastError();
       return Status(err == cudaErrorMemoryAllocation ? StatusCode::kCudaOom : StatusCode::kCuda,
-                    str_cat("LLM on CUDA: cudaMalloc of ", n / kMiB, " MiB for ", what, " failed: ", cudaGetErrorName(err),
-                            " (", free_b / kMiB, " MiB free of ", total_b / kMiB, " MiB)"));
+                    str_cat("LLM on CUDA: cudaMalloc of ", mib(n), " for ", what, " failed: ", cudaGetErrorName(err), " (",
+                            mib(free_b), " free of ", mib(total_b), ")"));
     }
     bytes = n;
     return Status::ok();
@@ -444,9 +450,9 @@ Result<std::shared_ptr<CudaLlmModel>> CudaLlmModel::create(const LlmConfig& conf
   size_t free_b = 0, total_b = 0;
   HS_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   if (m.weight_bytes + m.kv_bytes > free_b)
-    HS_FAIL(kCudaOom, "the model needs ", m.weight_bytes / kMiB, " MiB of ", weight_type_name(m.wtype), " weights and ",
-            m.kv_bytes / kMiB, " MiB of KV cache (", m.num_blocks, " blocks of ", m.block_size, " tokens); ", m.device_name,
-            " has ", free_b / kMiB, " MiB free of ", total_b / kMiB, " MiB (lower numBlocks / kvCacheBytes)");
+    HS_FAIL(kCudaOom, "the model needs ", mib(m.weight_bytes), " of ", weight_type_name(m.wtype), " weights and ",
+            mib(m.kv_bytes), " of KV cache (", m.num_blocks, " blocks of ", m.block_size, " tokens); ", m.device_name,
+            " has ", mib(free_b), " free of ", mib(total_b), " (lower numBlocks / kvCacheBytes)");
   HS_RETURN_IF_ERROR(m.weights.reserve(m.weight_bytes, "weights"));
   HS_RETURN_IF_ERROR(m.cache.reserve(m.kv_bytes, "the KV cache"));
   // Poisoned (tests), a cache slot that attention reads before a forward wrote it turns the logits NaN.

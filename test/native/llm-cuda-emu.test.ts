@@ -1,0 +1,32 @@
+// Runs test/native/llm_cuda_emu.cpp: the CUDA LLM model's host code against the CPU LlmModel, with
+// the CUDA runtime and the device kernels emulated on the host (see that file), under
+// AddressSanitizer and UBSan. The only check of that code on a machine without a GPU; skipped, with
+// the reason, where no g++ is found.
+import { execFileSync, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(__dirname, '../..');
+const SOURCES = [
+  'test/native/llm_cuda_emu.cpp',
+  'native/backends/cuda/llm/cuda_llm_model.cpp',
+  ...['llm_model', 'llm_weights', 'llm_linear', 'llm_layers', 'llm_attention', 'llm_simd'].map((f) => `native/kernels/cpu/llm/${f}.cpp`),
+  ...['status', 'tensor', 'dtype', 'thread_pool'].map((f) => `native/core/${f}.cpp`),
+];
+const gxx = spawnSync('g++', ['--version']).status === 0;
+if (!gxx) console.log('test/native/llm-cuda-emu: skipped, g++ not found');
+
+(gxx ? describe : describe.skip)('CUDA LLM host code with an emulated device', () => {
+  it('matches the CPU model on every cache path, with typed errors and no leaks', () => {
+    const exe = path.join(os.tmpdir(), `hs-llm-cuda-emu-${process.pid}`);
+    execFileSync('g++', ['-std=c++17', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-Wall', '-Wextra', '-Werror',
+      '-Itest/native/fake_cuda', '-Inative/include', '-Inative', ...SOURCES, '-lpthread', '-o', exe], { cwd: ROOT, stdio: 'pipe' });
+    const run = spawnSync(exe, [], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' } });
+    const out = `${run.stdout}${run.stderr}`;
+    if (run.status !== 0) console.log(out);
+    expect(out).toContain('llm_cuda_emu: all passed');
+    expect(run.status).toBe(0);
+  }, 600_000);
+});
