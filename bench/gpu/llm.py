@@ -32,10 +32,13 @@ def log(*a):
 
 
 def normalise_config(model_dir):
-    """transformers 5 may write rope settings only as `rope_parameters`; add the 4.x keys the engine reads."""
+    """transformers 5 may write rope settings only as `rope_parameters`: add the 4.x keys the engine
+    reads. The package's generator writes no model_type, which AutoConfig wants: add it."""
     path = os.path.join(model_dir, "config.json")
     with open(path) as f:
         c = json.load(f)
+    if "model_type" not in c:
+        c["model_type"] = {"LlamaForCausalLM": "llama", "Qwen2ForCausalLM": "qwen2"}[c["architectures"][0]]
     rp = c.get("rope_parameters")
     if isinstance(rp, dict):
         if "rope_theta" not in c and "rope_theta" in rp:
@@ -53,6 +56,7 @@ def build_models(root):
     llama = os.path.join(root, "llama-bf16-hd64")
     subprocess.run(["node", "-e", "require('./lib/llm/bench/randomLlama').writeRandomLlama(process.argv[1], 'tiny')", llama],
                    check=True)
+    normalise_config(llama)
     models.append(("llama-bf16-hd64", llama, torch.bfloat16))
 
     torch.manual_seed(0)
