@@ -3,6 +3,7 @@
 // AddressSanitizer and UBSan. The only check of that code on a machine without a GPU; skipped, with
 // the reason, where no g++ is found.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -12,7 +13,8 @@ const ROOT = path.resolve(__dirname, '../..');
 const SOURCES = [
   'test/native/llm_cuda_emu.cpp',
   'native/backends/cuda/llm/cuda_llm_model.cpp',
-  ...['llm_model', 'llm_weights', 'llm_linear', 'llm_layers', 'llm_attention', 'llm_simd'].map((f) => `native/kernels/cpu/llm/${f}.cpp`),
+  // Every CPU LLM source, so that one added there needs no change here.
+  ...readdirSync(path.join(ROOT, 'native/kernels/cpu/llm')).filter((f) => f.endsWith('.cpp')).sort().map((f) => `native/kernels/cpu/llm/${f}`),
   ...['status', 'tensor', 'dtype', 'thread_pool'].map((f) => `native/core/${f}.cpp`),
 ];
 const gxx = spawnSync('g++', ['--version']).status === 0;
