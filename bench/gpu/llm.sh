@@ -9,7 +9,8 @@
 #   3. `highservice bench llm --device cuda` at concurrency 1, 8, 32 on the random 'small' Llama.
 # Writes $OUT/llm-cuda.md (device line, date, commit, both tables) and the logs beside it.
 #   bench/gpu/llm.sh   env: HS_ARCH, HS_COMMIT, OUT (default bench/results/tmp), HS_LLM_TESTS (default 1),
-#                      HS_LLM_SIZE (small | tiny, default small), HS_LLM_REQUESTS (default 64)
+#                      HS_LLM_SIZE (small | tiny, default small), HS_LLM_REQUESTS (default 64),
+#                      HS_MEMCHECK=1 (also the cache-path cases under compute-sanitizer memcheck)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out_dir="${OUT:-bench/results/tmp}"
@@ -19,6 +20,11 @@ source bench/gpu/addon-env.sh
 status=0
 if [ "${HS_LLM_TESTS:-1}" = 1 ]; then
   node node_modules/vitest/vitest.mjs run test/gpu/llm-cuda.test.ts 2>&1 | tee "$out_dir/llm-tests-log.txt" || status=$?
+fi
+if [ "${HS_MEMCHECK:-0}" = 1 ]; then
+  # Out-of-bounds device accesses of the LLM kernels and launchers, on the cache-path cases.
+  compute-sanitizer --tool memcheck --target-processes all --error-exitcode 3 \
+    node node_modules/vitest/vitest.mjs run test/gpu/llm-cuda.test.ts -t "KV cache paths" 2>&1 | tee "$out_dir/llm-memcheck-log.txt" || status=$?
 fi
 python3 bench/gpu/llm.py --out "$out_dir/llm-hf-compare.md" 2>&1 | tee "$out_dir/llm-hf-log.txt" || status=$?
 node lib/cli/main.js bench llm --device cuda --size "${HS_LLM_SIZE:-small}" --concurrency 1,8,32 \
