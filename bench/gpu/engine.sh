@@ -12,13 +12,13 @@
 #                         the Python nvidia-* wheels)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/gpu/node-env.sh
+out_dir="${OUT:-bench/results/tmp}"
+mkdir -p "$out_dir"
+# node, node_modules, the addon (packed or built here), HS_ADDON_PATH, HS_CUBLASLT_PATH, and a check
+# that it sees a device.
+source bench/gpu/addon-env.sh
 echo "cuBLASLt: ${HS_CUBLASLT_PATH:-not found (the cublaslt tactic is not offered)}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-# The GPU suites skip where CUDA is unavailable: here that would be a failure, not a skip.
-node -e 'const c = require(process.env.HS_ADDON_PATH).devices().cuda;
-  console.log(JSON.stringify(c));
-  if (!c.available) { console.error("CUDA is not available to the addon: " + c.reason); process.exit(1); }'
 
 status=0
 node node_modules/vitest/vitest.mjs run test/gpu 2>&1 | tee "$out_dir/engine-tests-log.txt" || status=$?

@@ -4,7 +4,8 @@
 //     config:  { hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize, vocabSize,
 //                rmsNormEps, qkvBias, tieWordEmbeddings, invFreq: Float32Array, ropeAttentionScaling }
 //     tensors: [{ name, file, dtype: 'float32'|'float16'|'bfloat16', shape, offset, bytes }]
-//     options: { threads, numBlocks, blockSize, weightType?: 'float32'|'float16'|'bfloat16'|'int8' }
+//     options: { threads, numBlocks, blockSize, weightType?: 'float32'|'float16'|'bfloat16'|'int8',
+//                device?: 'cpu'|'cuda' }   (cuda: native/backends/cuda/llm; ERR_CUDA_UNAVAILABLE without it)
 //   NativeLlm#forward({ tokens, positions, queryLens, blockTables, logitsPerSeq: Int32Array,
 //                       maxBlocks: number })            -> Promise<Float32Array> (rows x vocab)
 //   NativeLlm#info, NativeLlm#dispose()
@@ -17,11 +18,35 @@
 #include "kernels/cpu/llm/llm_bandwidth.h"
 #include "kernels/cpu/llm/llm_model.h"
 #include "napi_util.h"
+#if HS_WITH_CUDA
+#include "backends/cuda/llm/cuda_llm_model.h"
+#endif
 
 namespace hs_napi {
 namespace {
 
 using hs::llm::LlmModel;
+#if HS_WITH_CUDA
+using hs::llm::CudaLlmModel;
+#else
+// The CUDA model's stand-in in a CPU-only build: never created (loadLlm rejects device 'cuda').
+class CudaLlmModel {
+ public:
+  hs::Status forward(const hs::llm::LlmBatch&, std::vector<float>*) {
+    return hs::Status(hs::StatusCode::kCudaUnavailable, "the addon was built without CUDA");
+  }
+};
+#endif
+
+// The model behind a NativeLlm: exactly one of the two is set.
+struct AnyLlm {
+  std::shared_ptr<LlmModel> cpu;
+  std::shared_ptr<CudaLlmModel> cuda;
+  explicit operator bool() const { return cpu || cuda; }
+  hs::Status forward(const hs::llm::LlmBatch& batch, std::vector<float>* logits) const {
+    return cpu ? cpu->forward(batch, logits) : cuda->forward(batch, logits);
+  }
+};
 
 int64_t int_field(Napi::Object o, const char* key, const char* what, int64_t fallback, bool required) {
   Napi::Value v = o.Get(key);
@@ -112,7 +137,7 @@ class LlmWrap : public Napi::ObjectWrap<LlmWrap> {
   }
   explicit LlmWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LlmWrap>(info) {}
 
-  static Napi::Object Wrap(Napi::FunctionReference& ctor, std::shared_ptr<LlmModel> model) {
+  static Napi::Object Wrap(Napi::FunctionReference& ctor, AnyLlm model) {
     Napi::Object obj = ctor.New({});
     Unwrap(obj)->model_ = std::move(model);
     return obj;
@@ -123,26 +148,47 @@ class LlmWrap : public Napi::ObjectWrap<LlmWrap> {
     Napi::Env env = info.Env();
     if (!model_) throw make_error(env, "ERR_DISPOSED", "the LLM has been disposed");
     Napi::Object o = Napi::Object::New(env);
-    o.Set("numBlocks", (double)model_->num_blocks());
-    o.Set("blockSize", (double)model_->block_size());
-    o.Set("kvCacheBytes", (double)model_->kv_cache_bytes());
-    o.Set("weightBytes", (double)model_->weight_bytes());
-    o.Set("threads", model_->threads());
-    o.Set("weightType", model_->weight_type());
+    if (model_.cpu) {
+      const LlmModel& m = *model_.cpu;
+      o.Set("device", "cpu");
+      o.Set("deviceName", env.Null());
+      o.Set("numBlocks", (double)m.num_blocks());
+      o.Set("blockSize", (double)m.block_size());
+      o.Set("kvCacheBytes", (double)m.kv_cache_bytes());
+      o.Set("weightBytes", (double)m.weight_bytes());
+      o.Set("threads", m.threads());
+      o.Set("weightType", m.weight_type());
+      o.Set("kvCacheType", "float32");
+      return o;
+    }
+#if HS_WITH_CUDA
+    const CudaLlmModel& m = *model_.cuda;
+    o.Set("device", "cuda");
+    o.Set("deviceName", m.device_name());
+    o.Set("sm", m.sm());
+    o.Set("numBlocks", (double)m.num_blocks());
+    o.Set("blockSize", (double)m.block_size());
+    o.Set("kvCacheBytes", (double)m.kv_cache_bytes());
+    o.Set("weightBytes", (double)m.weight_bytes());
+    o.Set("deviceBytes", (double)m.device_bytes());
+    o.Set("threads", 1);
+    o.Set("weightType", m.weight_type());
+    o.Set("kvCacheType", m.weight_type());
+#endif
     return o;
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    model_.reset();  // a forward in flight holds its own reference and finishes first
+    model_ = AnyLlm{};  // a forward in flight holds its own reference and finishes first
     return info.Env().Undefined();
   }
   Napi::Value Forward(const Napi::CallbackInfo& info);
 
-  std::shared_ptr<LlmModel> model_;
+  AnyLlm model_;
 };
 
 class ForwardWorker : public Napi::AsyncWorker {
  public:
-  ForwardWorker(Napi::Env env, std::shared_ptr<LlmModel> model)
+  ForwardWorker(Napi::Env env, AnyLlm model)
       : Napi::AsyncWorker(env, "highservice:llmForward"), deferred_(Napi::Promise::Deferred::New(env)), model_(std::move(model)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
   hs::llm::LlmBatch batch;
@@ -150,7 +196,7 @@ class ForwardWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      status_ = model_->forward(batch, &logits_);
+      status_ = model_.forward(batch, &logits_);
     } catch (const std::bad_alloc& e) {
       status_ = out_of_memory(e);
     }
@@ -169,7 +215,7 @@ class ForwardWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  std::shared_ptr<LlmModel> model_;
+  AnyLlm model_;
   hs::Status status_;
   std::vector<float> logits_;
 };
@@ -200,10 +246,19 @@ class LoadLlmWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
   hs::llm::LlmConfig config;
   hs::llm::LlmOptions options;
+  bool cuda = false;
   std::vector<TensorDesc> tensors;
 
  protected:
   void Execute() override {
+    try {
+      load();
+    } catch (const std::bad_alloc& e) {
+      status_ = out_of_memory(e);
+    }
+  }
+  // Maps the weight files and builds the model on the requested device; sets status_ on failure.
+  void load() {
     std::map<std::string, std::shared_ptr<hs::llm::MappedFile>> files;
     std::vector<hs::llm::RawTensor> raws;
     for (const TensorDesc& d : tensors) {
@@ -218,17 +273,29 @@ class LoadLlmWorker : public Napi::AsyncWorker {
       }
       raws.push_back(hs::llm::RawTensor{d.name, file, d.dtype, d.shape, d.offset, d.bytes});
     }
-    hs::Result<std::shared_ptr<LlmModel>> model = hs::Status();
-    try {
-      model = LlmModel::create(config, raws, options);
-    } catch (const std::bad_alloc& e) {
-      model = out_of_memory(e);
+    if (cuda) {
+#if HS_WITH_CUDA
+      hs::llm::CudaLlmOptions cuda_options;
+      cuda_options.num_blocks = options.num_blocks;
+      cuda_options.block_size = options.block_size;
+      cuda_options.weight_type = options.weight_type;
+      hs::Result<std::shared_ptr<CudaLlmModel>> model = CudaLlmModel::create(config, raws, cuda_options);
+      if (!model.is_ok()) {
+        status_ = model.status();
+        return;
+      }
+      model_.cuda = model.take();
+#else
+      status_ = hs::Status(hs::StatusCode::kCudaUnavailable, "device 'cuda' was requested: the addon was built without CUDA");
+#endif
+      return;
     }
+    hs::Result<std::shared_ptr<LlmModel>> model = LlmModel::create(config, raws, options);
     if (!model.is_ok()) {
       status_ = model.status();
       return;
     }
-    model_ = model.take();
+    model_.cpu = model.take();
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -244,7 +311,7 @@ class LoadLlmWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   Napi::FunctionReference* ctor_;
   hs::Status status_;
-  std::shared_ptr<LlmModel> model_;
+  AnyLlm model_;
 };
 
 Napi::Value LoadLlm(const Napi::CallbackInfo& info) {
@@ -267,6 +334,12 @@ Napi::Value LoadLlm(const Napi::CallbackInfo& info) {
     else if (name == "bfloat16") worker->options.weight_type = hs::llm::WeightType::kBFloat16;
     else if (name == "int8") worker->options.weight_type = hs::llm::WeightType::kInt8;
     else throw_type_error(env, "options.weightType must be 'float32', 'float16', 'bfloat16' or 'int8'");
+  }
+  Napi::Value device = opts.Get("device");
+  if (!device.IsUndefined() && !device.IsNull()) {
+    const std::string name = device.IsString() ? device.As<Napi::String>().Utf8Value() : "";
+    if (name != "cpu" && name != "cuda") throw_type_error(env, "options.device must be 'cpu' or 'cuda'");
+    worker->cuda = name == "cuda";
   }
   Napi::Promise p = worker->promise();
   worker.release()->Queue();

@@ -42,6 +42,7 @@ program
   .option('--log', 'log requests')
   .option('--draft-model <dir>', 'LLM: speculative decoding with this draft model (a Hugging Face directory with the same vocabulary)')
   .option('--num-speculative-tokens <n>', 'LLM: tokens the draft model proposes per step (default 4)')
+  .option('--device <device>', 'LLM: auto | cpu | cuda (default cpu)')
   .action(serveCommand);
 
 program
@@ -60,6 +61,7 @@ program
   .option('--size <name>', 'LLM: the random model when no directory is given (small: 0.43 GB bf16 | tiny)', 'small')
   .option('--weights <type>', 'LLM: auto | float32 | float16 | bfloat16 | int8', 'auto')
   .option('--requests <n>', 'LLM: requests run at every concurrency level', '64')
+  .option('--device <device>', 'LLM: auto | cpu | cuda (default cpu)')
   .action((target: string, dir: string | undefined, options: BenchCommandOptions & HttpBenchOptions & BenchLlmCommandOptions) => {
     if (/^http:\/\//.test(target)) return benchHttpCommand(target, { ...options, concurrency: options.concurrency ?? '1,16,64', batch: options.batch.split(',')[0] });
     if (target === 'llm' || isHfModelDir(target)) return benchLlmCommand(target === 'llm' ? dir : target, options);

@@ -18,6 +18,8 @@ export interface ServeCommandOptions {
   /** LLM directories only: speculative decoding with this draft model directory. */
   draftModel?: string;
   numSpeculativeTokens?: string;
+  /** LLM directories only: auto | cpu | cuda. */
+  device?: string;
 }
 
 function integer(value: string, flag: string, min: number): number {
@@ -28,8 +30,8 @@ function integer(value: string, flag: string, min: number): number {
 
 export async function serveCommand(repository: string, options: ServeCommandOptions): Promise<void> {
   if (isHfModelDir(repository)) return serveLlmCommand(repository, options);
-  if (options.draftModel !== undefined || options.numSpeculativeTokens !== undefined)
-    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model and --num-speculative-tokens apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository`);
+  if (options.draftModel !== undefined || options.numSpeculativeTokens !== undefined || options.device !== undefined)
+    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model, --num-speculative-tokens and --device apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository (its models' config.json choose their device)`);
   const modelDefaults: { maxBatchSize?: number; maxQueueDelayMs?: number } = {};
   if (options.maxBatch !== undefined) modelDefaults.maxBatchSize = integer(options.maxBatch, '--max-batch', 1);
   if (options.maxDelay !== undefined) {
@@ -69,7 +71,12 @@ export async function serveCommand(repository: string, options: ServeCommandOpti
 // A Hugging Face checkpoint directory (config.json + *.safetensors) gets the OpenAI-compatible LLM server.
 async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promise<void> {
   const speculative = speculativeFromFlags(options);
-  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative });
+  const device = options.device ?? 'cpu';
+  if (device !== 'auto' && device !== 'cpu' && device !== 'cuda')
+    throw new HsError('ERR_INVALID_ARGUMENT', `--device must be auto, cpu or cuda, got '${device}'`);
+  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative, device });
+  const info = server.engine.model.info;
+  console.log(`highservice: the LLM runs on ${info.device}${info.deviceName ? ` (${info.deviceName})` : ''}, ${info.weightType} weights`);
   const drafting = speculative ? `; speculative decoding with the draft model in ${speculative.model}, ${speculative.numSpeculativeTokens} tokens per step` : '';
   console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)${drafting}`);
   const stop = () => void server.close().then(() => process.exit(0));

@@ -4,11 +4,12 @@
 // logits, and reports tokens to the generations.
 import os from 'node:os';
 
+import { devices } from '../engine/devices';
 import { HsError } from '../errors';
 import { nativeConfig, readModelConfig, type ModelConfig } from './config';
 import { DraftModel } from './draft-model';
 import { LlmGeneration } from './generation';
-import { loadNativeLlm, type NativeLlm, type WeightType } from './native';
+import { loadNativeLlm, type LlmDevice, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
 import { argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams } from './sampling';
 import { BlockManager } from './scheduler/block-manager';
@@ -20,11 +21,19 @@ import { LlmTokenizer, type ChatMessage } from './tokenizer';
 export interface LlmEngineOptions {
   /** Name served as the model id (default: the directory's base name). */
   modelName?: string;
+  /**
+   * 'cpu' (default), 'cuda' (rejects with ERR_CUDA_UNAVAILABLE and the addon's reason where CUDA is
+   * not usable) or 'auto' (CUDA when a device is usable, else the CPU). The model's info.device says which.
+   */
+  device?: 'auto' | LlmDevice;
   threads?: number;
-  /** 'auto' keeps the checkpoint's types; 'int8' quantises weights per output channel. */
+  /**
+   * 'auto' keeps the checkpoint's types; 'int8' quantises weights per output channel. On CUDA only
+   * 'float16' and 'bfloat16' exist; 'auto' keeps float16 checkpoints and makes the others bfloat16.
+   */
   weightType?: 'auto' | WeightType;
   blockSize?: number;
-  /** KV cache size in blocks; else derived from kvCacheBytes (default 256 MiB). */
+  /** KV cache size in blocks; else derived from kvCacheBytes (default 256 MiB; float32 on CPU, 16-bit on CUDA). */
   numBlocks?: number;
   kvCacheBytes?: number;
   maxNumSeqs?: number;
@@ -115,17 +124,18 @@ export class LlmEngine {
     const tensors = await readCheckpointTensors(dir);
     const blockSize = o.blockSize ?? 16;
     if (!Number.isInteger(blockSize) || blockSize < 1) throw new HsError('ERR_INVALID_ARGUMENT', 'blockSize must be an integer >= 1');
-    const bytesPerBlock = 2 * config.numLayers * blockSize * config.numKvHeads * config.headDim * 4;
+    const device = pickLlmDevice(o.device, config, o.weightType);
+    const bytesPerBlock = 2 * config.numLayers * blockSize * config.numKvHeads * config.headDim * (device === 'cuda' ? 2 : 4);
     const numBlocks = o.numBlocks ?? Math.max(1, Math.floor((o.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES) / bytesPerBlock));
     const speculative = resolveSpeculative(o.speculative);
     const weightType = o.weightType === 'auto' ? undefined : o.weightType;
-    const model = await loadNativeLlm(nativeConfig(config), tensors, { threads: o.threads ?? os.availableParallelism(), numBlocks, blockSize, weightType });
+    const model = await loadNativeLlm(nativeConfig(config), tensors, { device, threads: o.threads ?? os.availableParallelism(), numBlocks, blockSize, weightType });
     let draft: DraftModel | null = null;
     if (o.speculative?.method === 'draft') {
       const draftType = o.speculative.weightType ?? o.weightType;
       try {
         draft = await DraftModel.load(o.speculative.model, {
-          config, tokenizer, numBlocks, blockSize, threads: model.info.threads, weightType: draftType === 'auto' ? undefined : draftType,
+          config, tokenizer, numBlocks, blockSize, device, threads: model.info.threads, weightType: draftType === 'auto' ? undefined : draftType,
         });
       } catch (e) {
         model.dispose();
@@ -322,6 +332,23 @@ export class LlmEngine {
     if (seq.outputLength >= s.maxTokens || seq.tokens.length >= this.maxModelLen) return 'length';
     return null;
   }
+}
+
+/**
+ * The device the LLM runs on. 'auto' settles on CUDA when the addon reports a usable device and the
+ * CUDA forward takes the model (head_dim a multiple of 8 up to 256, 16-bit weights), else the CPU.
+ */
+function pickLlmDevice(requested: LlmEngineOptions['device'], config: ModelConfig, weightType: LlmEngineOptions['weightType']): LlmDevice {
+  if (requested === undefined || requested === 'cpu') return 'cpu';
+  if (requested !== 'cuda' && requested !== 'auto')
+    throw new HsError('ERR_INVALID_ARGUMENT', `device must be 'auto', 'cpu' or 'cuda', got ${JSON.stringify(requested)}`);
+  const cuda = devices().cuda;
+  if (requested === 'cuda') {
+    if (!cuda.available) throw new HsError('ERR_CUDA_UNAVAILABLE', `device 'cuda' was requested: ${cuda.reason}`);
+    return 'cuda';
+  }
+  const fits = config.headDim % 8 === 0 && config.headDim <= 256 && (weightType === undefined || weightType === 'auto' || weightType === 'float16' || weightType === 'bfloat16');
+  return cuda.available && fits ? 'cuda' : 'cpu';
 }
 
 function resolveSpeculative(o: SpeculativeOptions | null | undefined): SpeculativeConfig | null {

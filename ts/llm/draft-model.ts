@@ -7,7 +7,7 @@
 // seq.draftComputed says how many of the sequence's tokens have draft KV.
 import { HsError } from '../errors';
 import { nativeConfig, readModelConfig, type ModelConfig } from './config';
-import { loadNativeLlm, type NativeLlm, type WeightType } from './native';
+import { loadNativeLlm, type LlmDevice, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
 import { isGreedy, samplingProbs } from './sampling';
 import type { ScheduledSequence } from './scheduler/scheduler';
@@ -20,6 +20,8 @@ export interface DraftTarget {
   tokenizer: LlmTokenizer;
   numBlocks: number;
   blockSize: number;
+  /** The target's device: the draft runs beside it. */
+  device?: LlmDevice;
   threads: number;
   weightType?: WeightType;
 }
@@ -48,6 +50,7 @@ export class DraftModel {
     const difference = vocabularyDifference(target.tokenizer.vocabulary(), tokenizer.vocabulary());
     if (difference) throw mismatch(difference);
     const model = await loadNativeLlm(nativeConfig(config), await readCheckpointTensors(dir), {
+      device: target.device,
       threads: target.threads,
       numBlocks: target.numBlocks,
       blockSize: target.blockSize,

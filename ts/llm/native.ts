@@ -29,7 +29,11 @@ export interface NativeTensorDesc {
   bytes: number;
 }
 
+export type LlmDevice = 'cpu' | 'cuda';
+
 export interface NativeLlmOptions {
+  /** 'cuda': the CUDA forward (native/backends/cuda/llm); ERR_CUDA_UNAVAILABLE without CUDA. Default 'cpu'. */
+  device?: LlmDevice;
   threads?: number;
   numBlocks: number;
   blockSize: number;
@@ -47,12 +51,21 @@ export interface NativeLlmBatch {
 }
 
 export interface NativeLlmInfo {
+  device: LlmDevice;
+  /** The GPU's name on 'cuda', else null. */
+  deviceName: string | null;
+  /** Compute capability (major * 10 + minor) on 'cuda'. */
+  sm?: number;
   numBlocks: number;
   blockSize: number;
   kvCacheBytes: number;
   weightBytes: number;
   threads: number;
   weightType: WeightType;
+  /** Element type of the KV cache: float32 on the CPU, the weights' 16-bit type on CUDA. */
+  kvCacheType: WeightType;
+  /** 'cuda': device bytes the model holds now (weights, cache, scratch). */
+  deviceBytes?: number;
 }
 
 export interface NativeLlm {

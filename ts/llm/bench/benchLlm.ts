@@ -33,12 +33,16 @@ export interface ConcurrencyRow {
 }
 
 export interface LlmBenchResult {
+  /** Where the model ran, and the GPU's name on 'cuda'. */
+  device: 'cpu' | 'cuda';
+  deviceName: string | null;
   weightBytes: number;
   weightType: string;
   threads: number;
+  /** Host memory read bandwidth (NaN on 'cuda': the bound is the device's, which is not probed). */
   readBandwidthGBs: number;
   decodeTokensPerSecond: number;
-  /** decode tokens/s x weight bytes / read bandwidth */
+  /** decode tokens/s x weight bytes / read bandwidth (NaN on 'cuda') */
   bandwidthEfficiency: number;
   rows: ConcurrencyRow[];
   /** Throughput at the highest concurrency over throughput at concurrency 1 (one request at a time). */
@@ -89,17 +93,23 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
   const log = o.log ?? ((line: string) => console.log(line));
   const engine = await LlmEngine.load(dir, { enablePrefixCaching: false, maxNumSeqs: 64, ...o });
   try {
-    const { weightBytes, weightType, threads } = engine.model.info;
-    const bandwidth = await measureReadBandwidth(Math.max(512 << 20, 2 * weightBytes), 5, threads);
-    log(`model ${engine.modelName}: ${(weightBytes / 1e9).toFixed(3)} GB of ${weightType} weights, ${threads} threads`);
-    log(`memory read bandwidth: ${(bandwidth / 1e9).toFixed(1)} GB/s -> batch-1 decode bound ${(bandwidth / weightBytes).toFixed(1)} tokens/s`);
+    const { weightBytes, weightType, threads, device, deviceName } = engine.model.info;
+    if (device === 'cuda') {
+      log(`model ${engine.modelName}: ${(weightBytes / 1e9).toFixed(3)} GB of ${weightType} weights on cuda (${deviceName})`);
+    } else {
+      log(`model ${engine.modelName}: ${(weightBytes / 1e9).toFixed(3)} GB of ${weightType} weights, ${threads} threads`);
+    }
+    const bandwidth = device === 'cuda' ? NaN : await measureReadBandwidth(Math.max(512 << 20, 2 * weightBytes), 5, threads);
+    if (device !== 'cuda') log(`memory read bandwidth: ${(bandwidth / 1e9).toFixed(1)} GB/s -> batch-1 decode bound ${(bandwidth / weightBytes).toFixed(1)} tokens/s`);
 
     const warm = shareGptLikeWorkload({ count: 1, vocabSize: engine.config.vocabSize, promptMedian: 32, outputMedian: 8, maxPrompt: 32, maxOutput: 8, seed: 1 })[0];
     await runOne(engine, warm);
     const decode = await runOne(engine, { prompt: warm.prompt.map((t) => (t + 1) % engine.config.vocabSize), maxTokens: 128 });
     const decodeTokensPerSecond = 1000 / decode.tpot!;
     const bandwidthEfficiency = (decodeTokensPerSecond * weightBytes) / bandwidth;
-    log(`batch-1 decode: ${decodeTokensPerSecond.toFixed(1)} tokens/s = ${(100 * bandwidthEfficiency).toFixed(0)}% of the bandwidth bound`);
+    log(device === 'cuda'
+      ? `batch-1 decode: ${decodeTokensPerSecond.toFixed(1)} tokens/s`
+      : `batch-1 decode: ${decodeTokensPerSecond.toFixed(1)} tokens/s = ${(100 * bandwidthEfficiency).toFixed(0)}% of the bandwidth bound`);
 
     const levels = o.concurrency ?? [1, 8, 32];
     const requests = shareGptLikeWorkload({
@@ -117,7 +127,7 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
     const batchingSpeedup = one && top ? top.tokensPerSecond / one.tokensPerSecond : NaN;
     log(`continuous batching at concurrency ${top?.concurrency}: ${batchingSpeedup.toFixed(1)}x the throughput of one request at a time`);
     return {
-      weightBytes, weightType, threads, readBandwidthGBs: bandwidth / 1e9, decodeTokensPerSecond, bandwidthEfficiency, rows,
+      device, deviceName, weightBytes, weightType, threads, readBandwidthGBs: bandwidth / 1e9, decodeTokensPerSecond, bandwidthEfficiency, rows,
       batchingSpeedup, batchingConcurrency: top?.concurrency ?? 1,
     };
   } finally {
@@ -128,9 +138,12 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
 /** The result as a Markdown table, with the issue's two goals read off it. */
 export function formatLlmBench(r: LlmBenchResult): string {
   const met = (ok: boolean) => (ok ? 'met' : 'not met');
+  const cuda = r.device === 'cuda';
   const lines = [
-    `weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; ${r.threads} threads; memory read bandwidth ${r.readBandwidthGBs.toFixed(1)} GB/s ` +
-      `(batch-1 decode bound ${((r.readBandwidthGBs * 1e9) / r.weightBytes).toFixed(1)} tokens/s)`,
+    cuda
+      ? `device: cuda (${r.deviceName}); weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; batch-1 decode ${r.decodeTokensPerSecond.toFixed(1)} tokens/s`
+      : `weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; ${r.threads} threads; memory read bandwidth ${r.readBandwidthGBs.toFixed(1)} GB/s ` +
+        `(batch-1 decode bound ${((r.readBandwidthGBs * 1e9) / r.weightBytes).toFixed(1)} tokens/s)`,
     '',
     '| concurrency | requests | prompt tokens | output tokens | seconds | output tokens/s | TTFT mean ms | TTFT p99 ms | TPOT mean ms |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -139,8 +152,8 @@ export function formatLlmBench(r: LlmBenchResult): string {
     '',
     '| goal | target | measured | |',
     '|---|---|---|---|',
-    `| batch-1 decode vs the bandwidth bound | >= ${100 * LLM_BENCH_GOALS.bandwidthEfficiency}% | ${(100 * r.bandwidthEfficiency).toFixed(0)}% (${r.decodeTokensPerSecond.toFixed(1)} tokens/s) | ` +
-      `${met(r.bandwidthEfficiency >= LLM_BENCH_GOALS.bandwidthEfficiency)} |`,
+    ...(cuda ? [] : [`| batch-1 decode vs the bandwidth bound | >= ${100 * LLM_BENCH_GOALS.bandwidthEfficiency}% | ${(100 * r.bandwidthEfficiency).toFixed(0)}% (${r.decodeTokensPerSecond.toFixed(1)} tokens/s) | ` +
+      `${met(r.bandwidthEfficiency >= LLM_BENCH_GOALS.bandwidthEfficiency)} |`]),
     `| concurrency ${r.batchingConcurrency} vs one at a time | >= ${LLM_BENCH_GOALS.batchingSpeedup}x | ${r.batchingSpeedup.toFixed(2)}x | ` +
       `${met(r.batchingSpeedup >= LLM_BENCH_GOALS.batchingSpeedup)} |`,
   ];

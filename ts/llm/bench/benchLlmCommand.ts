@@ -18,7 +18,11 @@ export interface BenchLlmCommandOptions {
   requests?: string;
   /** KV-cache size in MiB (default 2048). */
   kvCache?: string;
+  /** auto | cpu | cuda (default cpu). */
+  device?: string;
 }
+
+const DEVICES = ['auto', 'cpu', 'cuda'];
 
 const WEIGHT_TYPES = ['auto', 'float32', 'float16', 'bfloat16', 'int8'];
 
@@ -33,6 +37,8 @@ export async function benchLlmCommand(dir: string | undefined, o: BenchLlmComman
   if (!(size in RANDOM_LLAMA_SIZES)) throw new HsError('ERR_INVALID_ARGUMENT', `--size must be one of ${Object.keys(RANDOM_LLAMA_SIZES).join(', ')}, got '${size}'`);
   const weights = o.weights ?? 'auto';
   if (!WEIGHT_TYPES.includes(weights)) throw new HsError('ERR_INVALID_ARGUMENT', `--weights must be one of ${WEIGHT_TYPES.join(', ')}, got '${weights}'`);
+  const device = o.device ?? 'cpu';
+  if (!DEVICES.includes(device)) throw new HsError('ERR_INVALID_ARGUMENT', `--device must be one of ${DEVICES.join(', ')}, got '${device}'`);
   const concurrency = o.concurrency?.split(',').map((c) => positiveInt(c, '--concurrency'));
   const temp = dir ? null : mkdtempSync(path.join(os.tmpdir(), 'hs-bench-llama-'));
   try {
@@ -43,6 +49,7 @@ export async function benchLlmCommand(dir: string | undefined, o: BenchLlmComman
     const result = await benchLlm(modelDir, {
       modelName: dir ? undefined : `random-llama-${size}`,
       weightType: weights as 'auto' | WeightType,
+      device: device as 'auto' | 'cpu' | 'cuda',
       threads: o.threads === undefined ? undefined : positiveInt(o.threads, '--threads'),
       concurrency,
       requests: o.requests === undefined ? undefined : positiveInt(o.requests, '--requests'),

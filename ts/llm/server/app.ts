@@ -55,7 +55,7 @@ export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { a
   });
   app.get('/v1/models', async () => ({
     object: 'list',
-    data: [{ id: engine.modelName, object: 'model', created: 0, owned_by: 'highservice', max_model_len: engine.maxModelLen }],
+    data: [{ id: engine.modelName, object: 'model', created: 0, owned_by: 'highservice', max_model_len: engine.maxModelLen, device: engine.model.info.device }],
   }));
   app.post('/v1/completions', (request, reply) => handle(engine, 'completion', request, reply));
   app.post('/v1/chat/completions', (request, reply) => handle(engine, 'chat', request, reply));

@@ -1,12 +1,10 @@
-# Sourced by the GPU scripts that run the addon under Node.js (engine.sh, serving.sh) on a GPU host
-# that has no Node.js: puts node on PATH and node_modules in place from what bench/gpu/pack-engine.sh
-# packed into .device/, takes the addon packed there (built on the dev machine) or else builds it with
-# plain CMake for HS_ARCH (default 90a), and exports HS_ADDON_PATH and, where cuBLASLt loads,
-# HS_CUBLASLT_PATH. Sets out_dir (OUT, default bench/results/tmp). A later script of the same run finds node, node_modules
-# and the CMake build folder in place (the build is then incremental).
+# Sourced by engine.sh and llm.sh on a GPU host without Node.js (see ../shared/gpu/README.md):
+# unpacks node and the node_modules that pack-engine.sh put in .device/, takes the addon packed there
+# (built on the dev machine) or else builds one with plain CMake for HS_ARCH (default 90a) into
+# build-gpu-engine/ (incremental: a second script of the same run finds it built), and exports
+# HS_ADDON_PATH after checking that the addon sees a CUDA device, and HS_CUBLASLT_PATH where a cuBLASLt loads.
+# Expects: the project root as the working directory, $out_dir for the build log.
 arch="${HS_ARCH:-90a}"
-out_dir="${OUT:-bench/results/tmp}"
-mkdir -p "$out_dir"
 if ! command -v node > /dev/null; then
   python3 .device/unpack-node.py
   export PATH=/tmp/hs-node:$PATH
@@ -33,6 +31,10 @@ else
   grep -iE "warning" "$out_dir/engine-build-log.txt" || echo "build: no warnings"
 fi
 export HS_ADDON_PATH="$PWD/build-gpu-engine/Release/highservice_native.node"
+# The GPU suites skip where CUDA is unavailable: here that would be a failure, not a skip.
+node -e 'const c = require(process.env.HS_ADDON_PATH).devices().cuda;
+  console.log(JSON.stringify(c));
+  if (!c.available) { console.error("CUDA is not available to the addon: " + c.reason); process.exit(1); }'
 # cuBLASLt comes with the CUDA toolkit or PyTorch's nvidia-* wheels; the addon dlopens it (one of the
 # GEMM tactics). Where one loads here, test/gpu requires it to be a candidate (HS_EXPECT_CUBLASLT).
 if [ -z "${HS_CUBLASLT_PATH:-}" ]; then
