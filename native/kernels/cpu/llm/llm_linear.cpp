@@ -7,10 +7,12 @@
 // batch. Decode (m = 1) reads 3 panels at a time and streams each weight byte once; larger m runs
 // blocks of input rows (8 with AVX-512's 32 registers: 8 x 3 accumulators; 6 with AVX2's 16: 6 x 1
 // x 2) over 3 panels at a time while they sit in L1/L2 (llm_panel_loop.h). Threads split the panels.
+// kBFloat16Pairs weights (matmul precision bf16) go to llm_linear_bf16.cpp instead.
 #include "llm_linear.h"
 
 #include <algorithm>
 
+#include "llm_linear_bf16.h"
 #include "llm_panel_loop.h"
 #include "llm_simd.h"
 
@@ -191,12 +193,14 @@ void linear_panels(const float* x, int64_t m, const WeightMatrix& wm, const floa
 
 void linear(ThreadPool& pool, const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y) {
   if (m <= 0 || w.rows <= 0) return;
+  if (w.type == WeightType::kBFloat16Pairs) return linear_bf16(pool, x, m, w, bias, y);
   pool.parallel_for(w.panels(), 1, [&](int64_t b, int64_t e) {
     switch (w.type) {
       case WeightType::kFloat32: return linear_panels<float>(x, m, w, bias, y, b, e);
       case WeightType::kFloat16: return linear_panels<Half>(x, m, w, bias, y, b, e);
       case WeightType::kBFloat16: return linear_panels<BFloat16>(x, m, w, bias, y, b, e);
       case WeightType::kInt8: return linear_panels<int8_t>(x, m, w, bias, y, b, e);
+      case WeightType::kBFloat16Pairs: return;  // above
     }
   });
 }
