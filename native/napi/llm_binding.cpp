@@ -4,7 +4,8 @@
 //     config:  { hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize, vocabSize,
 //                rmsNormEps, qkvBias, tieWordEmbeddings, invFreq: Float32Array, ropeAttentionScaling }
 //     tensors: [{ name, file, dtype: 'float32'|'float16'|'bfloat16', shape, offset, bytes }]
-//     options: { threads, numBlocks, blockSize, weightType?: 'float32'|'float16'|'bfloat16'|'int8' }
+//     options: { threads, numBlocks, blockSize, weightType?: 'float32'|'float16'|'bfloat16'|'int8',
+//                matmulPrecision?: 'fp32'|'bf16' }
 //   NativeLlm#forward({ tokens, positions, queryLens, blockTables, logitsPerSeq: Int32Array,
 //                       maxBlocks: number })            -> Promise<Float32Array> (rows x vocab)
 //   NativeLlm#info, NativeLlm#dispose()
@@ -15,6 +16,7 @@
 
 #include "bindings.h"
 #include "kernels/cpu/llm/llm_bandwidth.h"
+#include "kernels/cpu/llm/llm_linear_bf16.h"
 #include "kernels/cpu/llm/llm_model.h"
 #include "napi_util.h"
 
@@ -129,6 +131,9 @@ class LlmWrap : public Napi::ObjectWrap<LlmWrap> {
     o.Set("weightBytes", (double)model_->weight_bytes());
     o.Set("threads", model_->threads());
     o.Set("weightType", model_->weight_type());
+    const bool bf16 = model_->matmul_precision() == hs::llm::MatmulPrecision::kBFloat16;
+    o.Set("matmulPrecision", bf16 ? "bf16" : "fp32");
+    o.Set("bf16Kernel", bf16 ? Napi::Value(Napi::String::New(env, hs::llm::bf16_kernel_name())) : env.Null());
     return o;
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -256,6 +261,12 @@ Napi::Value LoadLlm(const Napi::CallbackInfo& info) {
     else if (name == "bfloat16") worker->options.weight_type = hs::llm::WeightType::kBFloat16;
     else if (name == "int8") worker->options.weight_type = hs::llm::WeightType::kInt8;
     else throw_type_error(env, "options.weightType must be 'float32', 'float16', 'bfloat16' or 'int8'");
+  }
+  Napi::Value precision = opts.Get("matmulPrecision");
+  if (!precision.IsUndefined() && !precision.IsNull()) {
+    const std::string name = precision.IsString() ? precision.As<Napi::String>().Utf8Value() : "";
+    if (name == "bf16") worker->options.matmul_precision = hs::llm::MatmulPrecision::kBFloat16;
+    else if (name != "fp32") throw_type_error(env, "options.matmulPrecision must be 'fp32' or 'bf16'");
   }
   Napi::Promise p = worker->promise();
   worker.release()->Queue();

@@ -4,6 +4,7 @@
 import { serve } from '../server/serve';
 import { HsError } from '../errors';
 import { isHfModelDir, serveLlm } from '../llm';
+import { checkMatmulPrecision } from '../llm/LlmEngine';
 
 export interface ServeCommandOptions {
   port: string;
@@ -18,6 +19,8 @@ export interface ServeCommandOptions {
   /** LLM directories only: speculative decoding with this draft model directory. */
   draftModel?: string;
   numSpeculativeTokens?: string;
+  /** LLM directories only: 'fp32' | 'bf16'. */
+  matmulPrecision?: string;
 }
 
 function integer(value: string, flag: string, min: number): number {
@@ -28,8 +31,8 @@ function integer(value: string, flag: string, min: number): number {
 
 export async function serveCommand(repository: string, options: ServeCommandOptions): Promise<void> {
   if (isHfModelDir(repository)) return serveLlmCommand(repository, options);
-  if (options.draftModel !== undefined || options.numSpeculativeTokens !== undefined)
-    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model and --num-speculative-tokens apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository`);
+  if (options.draftModel !== undefined || options.numSpeculativeTokens !== undefined || options.matmulPrecision !== undefined)
+    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model, --num-speculative-tokens and --matmul-precision apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository`);
   const modelDefaults: { maxBatchSize?: number; maxQueueDelayMs?: number } = {};
   if (options.maxBatch !== undefined) modelDefaults.maxBatchSize = integer(options.maxBatch, '--max-batch', 1);
   if (options.maxDelay !== undefined) {
@@ -69,9 +72,11 @@ export async function serveCommand(repository: string, options: ServeCommandOpti
 // A Hugging Face checkpoint directory (config.json + *.safetensors) gets the OpenAI-compatible LLM server.
 async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promise<void> {
   const speculative = speculativeFromFlags(options);
-  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative });
+  const matmulPrecision = checkMatmulPrecision(options.matmulPrecision, '--matmul-precision');
+  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative, matmulPrecision });
   const drafting = speculative ? `; speculative decoding with the draft model in ${speculative.model}, ${speculative.numSpeculativeTokens} tokens per step` : '';
-  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)${drafting}`);
+  const precision = matmulPrecision === 'bf16' ? `; bf16 projections (${server.engine.model.info.bf16Kernel})` : '';
+  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)${drafting}${precision}`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -35,6 +35,7 @@ export interface ConcurrencyRow {
 export interface LlmBenchResult {
   weightBytes: number;
   weightType: string;
+  matmulPrecision: string;
   threads: number;
   readBandwidthGBs: number;
   decodeTokensPerSecond: number;
@@ -89,9 +90,10 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
   const log = o.log ?? ((line: string) => console.log(line));
   const engine = await LlmEngine.load(dir, { enablePrefixCaching: false, maxNumSeqs: 64, ...o });
   try {
-    const { weightBytes, weightType, threads } = engine.model.info;
+    const { weightBytes, weightType, threads, matmulPrecision, bf16Kernel } = engine.model.info;
     const bandwidth = await measureReadBandwidth(Math.max(512 << 20, 2 * weightBytes), 5, threads);
-    log(`model ${engine.modelName}: ${(weightBytes / 1e9).toFixed(3)} GB of ${weightType} weights, ${threads} threads`);
+    const precision = matmulPrecision === 'bf16' ? `bf16 projections (${bf16Kernel})` : 'fp32 projections';
+    log(`model ${engine.modelName}: ${(weightBytes / 1e9).toFixed(3)} GB of ${weightType} weights, ${precision}, ${threads} threads`);
     log(`memory read bandwidth: ${(bandwidth / 1e9).toFixed(1)} GB/s -> batch-1 decode bound ${(bandwidth / weightBytes).toFixed(1)} tokens/s`);
 
     const warm = shareGptLikeWorkload({ count: 1, vocabSize: engine.config.vocabSize, promptMedian: 32, outputMedian: 8, maxPrompt: 32, maxOutput: 8, seed: 1 })[0];
@@ -117,7 +119,7 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
     const batchingSpeedup = one && top ? top.tokensPerSecond / one.tokensPerSecond : NaN;
     log(`continuous batching at concurrency ${top?.concurrency}: ${batchingSpeedup.toFixed(1)}x the throughput of one request at a time`);
     return {
-      weightBytes, weightType, threads, readBandwidthGBs: bandwidth / 1e9, decodeTokensPerSecond, bandwidthEfficiency, rows,
+      weightBytes, weightType, matmulPrecision, threads, readBandwidthGBs: bandwidth / 1e9, decodeTokensPerSecond, bandwidthEfficiency, rows,
       batchingSpeedup, batchingConcurrency: top?.concurrency ?? 1,
     };
   } finally {
@@ -129,7 +131,7 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
 export function formatLlmBench(r: LlmBenchResult): string {
   const met = (ok: boolean) => (ok ? 'met' : 'not met');
   const lines = [
-    `weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; ${r.threads} threads; memory read bandwidth ${r.readBandwidthGBs.toFixed(1)} GB/s ` +
+    `weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; matmul precision ${r.matmulPrecision}; ${r.threads} threads; memory read bandwidth ${r.readBandwidthGBs.toFixed(1)} GB/s ` +
       `(batch-1 decode bound ${((r.readBandwidthGBs * 1e9) / r.weightBytes).toFixed(1)} tokens/s)`,
     '',
     '| concurrency | requests | prompt tokens | output tokens | seconds | output tokens/s | TTFT mean ms | TTFT p99 ms | TPOT mean ms |',

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { HsError } from '../../errors';
+import { checkMatmulPrecision } from '../LlmEngine';
 import type { WeightType } from '../native';
 import { benchLlm, formatLlmBench } from './benchLlm';
 import { RANDOM_LLAMA_SIZES, writeRandomLlama, type RandomLlamaSize } from './randomLlama';
@@ -18,6 +19,8 @@ export interface BenchLlmCommandOptions {
   requests?: string;
   /** KV-cache size in MiB (default 2048). */
   kvCache?: string;
+  /** fp32 (default) | bf16 */
+  matmulPrecision?: string;
 }
 
 const WEIGHT_TYPES = ['auto', 'float32', 'float16', 'bfloat16', 'int8'];
@@ -33,6 +36,7 @@ export async function benchLlmCommand(dir: string | undefined, o: BenchLlmComman
   if (!(size in RANDOM_LLAMA_SIZES)) throw new HsError('ERR_INVALID_ARGUMENT', `--size must be one of ${Object.keys(RANDOM_LLAMA_SIZES).join(', ')}, got '${size}'`);
   const weights = o.weights ?? 'auto';
   if (!WEIGHT_TYPES.includes(weights)) throw new HsError('ERR_INVALID_ARGUMENT', `--weights must be one of ${WEIGHT_TYPES.join(', ')}, got '${weights}'`);
+  const matmulPrecision = checkMatmulPrecision(o.matmulPrecision, '--matmul-precision');
   const concurrency = o.concurrency?.split(',').map((c) => positiveInt(c, '--concurrency'));
   const temp = dir ? null : mkdtempSync(path.join(os.tmpdir(), 'hs-bench-llama-'));
   try {
@@ -43,6 +47,7 @@ export async function benchLlmCommand(dir: string | undefined, o: BenchLlmComman
     const result = await benchLlm(modelDir, {
       modelName: dir ? undefined : `random-llama-${size}`,
       weightType: weights as 'auto' | WeightType,
+      matmulPrecision,
       threads: o.threads === undefined ? undefined : positiveInt(o.threads, '--threads'),
       concurrency,
       requests: o.requests === undefined ? undefined : positiveInt(o.requests, '--requests'),
