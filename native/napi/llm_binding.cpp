@@ -5,7 +5,8 @@
 //                rmsNormEps, qkvBias, tieWordEmbeddings, invFreq: Float32Array, ropeAttentionScaling }
 //     tensors: [{ name, file, dtype: 'float32'|'float16'|'bfloat16', shape, offset, bytes }]
 //     options: { threads, numBlocks, blockSize, weightType?: 'float32'|'float16'|'bfloat16'|'int8',
-//                device?: 'cpu'|'cuda' }   (cuda: native/backends/cuda/llm; ERR_CUDA_UNAVAILABLE without it)
+//                device?: 'cpu'|'cuda',    (cuda: native/backends/cuda/llm; ERR_CUDA_UNAVAILABLE without it)
+//                matmulPrecision?: 'fp32'|'bf16' }   (the CPU's; CUDA's GEMMs always take 16-bit operands)
 //   NativeLlm#forward({ tokens, positions, queryLens, blockTables, logitsPerSeq: Int32Array,
 //                       maxBlocks: number })            -> Promise<Float32Array> (rows x vocab)
 //   NativeLlm#info, NativeLlm#dispose()
@@ -16,6 +17,7 @@
 
 #include "bindings.h"
 #include "kernels/cpu/llm/llm_bandwidth.h"
+#include "kernels/cpu/llm/llm_linear_bf16.h"
 #include "kernels/cpu/llm/llm_model.h"
 #include "napi_util.h"
 #if HS_WITH_CUDA
@@ -159,6 +161,9 @@ class LlmWrap : public Napi::ObjectWrap<LlmWrap> {
       o.Set("threads", m.threads());
       o.Set("weightType", m.weight_type());
       o.Set("kvCacheType", "float32");
+      const bool bf16 = m.matmul_precision() == hs::llm::MatmulPrecision::kBFloat16;
+      o.Set("matmulPrecision", bf16 ? "bf16" : "fp32");
+      o.Set("bf16Kernel", bf16 ? Napi::Value(Napi::String::New(env, hs::llm::bf16_kernel_name())) : env.Null());
       return o;
     }
 #if HS_WITH_CUDA
@@ -174,6 +179,8 @@ class LlmWrap : public Napi::ObjectWrap<LlmWrap> {
     o.Set("threads", 1);
     o.Set("weightType", m.weight_type());
     o.Set("kvCacheType", m.weight_type());
+    o.Set("matmulPrecision", std::string(m.weight_type()) == "float16" ? "fp16" : "bf16");
+    o.Set("bf16Kernel", env.Null());
 #endif
     return o;
   }
@@ -340,6 +347,12 @@ Napi::Value LoadLlm(const Napi::CallbackInfo& info) {
     const std::string name = device.IsString() ? device.As<Napi::String>().Utf8Value() : "";
     if (name != "cpu" && name != "cuda") throw_type_error(env, "options.device must be 'cpu' or 'cuda'");
     worker->cuda = name == "cuda";
+  }
+  Napi::Value precision = opts.Get("matmulPrecision");
+  if (!precision.IsUndefined() && !precision.IsNull()) {
+    const std::string name = precision.IsString() ? precision.As<Napi::String>().Utf8Value() : "";
+    if (name == "bf16") worker->options.matmul_precision = hs::llm::MatmulPrecision::kBFloat16;
+    else if (name != "fp32") throw_type_error(env, "options.matmulPrecision must be 'fp32' or 'bf16'");
   }
   Napi::Promise p = worker->promise();
   worker.release()->Queue();

@@ -80,6 +80,6 @@ describe('LLM device selection', () => {
     const bench = await run(['bench', 'llm', model.dir, '--device', 'gpu']);
     expect(bench?.stderr).toMatch(/ERR_INVALID_ARGUMENT: --device must be/);
     const repo = await run(['serve', path.join(__dirname, '../../examples/models'), '--port', '0', '--device', 'cuda']);
-    expect(repo?.stderr).toMatch(/ERR_INVALID_ARGUMENT: .*--device apply to an LLM directory/);
+    expect(repo?.stderr).toMatch(/ERR_INVALID_ARGUMENT: .*--device.* apply to an LLM directory/);
   });
 });

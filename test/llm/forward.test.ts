@@ -4,16 +4,9 @@ import { describe, expect, it } from 'vitest';
 
 import { writeTinyModel, type TinyModelSpec } from '../fixtures/hf-model';
 import { referenceLogits } from './reference';
-import { llm, maxRelError, nativeLogitsAll, parseRopeScaling, ropeFrequencies } from './helpers';
+import { invFreqOf, llm, maxRelError, nativeLogitsAll } from './helpers';
 
 const PROMPT = [5, 17, 200, 31, 99, 250, 3, 300, 42, 42, 7, 128, 64, 1, 290, 11, 12, 13, 14, 15];
-
-function invFreqOf(config: Record<string, unknown>): Float64Array {
-  const headDim = (config.hidden_size as number) / (config.num_attention_heads as number);
-  const max = config.max_position_embeddings as number;
-  const scaling = parseRopeScaling(config.rope_scaling, max);
-  return ropeFrequencies(headDim, config.rope_theta as number, scaling, max).invFreq.map(Math.fround);
-}
 
 const CASES: [string, TinyModelSpec, number][] = [
   ['llama untied f32', { arch: 'llama' }, 1e-4],

@@ -5,11 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { NativeLlm } from '../../lib/llm/native';
+import { parseRopeScaling, ropeFrequencies } from '../../lib/llm/rope';
 import { makeRandom } from '../../lib/llm/sampling';
 import { safetensorsBytes, type TinyModel } from '../fixtures/hf-model';
 
 export * as llm from '../../lib/llm/index';
-export { ropeFrequencies, parseRopeScaling } from '../../lib/llm/rope';
+export { ropeFrequencies, parseRopeScaling };
 
 /** Prompts of mixed lengths (one of a single token, one repetitive for n-gram lookup, a long one last). */
 export const PROMPTS: number[][] = [
@@ -20,6 +21,14 @@ export const PROMPTS: number[][] = [
   [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3],
   [77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97],
 ];
+
+/** The rotary inverse frequencies the engine derives from a model's config.json, as float32. */
+export function invFreqOf(config: Record<string, unknown>): Float64Array {
+  const headDim = (config.hidden_size as number) / (config.num_attention_heads as number);
+  const max = config.max_position_embeddings as number;
+  const scaling = parseRopeScaling(config.rope_scaling, max);
+  return ropeFrequencies(headDim, config.rope_theta as number, scaling, max).invFreq.map(Math.fround);
+}
 
 /** Logits of every position of `tokens`, run as one prefill in blocks 0, 1, 2, ... */
 export async function nativeLogitsAll(model: NativeLlm, tokens: readonly number[], vocab: number): Promise<Float32Array[]> {

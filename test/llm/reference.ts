@@ -7,9 +7,22 @@ export interface ReferenceOptions {
   invFreq: ArrayLike<number>;
   /** Replace every matrix by its int8 per-row quantisation (as the engine's 'int8' weights). */
   int8?: boolean;
+  /** Round both operands of every matmul to bf16 (as the engine's matmulPrecision 'bf16'). */
+  bf16?: boolean;
 }
 
 type Matrix = { rows: number; cols: number; data: Float64Array };
+
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** x as float32, then rounded to the nearest bfloat16 (ties to even), subnormals to zero: bf16_operand. */
+export function bf16Operand(x: number): number {
+  f32[0] = x;
+  const u = f32Bits[0];
+  f32Bits[0] = (u & 0x7f800000) === 0 ? u & 0x80000000 : ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
+  return f32[0];
+}
 
 function quantiseRows(m: Matrix): Matrix {
   const out = new Float64Array(m.data.length);
@@ -26,7 +39,7 @@ function quantiseRows(m: Matrix): Matrix {
 }
 
 /** x [n, cols] times W^T -> [n, rows] */
-function matmul(x: Float64Array[], w: Matrix, bias?: Float64Array): Float64Array[] {
+function product(x: Float64Array[], w: Matrix, bias?: Float64Array): Float64Array[] {
   return x.map((row) => {
     const out = new Float64Array(w.rows);
     for (let r = 0; r < w.rows; r++) {
@@ -67,12 +80,14 @@ export function referenceLogits(model: TinyModel, tokens: readonly number[], o: 
   const headDim = hidden / heads, group = heads / kvHeads, eps = c.rms_norm_eps;
   const qwen = (model.config.architectures as string[])[0] === 'Qwen2ForCausalLM';
   const vec = (name: string) => model.weights.get(name)!.data;
-  const mat = (name: string): Matrix => {
+  // bf16 rounds the projections' weights; the embedding table only where it is the lm_head too.
+  const mat = (name: string, projection = true): Matrix => {
     const w = model.weights.get(name)!;
     const m = { rows: w.shape[0], cols: w.shape[1], data: w.data };
-    return o.int8 ? quantiseRows(m) : m;
+    return o.int8 ? quantiseRows(m) : o.bf16 && projection ? { ...m, data: m.data.map(bf16Operand) } : m;
   };
-  const embed = mat('model.embed_tokens.weight');
+  const matmul = (x: Float64Array[], w: Matrix, bias?: Float64Array) => product(o.bf16 ? x.map((row) => row.map(bf16Operand)) : x, w, bias);
+  const embed = mat('model.embed_tokens.weight', Boolean(c.tie_word_embeddings));
   let h = tokens.map((t) => embed.data.slice(t * hidden, (t + 1) * hidden));
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}.`;

@@ -43,6 +43,7 @@ program
   .option('--draft-model <dir>', 'LLM: speculative decoding with this draft model (a Hugging Face directory with the same vocabulary)')
   .option('--num-speculative-tokens <n>', 'LLM: tokens the draft model proposes per step (default 4)')
   .option('--device <device>', 'LLM: auto | cpu | cuda (default cpu)')
+  .option('--matmul-precision <p>', 'LLM: fp32 | bf16 (projections with bf16 operands and fp32 accumulation; default fp32)')
   .action(serveCommand);
 
 program
@@ -60,6 +61,7 @@ program
   .option('--api-key <key>', 'HTTP: API key to send')
   .option('--size <name>', 'LLM: the random model when no directory is given (small: 0.43 GB bf16 | tiny)', 'small')
   .option('--weights <type>', 'LLM: auto | float32 | float16 | bfloat16 | int8', 'auto')
+  .option('--matmul-precision <p>', 'LLM: fp32 | bf16 (projections with bf16 operands and fp32 accumulation)', 'fp32')
   .option('--requests <n>', 'LLM: requests run at every concurrency level', '64')
   .option('--device <device>', 'LLM: auto | cpu | cuda (default cpu)')
   .action((target: string, dir: string | undefined, options: BenchCommandOptions & HttpBenchOptions & BenchLlmCommandOptions) => {

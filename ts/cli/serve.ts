@@ -4,6 +4,7 @@
 import { serve } from '../server/serve';
 import { HsError } from '../errors';
 import { isHfModelDir, serveLlm } from '../llm';
+import { checkMatmulPrecision } from '../llm/LlmEngine';
 
 export interface ServeCommandOptions {
   port: string;
@@ -20,6 +21,8 @@ export interface ServeCommandOptions {
   numSpeculativeTokens?: string;
   /** LLM directories only: auto | cpu | cuda. */
   device?: string;
+  /** LLM directories only: 'fp32' | 'bf16'. */
+  matmulPrecision?: string;
 }
 
 function integer(value: string, flag: string, min: number): number {
@@ -30,8 +33,8 @@ function integer(value: string, flag: string, min: number): number {
 
 export async function serveCommand(repository: string, options: ServeCommandOptions): Promise<void> {
   if (isHfModelDir(repository)) return serveLlmCommand(repository, options);
-  if (options.draftModel !== undefined || options.numSpeculativeTokens !== undefined || options.device !== undefined)
-    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model, --num-speculative-tokens and --device apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository (its models' config.json choose their device)`);
+  if (options.draftModel !== undefined || options.numSpeculativeTokens !== undefined || options.device !== undefined || options.matmulPrecision !== undefined)
+    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model, --num-speculative-tokens, --device and --matmul-precision apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository (its models' config.json choose their device)`);
   const modelDefaults: { maxBatchSize?: number; maxQueueDelayMs?: number } = {};
   if (options.maxBatch !== undefined) modelDefaults.maxBatchSize = integer(options.maxBatch, '--max-batch', 1);
   if (options.maxDelay !== undefined) {
@@ -74,11 +77,13 @@ async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promi
   const device = options.device ?? 'cpu';
   if (device !== 'auto' && device !== 'cpu' && device !== 'cuda')
     throw new HsError('ERR_INVALID_ARGUMENT', `--device must be auto, cpu or cuda, got '${device}'`);
-  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative, device });
+  const matmulPrecision = checkMatmulPrecision(options.matmulPrecision, '--matmul-precision');
+  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative, device, matmulPrecision });
   const info = server.engine.model.info;
   console.log(`highservice: the LLM runs on ${info.device}${info.deviceName ? ` (${info.deviceName})` : ''}, ${info.weightType} weights`);
   const drafting = speculative ? `; speculative decoding with the draft model in ${speculative.model}, ${speculative.numSpeculativeTokens} tokens per step` : '';
-  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)${drafting}`);
+  const precision = matmulPrecision === 'bf16' ? `; bf16 projections (${server.engine.model.info.bf16Kernel})` : '';
+  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)${drafting}${precision}`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -7,7 +7,7 @@
 // seq.draftComputed says how many of the sequence's tokens have draft KV.
 import { HsError } from '../errors';
 import { nativeConfig, readModelConfig, type ModelConfig } from './config';
-import { loadNativeLlm, type LlmDevice, type NativeLlm, type WeightType } from './native';
+import { loadNativeLlm, type LlmDevice, type MatmulPrecision, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
 import { isGreedy, samplingProbs } from './sampling';
 import type { ScheduledSequence } from './scheduler/scheduler';
@@ -24,6 +24,7 @@ export interface DraftTarget {
   device?: LlmDevice;
   threads: number;
   weightType?: WeightType;
+  matmulPrecision?: MatmulPrecision;
 }
 
 /** Why two tokenizers differ (the first token whose id differs), or null if they map the same tokens to the same ids. */
@@ -55,6 +56,7 @@ export class DraftModel {
       numBlocks: target.numBlocks,
       blockSize: target.blockSize,
       weightType: target.weightType,
+      matmulPrecision: target.matmulPrecision,
     });
     return new DraftModel(model, config.vocabSize);
   }

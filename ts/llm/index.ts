@@ -6,6 +6,7 @@ export type { GenerationChunk, GenerationUsage, LlmGeneration } from './generati
 export type { SamplingParams, TokenLogprobs } from './sampling';
 export type { ChatMessage, LlmTokenizer } from './tokenizer';
 export type { ModelConfig } from './config';
+export type { MatmulPrecision } from './native';
 export type { FinishReason } from './scheduler/sequence';
 export { serveLlm } from './server/serveLlm';
 export { isHfModelDir } from './server/detect';

@@ -3,6 +3,8 @@ import { loadAddon } from '../binding';
 
 export type StoredDType = 'float32' | 'float16' | 'bfloat16';
 export type WeightType = StoredDType | 'int8';
+/** 'bf16': projections with bf16 operands and float32 accumulation (see LlmEngineOptions.matmulPrecision). */
+export type MatmulPrecision = 'fp32' | 'bf16';
 
 export interface NativeLlmConfig {
   hiddenSize: number;
@@ -38,6 +40,7 @@ export interface NativeLlmOptions {
   numBlocks: number;
   blockSize: number;
   weightType?: WeightType;
+  matmulPrecision?: MatmulPrecision;
 }
 
 /** One forward: the tokens of each sequence contiguous; see LlmModel::forward. */
@@ -66,6 +69,10 @@ export interface NativeLlmInfo {
   kvCacheType: WeightType;
   /** 'cuda': device bytes the model holds now (weights, cache, scratch). */
   deviceBytes?: number;
+  /** On 'cuda', the 16-bit type of the GEMM operands ('fp16' for float16 weights). */
+  matmulPrecision: MatmulPrecision | 'fp16';
+  /** With 'bf16': 'avx512bf16' (the CPU's vdpbf16ps), else an emulation with the same results. */
+  bf16Kernel: 'avx512bf16' | 'avx2' | 'scalar' | null;
 }
 
 export interface NativeLlm {

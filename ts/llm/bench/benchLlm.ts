@@ -38,6 +38,7 @@ export interface LlmBenchResult {
   deviceName: string | null;
   weightBytes: number;
   weightType: string;
+  matmulPrecision: string;
   threads: number;
   /** Host memory read bandwidth (NaN on 'cuda': the bound is the device's, which is not probed). */
   readBandwidthGBs: number;
@@ -93,11 +94,12 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
   const log = o.log ?? ((line: string) => console.log(line));
   const engine = await LlmEngine.load(dir, { enablePrefixCaching: false, maxNumSeqs: 64, ...o });
   try {
-    const { weightBytes, weightType, threads, device, deviceName } = engine.model.info;
+    const { weightBytes, weightType, threads, device, deviceName, matmulPrecision, bf16Kernel } = engine.model.info;
     if (device === 'cuda') {
       log(`model ${engine.modelName}: ${(weightBytes / 1e9).toFixed(3)} GB of ${weightType} weights on cuda (${deviceName})`);
     } else {
-      log(`model ${engine.modelName}: ${(weightBytes / 1e9).toFixed(3)} GB of ${weightType} weights, ${threads} threads`);
+      const precision = matmulPrecision === 'bf16' ? `bf16 projections (${bf16Kernel})` : 'fp32 projections';
+      log(`model ${engine.modelName}: ${(weightBytes / 1e9).toFixed(3)} GB of ${weightType} weights, ${precision}, ${threads} threads`);
     }
     const bandwidth = device === 'cuda' ? NaN : await measureReadBandwidth(Math.max(512 << 20, 2 * weightBytes), 5, threads);
     if (device !== 'cuda') log(`memory read bandwidth: ${(bandwidth / 1e9).toFixed(1)} GB/s -> batch-1 decode bound ${(bandwidth / weightBytes).toFixed(1)} tokens/s`);
@@ -127,7 +129,7 @@ export async function benchLlm(dir: string, o: LlmBenchOptions = {}): Promise<Ll
     const batchingSpeedup = one && top ? top.tokensPerSecond / one.tokensPerSecond : NaN;
     log(`continuous batching at concurrency ${top?.concurrency}: ${batchingSpeedup.toFixed(1)}x the throughput of one request at a time`);
     return {
-      device, deviceName, weightBytes, weightType, threads, readBandwidthGBs: bandwidth / 1e9, decodeTokensPerSecond, bandwidthEfficiency, rows,
+      device, deviceName, weightBytes, weightType, matmulPrecision, threads, readBandwidthGBs: bandwidth / 1e9, decodeTokensPerSecond, bandwidthEfficiency, rows,
       batchingSpeedup, batchingConcurrency: top?.concurrency ?? 1,
     };
   } finally {
@@ -142,7 +144,7 @@ export function formatLlmBench(r: LlmBenchResult): string {
   const lines = [
     cuda
       ? `device: cuda (${r.deviceName}); weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; batch-1 decode ${r.decodeTokensPerSecond.toFixed(1)} tokens/s`
-      : `weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; ${r.threads} threads; memory read bandwidth ${r.readBandwidthGBs.toFixed(1)} GB/s ` +
+      : `weights: ${(r.weightBytes / 1e9).toFixed(3)} GB ${r.weightType}; matmul precision ${r.matmulPrecision}; ${r.threads} threads; memory read bandwidth ${r.readBandwidthGBs.toFixed(1)} GB/s ` +
         `(batch-1 decode bound ${((r.readBandwidthGBs * 1e9) / r.weightBytes).toFixed(1)} tokens/s)`,
     '',
     '| concurrency | requests | prompt tokens | output tokens | seconds | output tokens/s | TTFT mean ms | TTFT p99 ms | TPOT mean ms |',

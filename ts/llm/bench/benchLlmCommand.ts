@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { HsError } from '../../errors';
+import { checkMatmulPrecision } from '../LlmEngine';
 import type { WeightType } from '../native';
 import { benchLlm, formatLlmBench } from './benchLlm';
 import { RANDOM_LLAMA_SIZES, writeRandomLlama, type RandomLlamaSize } from './randomLlama';
@@ -20,6 +21,8 @@ export interface BenchLlmCommandOptions {
   kvCache?: string;
   /** auto | cpu | cuda (default cpu). */
   device?: string;
+  /** fp32 (default) | bf16 */
+  matmulPrecision?: string;
 }
 
 const DEVICES = ['auto', 'cpu', 'cuda'];
@@ -39,6 +42,7 @@ export async function benchLlmCommand(dir: string | undefined, o: BenchLlmComman
   if (!WEIGHT_TYPES.includes(weights)) throw new HsError('ERR_INVALID_ARGUMENT', `--weights must be one of ${WEIGHT_TYPES.join(', ')}, got '${weights}'`);
   const device = o.device ?? 'cpu';
   if (!DEVICES.includes(device)) throw new HsError('ERR_INVALID_ARGUMENT', `--device must be one of ${DEVICES.join(', ')}, got '${device}'`);
+  const matmulPrecision = checkMatmulPrecision(o.matmulPrecision, '--matmul-precision');
   const concurrency = o.concurrency?.split(',').map((c) => positiveInt(c, '--concurrency'));
   const temp = dir ? null : mkdtempSync(path.join(os.tmpdir(), 'hs-bench-llama-'));
   try {
@@ -50,6 +54,7 @@ export async function benchLlmCommand(dir: string | undefined, o: BenchLlmComman
       modelName: dir ? undefined : `random-llama-${size}`,
       weightType: weights as 'auto' | WeightType,
       device: device as 'auto' | 'cpu' | 'cuda',
+      matmulPrecision,
       threads: o.threads === undefined ? undefined : positiveInt(o.threads, '--threads'),
       concurrency,
       requests: o.requests === undefined ? undefined : positiveInt(o.requests, '--requests'),

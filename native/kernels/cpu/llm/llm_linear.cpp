@@ -6,11 +6,14 @@
 // NP and the instruction set are, so a sequence's logits do not depend on what else is in the
 // batch. Decode (m = 1) reads 3 panels at a time and streams each weight byte once; larger m runs
 // blocks of input rows (8 with AVX-512's 32 registers: 8 x 3 accumulators; 6 with AVX2's 16: 6 x 1
-// x 2) over 3 panels at a time while they sit in L1/L2. Threads split the panels.
+// x 2) over 3 panels at a time while they sit in L1/L2 (llm_panel_loop.h). Threads split the panels.
+// kBFloat16Pairs weights (matmul precision bf16) go to llm_linear_bf16.cpp instead.
 #include "llm_linear.h"
 
 #include <algorithm>
 
+#include "llm_linear_bf16.h"
+#include "llm_panel_loop.h"
 #include "llm_simd.h"
 
 #if defined(__x86_64__)
@@ -166,56 +169,38 @@ HS_AVX2_FN void block_avx2(int mb, int np, const float* x, int64_t k, const W* w
 }
 #endif
 
-// Panels [p0, p1) of W for all m rows of x; `tile` holds kMaxRows x (panels) * 16 outputs.
+// Panels [p0, p1) of W for all m rows of x.
 template <typename W>
-void linear_panels(const float* x, int64_t m, const WeightMatrix& wm, const float* bias, float* y, int64_t p0, int64_t p1,
-                   std::vector<float>& tile) {
+void linear_panels(const float* x, int64_t m, const WeightMatrix& wm, const float* bias, float* y, int64_t p0, int64_t p1) {
   const W* w = static_cast<const W*>(wm.data);
-  const int64_t k = wm.cols, n = wm.rows;
+  const int64_t k = wm.cols;
   const bool simd = cpu_has_avx2(), simd512 = cpu_has_avx512();
-  const int64_t rows = simd512 ? kMaxRows : 6;
-  // Decode-sized batches take all panels at once; larger ones go a few panels at a time so the
-  // panels stay cached while every block of input rows passes over them.
-  const int64_t group = m <= rows ? p1 - p0 : 3;
-  for (int64_t g0 = p0; g0 < p1; g0 += group) {
-    const int np = (int)std::min(group, p1 - g0);
-    const int64_t ldo = np * P;
-    tile.resize((size_t)(kMaxRows * ldo));
+  for_panel_blocks(m, simd512 ? kMaxRows : 6, wm, bias, y, p0, p1, [&](int64_t m0, int mb, int64_t g0, int np, float* tile, int64_t ldo) {
     const W* panels = w + g0 * k * P;
-    for (int64_t m0 = 0; m0 < m; m0 += rows) {
-      const int mb = (int)std::min<int64_t>(rows, m - m0);
 #if defined(__x86_64__)
-      if (simd512) block_avx512(mb, np, x + m0 * k, k, panels, tile.data(), ldo);
-      else if (simd) block_avx2(mb, np, x + m0 * k, k, panels, tile.data(), ldo);
-      else kernel_scalar(mb, np, x + m0 * k, k, panels, tile.data(), ldo);
+    if (simd512) block_avx512(mb, np, x + m0 * k, k, panels, tile, ldo);
+    else if (simd) block_avx2(mb, np, x + m0 * k, k, panels, tile, ldo);
+    else kernel_scalar(mb, np, x + m0 * k, k, panels, tile, ldo);
 #else
-      (void)simd;
-      (void)simd512;
-      kernel_scalar(mb, np, x + m0 * k, k, panels, tile.data(), ldo);
+    (void)simd;
+    (void)simd512;
+    kernel_scalar(mb, np, x + m0 * k, k, panels, tile, ldo);
 #endif
-      const int64_t r0 = g0 * P, r1 = std::min(n, (g0 + np) * P);
-      for (int i = 0; i < mb; ++i)
-        for (int64_t r = r0; r < r1; ++r) {
-          float v = tile[(size_t)(i * ldo + r - r0)];
-          if (!wm.scales.empty()) v *= wm.scales[(size_t)r];
-          if (bias) v += bias[r];
-          y[(m0 + i) * n + r] = v;
-        }
-    }
-  }
+  });
 }
 
 }  // namespace
 
 void linear(ThreadPool& pool, const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y) {
   if (m <= 0 || w.rows <= 0) return;
+  if (w.type == WeightType::kBFloat16Pairs) return linear_bf16(pool, x, m, w, bias, y);
   pool.parallel_for(w.panels(), 1, [&](int64_t b, int64_t e) {
-    std::vector<float> tile;
     switch (w.type) {
-      case WeightType::kFloat32: return linear_panels<float>(x, m, w, bias, y, b, e, tile);
-      case WeightType::kFloat16: return linear_panels<Half>(x, m, w, bias, y, b, e, tile);
-      case WeightType::kBFloat16: return linear_panels<BFloat16>(x, m, w, bias, y, b, e, tile);
-      case WeightType::kInt8: return linear_panels<int8_t>(x, m, w, bias, y, b, e, tile);
+      case WeightType::kFloat32: return linear_panels<float>(x, m, w, bias, y, b, e);
+      case WeightType::kFloat16: return linear_panels<Half>(x, m, w, bias, y, b, e);
+      case WeightType::kBFloat16: return linear_panels<BFloat16>(x, m, w, bias, y, b, e);
+      case WeightType::kInt8: return linear_panels<int8_t>(x, m, w, bias, y, b, e);
+      case WeightType::kBFloat16Pairs: return;  // above
     }
   });
 }

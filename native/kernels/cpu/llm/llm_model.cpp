@@ -77,14 +77,22 @@ Result<std::shared_ptr<LlmModel>> LlmModel::create(const LlmConfig& config, cons
   const LlmConfig& c = model->config_;
   const TensorTable table(tensors);
   const std::optional<WeightType> type = options.weight_type;
+  model->matmul_precision_ = options.matmul_precision;
+  const bool bf16 = options.matmul_precision == MatmulPrecision::kBFloat16;
+  if (bf16 && type && *type != WeightType::kBFloat16)
+    HS_FAIL(kInvalidArgument, "matmulPrecision 'bf16' multiplies bfloat16 weights; it cannot be combined with weightType '",
+            weight_type_name(*type), "' (leave weightType unset or 'bfloat16'; int8 weights keep their float32 path)");
+  // The projections' weights; an untied embedding table is only looked up and keeps `type`.
+  const std::optional<WeightType> proj = bf16 ? std::optional<WeightType>(WeightType::kBFloat16Pairs) : type;
   const int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim;
 
-  HS_RETURN_IF_ERROR(table.matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size, type, &model->embed_));
+  HS_RETURN_IF_ERROR(table.matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size,
+                                  c.tie_word_embeddings ? proj : type, &model->embed_));
   HS_RETURN_IF_ERROR(table.vector("model.norm.weight", c.hidden_size, &model->final_norm_));
   if (c.tie_word_embeddings) {
     model->lm_head_ = model->embed_;
   } else {
-    HS_RETURN_IF_ERROR(table.matrix("lm_head.weight", c.vocab_size, c.hidden_size, type, &model->lm_head_));
+    HS_RETURN_IF_ERROR(table.matrix("lm_head.weight", c.vocab_size, c.hidden_size, proj, &model->lm_head_));
   }
   // Layers are added as their tensors load: a num_hidden_layers past the checkpoint's fails on the
   // first missing tensor instead of allocating that many layers.
@@ -93,18 +101,18 @@ Result<std::shared_ptr<LlmModel>> LlmModel::create(const LlmConfig& config, cons
     const std::string p = str_cat("model.layers.", l, ".");
     HS_RETURN_IF_ERROR(table.vector(p + "input_layernorm.weight", c.hidden_size, &layer.input_norm));
     HS_RETURN_IF_ERROR(table.vector(p + "post_attention_layernorm.weight", c.hidden_size, &layer.post_norm));
-    HS_RETURN_IF_ERROR(table.matrix(p + "self_attn.q_proj.weight", q_dim, c.hidden_size, type, &layer.q));
-    HS_RETURN_IF_ERROR(table.matrix(p + "self_attn.k_proj.weight", kv_dim, c.hidden_size, type, &layer.k));
-    HS_RETURN_IF_ERROR(table.matrix(p + "self_attn.v_proj.weight", kv_dim, c.hidden_size, type, &layer.v));
-    HS_RETURN_IF_ERROR(table.matrix(p + "self_attn.o_proj.weight", c.hidden_size, q_dim, type, &layer.o));
+    HS_RETURN_IF_ERROR(table.matrix(p + "self_attn.q_proj.weight", q_dim, c.hidden_size, proj, &layer.q));
+    HS_RETURN_IF_ERROR(table.matrix(p + "self_attn.k_proj.weight", kv_dim, c.hidden_size, proj, &layer.k));
+    HS_RETURN_IF_ERROR(table.matrix(p + "self_attn.v_proj.weight", kv_dim, c.hidden_size, proj, &layer.v));
+    HS_RETURN_IF_ERROR(table.matrix(p + "self_attn.o_proj.weight", c.hidden_size, q_dim, proj, &layer.o));
     if (c.qkv_bias) {
       HS_RETURN_IF_ERROR(table.vector(p + "self_attn.q_proj.bias", q_dim, &layer.q_bias));
       HS_RETURN_IF_ERROR(table.vector(p + "self_attn.k_proj.bias", kv_dim, &layer.k_bias));
       HS_RETURN_IF_ERROR(table.vector(p + "self_attn.v_proj.bias", kv_dim, &layer.v_bias));
     }
-    HS_RETURN_IF_ERROR(table.matrix(p + "mlp.gate_proj.weight", c.intermediate_size, c.hidden_size, type, &layer.gate));
-    HS_RETURN_IF_ERROR(table.matrix(p + "mlp.up_proj.weight", c.intermediate_size, c.hidden_size, type, &layer.up));
-    HS_RETURN_IF_ERROR(table.matrix(p + "mlp.down_proj.weight", c.hidden_size, c.intermediate_size, type, &layer.down));
+    HS_RETURN_IF_ERROR(table.matrix(p + "mlp.gate_proj.weight", c.intermediate_size, c.hidden_size, proj, &layer.gate));
+    HS_RETURN_IF_ERROR(table.matrix(p + "mlp.up_proj.weight", c.intermediate_size, c.hidden_size, proj, &layer.up));
+    HS_RETURN_IF_ERROR(table.matrix(p + "mlp.down_proj.weight", c.hidden_size, c.intermediate_size, proj, &layer.down));
   }
   Result<std::shared_ptr<PagedKvCache>> cache =
       PagedKvCache::create(c.num_layers, options.num_blocks, options.block_size, c.num_kv_heads, c.head_dim);

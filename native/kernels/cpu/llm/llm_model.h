@@ -30,11 +30,17 @@ struct LlmConfig {
   float rope_attention_scaling = 1.f; // multiplies cos and sin
 };
 
+// kBFloat16: every projection (q, k, v, o, gate, up, down, lm_head) rounds its input rows to bf16
+// and multiplies bf16 weights (converted at load, in the k-pair layout) with float32 accumulation
+// (llm_linear_bf16.h); norms, RoPE, attention and sampling stay float32.
+enum class MatmulPrecision { kFloat32, kBFloat16 };
+
 struct LlmOptions {
   int threads = 0;                           // 0: all cores
   int64_t num_blocks = 0;                    // KV cache blocks
   int64_t block_size = 16;                   // tokens per block
   std::optional<WeightType> weight_type;     // unset: keep each tensor's stored type
+  MatmulPrecision matmul_precision = MatmulPrecision::kFloat32;  // kBFloat16: weight_type unset or kBFloat16
 };
 
 // One forward: tokens of several sequences, each sequence's tokens contiguous and in order.
@@ -65,6 +71,7 @@ class LlmModel {
   int threads() const { return pool_->parallelism(); }
   // The weight type of the projection matrices ("float32", "bfloat16", "int8", ...).
   const char* weight_type() const { return weight_type_name(layers_.front().q.type); }
+  MatmulPrecision matmul_precision() const { return matmul_precision_; }
 
  private:
   struct Layer {
@@ -74,6 +81,7 @@ class LlmModel {
   Status check_batch(const LlmBatch& batch, TokenSlots* slots) const;
 
   LlmConfig config_;
+  MatmulPrecision matmul_precision_ = MatmulPrecision::kFloat32;
   std::unique_ptr<ThreadPool> pool_;
   std::shared_ptr<PagedKvCache> cache_;
   WeightMatrix embed_, lm_head_;

@@ -8,6 +8,7 @@ namespace hs::llm {
 
 bool cpu_has_avx2();
 bool cpu_has_avx512();  // AVX-512F (on top of AVX2+FMA+F16C)
+bool cpu_has_avx512_bf16();  // AVX512_BF16 (on top of AVX-512F)
 
 float dot(const float* a, const float* b, int64_t n);
 // y += a * x

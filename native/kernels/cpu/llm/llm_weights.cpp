@@ -1,5 +1,6 @@
 // Loading LLM weights: safetensors files are mmap'ed read-only; each row of a matrix is read as
 // float32 and written, in the target type, to its place in the panel layout (see llm_weights.h).
+// kBFloat16Pairs takes bf16_operand (llm_bf16.h): round to nearest even, subnormals flushed.
 // int8 quantisation is symmetric per output row: scale = max|w| / 127, q = round(w / scale).
 #include "llm_weights.h"
 
@@ -13,6 +14,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "llm_bf16.h"
+
 namespace hs::llm {
 
 const char* weight_type_name(WeightType t) {
@@ -21,6 +24,7 @@ const char* weight_type_name(WeightType t) {
     case WeightType::kFloat16: return "float16";
     case WeightType::kBFloat16: return "bfloat16";
     case WeightType::kInt8: return "int8";
+    case WeightType::kBFloat16Pairs: return "bfloat16";
   }
   return "unknown";
 }
@@ -29,20 +33,21 @@ size_t weight_type_size(WeightType t) {
   switch (t) {
     case WeightType::kFloat32: return 4;
     case WeightType::kFloat16:
-    case WeightType::kBFloat16: return 2;
+    case WeightType::kBFloat16:
+    case WeightType::kBFloat16Pairs: return 2;
     case WeightType::kInt8: return 1;
   }
   return 0;
 }
 
 void WeightMatrix::row_to_float(int64_t r, float* out) const {
-  const size_t base = (size_t)((r / kPanelRows) * cols * kPanelRows + r % kPanelRows);
   for (int64_t c = 0; c < cols; ++c) {
-    const size_t i = base + (size_t)(c * kPanelRows);
+    const size_t i = index(r, c);
     switch (type) {
       case WeightType::kFloat32: out[c] = static_cast<const float*>(data)[i]; break;
       case WeightType::kFloat16: out[c] = half_to_float(static_cast<const uint16_t*>(data)[i]); break;
-      case WeightType::kBFloat16: out[c] = bf16_to_float(static_cast<const uint16_t*>(data)[i]); break;
+      case WeightType::kBFloat16:
+      case WeightType::kBFloat16Pairs: out[c] = bf16_to_float(static_cast<const uint16_t*>(data)[i]); break;
       case WeightType::kInt8: out[c] = (float)static_cast<const int8_t*>(data)[i] * scales[(size_t)r]; break;
     }
   }
@@ -123,7 +128,7 @@ Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target) {
   w.rows = raw.shape[0];
   w.cols = raw.shape[1];
   const uint8_t* src = raw.file->data() + raw.offset;
-  const size_t n = (size_t)(w.panels() * kPanelRows * w.cols);
+  const size_t n = (size_t)(w.panels() * kPanelRows * w.stored_cols());
   w.storage = Buffer::allocate(n * weight_type_size(target));
   if (!w.storage) HS_FAIL(kInternal, "out of memory for tensor ", raw.name, " (", n * weight_type_size(target), " bytes)");
   void* dst = w.storage->data();
@@ -140,15 +145,15 @@ Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target) {
       scale = max_abs > 0.f ? max_abs / 127.f : 1.f;
       w.scales[(size_t)r] = scale;
     }
-    const size_t base = (size_t)((r / kPanelRows) * w.cols * kPanelRows + r % kPanelRows);
     for (int64_t c = 0; c < w.cols; ++c) {
-      const size_t i = base + (size_t)(c * kPanelRows);
+      const size_t i = w.index(r, c);
       const float v = row[(size_t)c];
       switch (target) {
         case WeightType::kFloat32: static_cast<float*>(dst)[i] = v; break;
         case WeightType::kFloat16: static_cast<uint16_t*>(dst)[i] = float_to_half(v); break;
         case WeightType::kBFloat16: static_cast<uint16_t*>(dst)[i] = float_to_bf16(v); break;
         case WeightType::kInt8: static_cast<int8_t*>(dst)[i] = (int8_t)std::lround(std::clamp(v / scale, -127.f, 127.f)); break;
+        case WeightType::kBFloat16Pairs: static_cast<uint16_t*>(dst)[i] = bf16_operand(v); break;
       }
     }
   }

@@ -3,6 +3,11 @@
 // float scale per row (weight-only quantisation), repacked at load time into panels of
 // kPanelRows rows: element (r, c) sits at ((r / kPanelRows) * cols + c) * kPanelRows + r % kPanelRows
 // (rows padded with zeros to a whole panel), so the matmul kernels read each panel contiguously.
+// kBFloat16Pairs (matmul precision bf16, llm_linear_bf16.cpp) interleaves pairs of columns: the two
+// weights (r, 2j) and (r, 2j + 1) of an output lane are adjacent, one 32-bit word, and a panel's 16
+// words for pair j are one 64-byte run: element (r, c) sits at
+// ((r / kPanelRows) * stored_cols() + c - c % 2) * kPanelRows + (r % kPanelRows) * 2 + c % 2, an odd
+// last column paired with a zero.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -14,7 +19,7 @@
 
 namespace hs::llm {
 
-enum class WeightType { kFloat32, kFloat16, kBFloat16, kInt8 };
+enum class WeightType { kFloat32, kFloat16, kBFloat16, kInt8, kBFloat16Pairs };
 
 constexpr int64_t kPanelRows = 16;
 
@@ -25,12 +30,22 @@ struct WeightMatrix {
   WeightType type = WeightType::kFloat32;
   int64_t rows = 0;
   int64_t cols = 0;
-  const void* data = nullptr;        // panels() * kPanelRows * cols elements, panel layout
+  const void* data = nullptr;        // panels() * kPanelRows * stored_cols() elements, panel layout
   std::vector<float> scales;         // kInt8 only: one per row
   std::shared_ptr<Buffer> storage;   // owns `data`
 
   int64_t panels() const { return (rows + kPanelRows - 1) / kPanelRows; }
-  size_t bytes() const { return (size_t)(panels() * kPanelRows * cols) * weight_type_size(type) + scales.size() * sizeof(float); }
+  // Columns as stored: cols, rounded up to a whole pair for kBFloat16Pairs.
+  int64_t stored_cols() const { return type == WeightType::kBFloat16Pairs ? (cols + 1) / 2 * 2 : cols; }
+  // Where element (r, c) sits in `data`, in elements.
+  size_t index(int64_t r, int64_t c) const {
+    if (type == WeightType::kBFloat16Pairs)
+      return (size_t)(((r / kPanelRows) * stored_cols() + c - c % 2) * kPanelRows + (r % kPanelRows) * 2 + c % 2);
+    return (size_t)(((r / kPanelRows) * cols + c) * kPanelRows + r % kPanelRows);
+  }
+  size_t bytes() const {
+    return (size_t)(panels() * kPanelRows * stored_cols()) * weight_type_size(type) + scales.size() * sizeof(float);
+  }
   // Row r converted to float32 (out holds cols floats).
   void row_to_float(int64_t r, float* out) const;
 };
@@ -67,8 +82,8 @@ struct RawTensor {
 // Checks that `raw` lies inside its file and holds shape-many elements of its dtype.
 Status check_raw_tensor(const RawTensor& raw);
 
-// A [rows, cols] matrix from `raw`, converted (or quantised to int8 per row) to `target` and
-// repacked into panels.
+// A [rows, cols] matrix from `raw`, converted (or quantised to int8 per row, or rounded to bf16
+// operands for kBFloat16Pairs) to `target` and repacked into panels.
 Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target);
 
 // A float32 copy of a 1-D tensor (norm weights, biases).
