@@ -97,10 +97,10 @@ Napi::Object tensor_to_js(Napi::Env env, const hs::Tensor& tensor) {
   size_t elems = (size_t)tensor.numel();
   Napi::ArrayBuffer ab;
   const auto& buffer = tensor.buffer();
-  // Node 20 makes external ArrayBuffers through node::Buffer, which refuses more than 4 GiB and then
-  // runs the finalizer itself before reporting the failure (a double free if we clean up too), so
-  // larger outputs take the copy below.
-  constexpr size_t kMaxExternalBytes = (size_t)1 << 31;
+  // Node 20 makes external ArrayBuffers through node::Buffer, which refuses more than its kMaxLength
+  // (4 GiB) and then runs the finalizer itself before reporting the failure (a double free if we
+  // clean up too), so larger outputs take the copy below.
+  constexpr size_t kMaxExternalBytes = (size_t)1 << 32;
   bool alone = buffer && buffer->owned() && buffer.use_count() == 1 && tensor.offset() == 0 && bytes > 0 &&
                bytes <= kMaxExternalBytes;
   if (alone) {
