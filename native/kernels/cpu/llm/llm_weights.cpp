@@ -130,7 +130,7 @@ Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target) {
   const uint8_t* src = raw.file->data() + raw.offset;
   const size_t n = (size_t)(w.panels() * kPanelRows * w.stored_cols());
   w.storage = Buffer::allocate(n * weight_type_size(target));
-  if (!w.storage) HS_FAIL(kInternal, "out of memory for tensor ", raw.name, " (", n * weight_type_size(target), " bytes)");
+  if (!w.storage) HS_FAIL(kOutOfMemory, "out of memory for tensor ", raw.name, " (", n * weight_type_size(target), " bytes)");
   void* dst = w.storage->data();
   std::memset(dst, 0, n * weight_type_size(target));
   std::vector<float> row((size_t)w.cols);
