@@ -1,10 +1,13 @@
 // Device helpers shared by the attention kernels: element conversions, 16-byte asynchronous copies
-// (cp.async), ldmatrix and the m16n8k16 tensor-core MMA with fp32 accumulation (sm_80+).
+// (cp.async), ldmatrix and the m16n8k16 tensor-core MMA with fp32 accumulation (sm_80+); the warp
+// reductions come from warp_reduce.cuh.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cstdint>
+
+#include "kernels/cuda/warp_reduce.cuh"
 
 namespace hs::cuda::device {
 
@@ -50,15 +53,6 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
-// Reductions over aligned groups of `width` lanes (a power of two <= 32, the same in every lane).
-__device__ __forceinline__ float warp_max(float v, int width = 32) {
-  for (int offset = width / 2; offset > 0; offset /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v, int width = 32) {
-  for (int offset = width / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
 

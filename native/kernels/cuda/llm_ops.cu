@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/warp_reduce.cuh"
 
 namespace hs::cuda {
 namespace {
@@ -41,15 +42,9 @@ __global__ void embed_kernel(const T* table, int64_t vocab, int64_t dim, const i
   }
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
 
 __global__ void rms_norm_kernel(const float* x, const int32_t* rows, int64_t n_rows, int64_t x_rows, int64_t dim,
                                 const float* weight, float eps, float* out) {
-  __shared__ float partial[kThreads / 32];
-  __shared__ float inv_shared;
   for (int64_t r = blockIdx.x; r < n_rows; r += gridDim.x) {
     const int64_t src = rows ? rows[r] : r;
     float* dst = out + r * dim;
@@ -60,18 +55,8 @@ __global__ void rms_norm_kernel(const float* x, const int32_t* rows, int64_t n_r
     const float* row = x + src * dim;
     float ss = 0.f;
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ss = fmaf(row[i], row[i], ss);
-    ss = warp_sum(ss);
-    if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = ss;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-      float w = threadIdx.x < kThreads / 32 ? partial[threadIdx.x] : 0.f;
-      w = warp_sum(w);
-      if (threadIdx.x == 0) inv_shared = 1.f / sqrtf(w / (float)dim + eps);
-    }
-    __syncthreads();
-    const float inv = inv_shared;
+    const float inv = 1.f / sqrtf(device::block_sum<kThreads>(ss) / (float)dim + eps);
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dst[i] = row[i] * inv * weight[i];
-    __syncthreads();  // partial and inv_shared are rewritten for the next row
   }
 }
 

@@ -9,38 +9,16 @@
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/warp_reduce.cuh"
 
 namespace hs::cuda {
 namespace {
 
 constexpr int kNormThreads = 256, kSoftmaxWarps = 8;
 
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
-__device__ __forceinline__ float warp_max(float v) {
-  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
-  return v;
-}
-
-// Sum of v over the block; every thread gets the result.
-__device__ float block_sum(float v) {
-  __shared__ float partial[kNormThreads / 32];
-  __shared__ float total;
-  v = warp_sum(v);
-  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = v;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float w = threadIdx.x < kNormThreads / 32 ? partial[threadIdx.x] : 0.f;
-    w = warp_sum(w);
-    if (threadIdx.x == 0) total = w;
-  }
-  __syncthreads();
-  const float result = total;
-  __syncthreads();  // partial and total are reused by the next call
-  return result;
-}
+using device::warp_max;
+using device::warp_sum;
+__device__ __forceinline__ float block_sum(float v) { return device::block_sum<kNormThreads>(v); }
 
 __global__ void layer_norm_kernel(const float* __restrict__ x, const float* __restrict__ scale,
                                   const float* __restrict__ bias, float* __restrict__ y, int64_t cols, float eps) {

@@ -312,45 +312,16 @@ struct CudaLlmModel::Impl {
 
 namespace {
 
+// The shared checks, then what the CUDA kernels take.
 Status check_config(const LlmConfig& c) {
-  if (c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0 ||
-      c.intermediate_size <= 0 || c.vocab_size <= 0)
-    HS_FAIL(kInvalidModel, "config sizes must be positive (hidden_size ", c.hidden_size, ", num_hidden_layers ",
-            c.num_layers, ", num_attention_heads ", c.num_heads, ", num_key_value_heads ", c.num_kv_heads, ", head_dim ",
-            c.head_dim, ", intermediate_size ", c.intermediate_size, ", vocab_size ", c.vocab_size, ")");
-  if (c.num_heads % c.num_kv_heads != 0)
-    HS_FAIL(kInvalidModel, "num_attention_heads ", c.num_heads, " is not a multiple of num_key_value_heads ", c.num_kv_heads);
+  HS_RETURN_IF_ERROR(check_llm_config(c));
   if (c.head_dim % 8 != 0 || c.head_dim > 256)
     HS_FAIL(kUnsupportedOp, "the CUDA LLM forward takes head_dim a multiple of 8 up to 256; this model has head_dim ",
             c.head_dim, " (use device 'cpu')");
-  if ((int64_t)c.inv_freq.size() != c.head_dim / 2)
-    HS_FAIL(kInvalidArgument, "inv_freq has ", c.inv_freq.size(), " entries, expected head_dim / 2 = ", c.head_dim / 2);
   if (c.num_heads > 65535 || c.vocab_size > INT32_MAX || c.hidden_size > INT32_MAX / 4)
     HS_FAIL(kUnsupportedOp, "the CUDA LLM forward takes at most 65535 heads and int32 vocabulary / hidden sizes");
-  if (!std::isfinite(c.rms_norm_eps) || c.rms_norm_eps < 0.f || !std::isfinite(c.rope_attention_scaling))
-    HS_FAIL(kInvalidModel, "rms_norm_eps and the rope attention scaling must be finite");
   return Status::ok();
 }
-
-class TensorTable {
- public:
-  explicit TensorTable(const std::vector<RawTensor>& tensors) {
-    for (const RawTensor& t : tensors) by_name_[t.name] = &t;
-  }
-  Status find(const std::string& name, const Shape& shape, const RawTensor** out) const {
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) HS_FAIL(kInvalidModel, "the checkpoint has no tensor ", name);
-    const RawTensor& raw = *it->second;
-    if (raw.shape != shape)
-      HS_FAIL(kInvalidModel, "tensor ", name, " has shape ", shape_str(raw.shape), ", expected ", shape_str(shape));
-    HS_RETURN_IF_ERROR(check_raw_tensor(raw));  // dtype, byte count, within its file
-    *out = &raw;
-    return Status::ok();
-  }
-
- private:
-  std::map<std::string, const RawTensor*> by_name_;
-};
 
 }  // namespace
 
@@ -372,7 +343,7 @@ Result<std::shared_ptr<CudaLlmModel>> CudaLlmModel::create(const LlmConfig& conf
 
   // Every tensor is looked up and checked before any device memory is taken.
   const LlmConfig& c = config;
-  const TensorTable table(tensors);
+  const RawTensorTable table(tensors);
   const int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
   const int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim;
   struct LayerRaw {

@@ -5,15 +5,14 @@
 #include "llm_model.h"
 
 #include <algorithm>
-#include <map>
+#include <cmath>
 
 #include "llm_layers.h"
 #include "llm_linear.h"
 
 namespace hs::llm {
-namespace {
 
-Status check_config(const LlmConfig& c) {
+Status check_llm_config(const LlmConfig& c) {
   if (c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0 ||
       c.intermediate_size <= 0 || c.vocab_size <= 0)
     HS_FAIL(kInvalidModel, "config sizes must be positive (hidden_size ", c.hidden_size, ", num_hidden_layers ",
@@ -24,19 +23,20 @@ Status check_config(const LlmConfig& c) {
   if (c.head_dim % 2 != 0) HS_FAIL(kInvalidModel, "head_dim ", c.head_dim, " must be even for rotary embeddings");
   if ((int64_t)c.inv_freq.size() != c.head_dim / 2)
     HS_FAIL(kInvalidArgument, "inv_freq has ", c.inv_freq.size(), " entries, expected head_dim / 2 = ", c.head_dim / 2);
+  if (!std::isfinite(c.rms_norm_eps) || c.rms_norm_eps < 0.f || !std::isfinite(c.rope_attention_scaling))
+    HS_FAIL(kInvalidModel, "rms_norm_eps and the rope attention scaling must be finite");
   return Status::ok();
 }
 
+namespace {
+
 class TensorTable {
  public:
-  explicit TensorTable(const std::vector<RawTensor>& tensors) {
-    for (const RawTensor& t : tensors) by_name_[t.name] = &t;
-  }
-  bool has(const std::string& name) const { return by_name_.count(name) != 0; }
+  explicit TensorTable(const std::vector<RawTensor>& tensors) : raw_(tensors) {}
 
   Status matrix(const std::string& name, int64_t rows, int64_t cols, std::optional<WeightType> type, WeightMatrix* out) const {
     const RawTensor* raw = nullptr;
-    HS_RETURN_IF_ERROR(find(name, {rows, cols}, &raw));
+    HS_RETURN_IF_ERROR(raw_.find(name, {rows, cols}, &raw));
     Result<WeightMatrix> w = make_weight(*raw, type ? *type : stored_type(raw->dtype));
     if (!w.is_ok()) return w.status();
     *out = w.take();
@@ -45,7 +45,7 @@ class TensorTable {
 
   Status vector(const std::string& name, int64_t size, std::vector<float>* out) const {
     const RawTensor* raw = nullptr;
-    HS_RETURN_IF_ERROR(find(name, {size}, &raw));
+    HS_RETURN_IF_ERROR(raw_.find(name, {size}, &raw));
     Result<std::vector<float>> v = make_vector(*raw);
     if (!v.is_ok()) return v.status();
     *out = v.take();
@@ -56,22 +56,14 @@ class TensorTable {
   static WeightType stored_type(DType d) {
     return d == DType::kFloat16 ? WeightType::kFloat16 : d == DType::kBFloat16 ? WeightType::kBFloat16 : WeightType::kFloat32;
   }
-  Status find(const std::string& name, const Shape& shape, const RawTensor** out) const {
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) HS_FAIL(kInvalidModel, "the checkpoint has no tensor ", name);
-    if (it->second->shape != shape)
-      HS_FAIL(kInvalidModel, "tensor ", name, " has shape ", shape_str(it->second->shape), ", expected ", shape_str(shape));
-    *out = it->second;
-    return Status::ok();
-  }
-  std::map<std::string, const RawTensor*> by_name_;
+  RawTensorTable raw_;
 };
 
 }  // namespace
 
 Result<std::shared_ptr<LlmModel>> LlmModel::create(const LlmConfig& config, const std::vector<RawTensor>& tensors,
                                                     const LlmOptions& options) {
-  HS_RETURN_IF_ERROR(check_config(config));
+  HS_RETURN_IF_ERROR(check_llm_config(config));
   std::shared_ptr<LlmModel> model(new LlmModel());
   model->config_ = config;
   const LlmConfig& c = model->config_;

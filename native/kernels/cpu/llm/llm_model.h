@@ -53,6 +53,10 @@ struct LlmBatch {
   std::vector<int32_t> logits_per_seq;  // [S] logits rows wanted: that many last tokens of the sequence
 };
 
+// The config checks every forward needs (positive sizes, whole KV-head groups, an even head_dim and
+// its rotary table, finite eps); ERR_INVALID_MODEL otherwise. The CUDA model adds its own limits.
+Status check_llm_config(const LlmConfig& config);
+
 class LlmModel {
  public:
   // Checks every tensor against the config and builds the weights (see make_weight).

@@ -96,6 +96,21 @@ Status check_raw_tensor(const RawTensor& raw) {
   return Status::ok();
 }
 
+RawTensorTable::RawTensorTable(const std::vector<RawTensor>& tensors) {
+  for (const RawTensor& t : tensors) by_name_[t.name] = &t;
+}
+
+Status RawTensorTable::find(const std::string& name, const Shape& shape, const RawTensor** out) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) HS_FAIL(kInvalidModel, "the checkpoint has no tensor ", name);
+  const RawTensor& raw = *it->second;
+  if (raw.shape != shape)
+    HS_FAIL(kInvalidModel, "tensor ", name, " has shape ", shape_str(raw.shape), ", expected ", shape_str(shape));
+  HS_RETURN_IF_ERROR(check_raw_tensor(raw));
+  *out = &raw;
+  return Status::ok();
+}
+
 namespace {
 
 float raw_element(const RawTensor& raw, const uint8_t* p, size_t i) {

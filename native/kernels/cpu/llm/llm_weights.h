@@ -10,6 +10,7 @@
 // last column paired with a zero.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +82,17 @@ struct RawTensor {
 
 // Checks that `raw` lies inside its file and holds shape-many elements of its dtype.
 Status check_raw_tensor(const RawTensor& raw);
+
+// The checkpoint's tensors by name, for the CPU and CUDA models' loaders.
+class RawTensorTable {
+ public:
+  explicit RawTensorTable(const std::vector<RawTensor>& tensors);
+  // The tensor `name`, which must exist, have `shape` and pass check_raw_tensor (ERR_INVALID_MODEL).
+  Status find(const std::string& name, const Shape& shape, const RawTensor** out) const;
+
+ private:
+  std::map<std::string, const RawTensor*> by_name_;
+};
 
 // A [rows, cols] matrix from `raw`, converted (or quantised to int8 per row, or rounded to bf16
 // operands for kBFloat16Pairs) to `target` and repacked into panels.
