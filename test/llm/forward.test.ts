@@ -15,6 +15,10 @@ const CASES: [string, TinyModelSpec, number][] = [
   ['qwen2 tied bf16, dynamic rope scaling', { arch: 'qwen2', tie: true, dtype: 'BF16', ropeScaling: { type: 'dynamic', factor: 4 } }, 1e-4],
   ['qwen2 untied f32, sharded', { arch: 'qwen2', sharded: true }, 1e-4],
   ['llama head_dim 12 (portable attention), 4 query heads per KV head', { arch: 'llama', hidden: 48, heads: 4, kvHeads: 1 }, 1e-4],
+  // The AVX-512 attention keeps the output sums in registers, head_dim / 16 vectors x group at most 16 at a time.
+  ['llama head_dim 128, 4 query heads per KV head (two column passes over V)', { arch: 'llama', hidden: 512, heads: 4, kvHeads: 1 }, 1e-4],
+  ['llama head_dim 32, 8 query heads per KV head', { arch: 'llama', hidden: 256, heads: 8, kvHeads: 1 }, 1e-4],
+  ['llama head_dim 16, 3 query heads per KV head (no register-blocked group)', { arch: 'llama', hidden: 48, heads: 3, kvHeads: 1 }, 1e-4],
 ];
 
 describe('LLM forward vs a float64 reference', () => {

@@ -108,6 +108,40 @@ void attend_portable(PagedKvCache& cache, int64_t layer, const GroupItem& it, in
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 headers (GCC bug 105593)
 #define HS_AVX512_FN __attribute__((target("avx512f,avx2,fma")))
 
+// out[g] = inv_sum[g] * sum_j scores[g, j] V[j] for G query heads, with the sums in registers: the
+// output columns go W vectors at a time (G * W <= 16 accumulators), each a pass over the V rows. Per
+// output element it is the same FMA chain over j, from zero, as the memory-accumulating loop below
+// (used for other group sizes), so the results are the same bits.
+template <int G>
+HS_AVX512_FN void weigh_values(PagedKvCache& cache, int64_t layer, const GroupItem& it, int64_t head_dim,
+                               const float* inv_sum) {
+  constexpr int W = 16 / G < 8 ? 16 / G : 8;  // G is 1, 2, 4 or 8
+  const int64_t ctx = it.context, bs = cache.block_size(), vectors = head_dim / 16;
+  for (int64_t c0 = 0; c0 < vectors; c0 += W) {
+    const int w = (int)std::min<int64_t>(W, vectors - c0);
+    __m512 acc[G][W];
+    for (int g = 0; g < G; ++g)
+      for (int c = 0; c < W; ++c) acc[g][c] = _mm512_setzero_ps();
+    for (int64_t j0 = 0; j0 < ctx; j0 += bs) {
+      const float* v = cache.values(layer, it.table[j0 / bs], it.kvh) + c0 * 16;
+      for (int64_t j = j0; j < std::min(ctx, j0 + bs); ++j, v += head_dim) {
+        __m512 vv[W];
+        for (int c = 0; c < W; ++c)
+          if (c < w) vv[c] = _mm512_loadu_ps(v + c * 16);
+        for (int g = 0; g < G; ++g) {
+          const __m512 p = _mm512_set1_ps(it.scores[g * ctx + j]);
+          for (int c = 0; c < W; ++c)
+            if (c < w) acc[g][c] = _mm512_fmadd_ps(p, vv[c], acc[g][c]);
+        }
+      }
+    }
+    for (int g = 0; g < G; ++g) {
+      const __m512 inv = _mm512_set1_ps(inv_sum[g]);
+      for (int c = 0; c < w; ++c) _mm512_storeu_ps(it.out + g * head_dim + (c0 + c) * 16, _mm512_mul_ps(inv, acc[g][c]));
+    }
+  }
+}
+
 // head_dim a multiple of 16: 16-float vectors throughout.
 HS_AVX512_FN void attend_avx512(PagedKvCache& cache, int64_t layer, const GroupItem& it, int64_t head_dim, float scale) {
   const int64_t ctx = it.context, group = it.group, bs = cache.block_size();
@@ -123,6 +157,13 @@ HS_AVX512_FN void attend_avx512(PagedKvCache& cache, int64_t layer, const GroupI
   }
   float inv_sum[kMaxGroup];
   softmax_rows(it.scores, group, ctx, inv_sum);
+  switch (group) {
+    case 1: return weigh_values<1>(cache, layer, it, head_dim, inv_sum);
+    case 2: return weigh_values<2>(cache, layer, it, head_dim, inv_sum);
+    case 4: return weigh_values<4>(cache, layer, it, head_dim, inv_sum);
+    case 8: return weigh_values<8>(cache, layer, it, head_dim, inv_sum);
+    default: break;
+  }
   std::fill(it.out, it.out + group * head_dim, 0.f);
   for (int64_t j0 = 0; j0 < ctx; j0 += bs) {
     const float* v = cache.values(layer, it.table[j0 / bs], it.kvh);
