@@ -6,22 +6,26 @@
 // exp2 on ex2.approx, -inf lse and zero rows where no key is visible).
 //
 // One CTA of two warpgroups (256 threads) owns a 128-row query tile of one (sequence, head); warpgroup
-// g owns rows [64g, 64g + 64). Shared memory holds Q [128 x D] and two stages of K and V [128 x D]
-// each, all in the 128-byte swizzled layout described in wgmma_sm90.cuh (160 KiB at D = 128). All
+// g owns rows [64g, 64g + 64). Shared memory holds Q [128 x D] and three stages of K and V [128 x D]
+// each, all in the 128-byte swizzled layout described in wgmma_sm90.cuh (225 KiB at D = 128). All
 // threads load with 16-byte cp.async (rows past the valid keys or queries zero-filled); K/V tile j + 1
 // loads while tile j computes, and one barrier per tile publishes a stage.
 // Per tile and warpgroup:
 //   S = Q K^T   D/16 wgmma m64n128k16, A = Q and B = K from shared memory (both K-major); S is the
 //               64-float accumulator fragment per thread (layout in wgmma_sm90.cuh);
 //   softmax     scores scaled into log2 units, masked only on tiles that touch a mask edge; online row
-//               max and sum (a row's 128 columns live in the 4 lanes of a quad: two shuffles); O rescaled;
+//               max and sum (a row's 128 columns live in the 4 lanes of a quad: two shuffles);
 //   O += P V    P rounded to 16 bits stays in registers as the A operand; 8 wgmma m64nDk16 with B = V
 //               read MN-major (transposed) from its row-major tile.
-// A warpgroup whose 64 rows all lie above the causal diagonal of a tile skips that tile.
+// The products are software-pipelined: the P V of tile j - 1 is issued right after S_j and runs on the
+// tensor cores during tile j's softmax (FlashAttention-3's intra-warpgroup overlap); O is rescaled
+// once it has landed. A warpgroup whose 64 rows all lie above the causal diagonal of a tile skips it.
 // Epilogue: O / row sum staged in the Q tile (same swizzle), then 16-byte stores; lse per row.
 //
-// Not in this version: TMA bulk copies, a producer warpgroup with setmaxnreg, overlapping the softmax
-// with the next tile's S = Q K^T. It is the correctness baseline for those.
+// Not in this version: TMA bulk copies and a producer warpgroup with setmaxnreg (loads are issued by
+// the same threads, between barriers), ping-pong scheduling of the two warpgroups. Commit 0cf91fc has
+// the same kernel without the pipelining (two stages, each product waited for at once), the simplest
+// reference to bisect against if this one is wrong.
 #include "kernels/cuda/flash_attention_sm90.cuh"
 
 #include <cuda_bf16.h>
@@ -42,10 +46,11 @@ struct Sm90Config {
   static constexpr int kBlockM = 128;  // query rows per CTA, 64 per warpgroup
   static constexpr int kBlockN = 128;  // keys per K/V tile
   static constexpr int kThreads = 256;
+  static constexpr int kStages = 3;    // K/V tiles resident: one read by P V, one by Q K^T, one loading
   static constexpr int kQBytes = kBlockM * kHeadDim * 2;
   static constexpr int kKVBytes = kBlockN * kHeadDim * 2;  // one stage of K, or of V
   // + 1024: the kernel aligns the dynamic shared base up to the 1024-byte swizzle atom.
-  static constexpr int kSmemBytes = kQBytes + 4 * kKVBytes + 1024;
+  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kKVBytes + 1024;  // 225 KiB at D = 128
 };
 
 #if HS_SM90A_DEVICE
@@ -66,8 +71,8 @@ __global__ void __launch_bounds__(Sm90Config<kHeadDim>::kThreads, 1)
   constexpr int kChunks = D / 8;  // 16-byte chunks per row
   extern __shared__ unsigned char smem_raw[];
   unsigned char* sQ = smem_raw + ((1024 - (smem_u32(smem_raw) & 1023)) & 1023);
-  unsigned char* sK = sQ + Config::kQBytes;       // [2 stages]
-  unsigned char* sV = sK + 2 * Config::kKVBytes;  // [2 stages]
+  unsigned char* sK = sQ + Config::kQBytes;                     // [kStages]
+  unsigned char* sV = sK + Config::kStages * Config::kKVBytes;  // [kStages]
 
   const int m_block = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   const SeqSpan qs = seq_span(p.cu_seqlens_q, b, p.max_seqlen_q);
@@ -89,13 +94,13 @@ __global__ void __launch_bounds__(Sm90Config<kHeadDim>::kThreads, 1)
   const T* k_base = static_cast<const T*>(p.k) + int64_t(ks.start) * kv_stride + int64_t(kvh) * D;
   const T* v_base = static_cast<const T*>(p.v) + int64_t(ks.start) * kv_stride + int64_t(kvh) * D;
 
-  // rows [row0, row0 + rows) of a global [*, stride] matrix into a swizzled shared tile; rows at or
+  // rows [first, first + rows) of a global [*, stride] matrix into a swizzled shared tile; rows at or
   // past `limit` are zero-filled. Consecutive threads take consecutive chunks of a row.
-  auto load_tile = [&](unsigned char* dst, const T* src, int64_t stride, int row0, int limit, int rows) {
+  auto load_tile = [&](unsigned char* dst, const T* src, int64_t stride, int first, int limit, int rows) {
     for (int c = tid; c < rows * kChunks; c += kThreads) {
       const int r = c / kChunks, ch = c % kChunks;
-      const bool ok = row0 + r < limit;
-      cp_async16(dst + sw128_offset(rows, r, ch), ok ? src + int64_t(row0 + r) * stride + ch * 8 : src, ok);
+      const bool ok = first + r < limit;
+      cp_async16(dst + sw128_offset(rows, r, ch), ok ? src + int64_t(first + r) * stride + ch * 8 : src, ok);
     }
   };
   auto load_kv = [&](int j, int stage) {
@@ -118,91 +123,138 @@ __global__ void __launch_bounds__(Sm90Config<kHeadDim>::kThreads, 1)
   float row_max[2] = {-INFINITY, -INFINITY};
   float row_sum[2] = {0.f, 0.f};  // this lane's part, summed over the quad at the end
 
-  for (int j = 0; j < n_blocks; ++j) {
-    const int stage = j & 1;
-    if (j + 1 < n_blocks) load_kv(j + 1, stage ^ 1);
-    cp_async_commit();
-    cp_async_wait<1>();
+  // Scores, then probabilities, of the current tile: s[4 nt + 2 r + c] = (row0 + 8 r, key n0 + 8 nt + col0 + c).
+  float s[BN / 2];
+  uint32_t pa[BN / 16][4];  // P of the previous tile as A fragments: keys 16 kk .. 16 kk + 15 in pa[kk]
+
+  auto issue_s = [&](int stage) {  // S = Q K^T, D/16 k-steps
+    const uint32_t k_addr = smem_u32(sK + stage * Config::kKVBytes);
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      const uint64_t desc_q = sw128_desc(q_addr + (kk / 4) * BM * 128 + (kk % 4) * 32, 16, 1024);
+      const uint64_t desc_k = sw128_desc(k_addr + (kk / 4) * BN * 128 + (kk % 4) * 32, 16, 1024);
+      wgmma_ss_m64n128k16<T>(s, desc_q, desc_k, kk > 0);
+    }
+    wgmma_commit();
+  };
+  auto issue_pv = [&](int stage) {  // O += P V, BN/16 k-steps over the keys
+    const uint32_t v_addr = smem_u32(sV + stage * Config::kKVBytes);
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      wgmma_rs_m64k16<T, D>(o, pa[kk], sw128_desc(v_addr + kk * 16 * 128, BN * 128, 1024));
+    }
+    wgmma_commit();
+  };
+
+  // Mask, scale and online softmax of the scores in s for keys [n0, n0 + BN): s becomes the
+  // probabilities, row_max/row_sum move on, alpha is the factor that O still has to be scaled by.
+  auto softmax_tile = [&](int n0, float (&alpha)[2]) {
+    const bool needs_mask = n0 + BN > kv_valid || (p.causal && n0 + BN - 1 > wg_row0 + causal_shift);
+    if (needs_mask) {
+#pragma unroll
+      for (int nt = 0; nt < BN / 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int row = row0 + (e / 2) * 8;
+          const int col = n0 + nt * 8 + col0 + (e % 2);
+          const bool masked = col >= kv_valid || (p.causal && col > row + causal_shift);
+          s[4 * nt + e] = masked ? -INFINITY : s[4 * nt + e] * scale_log2;
+        }
+    } else {
+#pragma unroll
+      for (int i = 0; i < BN / 2; ++i) s[i] *= scale_log2;
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float tile_max = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < BN / 8; ++nt) tile_max = fmaxf(tile_max, fmaxf(s[4 * nt + 2 * r], s[4 * nt + 2 * r + 1]));
+      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
+      const float new_max = fmaxf(row_max[r], tile_max);
+      const float ref = new_max == -INFINITY ? 0.f : new_max;  // all masked so far: exp2(-inf) = 0
+      alpha[r] = fast_exp2(row_max[r] - ref);
+      row_max[r] = new_max;
+      float sum = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < BN / 8; ++nt) {
+        s[4 * nt + 2 * r] = fast_exp2(s[4 * nt + 2 * r] - ref);
+        s[4 * nt + 2 * r + 1] = fast_exp2(s[4 * nt + 2 * r + 1] - ref);
+        sum += s[4 * nt + 2 * r] + s[4 * nt + 2 * r + 1];
+      }
+      row_sum[r] = row_sum[r] * alpha[r] + sum;
+    }
+  };
+  // O *= alpha per row, then P (16-bit) into the A fragments.
+  auto rescale_and_pack = [&](const float (&alpha)[2]) {
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt) {
+      o[4 * dt] *= alpha[0];
+      o[4 * dt + 1] *= alpha[0];
+      o[4 * dt + 2] *= alpha[1];
+      o[4 * dt + 3] *= alpha[1];
+    }
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      pa[kk][0] = pack2<T>(s[8 * kk], s[8 * kk + 1]);
+      pa[kk][1] = pack2<T>(s[8 * kk + 2], s[8 * kk + 3]);
+      pa[kk][2] = pack2<T>(s[8 * kk + 4], s[8 * kk + 5]);
+      pa[kk][3] = pack2<T>(s[8 * kk + 6], s[8 * kk + 7]);
+    }
+  };
+  // Every iteration of the CTA, busy or not, starts here: tile j has landed and is published, every
+  // thread is past iteration j - 1 (so tile j - 2's stage is free), and tile j + 1 starts loading.
+  auto stage_of = [](int j) { return j % Config::kStages; };
+  auto sync_and_prefetch = [&](int j) {
+    cp_async_wait<0>();
     fence_proxy_async_shared();
     __syncthreads();
-    const int n0 = j * BN;
-    const bool wg_skips = p.causal && n0 > wg_row0 + 63 + causal_shift;
-    if (!wg_skips) {
-      const uint32_t k_addr = smem_u32(sK + stage * Config::kKVBytes);
-      const uint32_t v_addr = smem_u32(sV + stage * Config::kKVBytes);
-      float s[BN / 2];  // s[4 nt + 2 r + c] = (row0 + 8 r, key n0 + 8 nt + col0 + c)
-      wgmma_fence();
-#pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        const uint64_t desc_q = sw128_desc(q_addr + (kk / 4) * BM * 128 + (kk % 4) * 32, 16, 1024);
-        const uint64_t desc_k = sw128_desc(k_addr + (kk / 4) * BN * 128 + (kk % 4) * 32, 16, 1024);
-        wgmma_ss_m64n128k16<T>(s, desc_q, desc_k, kk > 0);
-      }
-      wgmma_commit();
-      wgmma_wait<0>();
-      fence_registers(s);
+    if (j + 1 < n_blocks) load_kv(j + 1, stage_of(j + 1));
+    cp_async_commit();
+  };
 
-      const bool needs_mask = n0 + BN > kv_valid || (p.causal && n0 + BN - 1 > wg_row0 + causal_shift);
-      if (needs_mask) {
-#pragma unroll
-        for (int nt = 0; nt < BN / 8; ++nt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int row = row0 + (e / 2) * 8;
-            const int col = n0 + nt * 8 + col0 + (e % 2);
-            const bool masked = col >= kv_valid || (p.causal && col > row + causal_shift);
-            s[4 * nt + e] = masked ? -INFINITY : s[4 * nt + e] * scale_log2;
-          }
-      } else {
-#pragma unroll
-        for (int i = 0; i < BN / 2; ++i) s[i] *= scale_log2;
-      }
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        float tile_max = -INFINITY;
-#pragma unroll
-        for (int nt = 0; nt < BN / 8; ++nt) tile_max = fmaxf(tile_max, fmaxf(s[4 * nt + 2 * r], s[4 * nt + 2 * r + 1]));
-        tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-        tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
-        const float new_max = fmaxf(row_max[r], tile_max);
-        const float ref = new_max == -INFINITY ? 0.f : new_max;  // all masked so far: exp2(-inf) = 0
-        const float alpha = fast_exp2(row_max[r] - ref);
-        row_max[r] = new_max;
-        float sum = 0.f;
-#pragma unroll
-        for (int nt = 0; nt < BN / 8; ++nt) {
-          s[4 * nt + 2 * r] = fast_exp2(s[4 * nt + 2 * r] - ref);
-          s[4 * nt + 2 * r + 1] = fast_exp2(s[4 * nt + 2 * r + 1] - ref);
-          sum += s[4 * nt + 2 * r] + s[4 * nt + 2 * r + 1];
-        }
-        row_sum[r] = row_sum[r] * alpha + sum;
-#pragma unroll
-        for (int dt = 0; dt < D / 8; ++dt) {
-          o[4 * dt + 2 * r] *= alpha;
-          o[4 * dt + 2 * r + 1] *= alpha;
-        }
-      }
-      // Keys 16 kk .. 16 kk + 15 of P as the A fragment of k-step kk (wgmma_sm90.cuh).
-      uint32_t pa[BN / 16][4];
-#pragma unroll
-      for (int kk = 0; kk < BN / 16; ++kk) {
-        pa[kk][0] = pack2<T>(s[8 * kk], s[8 * kk + 1]);
-        pa[kk][1] = pack2<T>(s[8 * kk + 2], s[8 * kk + 3]);
-        pa[kk][2] = pack2<T>(s[8 * kk + 4], s[8 * kk + 5]);
-        pa[kk][3] = pack2<T>(s[8 * kk + 6], s[8 * kk + 7]);
-      }
+  // Tiles this warpgroup computes: with causal, those wholly above its diagonal are the last ones.
+  int n_wg = n_blocks;
+  if (p.causal) n_wg = wg_row0 + 63 + causal_shift < 0 ? 0 : min(n_blocks, (wg_row0 + 63 + causal_shift) / BN + 1);
+
+  // Software pipeline per warpgroup: iteration j issues S_j = Q K_j^T and then O += P_{j-1} V_{j-1},
+  // waits for S_j only (groups retire in order), runs tile j's softmax while the P V product runs on
+  // the tensor cores, then waits for it, rescales O and packs P_j. Three K/V stages: tile j - 1 (V
+  // still read), tile j, and tile j + 1 loading. The wgmma batches sit outside data-dependent branches
+  // (a branch around them makes ptxas serialise every wgmma, warning C7520).
+  int j = 0;
+  if (n_wg > 0) {
+    float alpha[2];
+    sync_and_prefetch(0);
+    wgmma_fence();
+    issue_s(stage_of(0));
+    wgmma_wait<0>();
+    fence_registers(s);
+    softmax_tile(0, alpha);
+    rescale_and_pack(alpha);
+    for (j = 1; j < n_wg; ++j) {
+      sync_and_prefetch(j);
       fence_registers(o);
+      fence_registers(pa);
       wgmma_fence();
-#pragma unroll
-      for (int kk = 0; kk < BN / 16; ++kk) {
-        wgmma_rs_m64k16<T, D>(o, pa[kk], sw128_desc(v_addr + kk * 16 * 128, BN * 128, 1024));
-      }
-      wgmma_commit();
+      issue_s(stage_of(j));
+      issue_pv(stage_of(j - 1));
+      wgmma_wait<1>();
+      fence_registers(s);
+      softmax_tile(j * BN, alpha);
       wgmma_wait<0>();
       fence_registers(o);
+      rescale_and_pack(alpha);
     }
-    __syncthreads();  // the stage read here is the next iteration's prefetch target
+    // The last tile's P V, before the next barrier lets a load overwrite its stage.
+    fence_registers(o);
+    fence_registers(pa);
+    wgmma_fence();
+    issue_pv(stage_of(n_wg - 1));
+    wgmma_wait<0>();
+    fence_registers(o);
   }
+  for (; j < n_blocks; ++j) sync_and_prefetch(j);  // the other warpgroup's tiles still need loading
   cp_async_wait<0>();
   __syncthreads();
 

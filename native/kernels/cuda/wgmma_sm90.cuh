@@ -6,11 +6,12 @@
 // Register fragments (PTX ISA, "Register Fragments and Shared Memory Matrix Layouts" of wgmma; the
 // four warps of a warpgroup own 16 rows each: warp w of the warpgroup holds rows 16w .. 16w + 15;
 // lane l, g = l / 4, c = 2 * (l % 4)):
-//   accumulator D of m64nNk16 (N / 2 floats): d[4i + 0], d[4i + 1] = row 16w + g,     columns 8i + c, 8i + c + 1
-//                                             d[4i + 2], d[4i + 3] = row 16w + g + 8, columns 8i + c, 8i + c + 1
-//   A from registers, m64k16 (4 x b32, low half = lower column):
-//                                             a[0] = row 16w + g,     k c, c + 1      a[1] = row 16w + g + 8, k c, c + 1
-//                                             a[2] = row 16w + g,     k c + 8, c + 9  a[3] = row 16w + g + 8, k c + 8, c + 9
+//   accumulator D of m64nNk16 (N / 2 floats), for i < N / 8:
+//     d[4i + 0], d[4i + 1] = row 16w + g,     columns 8i + c, 8i + c + 1
+//     d[4i + 2], d[4i + 3] = row 16w + g + 8, columns 8i + c, 8i + c + 1
+//   A from registers, m64k16 (4 x b32, the low half holds the lower column):
+//     a[0] = row 16w + g, k c, c + 1          a[1] = row 16w + g + 8, k c, c + 1
+//     a[2] = row 16w + g, k c + 8, c + 9      a[3] = row 16w + g + 8, k c + 8, c + 9
 //   So the accumulator columns 16k .. 16k + 15 of an S = Q K^T product, packed pairwise to 16 bits as
 //   {d[8k], d[8k+1]}, {d[8k+2], d[8k+3]}, {d[8k+4], d[8k+5]}, {d[8k+6], d[8k+7]}, are exactly the A
 //   fragment of k-step k of the next product P V (the FA2 kernel's mma.sync trick, per warpgroup).
@@ -66,13 +67,20 @@ __device__ __forceinline__ void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
 }
 
-// Pins accumulator registers at this point of the program: the asm statements of an MMA batch do not
+// Pins accumulator (or A fragment) registers at this point of the program: the asm statements of an MMA batch do not
 // tell the compiler that the registers change until wgmma_wait, so it must not move their other uses
 // across the batch (CUTLASS calls this warpgroup_fence_operand).
 template <int N>
 __device__ __forceinline__ void fence_registers(float (&r)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+template <int N>
+__device__ __forceinline__ void fence_registers(uint32_t (&r)[N][4]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+#pragma unroll
+    for (int k = 0; k < 4; ++k) asm volatile("" : "+r"(r[i][k])::"memory");
 }
 
 #define HS_WGMMA_D32_REGS                                                                                      \
