@@ -74,7 +74,9 @@ __global__ void __launch_bounds__(Sm90Config<kHeadDim>::kThreads, 1)
   unsigned char* sK = sQ + Config::kQBytes;                     // [kStages]
   unsigned char* sV = sK + Config::kStages * Config::kKVBytes;  // [kStages]
 
-  const int m_block = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  // Causal: the last query tiles see the most keys; launching them first shortens the tail of the grid.
+  const int m_block = p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x;
+  const int h = blockIdx.y, b = blockIdx.z;
   const SeqSpan qs = seq_span(p.cu_seqlens_q, b, p.max_seqlen_q);
   const SeqSpan ks = seq_span(p.cu_seqlens_k, b, p.max_seqlen_k);
   const int m0 = m_block * BM;
