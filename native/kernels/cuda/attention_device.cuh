@@ -1,6 +1,6 @@
-// Device helpers shared by the attention kernels: sequence spans of varlen batches, element conversions, 16-byte asynchronous copies
-// (cp.async), ldmatrix and the m16n8k16 tensor-core MMA with fp32 accumulation (sm_80+); the warp
-// reductions come from warp_reduce.cuh.
+// Device helpers shared by the attention kernels: sequence spans of varlen batches, element
+// conversions, 16-byte asynchronous copies (cp.async), ldmatrix and the m16n8k16 tensor-core MMA with
+// fp32 accumulation (sm_80+); the warp reductions come from warp_reduce.cuh.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
