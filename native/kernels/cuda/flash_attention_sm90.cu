@@ -222,8 +222,9 @@ __global__ void __launch_bounds__(Sm90Config<kHeadDim>::kThreads, 1)
   // Software pipeline per warpgroup: iteration j issues S_j = Q K_j^T and then O += P_{j-1} V_{j-1},
   // waits for S_j only (groups retire in order), runs tile j's softmax while the P V product runs on
   // the tensor cores, then waits for it, rescales O and packs P_j. Three K/V stages: tile j - 1 (V
-  // still read), tile j, and tile j + 1 loading. The wgmma batches sit outside data-dependent branches
-  // (a branch around them makes ptxas serialise every wgmma, warning C7520).
+  // still read), tile j, and tile j + 1 loading. Iteration 0 and the last P V are peeled so that no
+  // per-tile condition decides which batches an iteration issues: that made ptxas serialise every
+  // wgmma (warning C7520, "WG.AR in divergent path").
   int j = 0;
   if (n_wg > 0) {
     float alpha[2];
