@@ -2,12 +2,17 @@
 """Checks and times the CUDA attention kernels (libhs_kernels.so, C ABI in
 native/kernels/cuda/attention_capi.cu) against PyTorch on one GPU.
 
+Two prefill kernels are checked and timed in one run, switched with hs_attn_set_prefill_kernel: fa2
+(flash_attention.cu, the default) and sm90 (flash_attention_sm90.cu, Hopper wgmma; only on the cases
+it covers: head_dim 64/128, no bias).
+
 Correctness: every case draws fresh random inputs, poisons the outputs with NaN, runs the kernel and
 compares with a float64 reference computed from the same 16-bit inputs (relative Frobenius error;
 NaN never passes) and, where it applies, with torch SDPA. Timing: CUDA events, median of many runs,
-L2 flushed before each. Prints a markdown table last.
+L2 flushed before each. Prints a markdown table last; its goal lines judge, per row, the faster of
+the kernels that passed every correctness case.
 
-  python3 bench/gpu/attention.py [--lib PATH] [--quick] [--table-out FILE]
+  python3 bench/gpu/attention.py [--lib PATH] [--quick] [--check-only] [--kernels fa2,sm90] [--table-out FILE]
 """
 import argparse
 import ctypes
@@ -23,6 +28,11 @@ import torch.nn.functional as F
 DTYPES = {"fp16": (0, torch.float16), "bf16": (1, torch.bfloat16)}
 BOUND = {"fp16": 4e-3, "bf16": 1.6e-2}  # relative error bounds for 16-bit inputs, fp32 accumulation
 DEV = "cuda"
+PREFILL_KERNELS = {"fa2": 0, "sm90": 1}  # values of hs_attn_set_prefill_kernel
+
+
+def sm90_covers(dim, bias_kind=None):
+    return dim in (64, 128) and bias_kind is None
 
 
 class Kernels:
@@ -38,6 +48,8 @@ class Kernels:
         lib.hs_attn_decode_workspace_size.argtypes = [i32, i32, i32, i32]
         lib.hs_attn_decode_workspace_size.restype = ctypes.c_size_t
         lib.hs_attn_last_error.restype = ctypes.c_char_p
+        lib.hs_attn_set_prefill_kernel.argtypes = [i32]
+        lib.hs_attn_set_prefill_kernel.restype = i32
         self.lib = lib
 
     def _check(self, rc, what):
@@ -52,6 +64,9 @@ class Kernels:
                                       q.shape[-1], max_q, max_k, scale, int(causal),
                                       torch.cuda.current_stream().cuda_stream)
         self._check(rc, "hs_attn_prefill")
+
+    def set_kernel(self, name):
+        self._check(self.lib.hs_attn_set_prefill_kernel(PREFILL_KERNELS[name]), "hs_attn_set_prefill_kernel")
 
     def decode_workspace(self, num_seqs, heads, dim, max_ctx):
         size = self.lib.hs_attn_decode_workspace_size(num_seqs, heads, dim, max_ctx)
@@ -100,15 +115,26 @@ class Checks:
     def __init__(self):
         self.rows = []
         self.failures = 0
+        self.failed_kernels = set()  # prefill kernels with at least one failed case
 
-    def add(self, name, err, bound, sdpa_err=None, extra_ok=True, note=""):
+    def add(self, name, err, bound, sdpa_err=None, extra_ok=True, note="", kernel=None):
         ok = (not math.isnan(err)) and err <= bound and extra_ok
         self.failures += 0 if ok else 1
+        if not ok and kernel:
+            self.failed_kernels.add(kernel)
         self.rows.append((name, err, bound, sdpa_err, ok, note))
         s = f"{'PASS' if ok else 'FAIL'} {name}: rel_err={err:.2e} (bound {bound:.0e})"
         if sdpa_err is not None:
             s += f" sdpa_rel_err={sdpa_err:.2e}"
         print(s + (f" {note}" if note else ""), flush=True)
+
+    def error(self, name, exc, kernel=None):
+        """A case whose kernel call itself failed (e.g. sm90 on a library without an sm_90a image)."""
+        self.failures += 1
+        if kernel:
+            self.failed_kernels.add(kernel)
+        self.rows.append((name, float("nan"), 0.0, None, False, str(exc)))
+        print(f"FAIL {name}: {exc}", flush=True)
 
 
 def lse_ok(lse, ref_lse):
@@ -123,8 +149,25 @@ def lse_ok(lse, ref_lse):
     return err < 2e-3, err
 
 
-def check_prefill_case(kern, checks, dt, *, name, q_lens, k_lens, heads, kv_heads, dim, causal, varlen,
+def check_prefill_case(kern, checks, dt, kernel, *, name, q_lens, k_lens, heads, kv_heads, dim, causal, varlen,
                        kvalid=None, bias_kind=None, with_sdpa=False):
+    """Runs the case on `kernel`; sm90 skips what it does not cover (that would run on fa2 again)."""
+    if kernel == "sm90" and not sm90_covers(dim, bias_kind):
+        return
+    label = f"prefill {kernel} {dt} {name}"
+    kern.set_kernel(kernel)
+    try:
+        check_prefill_once(kern, checks, dt, kernel, label, q_lens=q_lens, k_lens=k_lens, heads=heads,
+                           kv_heads=kv_heads, dim=dim, causal=causal, varlen=varlen, kvalid=kvalid,
+                           bias_kind=bias_kind, with_sdpa=with_sdpa)
+    except RuntimeError as exc:
+        checks.error(label, exc, kernel)
+    finally:
+        kern.set_kernel("fa2")
+
+
+def check_prefill_once(kern, checks, dt, kernel, label, *, q_lens, k_lens, heads, kv_heads, dim, causal, varlen,
+                       kvalid, bias_kind, with_sdpa):
     torch_dt = DTYPES[dt][1]
     batch = len(q_lens)
     tq, tk = sum(q_lens), sum(k_lens)
@@ -171,7 +214,7 @@ def check_prefill_case(kern, checks, dt, *, name, q_lens, k_lens, heads, kv_head
     ok_lse, lse_err = lse_ok(lse, ref_lse)
     err = rel_err(out, ref_out)
     sdpa_err = rel_err(sdpa_out, ref_out) if with_sdpa else None
-    checks.add(f"prefill {dt} {name}", err, BOUND[dt], sdpa_err, ok_lse, f"lse_max_abs_err={lse_err:.1e}")
+    checks.add(label, err, BOUND[dt], sdpa_err, ok_lse, f"lse_max_abs_err={lse_err:.1e}", kernel)
 
 
 def check_decode_case(kern, checks, dt, *, name, ctx_lens, heads, kv_heads, dim, block_size):
@@ -204,43 +247,77 @@ def check_decode_case(kern, checks, dt, *, name, ctx_lens, heads, kv_heads, dim,
     checks.add(f"decode {dt} {name}", rel_err(out, ref), BOUND[dt], None, zero_rows_ok)
 
 
-def correctness(kern, checks, quick):
+def correctness(kern, checks, quick, kernels):
+    """fa2's prefill cases and decode first, then sm90's: a crash of the new kernel (a sticky CUDA
+    error ends the process) leaves the other results in the log."""
+    for kernel in kernels:
+        for dt in DTYPES:
+            prefill_cases(kern, checks, dt, kernel, quick)
+            if kernel == kernels[0]:
+                decode_cases(kern, checks, dt)
+
+
+def prefill_cases(kern, checks, dt, kernel, quick):
     dims = [64, 96, 128, 80, 40] if not quick else [64, 128, 80]
-    for dt in DTYPES:
-        for dim in dims:
-            for causal in (False, True):
-                check_prefill_case(kern, checks, dt, name=f"d{dim} causal={int(causal)} fixed b2 h4 s333",
-                                   q_lens=[333, 333], k_lens=[333, 333], heads=4, kv_heads=4, dim=dim,
-                                   causal=causal, varlen=False, with_sdpa=True)
+    for dim in dims:
+        for causal in (False, True):
+            check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} causal={int(causal)} fixed b2 h4 s333",
+                               q_lens=[333, 333], k_lens=[333, 333], heads=4, kv_heads=4, dim=dim,
+                               causal=causal, varlen=False, with_sdpa=True)
+    for dim in (64, 128):
+        check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} GQA h8/kv2 causal s512", q_lens=[512] * 2,
+                           k_lens=[512] * 2, heads=8, kv_heads=2, dim=dim, causal=True, varlen=False,
+                           with_sdpa=True)
+        check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} MQA h6/kv1 s200", q_lens=[200] * 3,
+                           k_lens=[200] * 3, heads=6, kv_heads=1, dim=dim, causal=False, varlen=False,
+                           with_sdpa=True)
+        check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} varlen causal q!=k", q_lens=[1, 17, 300, 129, 64],
+                           k_lens=[5, 17, 450, 129, 700], heads=4, kv_heads=2, dim=dim, causal=True, varlen=True)
+        check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} varlen non-causal", q_lens=[130, 7, 256],
+                           k_lens=[64, 333, 1], heads=4, kv_heads=4, dim=dim, causal=False, varlen=True)
+        check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} causal Sq>Sk (masked rows)", q_lens=[300],
+                           k_lens=[100], heads=2, kv_heads=2, dim=dim, causal=True, varlen=False)
+        check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} key padding", q_lens=[256] * 3,
+                           k_lens=[256] * 3, heads=4, kv_heads=4, dim=dim, causal=False, varlen=False,
+                           kvalid=[256, 100, 0])
+        check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} bias full", q_lens=[200] * 2, k_lens=[200] * 2,
+                           heads=4, kv_heads=4, dim=dim, causal=False, varlen=False, bias_kind="full",
+                           with_sdpa=True)
+        check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} bias broadcast -inf mask + causal",
+                           q_lens=[190] * 2, k_lens=[190] * 2, heads=4, kv_heads=4, dim=dim, causal=True,
+                           varlen=False, bias_kind="broadcast-mask")
+    if kernel == "sm90":  # long sequences: many K/V tiles, both pipeline stages reused, causal skips
         for dim in (64, 128):
-            check_prefill_case(kern, checks, dt, name=f"d{dim} GQA h8/kv2 causal s512", q_lens=[512] * 2,
-                               k_lens=[512] * 2, heads=8, kv_heads=2, dim=dim, causal=True, varlen=False,
+            check_prefill_case(kern, checks, dt, kernel, name=f"d{dim} causal s2048 h4/kv2", q_lens=[2048],
+                               k_lens=[2048], heads=4, kv_heads=2, dim=dim, causal=True, varlen=False,
                                with_sdpa=True)
-            check_prefill_case(kern, checks, dt, name=f"d{dim} MQA h6/kv1 s200", q_lens=[200] * 3, k_lens=[200] * 3,
-                               heads=6, kv_heads=1, dim=dim, causal=False, varlen=False, with_sdpa=True)
-            check_prefill_case(kern, checks, dt, name=f"d{dim} varlen causal q!=k", q_lens=[1, 17, 300, 129, 64],
-                               k_lens=[5, 17, 450, 129, 700], heads=4, kv_heads=2, dim=dim, causal=True, varlen=True)
-            check_prefill_case(kern, checks, dt, name=f"d{dim} varlen non-causal", q_lens=[130, 7, 256],
-                               k_lens=[64, 333, 1], heads=4, kv_heads=4, dim=dim, causal=False, varlen=True)
-            check_prefill_case(kern, checks, dt, name=f"d{dim} causal Sq>Sk (masked rows)", q_lens=[300],
-                               k_lens=[100], heads=2, kv_heads=2, dim=dim, causal=True, varlen=False)
-            check_prefill_case(kern, checks, dt, name=f"d{dim} key padding", q_lens=[256] * 3, k_lens=[256] * 3,
-                               heads=4, kv_heads=4, dim=dim, causal=False, varlen=False, kvalid=[256, 100, 0])
-            check_prefill_case(kern, checks, dt, name=f"d{dim} bias full", q_lens=[200] * 2, k_lens=[200] * 2,
-                               heads=4, kv_heads=4, dim=dim, causal=False, varlen=False, bias_kind="full",
-                               with_sdpa=True)
-            check_prefill_case(kern, checks, dt, name=f"d{dim} bias broadcast -inf mask + causal", q_lens=[190] * 2,
-                               k_lens=[190] * 2, heads=4, kv_heads=4, dim=dim, causal=True, varlen=False,
-                               bias_kind="broadcast-mask")
-        for dim, group, kvh in ((128, 4, 2), (64, 8, 1), (128, 1, 4), (96, 6, 2), (256, 2, 2)):
-            check_decode_case(kern, checks, dt, name=f"d{dim} h{group * kvh}/kv{kvh} bs16 ctx mixed",
-                              ctx_lens=[1, 0, 15, 16, 511, 512, 513, 1500, 4097], heads=group * kvh, kv_heads=kvh,
-                              dim=dim, block_size=16)
-        check_decode_case(kern, checks, dt, name="d128 h32/kv8 bs32 ctx 8192", ctx_lens=[8192, 8000, 77],
-                          heads=32, kv_heads=8, dim=128, block_size=32)
 
 
-def prefill_timings(kern, timer, quick):
+def decode_cases(kern, checks, dt):
+    for dim, group, kvh in ((128, 4, 2), (64, 8, 1), (128, 1, 4), (96, 6, 2), (256, 2, 2)):
+        check_decode_case(kern, checks, dt, name=f"d{dim} h{group * kvh}/kv{kvh} bs16 ctx mixed",
+                          ctx_lens=[1, 0, 15, 16, 511, 512, 513, 1500, 4097], heads=group * kvh, kv_heads=kvh,
+                          dim=dim, block_size=16)
+    check_decode_case(kern, checks, dt, name="d128 h32/kv8 bs32 ctx 8192", ctx_lens=[8192, 8000, 77],
+                      heads=32, kv_heads=8, dim=128, block_size=32)
+
+
+def time_prefill_kernel(kern, timer, kernel, fn, reps):
+    """Median ms of fn() with `kernel` selected; None when the kernel is not timed or its call fails."""
+    if kernel is None:
+        return None
+    kern.set_kernel(kernel)
+    try:
+        return timer.median_ms(fn, reps)
+    except RuntimeError as exc:
+        print(f"prefill {kernel}: not timed: {exc}", flush=True)
+        return None
+    finally:
+        kern.set_kernel("fa2")
+
+
+def prefill_timings(kern, timer, quick, kernels):
+    """Rows (dtype, dim, causal, batch, heads, seq, {kernel: TFLOP/s or None}, sdpa TFLOP/s)."""
     rows = []
     seqs = [512, 1024, 2048, 4096, 8192, 16384] if not quick else [1024, 4096]
     for dt in DTYPES:
@@ -260,13 +337,62 @@ def prefill_timings(kern, timer, quick):
                     sdpa = lambda: F.scaled_dot_product_attention(qt, kt, vt, is_causal=causal, scale=scale)
                     flops = 4.0 * batch * heads * seq * seq * dim * (0.5 if causal else 1.0)
                     reps = 10 if seq >= 8192 else 20
-                    t_ours, t_sdpa = timer.median_ms(ours, reps), timer.median_ms(sdpa, reps)
-                    row = (dt, dim, int(causal), batch, heads, seq, flops / t_ours / 1e9, flops / t_sdpa / 1e9)
-                    rows.append(row)
-                    print(f"prefill {dt} d{dim} causal={int(causal)} b{batch} h{heads} s{seq}: ours "
-                          f"{row[6]:.0f} TFLOP/s, sdpa {row[7]:.0f} TFLOP/s ({row[6] / row[7]:.2f}x)", flush=True)
+                    tflops = {}
+                    for kernel in PREFILL_KERNELS:
+                        ms = time_prefill_kernel(kern, timer, kernel if kernel in kernels else None, ours, reps)
+                        tflops[kernel] = flops / ms / 1e9 if ms else None
+                    sdpa_tflops = flops / timer.median_ms(sdpa, reps) / 1e9
+                    rows.append((dt, dim, int(causal), batch, heads, seq, tflops, sdpa_tflops))
+                    ours_text = ", ".join(f"{k} {fmt_rate(v)} TFLOP/s ({fmt_ratio(v, sdpa_tflops)})"
+                                          for k, v in tflops.items())
+                    print(f"prefill {dt} d{dim} causal={int(causal)} b{batch} h{heads} s{seq}: {ours_text}, "
+                          f"sdpa {sdpa_tflops:.0f} TFLOP/s", flush=True)
                     del q, k, v, qt, kt, vt, out, lse
     return rows
+
+
+def fmt_rate(v):
+    return "-" if v is None else f"{v:.0f}"
+
+
+def fmt_ratio(v, ref, pct=False):
+    if v is None:
+        return "-"
+    return f"{v / ref:.0%}" if pct else f"{v / ref:.2f}x"
+
+
+def goal_lines(checks, prefill_rows, decode_rows, mm_tflops, copy_gbs):
+    """The goals of the attention issue, each judged on the faster kernel per row among those that
+    passed every correctness case."""
+    passed = [k for k in PREFILL_KERNELS if k not in checks.failed_kernels]
+    lines = ["## Goals (this run)", "",
+             f"Prefill kernels that passed every correctness case: {', '.join(passed) or 'none'}.", "",
+             "| goal | result | met |", "|---|---|---|"]
+    n_ok = len(checks.rows) - checks.failures
+    lines.append(f"| zero correctness failures | {n_ok}/{len(checks.rows)} | {'yes' if not checks.failures else 'no'} |")
+    goal_rows = [r for r in prefill_rows if r[0] == "bf16" and r[1] == 128 and r[5] >= 2048]
+    best = []  # (kernel, TFLOP/s, SDPA TFLOP/s) per goal row
+    for r in goal_rows:
+        candidates = [(r[6][k], k) for k in passed if r[6].get(k)]
+        if candidates:
+            rate, kernel = max(candidates)
+            best.append((kernel, rate, r[7]))
+    if best and len(best) == len(goal_rows):
+        ratios = [rate / sdpa for _, rate, sdpa in best]
+        rates = [rate for _, rate, _ in best]
+        used = ", ".join(sorted({k for k, _, _ in best}))
+        lines.append(f"| prefill >= 1.0x SDPA at seq >= 2048 (hdim 128, bf16) | {min(ratios):.2f}-{max(ratios):.2f}x "
+                     f"({used}) | {'yes' if min(ratios) >= 1.0 else 'no'} |")
+        lines.append(f"| prefill >= 50% of the dense bf16 matmul rate (same rows) | {min(rates) / mm_tflops:.0%}-"
+                     f"{max(rates) / mm_tflops:.0%} ({min(rates):.0f}-{max(rates):.0f} of {mm_tflops:.0f} TFLOP/s; "
+                     f"{used}) | {'yes' if min(rates) >= 0.5 * mm_tflops else 'no'} |")
+    else:
+        lines.append("| prefill goals | no kernel passed correctness and was timed on every goal row | no |")
+    if decode_rows:
+        shares = [gbs / copy_gbs for *_, gbs in decode_rows]
+        lines.append(f"| decode >= 70% of copy bandwidth | {min(shares):.0%}-{max(shares):.0%} | "
+                     f"{'yes' if min(shares) >= 0.7 else 'no'} |")
+    return lines
 
 
 def decode_timings(kern, timer, quick):
@@ -311,18 +437,24 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--check-only", action="store_true")
     ap.add_argument("--table-out")
+    ap.add_argument("--kernels", default="fa2,sm90", help="prefill kernels to check and time, in order")
     args = ap.parse_args()
+    kernels = args.kernels.split(",")
+    if not kernels or any(k not in PREFILL_KERNELS for k in kernels):
+        ap.error(f"--kernels: a comma-separated list of {', '.join(PREFILL_KERNELS)}")
     torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
     kern = Kernels(args.lib)
     checks = Checks()
-    correctness(kern, checks, args.quick)
+    correctness(kern, checks, args.quick, kernels)
     print(f"correctness: {len(checks.rows) - checks.failures}/{len(checks.rows)} passed", flush=True)
     if args.check_only:
         return 1 if checks.failures else 0
     timer = Timer()
     mm_tflops, copy_gbs = ceilings(timer)
     print(f"dense bf16 matmul 8192^3: {mm_tflops:.0f} TFLOP/s; device copy: {copy_gbs:.0f} GB/s", flush=True)
-    prefill_rows = prefill_timings(kern, timer, args.quick)
+    # A kernel that failed correctness is not timed: its rate would mean nothing.
+    timed = [k for k in kernels if k not in checks.failed_kernels]
+    prefill_rows = prefill_timings(kern, timer, args.quick, timed)
     decode_rows = decode_timings(kern, timer, args.quick)
 
     lines = table_header("Attention kernels") + [
@@ -331,15 +463,21 @@ def main():
              f"Ceilings: dense bf16 matmul 8192^3 {mm_tflops:.0f} TFLOP/s; device-to-device copy {copy_gbs:.0f} GB/s "
              f"(read + write).", "",
              "## Prefill (TFLOP/s, median, L2 flushed)", "",
-             "| dtype | hdim | causal | batch | heads | seq | ours | SDPA | ours/SDPA | ours/matmul |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "Kernels: fa2 = flash_attention.cu (mma.sync), sm90 = flash_attention_sm90.cu (wgmma); "
+             "'-' = not timed (not selected, failed correctness, or the call failed).", "",
+             "| dtype | hdim | causal | batch | heads | seq | ours fa2 | ours sm90 | SDPA | fa2/SDPA | sm90/SDPA "
+             "| fa2/matmul | sm90/matmul |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for dt, dim, causal, batch, heads, seq, ours, sdpa in prefill_rows:
-        lines.append(f"| {dt} | {dim} | {causal} | {batch} | {heads} | {seq} | {ours:.0f} | {sdpa:.0f} | "
-                     f"{ours / sdpa:.2f} | {ours / mm_tflops:.0%} |")
+        fa2, sm90 = ours["fa2"], ours["sm90"]
+        lines.append(f"| {dt} | {dim} | {causal} | {batch} | {heads} | {seq} | {fmt_rate(fa2)} | {fmt_rate(sm90)} | "
+                     f"{sdpa:.0f} | {fmt_ratio(fa2, sdpa)} | {fmt_ratio(sm90, sdpa)} | "
+                     f"{fmt_ratio(fa2, mm_tflops, True)} | {fmt_ratio(sm90, mm_tflops, True)} |")
     lines += ["", "## Decode, paged KV (hdim 128, block 16)", "",
               "| dtype | seqs | context | heads/kv | time (us) | GB/s | of copy |", "|---|---|---|---|---|---|---|"]
     for dt, n, ctx, h, kvh, ms, gbs in decode_rows:
         lines.append(f"| {dt} | {n} | {ctx} | {h}/{kvh} | {ms * 1e3:.0f} | {gbs:.0f} | {gbs / copy_gbs:.0%} |")
+    lines += [""] + goal_lines(checks, prefill_rows, decode_rows, mm_tflops, copy_gbs)
     emit_table(lines, args.table_out)
     return 1 if checks.failures else 0
 

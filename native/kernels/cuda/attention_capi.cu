@@ -8,6 +8,7 @@
 #include "kernels/cuda/attention_types.h"
 #include "kernels/cuda/flash_attention.cuh"
 #include "kernels/cuda/paged_attention.cuh"
+#include "kernels/cuda/prefill_kernel_choice.h"
 
 #define HS_CAPI extern "C" __attribute__((visibility("default")))
 
@@ -51,6 +52,17 @@ HS_CAPI int hs_attn_prefill(int dtype, const void* q, const void* k, const void*
   args.scale = scale;
   args.causal = causal != 0;
   return report(hs::cuda::flash_attention_prefill(args, static_cast<cudaStream_t>(stream)));
+}
+
+// Chooses the prefill kernel for the process, overriding HS_ATTENTION_KERNEL: 0 fa2, 1 sm90 (see
+// prefill_kernel_choice.h for what sm90 covers and when it fails). Returns 0, or ERR_INVALID_ARGUMENT's value.
+HS_CAPI int hs_attn_set_prefill_kernel(int kernel) {
+  if (kernel != 0 && kernel != 1) {
+    return report(hs::Status(hs::StatusCode::kInvalidArgument,
+                             "hs_attn_set_prefill_kernel: kernel must be 0 (fa2) or 1 (sm90)"));
+  }
+  hs::cuda::set_prefill_kernel(kernel == 1 ? hs::cuda::PrefillKernel::kSm90 : hs::cuda::PrefillKernel::kFa2);
+  return report(hs::Status::ok());
 }
 
 HS_CAPI size_t hs_attn_decode_workspace_size(int num_seqs, int num_heads, int head_dim, int max_context_len) {

@@ -1,6 +1,6 @@
-// Device helpers shared by the attention kernels: element conversions, 16-byte asynchronous copies
-// (cp.async), ldmatrix and the m16n8k16 tensor-core MMA with fp32 accumulation (sm_80+); the warp
-// reductions come from warp_reduce.cuh.
+// Device helpers shared by the attention kernels: sequence spans of varlen batches, element
+// conversions, 16-byte asynchronous copies (cp.async), ldmatrix and the m16n8k16 tensor-core MMA with
+// fp32 accumulation (sm_80+); the warp reductions come from warp_reduce.cuh.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -44,6 +44,19 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float (&out)[8]) {
   const T* v = reinterpret_cast<const T*>(&raw);
 #pragma unroll
   for (int i = 0; i < 8; ++i) out[i] = to_float(v[i]);
+}
+
+// Where one sequence's rows start and how many there are (fixed lengths when cu_seqlens is null).
+struct SeqSpan {
+  int start;
+  int len;
+};
+__device__ __forceinline__ SeqSpan seq_span(const int32_t* cu_seqlens, int b, int fixed_len) {
+  if (cu_seqlens) return {cu_seqlens[b], cu_seqlens[b + 1] - cu_seqlens[b]};
+  return {b * fixed_len, fixed_len};
+}
+__device__ __forceinline__ int total_rows(const int32_t* cu_seqlens, int batch, int fixed_len) {
+  return cu_seqlens ? cu_seqlens[batch] : batch * fixed_len;
 }
 
 // 2^x on the special-function unit (ex2.approx, flush-to-zero): 2^-inf = 0.

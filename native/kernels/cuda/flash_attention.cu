@@ -15,9 +15,14 @@
 //
 // General kernel (any sm >= 75, head_dim <= 256, and unaligned tensors): one warp per query row,
 // keys visited one at a time with the same online softmax; lanes split the head dimension.
+//
+// HS_ATTENTION_KERNEL=sm90 (prefill_kernel_choice.h) sends what it covers to the Hopper wgmma kernel
+// of flash_attention_sm90.cu instead.
 #include "kernels/cuda/attention_device.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/flash_attention.cuh"
+#include "kernels/cuda/flash_attention_sm90.cuh"
+#include "kernels/cuda/prefill_kernel_choice.h"
 
 #include <cmath>
 #include <cstdint>
@@ -27,19 +32,6 @@ namespace {
 
 using device::kLn2;
 using device::kLog2e;
-
-// Where one sequence's rows start and how many there are (fixed lengths when cu_seqlens is null).
-struct SeqSpan {
-  int start;
-  int len;
-};
-__device__ __forceinline__ SeqSpan seq_span(const int32_t* cu_seqlens, int b, int fixed_len) {
-  if (cu_seqlens) return {cu_seqlens[b], cu_seqlens[b + 1] - cu_seqlens[b]};
-  return {b * fixed_len, fixed_len};
-}
-__device__ __forceinline__ int total_rows(const int32_t* cu_seqlens, int batch, int fixed_len) {
-  return cu_seqlens ? cu_seqlens[batch] : batch * fixed_len;
-}
 
 // Tile shape per head dim: each warp owns kWarpM m16 tiles of the 128-row query tile (two halve the
 // shared-memory reads per MMA); at head_dim 128 two tiles per warp leave too few registers, so one.
@@ -437,6 +429,9 @@ Status flash_attention_prefill(const PrefillArgs& args, cudaStream_t stream) {
   HS_RETURN_IF_ERROR(check_args(args));
   if (args.max_seqlen_q == 0) return Status::ok();
   const float scale_log2 = args.scale * kLog2e;
+  // The Hopper kernel only when chosen (prefill_kernel_choice.h); what it does not cover stays here.
+  if (selected_prefill_kernel() == PrefillKernel::kSm90 && sm90_prefill_supports(args))
+    return flash_attention_prefill_sm90(args, scale_log2, stream);
   if (args.dtype == AttnDType::kFloat16) return dispatch<__half>(args, scale_log2, stream);
   return dispatch<__nv_bfloat16>(args, scale_log2, stream);
 }

@@ -8,7 +8,8 @@
 namespace hs::cuda {
 
 // Checks the arguments, picks the tensor-core kernel (sm_80+, head_dim 64/96/128) or the general
-// kernel (any head_dim <= 256, any sm >= 75) and launches it on `stream`. Asynchronous.
+// kernel (any head_dim <= 256, any sm >= 75) and launches it on `stream`. Asynchronous. With
+// HS_ATTENTION_KERNEL=sm90 (prefill_kernel_choice.h) the Hopper kernel runs what it covers.
 Status flash_attention_prefill(const PrefillArgs& args, cudaStream_t stream);
 
 }  // namespace hs::cuda
