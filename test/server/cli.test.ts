@@ -13,6 +13,12 @@ const repo = makeRepository({ mlp: { maxBatchSize: 8 } });
 afterAll(() => repo.remove());
 
 describe('highservice serve / bench <url>', () => {
+  it('runs as `npx highservice` from a checkout, as the README starts (the bin is executable)', async () => {
+    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'highservice', '--help'], { cwd: path.join(__dirname, '../..'), timeout: 20_000 });
+    expect(stdout).toMatch(/Usage: highservice/);
+    expect(stdout).toMatch(/serve/);
+  });
+
   it('serves a repository and reports throughput, p50/p99 and errors under load', async () => {
     const server = spawn(process.execPath, [main, 'serve', repo.root, '--port', '0', '--max-delay', '1', '--no-cache'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
