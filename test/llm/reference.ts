@@ -31,7 +31,9 @@ function quantiseRows(m: Matrix): Matrix {
     for (let c = 0; c < m.cols; c++) maxAbs = Math.max(maxAbs, Math.abs(m.data[r * m.cols + c]));
     const scale = maxAbs > 0 ? Math.fround(Math.fround(maxAbs) / 127) : 1;
     for (let c = 0; c < m.cols; c++) {
-      const q = Math.max(-127, Math.min(127, Math.round(Math.fround(m.data[r * m.cols + c]) / scale)));
+      // The engine's rule: the quotient in float32, rounded half away from zero.
+      const t = Math.max(-127, Math.min(127, Math.fround(Math.fround(m.data[r * m.cols + c]) / scale)));
+      const q = Math.sign(t) * Math.floor(Math.abs(t) + 0.5);
       out[r * m.cols + c] = q * scale;
     }
   }
