@@ -4,6 +4,8 @@ against torch.matmul (cuBLAS) on one GPU.
 
 Our kernels take float32 activations A [M, K] and weights B in float32 (simt64) or 16 bits (all
 kernels; tc64/tc128 round A to the MMA type as they load it), with fp32 accumulation and output.
+"i8" rows: B int8 with a float32 scale per column (the LLM's int8 weights), bf16 MMA; its reference
+is the float64 product with the dequantised B, and torch's time is the bf16 matmul of the same shape.
 
 Correctness: every case draws fresh random inputs, poisons C with NaN, runs the kernel and compares
 with a float64 reference of the same weights and unrounded A (max |error| / max |reference|; NaN
@@ -25,9 +27,9 @@ from gpu_bench import Timer, emit_table, table_header
 
 DEV = "cuda"
 KERNELS = {"simt64": 0, "tc64": 1, "tc128": 2}
-ELEM = {"fp32": (0, torch.float32), "fp16": (1, torch.float16), "bf16": (2, torch.bfloat16)}
-MMA = {"fp16": 0, "bf16": 1, "fp32": 0}
-BOUND = {"fp32": 1e-5, "fp16": 4e-3, "bf16": 3e-2}  # max-norm relative error, fp32 accumulation
+ELEM = {"fp32": (0, torch.float32), "fp16": (1, torch.float16), "bf16": (2, torch.bfloat16), "i8": (3, torch.int8)}
+MMA = {"fp16": 0, "bf16": 1, "fp32": 0, "i8": 1}
+BOUND = {"fp32": 1e-5, "fp16": 4e-3, "bf16": 3e-2, "i8": 3e-2}  # max-norm relative error, fp32 accumulation
 ACT_RELU = 1
 
 
@@ -35,15 +37,16 @@ class Gemm:
     def __init__(self, path):
         lib = ctypes.CDLL(path)
         vp, i32, i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
-        lib.hs_gemm.argtypes = [i32, i32, vp, vp, i32, i32, vp, vp, i32, i64, i64, i64, vp]
+        lib.hs_gemm.argtypes = [i32, i32, vp, vp, i32, vp, i32, vp, vp, i32, i64, i64, i64, vp]
         lib.hs_gemm.restype = i32
         lib.hs_gemm_last_error.restype = ctypes.c_char_p
         self.lib = lib
 
-    def __call__(self, kernel, dt, a, b, c, *, b_trans=False, bias=None, act=0):
+    def __call__(self, kernel, dt, a, b, c, *, b_scale=None, b_trans=False, bias=None, act=0):
         m, k = a.shape
         n = c.shape[1]
-        rc = self.lib.hs_gemm(KERNELS[kernel], MMA[dt], a.data_ptr(), b.data_ptr(), ELEM[dt][0], int(b_trans),
+        rc = self.lib.hs_gemm(KERNELS[kernel], MMA[dt], a.data_ptr(), b.data_ptr(), ELEM[dt][0],
+                              b_scale.data_ptr() if b_scale is not None else None, int(b_trans),
                               c.data_ptr(), bias.data_ptr() if bias is not None else None, act, m, n, k,
                               torch.cuda.current_stream().cuda_stream)
         if rc != 0:
@@ -54,14 +57,31 @@ def kernels_for(dt):
     return ["simt64"] if dt == "fp32" else ["simt64", "tc64", "tc128"]
 
 
+def quantised(n, k, b_trans):
+    """Int8 B of n output columns over k with its per-column scales, as the LLM quantises weights."""
+    w = torch.randn(n, k, device=DEV)
+    scale = w.abs().amax(dim=1).clamp_min(1e-30) / 127
+    q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return (q if b_trans else q.t().contiguous()), scale
+
+
+def weights(dt, n, k, b_trans):
+    """B as stored ([N, K] with b_trans, else [K, N]), its scales (int8) and its float64 [K, N] value."""
+    if dt == "i8":
+        b, scale = quantised(n, k, b_trans)
+        b64 = (b.double().t() if b_trans else b.double()) * scale.double()
+        return b, scale, b64
+    b = torch.randn(*((n, k) if b_trans else (k, n)), device=DEV).to(ELEM[dt][1])
+    return b, None, (b.double().t() if b_trans else b.double())
+
+
 def check_case(gemm, kernel, dt, m, n, k, b_trans, with_bias, relu):
     a = torch.randn(m, k, device=DEV)
-    b = torch.randn(*((n, k) if b_trans else (k, n)), device=DEV).to(ELEM[dt][1])
+    b, scale, b64 = weights(dt, n, k, b_trans)
     bias = torch.randn(n, device=DEV) if with_bias else None
     c = torch.full((m, n), float("nan"), device=DEV)
-    gemm(kernel, dt, a, b, c, b_trans=b_trans, bias=bias, act=ACT_RELU if relu else 0)
+    gemm(kernel, dt, a, b, c, b_scale=scale, b_trans=b_trans, bias=bias, act=ACT_RELU if relu else 0)
     torch.cuda.synchronize()
-    b64 = b.double().t() if b_trans else b.double()
     ref = a.double() @ b64
     if bias is not None:
         ref += bias.double()
@@ -77,7 +97,7 @@ def correctness(gemm, quick):
     if quick:
         shapes = shapes[:4]
     rows, failures = [], 0
-    for dt in ("fp32", "fp16", "bf16"):
+    for dt in ("fp32", "fp16", "bf16", "i8"):
         for kernel in kernels_for(dt):
             for m, n, k in shapes:
                 for b_trans, with_bias, relu in ((False, False, False), (True, True, True)):
@@ -98,16 +118,17 @@ def timings(gemm, timer, quick):
     reps = 5 if quick else 20
     rows = []
     torch.backends.cuda.matmul.allow_tf32 = False
-    for dt in ("fp16", "bf16", "fp32"):
+    for dt in ("fp16", "bf16", "i8", "fp32"):
         for m, n, k in shapes:
             a = torch.randn(m, k, device=DEV)
-            b = torch.randn(k, n, device=DEV).to(ELEM[dt][1])
+            b, scale, _ = weights(dt, n, k, False)
             c = torch.empty(m, n, device=DEV)
-            a_t = a.to(ELEM[dt][1])
-            torch_ms = timer.median_ms(lambda: torch.matmul(a_t, b), reps)
+            t_dtype = torch.bfloat16 if dt == "i8" else ELEM[dt][1]
+            a_t, b_t = a.to(t_dtype), (b.to(t_dtype) * scale.to(t_dtype) if dt == "i8" else b)
+            torch_ms = timer.median_ms(lambda: torch.matmul(a_t, b_t), reps)
             flop = 2.0 * m * n * k
             for kernel in kernels_for(dt):
-                ms = timer.median_ms(lambda: gemm(kernel, dt, a, b, c), reps)
+                ms = timer.median_ms(lambda: gemm(kernel, dt, a, b, c, b_scale=scale), reps)
                 rows.append((dt, kernel, m, n, k, flop / ms / 1e9, flop / torch_ms / 1e9))
                 print(f"{dt} {kernel} {m}x{n}x{k}: {flop / ms / 1e9:.1f} TFLOP/s, torch.matmul "
                       f"{flop / torch_ms / 1e9:.1f} TFLOP/s ({torch_ms / ms:.2f}x)", flush=True)
@@ -133,7 +154,7 @@ def main():
              f"Correctness: {len(checks) - failures}/{len(checks)} cases passed (fresh random inputs, "
              f"NaN-poisoned outputs, float64 reference).", "",
              "Ours: float32 A, B in the row's dtype, float32 C. torch.matmul: A and B in the row's dtype "
-             "(fp32 with TF32 off).", "",
+             "(fp32 with TF32 off; bf16 for the i8 rows).", "",
              "| dtype | kernel | M | N | K | ours TFLOP/s | torch.matmul TFLOP/s | ours/torch |",
              "|---|---|---|---|---|---|---|---|"]
     for dt, kernel, m, n, k, ours, ref in rows:

@@ -126,8 +126,9 @@ Status conv2d_simt(const Conv2dArgs& args, cudaStream_t stream) {
     case GemmElem::kF32: return launch(make_conv<F32>(args), M, N, stream);
     case GemmElem::kF16: return launch(make_conv<F16>(args), M, N, stream);
     case GemmElem::kBF16: return launch(make_conv<BF16>(args), M, N, stream);
+    case GemmElem::kI8: break;
   }
-  HS_FAIL(kType, "conv2d: unknown weight type");
+  HS_FAIL(kType, "conv2d: weights must be float32 or 16-bit");
 }
 
 }  // namespace detail

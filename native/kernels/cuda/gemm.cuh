@@ -2,8 +2,10 @@
 //   C(m, n) = act(alpha * sum_k A(m, k) B(k, n) + bias[n] + beta * D(m, n))
 // Operands are addressed through row/column strides, so transposed and broadcast operands need no
 // copies; batch items broadcast numpy-style through per-operand batch strides. B (MatMul and Gemm
-// weights) and the convolution's weights may be float32 or 16-bit (converted at build time); A, X,
-// C, bias and D are float32. Every launcher is asynchronous on `stream`.
+// weights) and the convolution's weights may be float32 or 16-bit (converted at build time); B may
+// also be int8 with a float32 scale per column n (the LLM's weight-only quantisation per output
+// channel): B(k, n) = q(k, n) * b_scale[n], applied to the sum. A, X, C, bias and D are float32.
+// Every launcher is asynchronous on `stream`.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -13,11 +15,12 @@
 namespace hs::cuda {
 
 // Element type of an operand in device memory.
-enum class GemmElem : int { kF32, kF16, kBF16 };
+enum class GemmElem : int { kF32, kF16, kBF16, kI8 };
 
 // The kernel that runs a GEMM or convolution: the tactics of the CUDA backend.
 //   kSimt:   64x64 tile, fp32 FMA (exact fp32 products; any operand types).
-//   kTc64:   64x64 tile, 4 warps, mma.sync m16n8k16 (sm_80+), operands rounded to the MMA type.
+//   kTc64:   64x64 tile, 4 warps, mma.sync m16n8k16 (sm_80+), operands rounded to the MMA type
+//            (int8 B is exact in either 16-bit type).
 //   kTc128:  128x128 tile, 8 warps, the same MMA.
 enum class GemmKernel : int { kSimt, kTc64, kTc128 };
 // The 16-bit type the tensor-core kernels multiply in (fp32 accumulation).
@@ -33,6 +36,7 @@ struct GemmArgs {
   const void* b = nullptr;
   GemmElem b_elem = GemmElem::kF32;
   int64_t b_rs = 0, b_cs = 0;  // B(k, n) = b[k * b_rs + n * b_cs]
+  const float* b_scale = nullptr;  // int8 B only: [N], B(k, n) = b[...] * b_scale[n]
   float* c = nullptr;
   int64_t c_rs = 0;            // C(m, n) = c[m * c_rs + n]
   IndexSpace batch;            // batch items (rank 0: one item)

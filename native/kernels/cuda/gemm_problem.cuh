@@ -6,7 +6,8 @@
 //              from the NCHW input on the fly (zero outside the padding), so no im2col buffer exists.
 // A problem gives, per batch item, a small Item (base pointers or the group) that the loads and
 // stores take, so kernels never write their (large) parameter struct. Loads return float whatever
-// the operand's element type (EA, EB, EW: F32, F16 or BF16 tags); the epilogue is float32.
+// the operand's element type (EA, EB, EW: F32, F16 or BF16 tags; EB also I8, whose per-column
+// scale the epilogue applies); the epilogue is float32.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -22,6 +23,7 @@ namespace hs::cuda::gemm_detail {
 struct F32 {};
 struct F16 {};
 struct BF16 {};
+struct I8 {};
 
 template <class E>
 __device__ __forceinline__ float load_elem(const void* p, int64_t i);
@@ -38,9 +40,14 @@ __device__ __forceinline__ float load_elem<BF16>(const void* p, int64_t i) {
   return __bfloat162float(__ushort_as_bfloat16(static_cast<const unsigned short*>(p)[i]));
 }
 
+template <>
+__device__ __forceinline__ float load_elem<I8>(const void* p, int64_t i) {
+  return static_cast<float>(static_cast<const signed char*>(p)[i]);
+}
+
 template <class E>
 constexpr int64_t elem_bytes() {
-  return std::is_same_v<E, F32> ? 4 : 2;
+  return std::is_same_v<E, F32> ? 4 : std::is_same_v<E, I8> ? 1 : 2;
 }
 
 template <class EA, class EB>
@@ -67,6 +74,7 @@ struct DenseGemm {
   __device__ float load_a(const Item& it, int64_t m, int64_t k) const { return load_elem<EA>(it.a, m * g.a_rs + k * g.a_cs); }
   __device__ float load_b(const Item& it, int64_t k, int64_t n) const { return load_elem<EB>(it.b, k * g.b_rs + n * g.b_cs); }
   __device__ void store(const Item& it, int64_t m, int64_t n, float acc) const {
+    if constexpr (std::is_same_v<EB, I8>) acc *= g.b_scale[n];
     float v = g.alpha * acc;
     if (g.bias) v += g.bias[n];
     if (g.d) v += g.beta * g.d[m * g.d_rs + n * g.d_cs];
@@ -115,11 +123,15 @@ struct ImplicitConv {
 
 // Calls f(problem) with the DenseGemm instantiation for the operand types, where H is the one
 // 16-bit type the caller compiled for. Only B may be 16-bit (the weights of MatMul and Gemm, which
-// the backend converts at build time); anything else is ERR_TYPE.
+// the backend converts at build time) or int8 (with its scales); anything else is ERR_TYPE.
 template <class H, class F>
 Status with_dense(const GemmArgs& g, int64_t items, GemmElem h, F&& f) {
   if (g.a_elem != GemmElem::kF32) HS_FAIL(kType, "gemm: A must be float32");
   if (g.b_elem == GemmElem::kF32) return f(DenseGemm<F32, F32>{g, items});
+  if (g.b_elem == GemmElem::kI8) {
+    if (!g.b_scale) HS_FAIL(kInvalidArgument, "gemm: int8 B needs its per-column scales");
+    return f(DenseGemm<F32, I8>{g, items});
+  }
   if (g.b_elem != h) HS_FAIL(kType, "gemm: B of another 16-bit type than the kernel's");
   return f(DenseGemm<F32, H>{g, items});
 }

@@ -17,7 +17,7 @@ __global__ void to_16bit_kernel(const float* x, bool bf16, unsigned short* y, in
 }  // namespace
 
 Status float_to_16bit(const float* x, GemmElem to, void* y, int64_t n, cudaStream_t stream) {
-  if (to == GemmElem::kF32) HS_FAIL(kInvalidArgument, "float_to_16bit: the target must be a 16-bit type");
+  if (to != GemmElem::kF16 && to != GemmElem::kBF16) HS_FAIL(kInvalidArgument, "float_to_16bit: the target must be a 16-bit type");
   if (n <= 0) return Status::ok();
   const int64_t blocks = (n + 255) / 256;
   to_16bit_kernel<<<(unsigned)(blocks < 4096 ? blocks : 4096), 256, 0, stream>>>(x, to == GemmElem::kBF16,

@@ -32,6 +32,7 @@ bool as_lt(const GemmArgs& g, LtGemm* p) {
   // beta * D: only Gemm's C of one row with beta 1 (nn.Linear's bias), which is a bias epilogue.
   const bool d_is_bias = g.d && g.beta == 1.f && g.d_rs == 0 && g.d_cs == 1 && !g.bias;
   if (g.d && g.beta != 0.f && !d_is_bias) return false;
+  if (g.b_elem == GemmElem::kI8) return false;  // scaled int8 weights are our kernels' alone
   if (g.a_cs == 1 && g.a_rs == g.K) p->a_trans = false;
   else if (g.a_rs == 1 && g.a_cs == g.M) p->a_trans = true;
   else return false;
