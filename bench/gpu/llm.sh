@@ -6,7 +6,8 @@
 #      typed errors, OOM at load, device memory after dispose (skipped with HS_LLM_TESTS=0, as run.sh
 #      does after engine.sh has run all of test/gpu);
 #   2. llm.py: last-token logits against Hugging Face transformers loading the same files;
-#   3. `highservice bench llm --device cuda` at concurrency 1, 8, 32 on the random 'small' Llama.
+#   3. `highservice bench llm --device cuda` at concurrency 1, 8, 32 on the random 'small' Llama,
+#      with its bfloat16 weights and again with int8 weights (--weights int8).
 # Writes $OUT/llm-cuda.md (device line, date, commit, both tables) and the logs beside it.
 #   bench/gpu/llm.sh   env: HS_ARCH, HS_COMMIT, OUT (default bench/results/tmp), HS_LLM_TESTS (default 1),
 #                      HS_LLM_SIZE (small | tiny, default small), HS_LLM_REQUESTS (default 64),
@@ -27,8 +28,10 @@ if [ "${HS_MEMCHECK:-0}" = 1 ]; then
     node node_modules/vitest/vitest.mjs run test/gpu/llm-cuda.test.ts -t "KV cache paths" 2>&1 | tee "$out_dir/llm-memcheck-log.txt" || status=$?
 fi
 python3 bench/gpu/llm.py --out "$out_dir/llm-hf-compare.md" 2>&1 | tee "$out_dir/llm-hf-log.txt" || status=$?
-node lib/cli/main.js bench llm --device cuda --size "${HS_LLM_SIZE:-small}" --concurrency 1,8,32 \
-  --requests "${HS_LLM_REQUESTS:-64}" 2>&1 | tee "$out_dir/llm-bench-log.txt" || status=$?
+for weights in auto int8; do
+  node lib/cli/main.js bench llm --device cuda --size "${HS_LLM_SIZE:-small}" --concurrency 1,8,32 --weights "$weights" \
+    --requests "${HS_LLM_REQUESTS:-64}" 2>&1 | tee "$out_dir/llm-bench-$weights-log.txt" || status=$?
+done
 
 {
   echo "# LLM engine on CUDA"
@@ -38,11 +41,14 @@ node lib/cli/main.js bench llm --device cuda --size "${HS_LLM_SIZE:-small}" --co
   echo
   if [ -f "$out_dir/llm-hf-compare.md" ]; then cat "$out_dir/llm-hf-compare.md"; else echo "(no transformers comparison: see llm-hf-log.txt)"; fi
   echo
-  echo '## highservice bench llm --device cuda'
-  echo
-  echo '```'
-  cat "$out_dir/llm-bench-log.txt"
-  echo '```'
+  for weights in auto int8; do
+    echo "## highservice bench llm --device cuda --weights $weights"
+    echo
+    echo '```'
+    cat "$out_dir/llm-bench-$weights-log.txt"
+    echo '```'
+    echo
+  done
 } > "$out_dir/llm-cuda.md"
 echo "bench/gpu/llm.sh: $out_dir/llm-cuda.md (status $status)"
 exit "$status"

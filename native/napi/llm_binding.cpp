@@ -178,8 +178,8 @@ class LlmWrap : public Napi::ObjectWrap<LlmWrap> {
     o.Set("deviceBytes", (double)m.device_bytes());
     o.Set("threads", 1);
     o.Set("weightType", m.weight_type());
-    o.Set("kvCacheType", m.weight_type());
-    o.Set("matmulPrecision", std::string(m.weight_type()) == "float16" ? "fp16" : "bf16");
+    o.Set("kvCacheType", m.kv_cache_type());
+    o.Set("matmulPrecision", std::string(m.kv_cache_type()) == "float16" ? "fp16" : "bf16");
     o.Set("bf16Kernel", env.Null());
 #endif
     return o;

@@ -170,11 +170,14 @@ void need(bool ok, const std::string& what) {
 
 Status gemm(const GemmArgs& g, GemmKernel kernel, MmaType mma, cudaStream_t) {
   need(g.batch.rank == 0, "gemm: the LLM uses unbatched GEMMs");
-  need(g.a_elem == GemmElem::kF32 && g.b_elem != GemmElem::kF32, "gemm: A float32, B 16-bit");
+  const bool int8 = g.b_elem == GemmElem::kI8;
+  need(g.a_elem == GemmElem::kF32 && g.b_elem != GemmElem::kF32, "gemm: A float32, B 16-bit or int8");
   need(kernel != GemmKernel::kSimt, "gemm: the emulated device is sm_90, tensor-core tactics expected");
-  need((mma == MmaType::kBF16) == (g.b_elem == GemmElem::kBF16), "gemm: MMA type = B's type");
+  need((mma == MmaType::kBF16) == (g.b_elem == GemmElem::kBF16 || int8), "gemm: MMA type = B's type (bfloat16 for int8)");
   need(inside(g.a, (size_t)((g.M - 1) * g.a_rs + (g.K - 1) * g.a_cs + 1) * 4), "gemm: A out of its allocation");
-  need(inside(g.b, (size_t)((g.K - 1) * g.b_rs + (g.N - 1) * g.b_cs + 1) * 2), "gemm: B out of its allocation");
+  need(inside(g.b, (size_t)((g.K - 1) * g.b_rs + (g.N - 1) * g.b_cs + 1) * (int8 ? 1 : 2)), "gemm: B out of its allocation");
+  need(int8 == (g.b_scale != nullptr), "gemm: scales exactly with int8 B");
+  if (int8) need(inside(g.b_scale, (size_t)g.N * 4), "gemm: B's scales out of their allocation");
   need(inside(g.c, (size_t)((g.M - 1) * g.c_rs + g.N) * 4), "gemm: C out of its allocation");
   if (g.bias) need(inside(g.bias, (size_t)g.N * 4), "gemm: bias out of its allocation");
   if (g.d) need(inside(g.d, (size_t)((g.M - 1) * g.d_rs + (g.N - 1) * g.d_cs + 1) * 4), "gemm: D out of its allocation");
@@ -184,8 +187,12 @@ Status gemm(const GemmArgs& g, GemmKernel kernel, MmaType mma, cudaStream_t) {
   for (int64_t m = 0; m < g.M; ++m)
     for (int64_t n = 0; n < g.N; ++n) {
       double acc = 0;
-      for (int64_t k = 0; k < g.K; ++k)
-        acc += (double)round16(half, a[m * g.a_rs + k * g.a_cs]) * ld16(bt, g.b, k * g.b_rs + n * g.b_cs);
+      for (int64_t k = 0; k < g.K; ++k) {
+        const int64_t bi = k * g.b_rs + n * g.b_cs;
+        const float b = int8 ? (float)static_cast<const int8_t*>(g.b)[bi] : ld16(bt, g.b, bi);
+        acc += (double)round16(half, a[m * g.a_rs + k * g.a_cs]) * b;
+      }
+      if (int8) acc *= g.b_scale[n];
       float v = g.alpha * (float)acc;
       if (g.bias) v += g.bias[n];
       if (g.d) v += g.beta * g.d[m * g.d_rs + n * g.d_cs];
@@ -281,6 +288,18 @@ Status llm_embed(AttnDType t, const void* table, int64_t vocab, int64_t dim, con
   for (int64_t i = 0; i < n; ++i) {
     need(tokens[i] >= 0 && tokens[i] < vocab, "embed: token id");
     for (int64_t d = 0; d < dim; ++d) out[i * dim + d] = ld16(t, table, (int64_t)tokens[i] * dim + d);
+  }
+  return Status::ok();
+}
+
+Status llm_embed_int8(const int8_t* table, const float* scales, int64_t vocab, int64_t dim, const int32_t* tokens, int64_t n,
+                      float* out, cudaStream_t) {
+  need(inside(table, (size_t)(vocab * dim)) && inside(scales, (size_t)vocab * 4) && inside(out, (size_t)(n * dim) * 4) &&
+           inside(tokens, (size_t)n * 4),
+       "embed_int8: bounds");
+  for (int64_t i = 0; i < n; ++i) {
+    need(tokens[i] >= 0 && tokens[i] < vocab, "embed_int8: token id");
+    for (int64_t d = 0; d < dim; ++d) out[i * dim + d] = (float)table[(int64_t)tokens[i] * dim + d] * scales[tokens[i]];
   }
   return Status::ok();
 }
@@ -382,6 +401,7 @@ struct Spec {
   int64_t hidden, heads, kv_heads, inter, layers, vocab;
   bool bias, tie;
   DType dtype;
+  bool int8 = false;  // weightType int8 on both models
 };
 
 struct TestModel {
@@ -535,6 +555,7 @@ void run_model(const Spec& spec) {
   llm::CudaLlmOptions go;
   go.num_blocks = 256;
   go.block_size = 4;
+  if (spec.int8) co.weight_type = go.weight_type = llm::WeightType::kInt8;
   auto cpu_r = LlmModel::create(tm.config, tm.tensors, co);
   auto gpu_r = CudaLlmModel::create(tm.config, tm.tensors, go);
   if (!cpu_r.is_ok() || !gpu_r.is_ok()) {
@@ -544,8 +565,10 @@ void run_model(const Spec& spec) {
   LlmModel& cpu = *cpu_r.value();
   CudaLlmModel& gpu = *gpu_r.value();
   // The CPU model keeps float32 checkpoints in float32: the CUDA model's bfloat16 weights are then
-  // one more rounding, so the bound is the bfloat16 one there too.
-  const double u = std::string(gpu.weight_type()) == "float16" ? std::pow(2.0, -11) : std::pow(2.0, -8);
+  // one more rounding, so the bound is the bfloat16 one there too. int8: both models hold the same
+  // quantised weights; the CUDA one rounds activations to bfloat16 at each GEMM.
+  if (spec.int8 && std::string(gpu.weight_type()) != "int8") fail("int8 model reports weight type " + std::string(gpu.weight_type()));
+  const double u = std::string(gpu.kv_cache_type()) == "float16" ? std::pow(2.0, -11) : std::pow(2.0, -8);
   const double tol = 8 * u;
   std::mt19937 rng(3);
   std::vector<int32_t> prompt;
@@ -606,6 +629,8 @@ int main() {
   run_model({"qwen2 bf16 (qkv bias), head_dim 64, GQA 4, tied", 256, 4, 1, 128, 2, 97, true, true, DType::kBFloat16});
   run_model({"llama f16, head_dim 32, MHA, untied", 128, 4, 4, 64, 3, 64, false, false, DType::kFloat16});
   run_model({"qwen2 f32 -> bf16 (qkv bias), head_dim 16, GQA 2", 64, 4, 2, 96, 2, 80, true, false, DType::kFloat32});
+  run_model({"llama int8 from f16, head_dim 32, GQA 2, untied", 128, 4, 2, 96, 2, 90, false, false, DType::kFloat16, true});
+  run_model({"qwen2 int8 from bf16 (qkv bias), head_dim 16, tied", 64, 4, 1, 96, 2, 70, true, true, DType::kBFloat16, true});
 
   std::printf("load errors and memory\n");
   {
@@ -623,9 +648,9 @@ int main() {
     if (r.is_ok() || r.status().code() != StatusCode::kCudaOom) fail("allocation failure must give ERR_CUDA_OOM, got " + str(r.status()));
     else std::printf("  failing cudaMalloc: %s\n", r.status().message().c_str());
     g_alloc_cap = size_t(8) << 30;
-    o.weight_type = llm::WeightType::kInt8;
+    o.weight_type = llm::WeightType::kFloat32;
     r = CudaLlmModel::create(tm.config, tm.tensors, o);
-    if (r.is_ok() || r.status().code() != StatusCode::kUnsupportedOp) fail("int8 must give ERR_UNSUPPORTED_OP");
+    if (r.is_ok() || r.status().code() != StatusCode::kUnsupportedOp) fail("float32 must give ERR_UNSUPPORTED_OP");
     o.weight_type.reset();
     LlmConfig odd = tm.config;
     odd.head_dim = 12;

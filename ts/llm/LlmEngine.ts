@@ -28,8 +28,9 @@ export interface LlmEngineOptions {
   device?: 'auto' | LlmDevice;
   threads?: number;
   /**
-   * 'auto' keeps the checkpoint's types; 'int8' quantises weights per output channel. On CUDA only
-   * 'float16' and 'bfloat16' exist; 'auto' keeps float16 checkpoints and makes the others bfloat16.
+   * 'auto' keeps the checkpoint's types; 'int8' quantises weights per output channel. On CUDA
+   * 'float16', 'bfloat16' and 'int8' exist (int8 multiplies in bfloat16, with a bfloat16 KV cache);
+   * 'auto' keeps float16 checkpoints and makes the others bfloat16.
    */
   weightType?: 'auto' | WeightType;
   /**
@@ -357,7 +358,7 @@ function pickLlmDevice(requested: LlmEngineOptions['device'], config: ModelConfi
     if (!cuda.available) throw new HsError('ERR_CUDA_UNAVAILABLE', `device 'cuda' was requested: ${cuda.reason}`);
     return 'cuda';
   }
-  const fits = config.headDim % 8 === 0 && config.headDim <= 256 && (weightType === undefined || weightType === 'auto' || weightType === 'float16' || weightType === 'bfloat16');
+  const fits = config.headDim % 8 === 0 && config.headDim <= 256 && weightType !== 'float32';
   return cuda.available && fits ? 'cuda' : 'cpu';
 }
 

@@ -33,15 +33,25 @@ unsigned grid_for(int64_t work, int64_t per_block) {
   return (unsigned)(blocks < kMaxBlocks ? (blocks > 0 ? blocks : 1) : kMaxBlocks);
 }
 
+__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float to_float(signed char v) { return (float)v; }
+
+// scales: null for 16-bit tables, the per-row scales of an int8 one.
 template <typename T>
-__global__ void embed_kernel(const T* table, int64_t vocab, int64_t dim, const int32_t* tokens, int64_t n, float* out) {
+__global__ void embed_kernel(const T* table, const float* scales, int64_t vocab, int64_t dim, const int32_t* tokens,
+                             int64_t n, float* out) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n * dim; i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t t = i / dim, d = i - t * dim;
     const int32_t id = tokens[t];
-    out[i] = id >= 0 && id < vocab ? load16(table, (int64_t)id * dim + d) : NAN;
+    if (id < 0 || id >= vocab) {
+      out[i] = NAN;
+      continue;
+    }
+    const float v = to_float(table[(int64_t)id * dim + d]);
+    out[i] = scales ? v * scales[id] : v;
   }
 }
-
 
 __global__ void rms_norm_kernel(const float* x, const int32_t* rows, int64_t n_rows, int64_t x_rows, int64_t dim,
                                 const float* weight, float eps, float* out) {
@@ -153,9 +163,22 @@ Status llm_embed(AttnDType dtype, const void* table, int64_t vocab, int64_t dim,
   HS_CHECK_ARG(table && tokens && out, "llm_embed: null pointer");
   const unsigned grid = grid_for(n_tokens * dim, kThreads);
   if (dtype == AttnDType::kFloat16)
-    embed_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __half*>(table), vocab, dim, tokens, n_tokens, out);
+    embed_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __half*>(table), nullptr, vocab, dim, tokens, n_tokens, out);
   else
-    embed_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __nv_bfloat16*>(table), vocab, dim, tokens, n_tokens, out);
+    embed_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __nv_bfloat16*>(table), nullptr, vocab, dim, tokens,
+                                                n_tokens, out);
+  HS_CUDA_CHECK_LAUNCH("embed_kernel");
+  return Status::ok();
+}
+
+Status llm_embed_int8(const int8_t* table, const float* row_scales, int64_t vocab, int64_t dim, const int32_t* tokens,
+                      int64_t n_tokens, float* out, cudaStream_t stream) {
+  HS_CHECK_ARG(vocab > 0 && dim > 0 && n_tokens >= 0, "llm_embed_int8: bad sizes (vocab ", vocab, ", dim ", dim,
+               ", tokens ", n_tokens, ")");
+  if (n_tokens == 0) return Status::ok();
+  HS_CHECK_ARG(table && row_scales && tokens && out, "llm_embed_int8: null pointer");
+  embed_kernel<<<grid_for(n_tokens * dim, kThreads), kThreads, 0, stream>>>(reinterpret_cast<const signed char*>(table),
+                                                                             row_scales, vocab, dim, tokens, n_tokens, out);
   HS_CUDA_CHECK_LAUNCH("embed_kernel");
   return Status::ok();
 }

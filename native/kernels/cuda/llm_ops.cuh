@@ -18,6 +18,9 @@ namespace hs::cuda {
 // out[t, :] = float(table[tokens[t], :]) for t < tokens; table is [vocab, dim] 16-bit.
 Status llm_embed(AttnDType dtype, const void* table, int64_t vocab, int64_t dim, const int32_t* tokens, int64_t n_tokens,
                  float* out, cudaStream_t stream);
+// The same over an int8 table with a scale per row: out[t, :] = table[id, :] * row_scales[id].
+Status llm_embed_int8(const int8_t* table, const float* row_scales, int64_t vocab, int64_t dim, const int32_t* tokens,
+                      int64_t n_tokens, float* out, cudaStream_t stream);
 
 // RMSNorm of selected rows: out[r, :] = x[i, :] / sqrt(mean(x[i, :]^2) + eps) * weight, where
 // i = rows[r] (rows == nullptr: i = r), for r < n_rows. x has at least max(i) + 1 rows of `dim`.

@@ -11,8 +11,9 @@
 //         paged_attention_decode over the cache -> back to token order in float32 -> O GEMM + residual
 //         -> RMSNorm -> fused gate/up GEMM -> SiLU(gate) * up -> down GEMM + residual] -> final RMSNorm
 //         of the wanted rows -> lm_head GEMM -> logits to pinned host memory.
-// GEMMs: gemm() with A float32, B the 16-bit weight read transposed in place (B(k, n) = W[n, k]),
-// fp32 accumulation; tensor-core tiles on sm_80+, the SIMT kernel on sm_75. Residual adds are the
+// GEMMs: gemm() with A float32, B the 16-bit (or int8, with its per-row scales) weight read
+// transposed in place (B(k, n) = W[n, k]), fp32 accumulation; tensor-core tiles on sm_80+, the SIMT
+// kernel on sm_75. Residual adds are the
 // GEMM epilogue's beta * D with D = C = hidden (each element is read and written by one thread).
 // Scratch buffers grow to the largest batch seen and are kept; the stream is idle between forwards.
 #include "backends/cuda/llm/cuda_llm_model.h"
@@ -133,14 +134,19 @@ struct Carver {
 }  // namespace
 
 struct CudaLlmModel::Impl {
+  // A weight matrix [rows, cols] on the device: 16-bit, or int8 with a float32 scale per row.
+  struct Matrix {
+    void* data = nullptr;
+    float* scales = nullptr;  // int8 only
+  };
   struct Layer {
     float* input_norm = nullptr;
     float* post_norm = nullptr;
-    void* qkv = nullptr;        // [q_dim + 2 kv_dim, hidden]
+    Matrix qkv;                 // [q_dim + 2 kv_dim, hidden]
     float* qkv_bias = nullptr;  // [q_dim + 2 kv_dim] or null
-    void* o = nullptr;          // [hidden, q_dim]
-    void* gate_up = nullptr;    // [2 intermediate, hidden]
-    void* down = nullptr;       // [hidden, intermediate]
+    Matrix o;                   // [hidden, q_dim]
+    Matrix gate_up;             // [2 intermediate, hidden]
+    Matrix down;                // [hidden, intermediate]
   };
   // Where each piece of the per-forward int32 array starts (in elements).
   struct IntLayout {
@@ -161,7 +167,7 @@ struct CudaLlmModel::Impl {
   std::string device_name;
   cudaStream_t stream = nullptr;
   WeightType wtype = WeightType::kBFloat16;
-  AttnDType dtype = AttnDType::kBFloat16;
+  AttnDType dtype = AttnDType::kBFloat16;  // q, the KV cache and the GEMMs' MMA type (bfloat16 for int8 weights)
   int64_t num_blocks = 0, block_size = 0;
   int64_t q_dim = 0, kv_dim = 0, qkv_dim = 0;
   size_t weight_bytes = 0, kv_bytes = 0, layer_pool_bytes = 0;
@@ -171,8 +177,7 @@ struct CudaLlmModel::Impl {
   int64_t act_tokens = 0;  // tokens the act buffer is laid out for
   bool poison = false;     // HS_CUDA_POISON=1: NaN-fill the scratch before every forward (tests)
 
-  void* embed = nullptr;
-  void* lm_head = nullptr;
+  Matrix embed, lm_head;
   float* final_norm = nullptr;
   float* inv_freq = nullptr;
   std::vector<Layer> layers;
@@ -201,14 +206,35 @@ struct CudaLlmModel::Impl {
     cudaGetLastError();
   }
 
-  size_t elem() const { return 2; }
-  cuda::GemmElem gemm_elem() const { return wtype == WeightType::kFloat16 ? cuda::GemmElem::kF16 : cuda::GemmElem::kBF16; }
+  size_t elem() const { return 2; }  // bytes of a q / KV / attention-output element
+  bool int8() const { return wtype == WeightType::kInt8; }
+  size_t weight_elem() const { return int8() ? 1 : 2; }
+  cuda::GemmElem gemm_elem() const {
+    return int8() ? cuda::GemmElem::kI8 : wtype == WeightType::kFloat16 ? cuda::GemmElem::kF16 : cuda::GemmElem::kBF16;
+  }
+  // Room for a [rows, cols] weight matrix (and its scales) in the weight allocation.
+  Matrix take_matrix(Carver& cv, int64_t rows, int64_t cols) const {
+    Matrix w;
+    w.data = cv.take<char>((size_t)(rows * cols) * weight_elem());
+    w.scales = int8() ? cv.take<float>((size_t)rows * 4) : nullptr;
+    return w;
+  }
+  // Rows row0 .. of `dst` (a fused matrix holds several checkpoint tensors one after another).
+  static Matrix rows_from(const Matrix& dst, int64_t row0, int64_t cols, size_t elem_bytes) {
+    Matrix w;
+    w.data = static_cast<char*>(dst.data) + (size_t)(row0 * cols) * elem_bytes;
+    w.scales = dst.scales ? dst.scales + row0 : nullptr;
+    return w;
+  }
   void* k_pool(int64_t l) const { return cache.at<char>((size_t)(2 * l) * layer_pool_bytes); }
   void* v_pool(int64_t l) const { return cache.at<char>((size_t)(2 * l + 1) * layer_pool_bytes); }
 
   // Converts `raw` (float32, float16 or bfloat16 on the host, mapped) to the device type and copies
-  // it to dst, through the pinned staging buffer, chunk by chunk.
-  Status upload_matrix(const RawTensor& raw, void* dst) {
+  // it to rows row0 .. of dst, through the pinned staging buffer, chunk by chunk.
+  Status upload_matrix(const RawTensor& raw, const Matrix& dst_matrix, int64_t row0) {
+    const Matrix at = rows_from(dst_matrix, row0, raw.shape[1], weight_elem());
+    if (int8()) return upload_int8(raw, at);
+    void* dst = at.data;
     const int64_t n = raw.bytes / dtype_size(raw.dtype);
     const uint8_t* src = raw.file->data() + raw.offset;
     const bool to_half = wtype == WeightType::kFloat16;
@@ -237,6 +263,35 @@ struct CudaLlmModel::Impl {
       HS_CUDA_CHECK(cudaStreamSynchronize(stream));  // the staging buffer is refilled next
     }
     return Status::ok();
+  }
+
+  // Quantises `raw` row by row (quantise_row_int8, as the CPU model does) into dst and its scales.
+  Status upload_int8(const RawTensor& raw, const Matrix& dst) {
+    const int64_t rows = raw.shape[0], cols = raw.shape[1];
+    std::vector<float> row((size_t)cols), scales((size_t)rows);
+    std::vector<int8_t> q((size_t)cols);
+    int8_t* out = static_cast<int8_t*>(staging.ptr);
+    size_t sent = 0, filled = 0;  // bytes of the matrix already on the device, bytes waiting in staging
+    auto flush = [&]() -> Status {
+      HS_CUDA_CHECK(cudaMemcpyAsync(static_cast<int8_t*>(dst.data) + sent, out, filled, cudaMemcpyHostToDevice, stream));
+      HS_CUDA_CHECK(cudaStreamSynchronize(stream));  // the staging buffer is refilled next
+      sent += filled;
+      filled = 0;
+      return Status::ok();
+    };
+    for (int64_t r = 0; r < rows; ++r) {
+      read_raw_row(raw, r, row.data());
+      scales[(size_t)r] = quantise_row_int8(row.data(), cols, q.data());
+      for (size_t c0 = 0; c0 < (size_t)cols;) {  // a row longer than the staging buffer goes in pieces
+        const size_t part = std::min((size_t)cols - c0, kStagingBytes - filled);
+        std::memcpy(out + filled, q.data() + c0, part);
+        filled += part;
+        c0 += part;
+        if (filled == kStagingBytes) HS_RETURN_IF_ERROR(flush());
+      }
+    }
+    if (filled > 0) HS_RETURN_IF_ERROR(flush());
+    return upload_floats(scales, dst.scales);
   }
 
   Status upload_floats(const std::vector<float>& v, float* dst) {
@@ -277,7 +332,7 @@ struct CudaLlmModel::Impl {
     return Status::ok();
   }
 
-  Status linear(const float* x, int64_t M, int64_t K, const void* w, int64_t N, const float* bias, float* y,
+  Status linear(const float* x, int64_t M, int64_t K, const Matrix& w, int64_t N, const float* bias, float* y,
                 const float* residual) {
     cuda::GemmArgs g;
     g.M = M;
@@ -287,8 +342,9 @@ struct CudaLlmModel::Impl {
     g.a_elem = cuda::GemmElem::kF32;
     g.a_rs = K;
     g.a_cs = 1;
-    g.b = w;
+    g.b = w.data;
     g.b_elem = gemm_elem();
+    g.b_scale = w.scales;
     g.b_rs = 1;
     g.b_cs = K;
     g.c = y;
@@ -302,7 +358,7 @@ struct CudaLlmModel::Impl {
     }
     const cuda::GemmKernel kernel =
         sm >= 80 ? (M >= 256 ? cuda::GemmKernel::kTc128 : cuda::GemmKernel::kTc64) : cuda::GemmKernel::kSimt;
-    const cuda::MmaType mma = wtype == WeightType::kFloat16 ? cuda::MmaType::kF16 : cuda::MmaType::kBF16;
+    const cuda::MmaType mma = dtype == AttnDType::kFloat16 ? cuda::MmaType::kF16 : cuda::MmaType::kBF16;
     return cuda::gemm(g, kernel, mma, stream);
   }
 
@@ -333,9 +389,10 @@ Result<std::shared_ptr<CudaLlmModel>> CudaLlmModel::create(const LlmConfig& conf
   if (options.num_blocks > INT32_MAX / options.block_size)
     HS_FAIL(kInvalidArgument, "numBlocks x blockSize (", options.num_blocks, " x ", options.block_size,
             ") must stay below 2^31 cache slots");
-  if (options.weight_type && *options.weight_type != WeightType::kFloat16 && *options.weight_type != WeightType::kBFloat16)
+  if (options.weight_type && *options.weight_type != WeightType::kFloat16 && *options.weight_type != WeightType::kBFloat16 &&
+      *options.weight_type != WeightType::kInt8)
     HS_FAIL(kUnsupportedOp, "weightType '", weight_type_name(*options.weight_type),
-            "' is not supported on CUDA; use 'bfloat16' or 'float16' (or leave it unset)");
+            "' is not supported on CUDA; use 'bfloat16', 'float16' or 'int8' (or leave it unset)");
 
   const CudaInfo& info = cuda_info();
   if (!info.available || info.devices.empty())
@@ -383,7 +440,7 @@ Result<std::shared_ptr<CudaLlmModel>> CudaLlmModel::create(const LlmConfig& conf
   // float16 checkpoints stay float16; float32 and bfloat16 ones become bfloat16 (float32's range).
   m.wtype = options.weight_type ? *options.weight_type
                                 : (raws.front().q->dtype == DType::kFloat16 ? WeightType::kFloat16 : WeightType::kBFloat16);
-  m.dtype = m.wtype == WeightType::kFloat16 ? AttnDType::kFloat16 : AttnDType::kBFloat16;
+  m.dtype = m.wtype == WeightType::kFloat16 ? AttnDType::kFloat16 : AttnDType::kBFloat16;  // int8: bfloat16's range
   m.num_blocks = options.num_blocks;
   m.block_size = options.block_size;
   m.q_dim = q_dim;
@@ -399,19 +456,19 @@ Result<std::shared_ptr<CudaLlmModel>> CudaLlmModel::create(const LlmConfig& conf
 
   // Weight layout: sized with a null base, then placed in one allocation.
   auto carve = [&](Carver& cv) {
-    m.embed = cv.take<char>((size_t)(V * H) * 2);
-    m.lm_head = c.tie_word_embeddings ? m.embed : cv.take<char>((size_t)(V * H) * 2);
+    m.embed = m.take_matrix(cv, V, H);
+    m.lm_head = c.tie_word_embeddings ? m.embed : m.take_matrix(cv, V, H);
     m.final_norm = cv.take<float>((size_t)H * 4);
     m.inv_freq = cv.take<float>((size_t)(c.head_dim / 2) * 4);
     m.layers.assign((size_t)c.num_layers, Impl::Layer{});
     for (Impl::Layer& L : m.layers) {
       L.input_norm = cv.take<float>((size_t)H * 4);
       L.post_norm = cv.take<float>((size_t)H * 4);
-      L.qkv = cv.take<char>((size_t)(m.qkv_dim * H) * 2);
+      L.qkv = m.take_matrix(cv, m.qkv_dim, H);
       L.qkv_bias = c.qkv_bias ? cv.take<float>((size_t)m.qkv_dim * 4) : nullptr;
-      L.o = cv.take<char>((size_t)(H * q_dim) * 2);
-      L.gate_up = cv.take<char>((size_t)(2 * I * H) * 2);
-      L.down = cv.take<char>((size_t)(H * I) * 2);
+      L.o = m.take_matrix(cv, H, q_dim);
+      L.gate_up = m.take_matrix(cv, 2 * I, H);
+      L.down = m.take_matrix(cv, H, I);
     }
   };
   Carver sizing;
@@ -438,8 +495,8 @@ Result<std::shared_ptr<CudaLlmModel>> CudaLlmModel::create(const LlmConfig& conf
     if (!v.is_ok()) return v.status();
     return m.upload_floats(v.value(), dst);
   };
-  HS_RETURN_IF_ERROR(m.upload_matrix(*embed_raw, m.embed));
-  if (!c.tie_word_embeddings) HS_RETURN_IF_ERROR(m.upload_matrix(*head_raw, m.lm_head));
+  HS_RETURN_IF_ERROR(m.upload_matrix(*embed_raw, m.embed, 0));
+  if (!c.tie_word_embeddings) HS_RETURN_IF_ERROR(m.upload_matrix(*head_raw, m.lm_head, 0));
   HS_RETURN_IF_ERROR(vec(norm_raw, m.final_norm));
   HS_RETURN_IF_ERROR(m.upload_floats(c.inv_freq, m.inv_freq));
   for (int64_t l = 0; l < c.num_layers; ++l) {
@@ -447,20 +504,18 @@ Result<std::shared_ptr<CudaLlmModel>> CudaLlmModel::create(const LlmConfig& conf
     Impl::Layer& L = m.layers[(size_t)l];
     HS_RETURN_IF_ERROR(vec(r.in_norm, L.input_norm));
     HS_RETURN_IF_ERROR(vec(r.post_norm, L.post_norm));
-    char* qkv = static_cast<char*>(L.qkv);
-    HS_RETURN_IF_ERROR(m.upload_matrix(*r.q, qkv));
-    HS_RETURN_IF_ERROR(m.upload_matrix(*r.k, qkv + (size_t)(q_dim * H) * 2));
-    HS_RETURN_IF_ERROR(m.upload_matrix(*r.v, qkv + (size_t)((q_dim + kv_dim) * H) * 2));
+    HS_RETURN_IF_ERROR(m.upload_matrix(*r.q, L.qkv, 0));
+    HS_RETURN_IF_ERROR(m.upload_matrix(*r.k, L.qkv, q_dim));
+    HS_RETURN_IF_ERROR(m.upload_matrix(*r.v, L.qkv, q_dim + kv_dim));
     if (c.qkv_bias) {
       HS_RETURN_IF_ERROR(vec(r.qb, L.qkv_bias));
       HS_RETURN_IF_ERROR(vec(r.kb, L.qkv_bias + q_dim));
       HS_RETURN_IF_ERROR(vec(r.vb, L.qkv_bias + q_dim + kv_dim));
     }
-    HS_RETURN_IF_ERROR(m.upload_matrix(*r.o, L.o));
-    char* gate_up = static_cast<char*>(L.gate_up);
-    HS_RETURN_IF_ERROR(m.upload_matrix(*r.gate, gate_up));
-    HS_RETURN_IF_ERROR(m.upload_matrix(*r.up, gate_up + (size_t)(I * H) * 2));
-    HS_RETURN_IF_ERROR(m.upload_matrix(*r.down, L.down));
+    HS_RETURN_IF_ERROR(m.upload_matrix(*r.o, L.o, 0));
+    HS_RETURN_IF_ERROR(m.upload_matrix(*r.gate, L.gate_up, 0));
+    HS_RETURN_IF_ERROR(m.upload_matrix(*r.up, L.gate_up, I));
+    HS_RETURN_IF_ERROR(m.upload_matrix(*r.down, L.down, 0));
   }
   HS_CUDA_CHECK(cudaStreamSynchronize(m.stream));
   m.staging.release();  // 32 MiB of pinned memory is not kept for the model's lifetime
@@ -618,7 +673,10 @@ Status CudaLlmModel::Impl::run(const LlmBatch& b, const Plan& p, std::vector<flo
   const int32_t* d_slots = d_ints + p.at.slots;
   const int32_t* d_perm = d_ints + p.at.perm;
 
-  HS_RETURN_IF_ERROR(cuda::llm_embed(dtype, embed, V, H, d_tokens, T, hidden, stream));
+  if (int8())
+    HS_RETURN_IF_ERROR(cuda::llm_embed_int8(static_cast<const int8_t*>(embed.data), embed.scales, V, H, d_tokens, T, hidden, stream));
+  else
+    HS_RETURN_IF_ERROR(cuda::llm_embed(dtype, embed.data, V, H, d_tokens, T, hidden, stream));
   const size_t e = elem();
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const Layer& L = layers[(size_t)l];
@@ -717,6 +775,7 @@ int64_t CudaLlmModel::block_size() const { return impl_->block_size; }
 size_t CudaLlmModel::kv_cache_bytes() const { return impl_->kv_bytes; }
 size_t CudaLlmModel::weight_bytes() const { return impl_->weight_bytes; }
 const char* CudaLlmModel::weight_type() const { return weight_type_name(impl_->wtype); }
+const char* CudaLlmModel::kv_cache_type() const { return impl_->dtype == AttnDType::kFloat16 ? "float16" : "bfloat16"; }
 const std::string& CudaLlmModel::device_name() const { return impl_->device_name; }
 int CudaLlmModel::sm() const { return impl_->sm; }
 size_t CudaLlmModel::device_bytes() const {

@@ -4,10 +4,12 @@
 // returns the logits it was asked for (float32 on the host). Forwards are serialised.
 //
 // On the device: projection and embedding matrices are 16-bit (bfloat16, or float16 for float16
-// checkpoints; float32 checkpoints are rounded to bfloat16 at load), norms and biases float32,
-// activations float32 between kernels, q / K / V 16-bit for attention. The KV cache is one K and one
-// V pool per layer in paged_attention_decode's layout [num_blocks, block_size, num_kv_heads,
-// head_dim], in the weights' 16-bit type. Plain C++: the N-API binding includes it without CUDA.
+// checkpoints; float32 checkpoints are rounded to bfloat16 at load) or, with weight type int8, int8
+// with a float32 scale per output channel (quantised as the CPU model does; the GEMMs then multiply
+// in bfloat16, which holds every int8 value exactly); norms and biases float32, activations float32
+// between kernels, q / K / V 16-bit for attention. The KV cache is one K and one V pool per layer in
+// paged_attention_decode's layout [num_blocks, block_size, num_kv_heads, head_dim], in the weights'
+// 16-bit type (bfloat16 for int8 weights). Plain C++: the N-API binding includes it without CUDA.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -24,7 +26,7 @@ namespace hs::llm {
 struct CudaLlmOptions {
   int64_t num_blocks = 0;                 // KV cache blocks
   int64_t block_size = 16;                // tokens per block
-  std::optional<WeightType> weight_type;  // kFloat16 or kBFloat16; unset: see the header comment
+  std::optional<WeightType> weight_type;  // kFloat16, kBFloat16 or kInt8; unset: see the header comment
 };
 
 class CudaLlmModel {
@@ -48,8 +50,10 @@ class CudaLlmModel {
   int64_t block_size() const;
   size_t kv_cache_bytes() const;
   size_t weight_bytes() const;
-  // "float16" or "bfloat16": the device type of the matrices and the KV cache.
+  // "float16", "bfloat16" or "int8": the device type of the matrices.
   const char* weight_type() const;
+  // "float16" or "bfloat16": the KV cache's type, which attention and the GEMMs' MMA use.
+  const char* kv_cache_type() const;
   const std::string& device_name() const;
   int sm() const;
   // Device bytes the model holds now: weights, cache and the scratch its forwards grew.

@@ -135,6 +135,20 @@ float raw_element(const RawTensor& raw, const uint8_t* p, size_t i) {
 
 }  // namespace
 
+void read_raw_row(const RawTensor& raw, int64_t r, float* out) {
+  const int64_t cols = raw.shape[1];
+  const uint8_t* src = raw.file->data() + raw.offset;
+  for (int64_t c = 0; c < cols; ++c) out[c] = raw_element(raw, src, (size_t)(r * cols + c));
+}
+
+float quantise_row_int8(const float* row, int64_t n, int8_t* q) {
+  float max_abs = 0.f;
+  for (int64_t c = 0; c < n; ++c) max_abs = std::max(max_abs, std::fabs(row[c]));
+  const float scale = max_abs > 0.f ? max_abs / 127.f : 1.f;
+  for (int64_t c = 0; c < n; ++c) q[c] = (int8_t)std::lround(std::clamp(row[c] / scale, -127.f, 127.f));
+  return scale;
+}
+
 Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target) {
   HS_RETURN_IF_ERROR(check_raw_tensor(raw));
   if (raw.shape.size() != 2) HS_FAIL(kInvalidModel, "tensor ", raw.name, " must be 2-D, got ", shape_str(raw.shape));
@@ -142,24 +156,20 @@ Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target) {
   w.type = target;
   w.rows = raw.shape[0];
   w.cols = raw.shape[1];
-  const uint8_t* src = raw.file->data() + raw.offset;
   const size_t n = (size_t)(w.panels() * kPanelRows * w.stored_cols());
   w.storage = Buffer::allocate(n * weight_type_size(target));
   if (!w.storage) HS_FAIL(kOutOfMemory, "out of memory for tensor ", raw.name, " (", n * weight_type_size(target), " bytes)");
   void* dst = w.storage->data();
   std::memset(dst, 0, n * weight_type_size(target));
   std::vector<float> row((size_t)w.cols);
-  if (target == WeightType::kInt8) w.scales.resize((size_t)w.rows);
+  std::vector<int8_t> q;
+  if (target == WeightType::kInt8) {
+    w.scales.resize((size_t)w.rows);
+    q.resize((size_t)w.cols);
+  }
   for (int64_t r = 0; r < w.rows; ++r) {
-    const size_t in = (size_t)(r * w.cols);
-    for (int64_t c = 0; c < w.cols; ++c) row[(size_t)c] = raw_element(raw, src, in + (size_t)c);
-    float scale = 1.f;
-    if (target == WeightType::kInt8) {
-      float max_abs = 0.f;
-      for (float v : row) max_abs = std::max(max_abs, std::fabs(v));
-      scale = max_abs > 0.f ? max_abs / 127.f : 1.f;
-      w.scales[(size_t)r] = scale;
-    }
+    read_raw_row(raw, r, row.data());
+    if (target == WeightType::kInt8) w.scales[(size_t)r] = quantise_row_int8(row.data(), w.cols, q.data());
     for (int64_t c = 0; c < w.cols; ++c) {
       const size_t i = w.index(r, c);
       const float v = row[(size_t)c];
@@ -167,7 +177,7 @@ Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target) {
         case WeightType::kFloat32: static_cast<float*>(dst)[i] = v; break;
         case WeightType::kFloat16: static_cast<uint16_t*>(dst)[i] = float_to_half(v); break;
         case WeightType::kBFloat16: static_cast<uint16_t*>(dst)[i] = float_to_bf16(v); break;
-        case WeightType::kInt8: static_cast<int8_t*>(dst)[i] = (int8_t)std::lround(std::clamp(v / scale, -127.f, 127.f)); break;
+        case WeightType::kInt8: static_cast<int8_t*>(dst)[i] = q[(size_t)c]; break;
         case WeightType::kBFloat16Pairs: static_cast<uint16_t*>(dst)[i] = bf16_operand(v); break;
       }
     }

@@ -94,6 +94,14 @@ class RawTensorTable {
   std::map<std::string, const RawTensor*> by_name_;
 };
 
+// Row r of the 2-D tensor `raw` (checked by check_raw_tensor) as float32 into out[0 .. cols).
+void read_raw_row(const RawTensor& raw, int64_t r, float* out);
+
+// int8 weight-only quantisation of one row (output channel), symmetric:
+// scale = max|w| / 127 (1 for an all-zero row), q = round(w / scale); returns the scale.
+// The CPU and CUDA models both quantise with it, so their int8 weights are the same.
+float quantise_row_int8(const float* row, int64_t n, int8_t* q);
+
 // A [rows, cols] matrix from `raw`, converted (or quantised to int8 per row, or rounded to bf16
 // operands for kBFloat16Pairs) to `target` and repacked into panels.
 Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target);
