@@ -25,12 +25,12 @@ using namespace hs::llm;
 namespace {
 
 // The same bytes serve both layouts: only the speed is measured.
-WeightMatrix matrix(WeightType type, int64_t rows, int64_t cols, const std::vector<uint16_t>& data) {
+WeightMatrix matrix(WeightType type, int64_t rows, int64_t cols, const uint16_t* data) {
   WeightMatrix w;
   w.type = type;
   w.rows = rows;
   w.cols = cols;
-  w.data = data.data();
+  w.data = data;
   return w;
 }
 
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < data.size(); ++i) data[i] = (uint16_t)(0x3c00 + (i * 2654435761u >> 20) % 512);
     for (int64_t m : {1, 8, 32, 64})
       for (WeightType type : types) {
-        const WeightMatrix w = matrix(type, s.rows, s.cols, data);
+        const WeightMatrix w = matrix(type, s.rows, s.cols, data.data());
         std::vector<float> x((size_t)(m * s.cols), 0.01f), y((size_t)(m * s.rows));
         double best = 1e9;
         const int reps = m == 1 ? 200 : 20;
@@ -63,8 +63,14 @@ int main(int argc, char** argv) {
                     best * 1e6, (double)w.bytes() / best / 1e9, 2.0 * m * s.rows * s.cols / best / 1e9);
       }
   }
-  // Decode from memory: one pass over many matrices, as a forward over all layers reads them.
-  std::vector<std::vector<uint16_t>> store(48, std::vector<uint16_t>((size_t)(176 * kPanelRows * 1024), 0x3c00));
+  // Decode from memory: one pass over many matrices, as a forward over all layers reads them,
+  // allocated as the model allocates its weights (Buffer::allocate_huge).
+  std::vector<std::shared_ptr<Buffer>> store;
+  const size_t elems = (size_t)(176 * kPanelRows * 1024);
+  for (int i = 0; i < 48; ++i) {
+    store.push_back(Buffer::allocate_huge(elems * 2));
+    std::fill_n(static_cast<uint16_t*>(store.back()->data()), elems, (uint16_t)0x3c00);
+  }
   std::vector<float> x(1024, 0.01f), y(2816);
   for (WeightType type : types) {
     double best = 1e9;
@@ -72,8 +78,8 @@ int main(int argc, char** argv) {
     for (int r = 0; r < 10; ++r) {
       bytes = 0;
       auto t0 = std::chrono::steady_clock::now();
-      for (auto& data : store) {
-        const WeightMatrix w = matrix(type, 2816, 1024, data);
+      for (const auto& data : store) {
+        const WeightMatrix w = matrix(type, 2816, 1024, static_cast<const uint16_t*>(data->data()));
         linear(pool, x.data(), 1, w, nullptr, y.data());
         bytes += w.bytes();
       }

@@ -1,6 +1,9 @@
 #include "hs/tensor.h"
 
+#include <sys/mman.h>
+
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -44,6 +47,31 @@ std::shared_ptr<Buffer> Buffer::allocate(size_t bytes) {
   return b;
 }
 
+std::shared_ptr<Buffer> Buffer::allocate_huge(size_t bytes) {
+  constexpr size_t kHuge = size_t(2) << 20, kPage = 4096;
+  if (bytes < kHuge) return allocate(bytes);
+  const size_t len = (bytes + kPage - 1) / kPage * kPage;
+  // Over-map by one huge page, then unmap the head and tail around the aligned start: the mapping
+  // ends at `len`, so a last partial 2 MiB extent stays in small pages (no rounding up of memory).
+  void* raw = mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const uintptr_t start = ((uintptr_t)raw + kHuge - 1) & ~(uintptr_t)(kHuge - 1);
+  const size_t head = start - (uintptr_t)raw;
+  if (head) munmap(raw, head);
+  if (kHuge - head) munmap(reinterpret_cast<char*>(start) + len, kHuge - head);
+#ifdef MADV_HUGEPAGE
+  madvise(reinterpret_cast<void*>(start), len, MADV_HUGEPAGE);  // advice: the kernel may decline
+#endif
+  std::shared_ptr<Buffer> b(new Buffer());
+  b->data_ = reinterpret_cast<void*>(start);
+  b->bytes_ = bytes;
+  b->owned_ = true;
+  b->mapped_ = len;
+  g_live_bytes += (int64_t)bytes;
+  ++g_live_buffers;
+  return b;
+}
+
 std::shared_ptr<Buffer> Buffer::wrap(void* data, size_t bytes, std::shared_ptr<void> owner) {
   std::shared_ptr<Buffer> b(new Buffer());
   b->data_ = data;
@@ -54,7 +82,8 @@ std::shared_ptr<Buffer> Buffer::wrap(void* data, size_t bytes, std::shared_ptr<v
 
 Buffer::~Buffer() {
   if (!owned_) return;
-  std::free(data_);
+  if (mapped_) munmap(data_, mapped_);
+  else std::free(data_);
   g_live_bytes -= (int64_t)bytes_;
   --g_live_buffers;
 }

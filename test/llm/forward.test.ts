@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { writeTinyModel, type TinyModelSpec } from '../fixtures/hf-model';
+import { hs } from '../helpers';
 import { referenceLogits } from './reference';
 import { invFreqOf, llm, maxRelError, nativeLogitsAll } from './helpers';
 
@@ -34,6 +35,20 @@ describe('LLM forward vs a float64 reference', () => {
       engine.dispose();
     });
   }
+
+  // Matrices and cache pools of 2 MiB and more live in huge-page mappings (Buffer::allocate_huge):
+  // the same logits, and every host byte back on dispose.
+  it('matrices and KV pools over 2 MiB (huge-page mappings): same logits, memory returned', async () => {
+    const model = writeTinyModel({ arch: 'llama', hidden: 512, heads: 4, kvHeads: 2, intermediate: 1536, seed: 5 });
+    const before = hs.devices().memory;
+    // gate/up/down 1536 x 512 float32 = 3 MiB; each K and V pool 512 blocks x 4 x 256 floats = 2 MiB.
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 512, blockSize: 4, threads: 2 });
+    expect(hs.devices().memory.hostBytes - before.hostBytes).toBeGreaterThan(2 * 4 * (3 << 20));
+    const actual = await nativeLogitsAll(engine.model, PROMPT, model.vocabSize);
+    expect(maxRelError(actual, referenceLogits(model, PROMPT, { invFreq: invFreqOf(model.config) }))).toBeLessThan(1e-4);
+    engine.dispose();
+    expect(hs.devices().memory).toMatchObject({ hostBytes: before.hostBytes, hostBuffers: before.hostBuffers });
+  });
 
   // bf16 checkpoints make quotients that land exactly on .5 common: the tie rule must be the same.
   it.each(['F32', 'BF16'] as const)('int8 weight-only quantisation of a %s checkpoint matches the quantised reference', async (dtype) => {

@@ -35,7 +35,7 @@ Result<std::shared_ptr<PagedKvCache>> PagedKvCache::create(int64_t layers, int64
   cache->head_dim_ = head_dim;
   const size_t per_pool = (size_t)(num_blocks * block_size * kv_heads * head_dim) * sizeof(float);
   for (int64_t l = 0; l < layers; ++l) {
-    std::shared_ptr<Buffer> k = Buffer::allocate(per_pool), v = Buffer::allocate(per_pool);
+    std::shared_ptr<Buffer> k = Buffer::allocate_huge(per_pool), v = Buffer::allocate_huge(per_pool);
     if (!k || !v)
       return Status(StatusCode::kInvalidArgument,
                     str_cat("cannot allocate a KV cache of ", cache->bytes(), " bytes; lower numBlocks or kvCacheBytes"));

@@ -50,7 +50,7 @@ float sum(const float* p, int64_t n) {
 
 Status measure_read_bandwidth(ThreadPool& pool, size_t bytes, int passes, double* out) {
   HS_CHECK_ARG(bytes >= (1u << 20) && passes >= 1, "bandwidth: need at least 1 MiB and one pass");
-  std::shared_ptr<Buffer> buffer = Buffer::allocate(bytes);
+  std::shared_ptr<Buffer> buffer = Buffer::allocate_huge(bytes);
   if (!buffer) HS_FAIL(kOutOfMemory, "bandwidth: cannot allocate ", bytes, " bytes");
   std::memset(buffer->data(), 0, bytes);
   const float* data = static_cast<const float*>(buffer->data());

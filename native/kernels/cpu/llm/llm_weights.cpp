@@ -157,7 +157,7 @@ Result<WeightMatrix> make_weight(const RawTensor& raw, WeightType target) {
   w.rows = raw.shape[0];
   w.cols = raw.shape[1];
   const size_t n = (size_t)(w.panels() * kPanelRows * w.stored_cols());
-  w.storage = Buffer::allocate(n * weight_type_size(target));
+  w.storage = Buffer::allocate_huge(n * weight_type_size(target));  // streamed once per decode step
   if (!w.storage) HS_FAIL(kOutOfMemory, "out of memory for tensor ", raw.name, " (", n * weight_type_size(target), " bytes)");
   void* dst = w.storage->data();
   std::memset(dst, 0, n * weight_type_size(target));
