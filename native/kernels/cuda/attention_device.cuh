@@ -14,6 +14,12 @@ namespace hs::cuda::device {
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 
+// The natural-log log-sum-exp of a row from its running max and sum kept in base 2 (scores scaled
+// by log2(e)); -inf for a row with no key (sum 0), as every prefill kernel reports it.
+__device__ __forceinline__ float row_lse(float max_log2, float sum) {
+  return sum > 0.f ? (max_log2 + log2f(sum)) * kLn2 : -INFINITY;
+}
+
 __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
 __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 

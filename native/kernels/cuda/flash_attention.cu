@@ -30,7 +30,6 @@
 namespace hs::cuda {
 namespace {
 
-using device::kLn2;
 using device::kLog2e;
 
 // Tile shape per head dim: each warp owns kWarpM m16 tiles of the 128-row query tile (two halve the
@@ -274,8 +273,7 @@ __global__ void __launch_bounds__(TcConfig<kHeadDim>::kThreads) flash_prefill_tc
       }
       const int row = m0 + local;
       if (p.lse && lane % 4 == 0 && row < qs.len) {
-        p.lse[int64_t(h) * total_q + qs.start + row] =
-            sum > 0.f ? (row_max[mi][r] + log2f(sum)) * kLn2 : -INFINITY;
+        p.lse[int64_t(h) * total_q + qs.start + row] = row_lse(row_max[mi][r], sum);
       }
     }
   }
@@ -364,7 +362,7 @@ __global__ void __launch_bounds__(kGeneralWarps * 32) flash_prefill_general_kern
   }
   if (p.lse && lane == 0) {
     const int total_q = total_rows(p.cu_seqlens_q, p.batch, p.max_seqlen_q);
-    p.lse[int64_t(h) * total_q + qs.start + row] = run_sum > 0.f ? (run_max + log2f(run_sum)) * kLn2 : -INFINITY;
+    p.lse[int64_t(h) * total_q + qs.start + row] = row_lse(run_max, run_sum);
   }
 }
 

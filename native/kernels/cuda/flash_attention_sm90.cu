@@ -277,7 +277,7 @@ __global__ void __launch_bounds__(Sm90Config<kHeadDim>::kThreads, 1)
     }
     const int row = row0 + r * 8;
     if (p.lse && lane % 4 == 0 && row < qs.len) {
-      p.lse[int64_t(h) * total_q + qs.start + row] = sum > 0.f ? (row_max[r] + log2f(sum)) * kLn2 : -INFINITY;
+      p.lse[int64_t(h) * total_q + qs.start + row] = row_lse(row_max[r], sum);
     }
   }
   __syncthreads();
