@@ -4,9 +4,10 @@
 // x[i, k], and accumulates with FMA, one 16-float AVX-512 register (or 2 x 8 floats with AVX2) per
 // panel and input row. Every output lane is one FMA chain over k in the same order whatever MB,
 // NP and the instruction set are, so a sequence's logits do not depend on what else is in the
-// batch. Decode (m = 1) reads 3 panels at a time and streams each weight byte once; larger m runs
-// blocks of input rows (8 with AVX-512's 32 registers: 8 x 3 accumulators; 6 with AVX2's 16: 6 x 1
-// x 2) over 3 panels at a time while they sit in L1/L2 (llm_panel_loop.h). Threads split the panels.
+// batch. Decode (m = 1) reads a group of 3 panels at a time (one contiguous stream, three
+// independent chains) and streams each weight byte once; larger m runs blocks of input rows (8 with
+// AVX-512's 32 registers: 8 x 3 accumulators; 6 with AVX2's 16: 6 x 1 x 2) over one group at a time
+// while it sits in L1/L2 (llm_panel_loop.h). Threads split the groups.
 // kBFloat16Pairs weights (matmul precision bf16) go to llm_linear_bf16.cpp instead.
 #include "llm_linear.h"
 
@@ -31,15 +32,16 @@ float element(const Half* p, int64_t i) { return half_to_float(p[i].bits); }
 float element(const BFloat16* p, int64_t i) { return bf16_to_float(p[i].bits); }
 float element(const int8_t* p, int64_t i) { return (float)p[i]; }
 
-// out[i * ldo + p * 16 + j] = sum_c x[i * k + c] * panel_p[c * 16 + j]; portable version.
+// The micro-kernels take np panels side by side from w: weight (c, lane j) of panel p at
+// w[c * ldk + p * 16 + j] (ldk: elements per column step of the panels' group, see llm_weights.h).
+// out[i * ldo + p * 16 + j] = sum_c x[i * k + c] * that weight; portable version.
 template <typename W>
-void kernel_scalar(int mb, int np, const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
+void kernel_scalar(int mb, int np, const float* x, int64_t k, const W* w, int64_t ldk, float* out, int64_t ldo) {
   for (int i = 0; i < mb; ++i)
     for (int p = 0; p < np; ++p)
       for (int64_t j = 0; j < P; ++j) {
         float s = 0.f;
-        const W* panel = w + p * k * P;
-        for (int64_t c = 0; c < k; ++c) s += x[i * k + c] * element(panel, c * P + j);
+        for (int64_t c = 0; c < k; ++c) s += x[i * k + c] * element(w, c * ldk + p * P + j);
         out[i * ldo + p * P + j] = s;
       }
 }
@@ -60,14 +62,14 @@ HS_AVX2_FN inline __m256 load8(const int8_t* p) {
 }
 
 template <int MB, int NP, typename W>
-HS_AVX2_FN void kernel_avx2(const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
+HS_AVX2_FN void kernel_avx2(const float* x, int64_t k, const W* w, int64_t ldk, float* out, int64_t ldo) {
   __m256 acc[MB][NP][2];
   for (int i = 0; i < MB; ++i)
     for (int p = 0; p < NP; ++p) acc[i][p][0] = acc[i][p][1] = _mm256_setzero_ps();
   for (int64_t c = 0; c < k; ++c) {
     __m256 wv[NP][2];
     for (int p = 0; p < NP; ++p) {
-      const W* at = w + p * k * P + c * P;
+      const W* at = w + c * ldk + p * P;
       wv[p][0] = load8(at);
       wv[p][1] = load8(at + 8);
     }
@@ -104,13 +106,13 @@ HS_AVX512_FN inline __m512 load16(const int8_t* p) {
 }
 
 template <int MB, int NP, typename W>
-HS_AVX512_FN void kernel_avx512(const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
+HS_AVX512_FN void kernel_avx512(const float* x, int64_t k, const W* w, int64_t ldk, float* out, int64_t ldo) {
   __m512 acc[MB][NP];
   for (int i = 0; i < MB; ++i)
     for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_setzero_ps();
   for (int64_t c = 0; c < k; ++c) {
     __m512 wv[NP];
-    for (int p = 0; p < NP; ++p) wv[p] = load16(w + p * k * P + c * P);
+    for (int p = 0; p < NP; ++p) wv[p] = load16(w + c * ldk + p * P);
     for (int i = 0; i < MB; ++i) {
       const __m512 xb = _mm512_set1_ps(x[i * k + c]);
       for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_fmadd_ps(xb, wv[p], acc[i][p]);
@@ -120,71 +122,89 @@ HS_AVX512_FN void kernel_avx512(const float* x, int64_t k, const W* w, float* ou
     for (int p = 0; p < NP; ++p) _mm512_storeu_ps(out + i * ldo + p * P, acc[i][p]);
 }
 
-// Rows [0, mb) against NP panels, mb <= kMaxRows.
+// Rows [0, mb) against the NP panels of one group, mb <= kMaxRows.
 template <int NP, typename W>
 HS_AVX512_FN void rows_avx512(int mb, const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
+  constexpr int64_t ldk = NP * P;
   switch (mb) {
-    case 1: return kernel_avx512<1, NP>(x, k, w, out, ldo);
-    case 2: return kernel_avx512<2, NP>(x, k, w, out, ldo);
-    case 3: return kernel_avx512<3, NP>(x, k, w, out, ldo);
-    case 4: return kernel_avx512<4, NP>(x, k, w, out, ldo);
-    case 5: return kernel_avx512<5, NP>(x, k, w, out, ldo);
-    case 6: return kernel_avx512<6, NP>(x, k, w, out, ldo);
-    case 7: return kernel_avx512<7, NP>(x, k, w, out, ldo);
-    default: return kernel_avx512<8, NP>(x, k, w, out, ldo);
+    case 1: return kernel_avx512<1, NP>(x, k, w, ldk, out, ldo);
+    case 2: return kernel_avx512<2, NP>(x, k, w, ldk, out, ldo);
+    case 3: return kernel_avx512<3, NP>(x, k, w, ldk, out, ldo);
+    case 4: return kernel_avx512<4, NP>(x, k, w, ldk, out, ldo);
+    case 5: return kernel_avx512<5, NP>(x, k, w, ldk, out, ldo);
+    case 6: return kernel_avx512<6, NP>(x, k, w, ldk, out, ldo);
+    case 7: return kernel_avx512<7, NP>(x, k, w, ldk, out, ldo);
+    default: return kernel_avx512<8, NP>(x, k, w, ldk, out, ldo);
   }
 }
 
-// Runs rows [0, mb) against panels [0, np), 3 panels at a time (a remainder of 2 together: one
-// panel alone is a single FMA chain per lane, latency-bound).
+// Runs rows [0, mb) against panels [0, np) (whole groups), one group at a time.
 template <typename W>
 HS_AVX512_FN void block_avx512(int mb, int np, const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
-  int p = 0;
-  for (; p + 3 <= np; p += 3) rows_avx512<3>(mb, x, k, w + p * k * P, out + p * P, ldo);
-  if (np - p == 2) rows_avx512<2>(mb, x, k, w + p * k * P, out + p * P, ldo);
-  else if (np - p == 1) rows_avx512<1>(mb, x, k, w + p * k * P, out + p * P, ldo);
+  static_assert(kGroupPanels == 3, "one kernel per group width");
+  for_each_group(np, [&](int g, int gw) {
+    const W* group = w + g * k * P;
+    switch (gw) {
+      case 3: return rows_avx512<3>(mb, x, k, group, out + g * P, ldo);
+      case 2: return rows_avx512<2>(mb, x, k, group, out + g * P, ldo);
+      default: return rows_avx512<1>(mb, x, k, group, out + g * P, ldo);
+    }
+  });
 }
 #pragma GCC diagnostic pop
 
-// Runs rows [0, mb) against panels [0, np) with register-sized kernels.
+// Runs rows [0, mb) against panels [0, np) (whole groups) with register-sized kernels: a group at
+// once for one row, else one panel at a time.
 template <typename W>
 HS_AVX2_FN void block_avx2(int mb, int np, const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
-  if (mb == 1) {
-    int p = 0;
-    for (; p + 3 <= np; p += 3) kernel_avx2<1, 3>(x, k, w + p * k * P, out + p * P, ldo);
-    for (; p < np; ++p) kernel_avx2<1, 1>(x, k, w + p * k * P, out + p * P, ldo);
-    return;
-  }
-  for (int p = 0; p < np; ++p) {
-    const W* panel = w + p * k * P;
-    float* o = out + p * P;
-    switch (mb) {
-      case 2: kernel_avx2<2, 1>(x, k, panel, o, ldo); break;
-      case 3: kernel_avx2<3, 1>(x, k, panel, o, ldo); break;
-      case 4: kernel_avx2<4, 1>(x, k, panel, o, ldo); break;
-      case 5: kernel_avx2<5, 1>(x, k, panel, o, ldo); break;
-      default: kernel_avx2<6, 1>(x, k, panel, o, ldo); break;
+  for_each_group(np, [&](int g, int gw) {
+    const W* group = w + g * k * P;
+    const int64_t ldk = gw * P;
+    if (mb == 1) {
+      switch (gw) {
+        case 3: return kernel_avx2<1, 3>(x, k, group, ldk, out + g * P, ldo);
+        case 2: return kernel_avx2<1, 2>(x, k, group, ldk, out + g * P, ldo);
+        default: return kernel_avx2<1, 1>(x, k, group, ldk, out + g * P, ldo);
+      }
     }
-  }
+    for (int q = 0; q < gw; ++q) {
+      const W* panel = group + q * P;
+      float* o = out + (g + q) * P;
+      switch (mb) {
+        case 2: kernel_avx2<2, 1>(x, k, panel, ldk, o, ldo); break;
+        case 3: kernel_avx2<3, 1>(x, k, panel, ldk, o, ldo); break;
+        case 4: kernel_avx2<4, 1>(x, k, panel, ldk, o, ldo); break;
+        case 5: kernel_avx2<5, 1>(x, k, panel, ldk, o, ldo); break;
+        default: kernel_avx2<6, 1>(x, k, panel, ldk, o, ldo); break;
+      }
+    }
+  });
 }
 #endif
 
-// Panels [p0, p1) of W for all m rows of x.
+// Panels [0, np) (whole groups) one group at a time, portable.
 template <typename W>
-void linear_panels(const float* x, int64_t m, const WeightMatrix& wm, const float* bias, float* y, int64_t p0, int64_t p1) {
+void block_scalar(int mb, int np, const float* x, int64_t k, const W* w, float* out, int64_t ldo) {
+  for_each_group(np, [&](int g, int gw) { kernel_scalar(mb, gw, x, k, w + g * k * P, gw * P, out + g * P, ldo); });
+}
+
+// Panel groups [g_begin, g_end) of W for all m rows of x.
+template <typename W>
+void linear_panels(const float* x, int64_t m, const WeightMatrix& wm, const float* bias, float* y, int64_t g_begin,
+                   int64_t g_end) {
   const W* w = static_cast<const W*>(wm.data);
   const int64_t k = wm.cols;
   const bool simd = cpu_has_avx2(), simd512 = cpu_has_avx512();
-  for_panel_blocks(m, simd512 ? kMaxRows : 6, wm, bias, y, p0, p1, [&](int64_t m0, int mb, int64_t g0, int np, float* tile, int64_t ldo) {
+  for_panel_blocks(m, simd512 ? kMaxRows : 6, wm, bias, y, g_begin, g_end, [&](int64_t m0, int mb, int64_t g0, int np, float* tile, int64_t ldo) {
     const W* panels = w + g0 * k * P;
 #if defined(__x86_64__)
     if (simd512) block_avx512(mb, np, x + m0 * k, k, panels, tile, ldo);
     else if (simd) block_avx2(mb, np, x + m0 * k, k, panels, tile, ldo);
-    else kernel_scalar(mb, np, x + m0 * k, k, panels, tile, ldo);
+    else block_scalar(mb, np, x + m0 * k, k, panels, tile, ldo);
 #else
     (void)simd;
     (void)simd512;
-    kernel_scalar(mb, np, x + m0 * k, k, panels, tile, ldo);
+    block_scalar(mb, np, x + m0 * k, k, panels, tile, ldo);
 #endif
   });
 }
@@ -194,7 +214,7 @@ void linear_panels(const float* x, int64_t m, const WeightMatrix& wm, const floa
 void linear(ThreadPool& pool, const float* x, int64_t m, const WeightMatrix& w, const float* bias, float* y) {
   if (m <= 0 || w.rows <= 0) return;
   if (w.type == WeightType::kBFloat16Pairs) return linear_bf16(pool, x, m, w, bias, y);
-  pool.parallel_for(w.panels(), 1, [&](int64_t b, int64_t e) {
+  pool.parallel_for(w.groups(), 1, [&](int64_t b, int64_t e) {
     switch (w.type) {
       case WeightType::kFloat32: return linear_panels<float>(x, m, w, bias, y, b, e);
       case WeightType::kFloat16: return linear_panels<Half>(x, m, w, bias, y, b, e);

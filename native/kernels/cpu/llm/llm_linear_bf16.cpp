@@ -7,9 +7,9 @@
 // multiply-adds per instruction of the float32 FMA kernel. Without the instruction, the same two
 // FMAs in the same order run on AVX2 (each pair split into two floats by a mask and a shift; FTZ set
 // in MXCSR) or in scalar code, so every path gives the same bits (checked against the instruction
-// on Zen 4). Blocking as in llm_linear.cpp: 8 rows x 3 panels (24 accumulators) for batches, 3
-// panels per pass at m = 1 so decode streams each weight byte once; every output lane is one chain
-// over the pairs in order, whatever m, the blocking or the threads' split of the panels.
+// on Zen 4). Blocking as in llm_linear.cpp: 8 rows x a group of 3 panels (24 accumulators) for
+// batches, a group per pass at m = 1 so decode streams each weight byte once; every output lane is
+// one chain over the pairs in order, whatever m, the blocking or the threads' split of the groups.
 #include "llm_linear_bf16.h"
 
 #include <cfloat>
@@ -83,20 +83,27 @@ void round_rows(const float* x, int64_t m, int64_t k, int64_t kp, uint16_t* out)
 
 float flush(float v) { return std::fabs(v) < FLT_MIN ? std::copysign(0.f, v) : v; }
 
+// The micro-kernels take np panels side by side from w: the 16 pairs of pair step c of panel p at
+// w + c * ldk + p * 32 (ldk: elements per pair step of the panels' group, see llm_weights.h).
 // out[i * ldo + p * 16 + j] = lane j of panel p against row i; the portable emulation of vdpbf16ps.
-void kernel_scalar(int mb, int np, const uint16_t* x, int64_t kp, const uint16_t* w, float* out, int64_t ldo) {
+void kernel_scalar(int mb, int np, const uint16_t* x, int64_t kp, const uint16_t* w, int64_t ldk, float* out, int64_t ldo) {
   for (int i = 0; i < mb; ++i)
     for (int p = 0; p < np; ++p)
       for (int64_t j = 0; j < P; ++j) {
-        const uint16_t* lane = w + p * kp * 2 * P + j * 2;
+        const uint16_t* lane = w + p * 2 * P + j * 2;
         const uint16_t* xi = x + i * kp * 2;
         float s = 0.f;
         for (int64_t c = 0; c < kp; ++c) {
-          s = flush(std::fma(bf16_to_float(xi[2 * c + 1]), bf16_to_float(lane[c * 2 * P + 1]), s));
-          s = flush(std::fma(bf16_to_float(xi[2 * c]), bf16_to_float(lane[c * 2 * P]), s));
+          s = flush(std::fma(bf16_to_float(xi[2 * c + 1]), bf16_to_float(lane[c * ldk + 1]), s));
+          s = flush(std::fma(bf16_to_float(xi[2 * c]), bf16_to_float(lane[c * ldk]), s));
         }
         out[i * ldo + p * P + j] = s;
       }
+}
+
+// Panels [0, np) (whole groups) one group at a time, portable.
+void block_scalar(int mb, int np, const uint16_t* x, int64_t kp, const uint16_t* w, float* out, int64_t ldo) {
+  for_each_group(np, [&](int g, int gw) { kernel_scalar(mb, gw, x, kp, w + g * kp * 2 * P, gw * 2 * P, out + g * P, ldo); });
 }
 
 #if defined(__x86_64__)
@@ -121,14 +128,14 @@ HS_AVX2_FN inline __m256 float_of_bits(uint32_t bits) {
 // MB rows against one panel, 8 lanes per register; the weight pairs' high halves (w[2j+1]) are
 // masked out, the low halves (w[2j]) shifted up.
 template <int MB>
-HS_AVX2_FN void kernel_avx2(const uint16_t* x, int64_t kp, const uint16_t* w, float* out, int64_t ldo) {
+HS_AVX2_FN void kernel_avx2(const uint16_t* x, int64_t kp, const uint16_t* w, int64_t ldk, float* out, int64_t ldo) {
   __m256 acc[MB][2];
   for (int i = 0; i < MB; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   const __m256i high = _mm256_set1_epi32((int)0xffff0000u);
   for (int64_t c = 0; c < kp; ++c) {
     __m256 odd[2], even[2];
     for (int h = 0; h < 2; ++h) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c * 2 * P + h * P));
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c * ldk + h * P));
       odd[h] = _mm256_castsi256_ps(_mm256_and_si256(v, high));
       even[h] = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
     }
@@ -147,19 +154,22 @@ HS_AVX2_FN void kernel_avx2(const uint16_t* x, int64_t kp, const uint16_t* w, fl
   }
 }
 
-// Rows [0, mb) against panels [0, np), mb <= 4, one panel at a time.
+// Rows [0, mb) against panels [0, np) (whole groups), mb <= 4, one panel at a time.
 HS_AVX2_FN void block_avx2(int mb, int np, const uint16_t* x, int64_t kp, const uint16_t* w, float* out, int64_t ldo) {
   const FlushToZero ftz;
-  for (int p = 0; p < np; ++p) {
-    const uint16_t* panel = w + p * kp * 2 * P;
-    float* o = out + p * P;
-    switch (mb) {
-      case 1: kernel_avx2<1>(x, kp, panel, o, ldo); break;
-      case 2: kernel_avx2<2>(x, kp, panel, o, ldo); break;
-      case 3: kernel_avx2<3>(x, kp, panel, o, ldo); break;
-      default: kernel_avx2<4>(x, kp, panel, o, ldo); break;
+  for_each_group(np, [&](int g, int gw) {
+    const int64_t ldk = gw * 2 * P;
+    for (int q = 0; q < gw; ++q) {
+      const uint16_t* panel = w + g * kp * 2 * P + q * 2 * P;
+      float* o = out + (g + q) * P;
+      switch (mb) {
+        case 1: kernel_avx2<1>(x, kp, panel, ldk, o, ldo); break;
+        case 2: kernel_avx2<2>(x, kp, panel, ldk, o, ldo); break;
+        case 3: kernel_avx2<3>(x, kp, panel, ldk, o, ldo); break;
+        default: kernel_avx2<4>(x, kp, panel, ldk, o, ldo); break;
+      }
     }
-  }
+  });
 }
 
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and warn about it (GCC bug 105593).
@@ -169,12 +179,13 @@ HS_AVX2_FN void block_avx2(int mb, int np, const uint16_t* x, int64_t kp, const 
 
 template <int MB, int NP>
 HS_BF16_FN void kernel_avx512bf16(const uint16_t* x, int64_t kp, const uint16_t* w, float* out, int64_t ldo) {
+  constexpr int64_t ldk = NP * 2 * P;
   __m512 acc[MB][NP];
   for (int i = 0; i < MB; ++i)
     for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_setzero_ps();
   for (int64_t c = 0; c < kp; ++c) {
     __m512bh wv[NP];
-    for (int p = 0; p < NP; ++p) wv[p] = (__m512bh)_mm512_loadu_si512(w + (p * kp + c) * 2 * P);
+    for (int p = 0; p < NP; ++p) wv[p] = (__m512bh)_mm512_loadu_si512(w + c * ldk + p * 2 * P);
     for (int i = 0; i < MB; ++i) {
       const __m512bh xb = (__m512bh)_mm512_set1_epi32((int)load_pair(x + (i * kp + c) * 2));
       for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_dpbf16_ps(acc[i][p], xb, wv[p]);
@@ -184,7 +195,7 @@ HS_BF16_FN void kernel_avx512bf16(const uint16_t* x, int64_t kp, const uint16_t*
     for (int p = 0; p < NP; ++p) _mm512_storeu_ps(out + i * ldo + p * P, acc[i][p]);
 }
 
-// Rows [0, mb) against NP panels, mb <= kMaxRows.
+// Rows [0, mb) against the NP panels of one group, mb <= kMaxRows.
 template <int NP>
 HS_BF16_FN void rows_avx512bf16(int mb, const uint16_t* x, int64_t kp, const uint16_t* w, float* out, int64_t ldo) {
   switch (mb) {
@@ -199,12 +210,17 @@ HS_BF16_FN void rows_avx512bf16(int mb, const uint16_t* x, int64_t kp, const uin
   }
 }
 
-// Rows [0, mb) against panels [0, np), 3 panels at a time (a remainder of 2 together).
+// Rows [0, mb) against panels [0, np) (whole groups), one group at a time.
 HS_BF16_FN void block_avx512bf16(int mb, int np, const uint16_t* x, int64_t kp, const uint16_t* w, float* out, int64_t ldo) {
-  int p = 0;
-  for (; p + 3 <= np; p += 3) rows_avx512bf16<3>(mb, x, kp, w + p * kp * 2 * P, out + p * P, ldo);
-  if (np - p == 2) rows_avx512bf16<2>(mb, x, kp, w + p * kp * 2 * P, out + p * P, ldo);
-  else if (np - p == 1) rows_avx512bf16<1>(mb, x, kp, w + p * kp * 2 * P, out + p * P, ldo);
+  static_assert(kGroupPanels == 3, "one kernel per group width");
+  for_each_group(np, [&](int g, int gw) {
+    const uint16_t* group = w + g * kp * 2 * P;
+    switch (gw) {
+      case 3: return rows_avx512bf16<3>(mb, x, kp, group, out + g * P, ldo);
+      case 2: return rows_avx512bf16<2>(mb, x, kp, group, out + g * P, ldo);
+      default: return rows_avx512bf16<1>(mb, x, kp, group, out + g * P, ldo);
+    }
+  });
 }
 #pragma GCC diagnostic pop
 #endif
@@ -228,7 +244,7 @@ void linear_bf16(ThreadPool& pool, const float* x, int64_t m, const WeightMatrix
   const Bf16Kernel kernel = bf16_kernel();
   const int64_t rows = kernel == Bf16Kernel::kAvx512Bf16 ? kMaxRows : 4;
   const uint16_t* data = static_cast<const uint16_t*>(w.data);
-  pool.parallel_for(w.panels(), 1, [&](int64_t b, int64_t e) {
+  pool.parallel_for(w.groups(), 1, [&](int64_t b, int64_t e) {
     for_panel_blocks(m, rows, w, bias, y, b, e, [&](int64_t m0, int mb, int64_t g0, int np, float* tile, int64_t ldo) {
       const uint16_t* xr = xb.data() + m0 * kp * 2;
       const uint16_t* panels = data + g0 * kp * 2 * P;
@@ -240,7 +256,7 @@ void linear_bf16(ThreadPool& pool, const float* x, int64_t m, const WeightMatrix
         case Bf16Kernel::kAvx512Bf16:
         case Bf16Kernel::kAvx2:
 #endif
-        case Bf16Kernel::kScalar: return kernel_scalar(mb, np, xr, kp, panels, tile, ldo);
+        case Bf16Kernel::kScalar: return block_scalar(mb, np, xr, kp, panels, tile, ldo);
       }
     });
   });

@@ -1,7 +1,8 @@
 // The loop around the projection micro-kernels (llm_linear.cpp, llm_linear_bf16.cpp) on one
-// thread's panels [p0, p1) of W, for all m rows of x. Decode-sized batches (m <= rows_per_block)
-// take all the panels at once; larger ones go 3 panels at a time, so the panels stay cached while
-// every block of input rows passes over them.
+// thread's panel groups [g_begin, g_end) of W (threads split W by whole groups, see llm_weights.h),
+// for all m rows of x. Decode-sized batches (m <= rows_per_block) take all the thread's panels at
+// once; larger ones go one group at a time, so its panels stay cached while every block of input
+// rows passes over them.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -12,13 +13,14 @@
 namespace hs::llm {
 
 // block(m0, mb, g0, np, tile, ldo) writes rows [m0, m0 + mb) (mb <= rows_per_block) against panels
-// [g0, g0 + np) into `tile`, row i at tile + i * ldo; the loop then applies the int8 scales and
-// the bias and stores the rows into y [m, wm.rows].
+// [g0, g0 + np) (whole groups: g0 starts one) into `tile`, row i at tile + i * ldo; the loop then
+// applies the int8 scales and the bias and stores the rows into y [m, wm.rows].
 template <typename Block>
-void for_panel_blocks(int64_t m, int64_t rows_per_block, const WeightMatrix& wm, const float* bias, float* y, int64_t p0,
-                      int64_t p1, Block&& block) {
+void for_panel_blocks(int64_t m, int64_t rows_per_block, const WeightMatrix& wm, const float* bias, float* y,
+                      int64_t g_begin, int64_t g_end, Block&& block) {
   const int64_t n = wm.rows;
-  const int64_t group = m <= rows_per_block ? p1 - p0 : 3;
+  const int64_t p0 = g_begin * kGroupPanels, p1 = std::min(wm.panels(), g_end * kGroupPanels);
+  const int64_t group = m <= rows_per_block ? p1 - p0 : kGroupPanels;
   std::vector<float> tile;
   for (int64_t g0 = p0; g0 < p1; g0 += group) {
     const int np = (int)std::min(group, p1 - g0);
@@ -37,6 +39,13 @@ void for_panel_blocks(int64_t m, int64_t rows_per_block, const WeightMatrix& wm,
         }
     }
   }
+}
+
+// f(g, gw) for the groups of panels [0, np) (np from the start of a group): g their first panel,
+// gw how many panels they hold.
+template <typename F>
+void for_each_group(int np, F&& f) {
+  for (int g = 0; g < np; g += (int)kGroupPanels) f(g, std::min<int>((int)kGroupPanels, np - g));
 }
 
 }  // namespace hs::llm

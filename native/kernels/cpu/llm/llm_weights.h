@@ -1,14 +1,19 @@
 // Weights of an LLM as the CPU kernels read them: a matrix of `rows` output channels by `cols`
 // inputs (the Hugging Face Linear layout) stored as float32, float16, bfloat16, or int8 with one
-// float scale per row (weight-only quantisation), repacked at load time into panels of
-// kPanelRows rows: element (r, c) sits at ((r / kPanelRows) * cols + c) * kPanelRows + r % kPanelRows
-// (rows padded with zeros to a whole panel), so the matmul kernels read each panel contiguously.
+// float scale per row (weight-only quantisation), repacked at load time into panels of kPanelRows
+// rows (padded with zeros to a whole panel), the panels in groups of kGroupPanels (the last group
+// may hold fewer). Within a group the panels are interleaved by column: for each column c, the
+// group's panels' 16 weights of c follow each other, so a kernel reading a group's panels side by
+// side (decode: one FMA chain per panel) walks one contiguous stream. With p = r / kPanelRows,
+// group g = p / kGroupPanels, q = p % kGroupPanels and width gw (panels in group g):
+//   element (r, c) sits at g * kGroupPanels * kPanelRows * cols + (c * gw + q) * kPanelRows + r % kPanelRows.
 // kBFloat16Pairs (matmul precision bf16, llm_linear_bf16.cpp) interleaves pairs of columns: the two
-// weights (r, 2j) and (r, 2j + 1) of an output lane are adjacent, one 32-bit word, and a panel's 16
-// words for pair j are one 64-byte run: element (r, c) sits at
-// ((r / kPanelRows) * stored_cols() + c - c % 2) * kPanelRows + (r % kPanelRows) * 2 + c % 2, an odd
-// last column paired with a zero.
+// weights (r, 2j) and (r, 2j + 1) of an output lane are adjacent, one 32-bit word, a panel's 16
+// words for pair j are one 64-byte run, and the runs interleave by pair: element (r, c) sits at
+// g * kGroupPanels * kPanelRows * stored_cols() + (j * gw + q) * 2 * kPanelRows + (r % kPanelRows) * 2 + c % 2
+// with j = c / 2, an odd last column paired with a zero.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,6 +28,7 @@ namespace hs::llm {
 enum class WeightType { kFloat32, kFloat16, kBFloat16, kInt8, kBFloat16Pairs };
 
 constexpr int64_t kPanelRows = 16;
+constexpr int64_t kGroupPanels = 3;
 
 const char* weight_type_name(WeightType t);
 size_t weight_type_size(WeightType t);
@@ -36,13 +42,17 @@ struct WeightMatrix {
   std::shared_ptr<Buffer> storage;   // owns `data`
 
   int64_t panels() const { return (rows + kPanelRows - 1) / kPanelRows; }
+  int64_t groups() const { return (panels() + kGroupPanels - 1) / kGroupPanels; }
+  // Panels in the group that starts at panel p0 (a multiple of kGroupPanels).
+  int64_t group_width(int64_t p0) const { return std::min(kGroupPanels, panels() - p0); }
   // Columns as stored: cols, rounded up to a whole pair for kBFloat16Pairs.
   int64_t stored_cols() const { return type == WeightType::kBFloat16Pairs ? (cols + 1) / 2 * 2 : cols; }
   // Where element (r, c) sits in `data`, in elements.
   size_t index(int64_t r, int64_t c) const {
-    if (type == WeightType::kBFloat16Pairs)
-      return (size_t)(((r / kPanelRows) * stored_cols() + c - c % 2) * kPanelRows + (r % kPanelRows) * 2 + c % 2);
-    return (size_t)(((r / kPanelRows) * cols + c) * kPanelRows + r % kPanelRows);
+    const int64_t p = r / kPanelRows, q = p % kGroupPanels, p0 = p - q, lane = r % kPanelRows;
+    const int64_t start = p0 * kPanelRows * stored_cols(), gw = group_width(p0);
+    if (type == WeightType::kBFloat16Pairs) return (size_t)(start + ((c / 2) * gw + q) * 2 * kPanelRows + lane * 2 + c % 2);
+    return (size_t)(start + (c * gw + q) * kPanelRows + lane);
   }
   size_t bytes() const {
     return (size_t)(panels() * kPanelRows * stored_cols()) * weight_type_size(type) + scales.size() * sizeof(float);
