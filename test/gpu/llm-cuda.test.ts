@@ -1,7 +1,7 @@
 // The LLM forward on CUDA (native/backends/cuda/llm) against the float64 reference of
 // test/llm/reference.ts, on tiny random Llama / Qwen2 checkpoints: GQA, qkv bias, tied and untied
-// embeddings, rope scaling variants, F32 / F16 / BF16 files, head_dim 16 (the general attention
-// kernels), 64 and 128 (the tensor-core prefill kernel). Then the cache paths one by one with
+// embeddings, rope scaling variants (YaRN's cos/sin multiplier too), F32 / F16 / BF16 files,
+// head_dim 16 (the general attention kernels), 64 and 128 (the tensor-core prefill kernel). Then the cache paths one by one with
 // hand-made block tables: prefill followed by decode steps, chunked prefill, a prefix-cache hit
 // (cached blocks of another sequence + a new chunk), and one mixed batch of all three kinds; the
 // engine end to end (batched == one request at a time, prefix caching, cancellation freeing blocks);
@@ -42,11 +42,15 @@ type Engine = Awaited<ReturnType<typeof llm.startLlmEngine>>;
 const PROMPT = [5, 17, 200, 31, 99, 250, 3, 300, 42, 42, 7, 128, 64, 1, 290, 11, 12, 13, 14, 15];
 const GREEDY = { temperature: 0, maxTokens: 12, ignoreEos: true };
 
-function invFreqOf(config: Record<string, unknown>): Float64Array {
+/** The rotary frequencies (as float32) and cos/sin multiplier the engine derives from config.json. */
+function ropeOf(config: Record<string, unknown>): { invFreq: Float64Array; attentionScaling: number } {
   const headDim = (config.hidden_size as number) / (config.num_attention_heads as number);
   const max = config.max_position_embeddings as number;
-  return ropeFrequencies(headDim, config.rope_theta as number, parseRopeScaling(config.rope_scaling, max), max).invFreq.map(Math.fround);
+  const rope = ropeFrequencies(headDim, config.rope_theta as number, parseRopeScaling(config.rope_scaling, max), max);
+  return { invFreq: rope.invFreq.map(Math.fround), attentionScaling: rope.attentionScaling };
 }
+
+const invFreqOf = (config: Record<string, unknown>) => ropeOf(config).invFreq;
 
 function tolerance(weightType: string): number {
   return weightType === 'float16' ? 16 * 2 ** -11 : 8 * 2 ** -8;
@@ -98,6 +102,7 @@ const CASES: [string, TinyModelSpec, string | undefined, string][] = [
   ['llama f16, llama3 rope scaling', { arch: 'llama', dtype: 'F16', ropeScaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } }, undefined, 'float16'],
   ['qwen2 tied bf16 (qkv bias), dynamic rope scaling', { arch: 'qwen2', tie: true, dtype: 'BF16', ropeScaling: { type: 'dynamic', factor: 4 } }, undefined, 'bfloat16'],
   ['qwen2 untied f32, sharded', { arch: 'qwen2', sharded: true }, undefined, 'bfloat16'],
+  ['qwen2 bf16, yarn rope scaling (cos/sin x 1.14)', { arch: 'qwen2', dtype: 'BF16', ropeScaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } }, undefined, 'bfloat16'],
   ['llama bf16, head_dim 64, GQA 2', { arch: 'llama', dtype: 'BF16', hidden: 256, heads: 4, kvHeads: 2 }, undefined, 'bfloat16'],
   ['qwen2 bf16, head_dim 128, GQA 2', { arch: 'qwen2', dtype: 'BF16', hidden: 256, heads: 2, kvHeads: 1 }, undefined, 'bfloat16'],
   ['llama f16, head_dim 128, GQA 8 (MQA)', { arch: 'llama', dtype: 'F16', hidden: 1024, heads: 8, kvHeads: 1, intermediate: 256 }, undefined, 'float16'],
@@ -115,7 +120,7 @@ withDevice('LLM forward on CUDA vs the float64 reference', () => {
         const kvCacheType = weightType === 'int8' ? 'bfloat16' : weightType;
         expect(engine.model.info).toMatchObject(onCpu ? { device: 'cpu' } : { device: 'cuda', weightType, kvCacheType });
         const [rows] = await forward(engine.model, [{ tokens: PROMPT, start: 0, table: range(0, 5) }], model.vocabSize);
-        const expected = referenceLogits(model, PROMPT, { invFreq: invFreqOf(model.config), int8: weightType === 'int8' });
+        const expected = referenceLogits(model, PROMPT, { ...ropeOf(model.config), int8: weightType === 'int8' });
         const err = relError(rows, expected);
         const bound = tolerance(kvCacheType);
         console.log(`${name} on ${DEVICE}: max rel error ${err.toExponential(2)} (bound ${bound.toExponential(2)})`);

@@ -1,10 +1,11 @@
 // The native forward against the float64 reference: Llama and Qwen2, tied and untied embeddings,
-// every rope_scaling variant, F32 / F16 / BF16 checkpoints, sharded files, int8 weights.
+// every rope_scaling variant (YaRN's from its own reference), F32 / F16 / BF16 checkpoints, sharded files, int8 weights.
 import { describe, expect, it } from 'vitest';
 
 import { writeTinyModel, type TinyModelSpec } from '../fixtures/hf-model';
 import { hs } from '../helpers';
 import { referenceLogits } from './reference';
+import { yarnReference } from './yarn-reference';
 import { invFreqOf, llm, maxRelError, nativeLogitsAll } from './helpers';
 
 const PROMPT = [5, 17, 200, 31, 99, 250, 3, 300, 42, 42, 7, 128, 64, 1, 290, 11, 12, 13, 14, 15];
@@ -35,6 +36,23 @@ describe('LLM forward vs a float64 reference', () => {
       engine.dispose();
     });
   }
+
+  // YaRN's frequencies and its cos/sin multiplier (1.14 here) from yarn-reference.ts, not from the
+  // engine's rope.ts: the ramp covers dimensions 2-5 of 8 at head_dim 16.
+  it('qwen2 bf16, yarn rope scaling (Qwen2.5 long-context setting)', async () => {
+    const ropeScaling = { type: 'yarn', factor: 4, original_max_position_embeddings: 32768 };
+    const model = writeTinyModel({ arch: 'qwen2', dtype: 'BF16', ropeScaling, seed: 7 });
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 8, blockSize: 4, threads: 2 });
+    const actual = await nativeLogitsAll(engine.model, PROMPT, model.vocabSize);
+    const yarn = yarnReference({ headDim: 16, base: model.config.rope_theta as number, factor: 4, originalContext: 32768 });
+    const expected = referenceLogits(model, PROMPT, { invFreq: yarn.invFreq.map(Math.fround), attentionScaling: yarn.attentionScaling });
+    const err = maxRelError(actual, expected);
+    console.log(`yarn: max rel error ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(1e-4);
+    // Without the multiplier the logits move well past that bound: the test sees it.
+    expect(maxRelError(actual, referenceLogits(model, PROMPT, { invFreq: yarn.invFreq.map(Math.fround) }))).toBeGreaterThan(1e-3);
+    engine.dispose();
+  });
 
   // Matrices and cache pools of 2 MiB and more live in huge-page mappings (Buffer::allocate_huge):
   // the same logits, and every host byte back on dispose.
@@ -80,8 +98,8 @@ describe('LLM loading and forward errors', () => {
     await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toThrow(/mlp.gate_proj.weight has shape \[128,64\], expected \[96,64\]/);
     writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, architectures: ['GPT2LMHeadModel'] }));
     await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_OP' });
-    writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, rope_scaling: { rope_type: 'yarn', factor: 4 } }));
-    await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toThrow(/yarn/);
+    writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, rope_scaling: { rope_type: 'longrope', factor: 4 } }));
+    await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toThrow(/longrope/);
     // Sizes far past the checkpoint fail on its tensors (or before), without allocating for them.
     writeFileSync(path.join(wrongShape.dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: 2 ** 31 }));
     await expect(llm.startLlmEngine(wrongShape.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL', message: expect.stringMatching(/model\.layers\.\d+\./) });

@@ -5,6 +5,8 @@ import type { TinyModel } from '../fixtures/hf-model';
 export interface ReferenceOptions {
   /** Rotary inverse frequencies (head_dim / 2), as the engine computes them from rope_scaling. */
   invFreq: ArrayLike<number>;
+  /** The multiplier of cos and sin (YaRN's attention factor); 1 if absent. */
+  attentionScaling?: number;
   /** Replace every matrix by its int8 per-row quantisation (as the engine's 'int8' weights). */
   int8?: boolean;
   /** Round both operands of every matmul to bf16 (as the engine's matmulPrecision 'bf16'). */
@@ -61,15 +63,16 @@ function rmsNorm(x: Float64Array[], weight: Float64Array, eps: number): Float64A
   });
 }
 
-function rope(x: Float64Array[], heads: number, headDim: number, invFreq: ArrayLike<number>): void {
+function rope(x: Float64Array[], heads: number, headDim: number, invFreq: ArrayLike<number>, scaling: number): void {
   const half = headDim / 2;
   x.forEach((row, pos) => {
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < half; i++) {
         const angle = pos * invFreq[i];
         const a = row[h * headDim + i], b = row[h * headDim + i + half];
-        row[h * headDim + i] = a * Math.cos(angle) - b * Math.sin(angle);
-        row[h * headDim + i + half] = b * Math.cos(angle) + a * Math.sin(angle);
+        const cos = Math.cos(angle) * scaling, sin = Math.sin(angle) * scaling;
+        row[h * headDim + i] = a * cos - b * sin;
+        row[h * headDim + i + half] = b * cos + a * sin;
       }
     }
   });
@@ -97,8 +100,8 @@ export function referenceLogits(model: TinyModel, tokens: readonly number[], o: 
     const q = matmul(x, mat(p + 'self_attn.q_proj.weight'), qwen ? vec(p + 'self_attn.q_proj.bias') : undefined);
     const k = matmul(x, mat(p + 'self_attn.k_proj.weight'), qwen ? vec(p + 'self_attn.k_proj.bias') : undefined);
     const v = matmul(x, mat(p + 'self_attn.v_proj.weight'), qwen ? vec(p + 'self_attn.v_proj.bias') : undefined);
-    rope(q, heads, headDim, o.invFreq);
-    rope(k, kvHeads, headDim, o.invFreq);
+    rope(q, heads, headDim, o.invFreq, o.attentionScaling ?? 1);
+    rope(k, kvHeads, headDim, o.invFreq, o.attentionScaling ?? 1);
     const attn = tokens.map((_, t) => {
       const out = new Float64Array(heads * headDim);
       for (let hd = 0; hd < heads; hd++) {
