@@ -1,9 +1,13 @@
 // The engine end to end on a tiny model: greedy output equals the reference, and batched,
 // chunked, preempted, prefix-cached and speculative runs give the same tokens as one request
-// alone; cancellation frees blocks; stop strings, limits, seeds, chat templates and bad input.
+// alone; cancellation frees blocks; stop strings, limits, seeds, generation_config.json, chat
+// templates and bad input.
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { writeTinyModel, type TinyModel } from '../fixtures/hf-model';
+import { TINY_VOCAB, writeTinyModel, type TinyModel } from '../fixtures/hf-model';
 import { llm, parseRopeScaling, PROMPTS, ropeFrequencies } from './helpers';
 import { referenceGreedy } from './reference';
 
@@ -116,6 +120,39 @@ describe('LLM engine', () => {
     const eos = expected[0][4];
     const byToken = await single.complete(PROMPTS[0], { ...GREEDY, stopTokenIds: [eos] });
     expect(byToken.tokenIds).toEqual(expected[0].slice(0, expected[0].indexOf(eos) + 1));
+  });
+
+  // Llama 3 Instruct lists its end-of-turn token only in generation_config.json; vLLM also takes the
+  // file's sampling settings as request defaults.
+  it('takes generation_config.json: its eos ids end sequences, its sampling settings are defaults', async () => {
+    const stopToken = expected[0][4];
+    const withFile = writeTinyModel({ arch: 'qwen2', seed: 12 }); // the same weights as `model`
+    const file = path.join(withFile.dir, 'generation_config.json');
+    writeFileSync(file, JSON.stringify({ eos_token_id: [TINY_VOCAB - 1, stopToken], temperature: 0, top_k: 5, do_sample: true }));
+    const auto = await llm.startLlmEngine(withFile.dir, { numBlocks: 64, blockSize: 4, threads: 2 });
+    const none = await llm.startLlmEngine(withFile.dir, { numBlocks: 64, blockSize: 4, threads: 2, generationConfig: 'none' });
+    try {
+      // No temperature in the request: the file's 0 (greedy), and its eos id stops it.
+      const stopped = await auto.complete(PROMPTS[0], { maxTokens: 12 });
+      expect(stopped.finishReason).toBe('stop');
+      expect(stopped.tokenIds).toEqual(expected[0].slice(0, expected[0].indexOf(stopToken) + 1));
+      const ignored = await none.complete(PROMPTS[0], { temperature: 0, maxTokens: 12 });
+      expect(ignored.tokenIds.length).toBeGreaterThan(expected[0].indexOf(stopToken) + 1);
+      // A request's own temperature wins; the file's top_k still applies.
+      const sampled = { temperature: 1, seed: 99, maxTokens: 12, ignoreEos: true };
+      expect((await auto.complete(PROMPTS[1], sampled)).tokenIds).toEqual((await none.complete(PROMPTS[1], { ...sampled, topK: 5 })).tokenIds);
+      expect(auto.generationDefaults).toEqual({ temperature: 0, topK: 5 });
+    } finally {
+      auto.dispose();
+      none.dispose();
+    }
+    writeFileSync(file, JSON.stringify({ top_p: 2 }));
+    await expect(llm.startLlmEngine(withFile.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL', message: expect.stringMatching(/generation_config\.json/) });
+    writeFileSync(file, JSON.stringify({ eos_token_id: TINY_VOCAB }));
+    await expect(llm.startLlmEngine(withFile.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+    writeFileSync(file, '{ not json');
+    await expect(llm.startLlmEngine(withFile.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+    rmSync(withFile.dir, { recursive: true, force: true });
   });
 
   it('seeded sampling repeats; logprobs are reported', async () => {

@@ -104,3 +104,10 @@ describe('highservice serve <llm dir> --matmul-precision', () => {
   });
 });
 
+
+describe('highservice serve <llm dir> --generation-config', () => {
+  it('rejects modes other than auto and none, and the flag for a model repository', async () => {
+    expect(await cliError([model.dir, '--port', '0', '--generation-config', 'vllm'])).toContain('--generation-config must be auto or none');
+    expect(await cliError([path.dirname(model.dir), '--port', '0', '--generation-config', 'none'])).toContain('apply to an LLM directory');
+  });
+});

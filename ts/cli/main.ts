@@ -44,6 +44,7 @@ program
   .option('--num-speculative-tokens <n>', 'LLM: tokens the draft model proposes per step (default 4)')
   .option('--device <device>', 'LLM: auto | cpu | cuda (default cpu)')
   .option('--matmul-precision <p>', 'LLM: fp32 | bf16 (projections with bf16 operands and fp32 accumulation; default fp32)')
+  .option('--generation-config <mode>', "LLM: auto (generation_config.json's eos ids and sampling defaults) | none (default auto)")
   .action(serveCommand);
 
 program

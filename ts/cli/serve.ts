@@ -23,6 +23,8 @@ export interface ServeCommandOptions {
   device?: string;
   /** LLM directories only: 'fp32' | 'bf16'. */
   matmulPrecision?: string;
+  /** LLM directories only: 'auto' | 'none' (use generation_config.json or not). */
+  generationConfig?: string;
 }
 
 function integer(value: string, flag: string, min: number): number {
@@ -33,8 +35,9 @@ function integer(value: string, flag: string, min: number): number {
 
 export async function serveCommand(repository: string, options: ServeCommandOptions): Promise<void> {
   if (isHfModelDir(repository)) return serveLlmCommand(repository, options);
-  if (options.draftModel !== undefined || options.numSpeculativeTokens !== undefined || options.device !== undefined || options.matmulPrecision !== undefined)
-    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model, --num-speculative-tokens, --device and --matmul-precision apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository (its models' config.json choose their device)`);
+  const llmOnly = [options.draftModel, options.numSpeculativeTokens, options.device, options.matmulPrecision, options.generationConfig];
+  if (llmOnly.some((v) => v !== undefined))
+    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model, --num-speculative-tokens, --device, --matmul-precision and --generation-config apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository (its models' config.json choose their device)`);
   const modelDefaults: { maxBatchSize?: number; maxQueueDelayMs?: number } = {};
   if (options.maxBatch !== undefined) modelDefaults.maxBatchSize = integer(options.maxBatch, '--max-batch', 1);
   if (options.maxDelay !== undefined) {
@@ -78,7 +81,12 @@ async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promi
   if (device !== 'auto' && device !== 'cpu' && device !== 'cuda')
     throw new HsError('ERR_INVALID_ARGUMENT', `--device must be auto, cpu or cuda, got '${device}'`);
   const matmulPrecision = checkMatmulPrecision(options.matmulPrecision, '--matmul-precision');
-  const server = await serveLlm({ dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative, device, matmulPrecision });
+  const generationConfig = options.generationConfig ?? 'auto';
+  if (generationConfig !== 'auto' && generationConfig !== 'none')
+    throw new HsError('ERR_INVALID_ARGUMENT', `--generation-config must be auto or none, got '${generationConfig}'`);
+  const server = await serveLlm({
+    dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative, device, matmulPrecision, generationConfig,
+  });
   const info = server.engine.model.info;
   console.log(`highservice: the LLM runs on ${info.device}${info.deviceName ? ` (${info.deviceName})` : ''}, ${info.weightType} weights`);
   const drafting = speculative ? `; speculative decoding with the draft model in ${speculative.model}, ${speculative.numSpeculativeTokens} tokens per step` : '';

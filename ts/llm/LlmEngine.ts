@@ -9,6 +9,7 @@ import { HsError } from '../errors';
 import { nativeConfig, readModelConfig, type ModelConfig } from './config';
 import { DraftModel } from './draft-model';
 import { LlmGeneration } from './generation';
+import { readGenerationConfig, withDefaults } from './generation-config';
 import { loadNativeLlm, type LlmDevice, type MatmulPrecision, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
 import { argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams } from './sampling';
@@ -55,6 +56,12 @@ export interface LlmEngineOptions {
    * distribution through speculative sampling). numSpeculativeTokens (default 4) drafts per step.
    */
   speculative?: SpeculativeOptions | null;
+  /**
+   * 'auto' (default): generation_config.json's eos_token_id also ends sequences, and its
+   * temperature, top_k, top_p, min_p, repetition_penalty and max_new_tokens are the defaults of
+   * requests that leave them out (as vLLM). 'none': the file is not read.
+   */
+  generationConfig?: 'auto' | 'none';
 }
 
 export type SpeculativeOptions =
@@ -115,6 +122,8 @@ export class LlmEngine {
     readonly model: NativeLlm,
     private readonly draft: DraftModel | null,
     readonly maxModelLen: number,
+    /** Sampling defaults from generation_config.json, under each request's own settings. */
+    readonly generationDefaults: SamplingParams,
     options: Required<Pick<LlmEngineOptions, 'maxNumSeqs' | 'maxNumBatchedTokens'>> & { prefixCaching: boolean; speculative: SpeculativeConfig | null },
   ) {
     const { numBlocks, blockSize } = model.info;
@@ -128,7 +137,8 @@ export class LlmEngine {
 
   static async load(dir: string, o: LlmEngineOptions = {}): Promise<LlmEngine> {
     const config = await readModelConfig(dir);
-    const tokenizer = await LlmTokenizer.load(dir, config.eosTokenIds);
+    const generation = await readGenerationConfig(dir, o.generationConfig ?? 'auto', config.vocabSize);
+    const tokenizer = await LlmTokenizer.load(dir, [...config.eosTokenIds, ...generation.eosTokenIds]);
     const tensors = await readCheckpointTensors(dir);
     const blockSize = o.blockSize ?? 16;
     if (!Number.isInteger(blockSize) || blockSize < 1) throw new HsError('ERR_INVALID_ARGUMENT', 'blockSize must be an integer >= 1');
@@ -155,7 +165,7 @@ export class LlmEngine {
     }
     const maxModelLen = Math.min(o.maxModelLen ?? config.maxPositionEmbeddings, numBlocks * blockSize);
     const modelName = o.modelName ?? dir.replace(/\/+$/, '').split('/').pop()!;
-    return new LlmEngine(modelName, config, tokenizer, model, draft, maxModelLen, {
+    return new LlmEngine(modelName, config, tokenizer, model, draft, maxModelLen, generation.defaults, {
       maxNumSeqs: o.maxNumSeqs ?? 64,
       maxNumBatchedTokens: o.maxNumBatchedTokens ?? 512,
       prefixCaching: o.enablePrefixCaching ?? true,
@@ -180,7 +190,7 @@ export class LlmEngine {
     if (prompt.length === 0) throw new HsError('ERR_INVALID_ARGUMENT', 'the prompt is empty');
     if (prompt.length >= this.maxModelLen)
       throw new HsError('ERR_INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; this model accepts at most ${this.maxModelLen - 1}`);
-    const sampling = resolveSampling(params, this.config.vocabSize);
+    const sampling = resolveSampling(withDefaults(params, this.generationDefaults), this.config.vocabSize);
     let seq: Sequence | null = null;
     const generation = new LlmGeneration(this.tokenizer, prompt, sampling.stop, () => seq && this.abort(seq));
     seq = new Sequence(this.nextId++, prompt, sampling, makeRandom(sampling.seed), performance.now(), generation);

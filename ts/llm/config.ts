@@ -1,9 +1,9 @@
 // Reads a Hugging Face config.json into the model description the native forward needs, refusing
 // what it cannot run (other architectures, sliding windows, biases beyond Qwen2's QKV bias).
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { HsError } from '../errors';
+import { readJsonFile } from './json-file';
 import type { NativeLlmConfig } from './native';
 import { parseRopeScaling, ropeFrequencies, type RopeScaling } from './rope';
 
@@ -91,21 +91,7 @@ export function parseModelConfig(raw: Record<string, unknown>): ModelConfig {
 }
 
 export async function readModelConfig(dir: string): Promise<ModelConfig> {
-  const file = path.join(dir, 'config.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new HsError('ERR_NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new HsError('ERR_INVALID_MODEL', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof raw !== 'object' || raw === null) throw new HsError('ERR_INVALID_MODEL', `${file} must hold an object`);
-  return parseModelConfig(raw as Record<string, unknown>);
+  return parseModelConfig((await readJsonFile(path.join(dir, 'config.json'), true))!);
 }
 
 export function nativeConfig(c: ModelConfig): NativeLlmConfig {

@@ -1,13 +1,13 @@
 // The model's tokenizer (tokenizer.json through @huggingface/tokenizers, offline) and chat
 // template (tokenizer_config.json's chat_template rendered with @huggingface/jinja), plus the
 // incremental detokenizer that turns a growing list of token ids into text deltas.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Template } from '@huggingface/jinja' with { 'resolution-mode': 'import' };
 import type { Tokenizer } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 
 import { HsError } from '../errors';
+import { readJsonFile } from './json-file';
 
 export interface ChatMessage {
   role: string;
@@ -18,21 +18,6 @@ function tokenText(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
   return null;
-}
-
-async function readJson(file: string, required: boolean): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if (!required) return null;
-    throw new HsError('ERR_NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new HsError('ERR_INVALID_MODEL', `${file} is not valid JSON`, { cause: e });
-  }
 }
 
 export class LlmTokenizer {
@@ -47,8 +32,8 @@ export class LlmTokenizer {
   static async load(dir: string, configEosTokenIds: readonly number[]): Promise<LlmTokenizer> {
     // Both libraries ship as ES modules; a dynamic import loads them from this CommonJS package.
     const [{ Tokenizer }, { Template }] = await Promise.all([import('@huggingface/tokenizers'), import('@huggingface/jinja')]);
-    const tokenizerJson = await readJson(path.join(dir, 'tokenizer.json'), true);
-    const tokenizerConfig = (await readJson(path.join(dir, 'tokenizer_config.json'), false)) ?? {};
+    const tokenizerJson = await readJsonFile(path.join(dir, 'tokenizer.json'), true);
+    const tokenizerConfig = (await readJsonFile(path.join(dir, 'tokenizer_config.json'), false)) ?? {};
     let tokenizer: Tokenizer;
     try {
       tokenizer = new Tokenizer(tokenizerJson!, tokenizerConfig);
