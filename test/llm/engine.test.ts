@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TINY_VOCAB, writeTinyModel, type TinyModel } from '../fixtures/hf-model';
 import { llm, parseRopeScaling, PROMPTS, ropeFrequencies } from './helpers';
-import { referenceGreedy } from './reference';
+import { referenceGreedy, referenceLogits } from './reference';
 
 type Engine = Awaited<ReturnType<typeof llm.startLlmEngine>>;
 
@@ -153,6 +153,39 @@ describe('LLM engine', () => {
     writeFileSync(file, '{ not json');
     await expect(llm.startLlmEngine(withFile.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
     rmSync(withFile.dir, { recursive: true, force: true });
+  });
+
+  // Scoring a prompt (lm-eval's loglikelihood through completions with echo): every prompt token
+  // after the first gets log_softmax of the logits at the position before it.
+  it('reports prompt log-probabilities, also chunked, preempted and after a prefix-cache hit', async () => {
+    const prompt = PROMPTS[5];
+    const params = { temperature: 0, maxTokens: 3, ignoreEos: true, promptLogprobs: 2 };
+    const alone = (await single.complete(prompt, params)).promptLogprobs!;
+    expect(alone).toHaveLength(prompt.length);
+    expect(alone[0]).toBeNull();
+    const c = model.config as Record<string, number>;
+    const max = c.max_position_embeddings;
+    const invFreq = ropeFrequencies(c.hidden_size / c.num_attention_heads, c.rope_theta, parseRopeScaling(undefined, max), max).invFreq.map(Math.fround);
+    const logits = referenceLogits(model, prompt, { invFreq });
+    let worst = 0;
+    for (let i = 1; i < prompt.length; i++) {
+      const row = logits[i - 1];
+      const top = Math.max(...row);
+      const logZ = top + Math.log(row.reduce((s, v) => s + Math.exp(v - top), 0));
+      worst = Math.max(worst, Math.abs(alone[i]!.logprob - (row[prompt[i]] - logZ)));
+      expect(alone[i]!.top).toHaveLength(2);
+      expect(alone[i]!.top[0].logprob).toBeCloseTo(top - logZ, 4);
+    }
+    expect(worst).toBeLessThan(1e-4);
+    // Chunks of 4 tokens, a KV cache small enough to preempt, and a cached copy of the prompt.
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 12, blockSize: 4, maxNumBatchedTokens: 4, threads: 2 });
+    await engine.complete(prompt, GREEDY); // leaves the prompt's full blocks in the prefix cache
+    const busy = await Promise.all([...PROMPTS.map((p) => engine.complete(p, GREEDY)), engine.complete(prompt, params)]);
+    expect(busy.at(-1)!.promptLogprobs).toEqual(alone);
+    expect(busy.at(-1)!.tokenIds).toEqual(expected[5].slice(0, 3));
+    expect(engine.stats().preemptions).toBeGreaterThan(0);
+    expect(engine.stats().kvCacheUsage).toBe(0);
+    engine.dispose();
   });
 
   it('seeded sampling repeats; logprobs are reported', async () => {

@@ -1,5 +1,5 @@
 // The OpenAI-compatible server on 127.0.0.1, driven by the official `openai` client: models,
-// completions (string, token ids, several prompts), chat streaming with usage, OpenAI-style
+// completions (string, token ids, several prompts, echo with prompt logprobs), chat streaming with usage, OpenAI-style
 // errors, client disconnects that cancel, and the Prometheus metrics.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,28 @@ describe('OpenAI-compatible LLM server', () => {
     expect(byIds.choices[0].text).toBe(direct.text);
     const many = await client.completions.create({ model: MODEL, prompt: ['hello world', 'the cat'], max_tokens: 4, temperature: 0 });
     expect(many.choices.map((c) => c.index)).toEqual([0, 1]);
+  });
+
+  // lm-evaluation-harness scores a continuation this way: echo, logprobs 1, max_tokens 1.
+  it('echoes the prompt with its token log-probabilities, streamed or not', async () => {
+    const prompt = 'the cat sat on the mat';
+    const ids = server.engine.encodePrompt(prompt);
+    const direct = await server.engine.complete(prompt, { temperature: 0, maxTokens: 1, ignoreEos: true, logprobs: 1, promptLogprobs: 1 });
+    const res = await client.completions.create({ model: MODEL, prompt, max_tokens: 1, temperature: 0, ignore_eos: true, echo: true, logprobs: 1 } as OpenAI.CompletionCreateParamsNonStreaming);
+    const choice = res.choices[0];
+    expect(choice.text).toBe(prompt + direct.text);
+    const lp = choice.logprobs!;
+    expect(lp.tokens).toHaveLength(ids.length + 1);
+    expect(lp.token_logprobs![0]).toBeNull();
+    expect(lp.token_logprobs!.slice(1, ids.length)).toEqual(direct.promptLogprobs!.slice(1).map((p) => p!.logprob));
+    expect(lp.top_logprobs![0]).toBeNull();
+    for (const top of lp.top_logprobs!.slice(1)) expect(Object.keys(top)).toHaveLength(1);
+    const stream = await client.completions.create({ model: MODEL, prompt, max_tokens: 3, temperature: 0, ignore_eos: true, echo: true, stream: true } as OpenAI.CompletionCreateParamsStreaming);
+    const texts: string[] = [];
+    for await (const chunk of stream) texts.push(chunk.choices[0]?.text ?? '');
+    expect(texts[0]).toBe(prompt);
+    const plain = await client.completions.create({ model: MODEL, prompt, max_tokens: 3, temperature: 0, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(texts.join('')).toBe(prompt + plain.choices[0].text);
   });
 
   it('streams chat completions with usage, matching the non-streamed answer', async () => {

@@ -12,7 +12,7 @@ import { LlmGeneration } from './generation';
 import { readGenerationConfig, withDefaults } from './generation-config';
 import { loadNativeLlm, type LlmDevice, type MatmulPrecision, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
-import { argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams } from './sampling';
+import { argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling';
 import { BlockManager } from './scheduler/block-manager';
 import { buildBatch, logitsRows, Scheduler, type ScheduledBatch, type ScheduledSequence, type SpeculativeConfig } from './scheduler/scheduler';
 import { Sequence, type FinishReason } from './scheduler/sequence';
@@ -192,8 +192,9 @@ export class LlmEngine {
       throw new HsError('ERR_INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; this model accepts at most ${this.maxModelLen - 1}`);
     const sampling = resolveSampling(withDefaults(params, this.generationDefaults), this.config.vocabSize);
     let seq: Sequence | null = null;
-    const generation = new LlmGeneration(this.tokenizer, prompt, sampling.stop, () => seq && this.abort(seq));
-    seq = new Sequence(this.nextId++, prompt, sampling, makeRandom(sampling.seed), performance.now(), generation);
+    const promptLogprobs = sampling.promptLogprobs === null ? null : [null];
+    const generation = new LlmGeneration(this.tokenizer, prompt, sampling.stop, () => seq && this.abort(seq), promptLogprobs);
+    seq = new Sequence(this.nextId++, prompt, sampling, makeRandom(sampling.seed), performance.now(), generation, promptLogprobs);
     this.requests.set(seq, { generation, arrival: performance.now(), firstTokenAt: null, lastTokenAt: null });
     this.counters.promptTokens += prompt.length;
     const signal = params.signal;
@@ -206,12 +207,17 @@ export class LlmEngine {
     return generation;
   }
 
-  /** Runs a request to the end and returns its text and tokens. */
-  async complete(input: PromptInput, params: SamplingParams = {}): Promise<{ text: string; tokenIds: number[]; finishReason: FinishReason | null }> {
+  /** Runs a request to the end and returns its text and tokens (and the prompt's log-probabilities if asked). */
+  async complete(input: PromptInput, params: SamplingParams = {}): Promise<{
+    text: string;
+    tokenIds: number[];
+    finishReason: FinishReason | null;
+    promptLogprobs: readonly (TokenLogprobs | null)[] | null;
+  }> {
     const g = this.generate(input, params);
     const tokenIds: number[] = [];
     for await (const chunk of g) if (chunk.tokenId >= 0) tokenIds.push(chunk.tokenId);
-    return { text: g.outputText, tokenIds, finishReason: g.finishReason };
+    return { text: g.outputText, tokenIds, finishReason: g.finishReason, promptLogprobs: g.promptLogprobs };
   }
 
   stats(): EngineStats {
@@ -301,11 +307,17 @@ export class LlmEngine {
       const first = row;
       row += rows;
       if (seq.status !== 'running') continue; // cancelled while the step ran
+      // Prompt-scoring rows: the row at position p scores prompt token p + 1.
+      for (let i = 0; i < it.promptRows; i++) {
+        const scored = seq.promptLogprobs!;
+        scored.push(tokenLogprobs(logits.subarray((first + i) * vocab, (first + i + 1) * vocab), seq.tokens[scored.length], seq.sampling.promptLogprobs!));
+      }
       seq.numComputed += it.numTokens;
       this.counters.draftTokens += it.drafts.length;
       let accepted = 0;
-      for (let i = 0; i < rows; i++) {
-        const logitsRow = logits.subarray((first + i) * vocab, (first + i + 1) * vocab);
+      for (let i = 0; i < rows - it.promptRows; i++) {
+        const at = first + it.promptRows + i;
+        const logitsRow = logits.subarray(at * vocab, (at + 1) * vocab);
         const choice = this.choose(it, i, logitsRow);
         if (i > 0) {
           seq.numComputed++; // the draft at row i - 1 was accepted, so its KV is valid

@@ -44,6 +44,8 @@ export class LlmGeneration implements AsyncIterableIterator<GenerationChunk>, Se
     readonly promptTokenIds: readonly number[],
     private readonly stop: readonly string[],
     private readonly cancel: () => void,
+    /** The prompt tokens' log-probabilities when asked for (entry 0 is null), complete once the first token arrives. */
+    readonly promptLogprobs: readonly (TokenLogprobs | null)[] | null = null,
   ) {
     this.detokenizer = new IncrementalDetokenizer(tokenizer);
     this.maxStopLength = Math.max(0, ...stop.map((s) => s.length));

@@ -21,6 +21,8 @@ export interface SamplingParams {
   ignoreEos?: boolean;
   /** Return the chosen token's log-probability and this many top alternatives. */
   logprobs?: number;
+  /** Return each prompt token's log-probability (after the first) and this many top alternatives. */
+  promptLogprobs?: number;
   /** Lower runs first (default 0). */
   priority?: number;
   signal?: AbortSignal;
@@ -40,6 +42,7 @@ export interface ResolvedSampling {
   stopTokenIds: number[];
   ignoreEos: boolean;
   logprobs: number | null;
+  promptLogprobs: number | null;
   priority: number;
 }
 
@@ -53,6 +56,10 @@ function numberParam(name: string, v: unknown, fallback: number, ok: (x: number)
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
     throw new HsError('ERR_INVALID_ARGUMENT', `${name} must be ${range}, got ${JSON.stringify(v)}`);
   return v;
+}
+
+function topCount(name: string, v: number | undefined): number | null {
+  return v === undefined || v === null ? null : numberParam(name, v, 0, (x) => Number.isInteger(x) && x >= 0 && x <= 20, 'an integer in [0, 20]');
 }
 
 export function resolveSampling(p: SamplingParams, vocabSize: number): ResolvedSampling {
@@ -74,7 +81,8 @@ export function resolveSampling(p: SamplingParams, vocabSize: number): ResolvedS
     stop,
     stopTokenIds,
     ignoreEos: p.ignoreEos === true,
-    logprobs: p.logprobs === undefined || p.logprobs === null ? null : numberParam('logprobs', p.logprobs, 0, (x) => Number.isInteger(x) && x >= 0 && x <= 20, 'an integer in [0, 20]'),
+    logprobs: topCount('logprobs', p.logprobs),
+    promptLogprobs: topCount('promptLogprobs', p.promptLogprobs),
     priority: numberParam('priority', p.priority, 0, Number.isInteger, 'an integer'),
   };
 }

@@ -6,6 +6,8 @@
 //      budget, the sequence limit and free blocks allow (not in a step that had to preempt).
 // N-gram drafts (greedy requests) are proposed while planning; draft-model drafts (any request)
 // are filled in by the engine between schedule() and buildBatch(), within the room planned here.
+// A request that wants prompt log-probabilities gets logits rows for its prompt positions and
+// skips the prefix cache until it has them all (cached tokens are never run through the model).
 import type { NativeLlmBatch } from '../native';
 import { isGreedy } from '../sampling';
 import { proposeNgramDrafts, type NgramOptions } from '../spec-decode';
@@ -37,11 +39,26 @@ export interface ScheduledSequence {
   draftProbs: Float64Array[] | null;
   /** Draft model: the leading drafts whose draft-model KV was written (valid if they are accepted). */
   draftKv: number;
+  /** Logits rows that score prompt tokens (they come first; see promptLogprobRows). */
+  promptRows: number;
 }
 
-/** Logits rows the forward returns for an item: 0 mid-prefill, else 1 + drafts. */
+/** Logits rows the forward returns for an item: prompt-scoring rows, then 1 + drafts if it samples. */
 export function logitsRows(it: ScheduledSequence): number {
-  return it.producesToken ? 1 + it.drafts.length : 0;
+  return it.promptRows + (it.producesToken ? 1 + it.drafts.length : 0);
+}
+
+/**
+ * Rows of a chunk of `numTokens` from seq.numComputed whose logits score prompt tokens not scored
+ * yet: position p scores token p + 1, up to the prompt's last token (the row at the prompt's last
+ * position samples the first output token instead). They are the chunk's last positions but one
+ * when it ends the prompt, else its last ones.
+ */
+function promptLogprobRows(seq: Sequence, numTokens: number): number {
+  if (!seq.promptLogprobsPending) return 0;
+  const first = Math.max(seq.numComputed, seq.promptLogprobs!.length - 1);
+  const end = Math.min(seq.numComputed + numTokens, seq.promptLength - 1);
+  return Math.max(0, end - first);
 }
 
 export interface ScheduledBatch {
@@ -106,7 +123,7 @@ export class Scheduler {
     // unless it preempted every running sequence and would otherwise be empty.
     while ((!preempted || items.length === 0) && budget > 0 && this.waiting.length > 0 && this.running.length < this.options.maxNumSeqs) {
       const seq = this.waiting[0];
-      seq.numComputed = seq.draftComputed = this.blocks.attachCachedPrefix(seq);
+      seq.numComputed = seq.draftComputed = seq.promptLogprobsPending ? 0 : this.blocks.attachCachedPrefix(seq);
       const item = this.plan(seq, budget);
       if (!this.blocks.ensure(seq, seq.numComputed + item.numTokens + item.maxDrafts)) {
         this.blocks.release(seq);
@@ -128,10 +145,10 @@ export class Scheduler {
   private plan(seq: Sequence, budget: number): ScheduledSequence {
     const pending = seq.pendingTokens;
     const spec = this.options.speculative;
-    const plain = { seq, drafts: [], maxDrafts: 0, draftProbs: null, draftKv: 0 };
+    const plain = { seq, drafts: [], maxDrafts: 0, draftProbs: null, draftKv: 0, promptRows: 0 };
     if (pending > 1 || !spec || (spec.method === 'ngram' && !isGreedy(seq.sampling))) {
       const numTokens = Math.min(pending, budget);
-      return { ...plain, numTokens, producesToken: numTokens === pending };
+      return { ...plain, numTokens, producesToken: numTokens === pending, promptRows: promptLogprobRows(seq, numTokens) };
     }
     const limit = Math.max(0, Math.min(
       spec.numSpeculativeTokens,

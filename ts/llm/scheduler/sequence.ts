@@ -39,6 +39,8 @@ export class Sequence implements BlockOwner {
     readonly random: () => number,
     readonly arrival: number,
     readonly sink: SequenceSink,
+    /** Filled in prompt order when sampling.promptLogprobs is set: entry i for prompt token i (0: null). */
+    readonly promptLogprobs: (TokenLogprobs | null)[] | null = null,
   ) {
     this.tokens = [...prompt];
     this.promptLength = prompt.length;
@@ -52,6 +54,10 @@ export class Sequence implements BlockOwner {
   }
   get outputTokens(): readonly number[] {
     return this.tokens.slice(this.promptLength);
+  }
+  /** Prompt tokens whose log-probabilities are wanted and not computed yet. */
+  get promptLogprobsPending(): boolean {
+    return this.promptLogprobs !== null && this.promptLogprobs.length < this.promptLength;
   }
   /** Tokens still to run through the model before the next token can be sampled. */
   get pendingTokens(): number {

@@ -17,6 +17,8 @@ type Kind = 'completion' | 'chat';
 interface Choice {
   generation: LlmGeneration;
   index: number;
+  /** The prompt's text, sent before the completion (completions with echo), else null. */
+  echo: string | null;
 }
 
 function finishReasonOf(r: FinishReason | null): string | null {
@@ -75,7 +77,9 @@ function start(engine: LlmEngine, req: ParsedRequest): Choice[] {
   try {
     ids.forEach((prompt, index) => {
       const maxTokens = req.sampling.maxTokens ?? engine.maxModelLen - prompt.length;
-      choices.push({ index, generation: engine.generate(prompt, { ...req.sampling, maxTokens }) });
+      const input = req.prompts[index];
+      const echo = req.echo ? (typeof input === 'string' ? input : engine.tokenizer.decode(prompt, false)) : null;
+      choices.push({ index, echo, generation: engine.generate(prompt, { ...req.sampling, maxTokens }) });
     });
   } catch (e) {
     for (const c of choices) void c.generation.return();
@@ -108,7 +112,12 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
       ...base,
       choices: results.map(({ c, chunks }) => kind === 'chat'
         ? { index: c.index, message: { role: 'assistant', content: c.generation.outputText }, logprobs: chatLogprobs(engine, chunks), finish_reason: finishReasonOf(c.generation.finishReason) }
-        : { index: c.index, text: c.generation.outputText, logprobs: completionLogprobs(engine, chunks), finish_reason: finishReasonOf(c.generation.finishReason) }),
+        : {
+            index: c.index,
+            text: (c.echo ?? '') + c.generation.outputText,
+            logprobs: joinLogprobs(promptLogprobsOf(engine, c.generation), completionLogprobs(engine, chunks)),
+            finish_reason: finishReasonOf(c.generation.finishReason),
+          }),
       usage: usageOf(choices),
     };
   }
@@ -120,7 +129,11 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
     if (kind === 'chat')
       for (const c of choices) send({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
     await Promise.all(choices.map(async (c) => {
+      let echoed = c.echo === null;
       for await (const chunk of c.generation) {
+        // The prompt's log-probabilities are complete once its first token has come.
+        if (!echoed) send({ ...base, choices: [{ index: c.index, text: c.echo, logprobs: promptLogprobsOf(engine, c.generation), finish_reason: null }] });
+        echoed = true;
         const finish = finishReasonOf(chunk.finishReason);
         if (chunk.text === '' && finish === null && !chunk.logprobs) continue;
         send({
@@ -153,6 +166,24 @@ function completionLogprobs(engine: LlmEngine, chunks: GenerationChunk[]) {
     token_logprobs: withLp.map((c) => c.logprobs!.logprob),
     top_logprobs: withLp.map((c) => Object.fromEntries(c.logprobs!.top.map((t) => [tokenText(engine, t.tokenId), t.logprob]))),
   };
+}
+
+/** Completions' logprobs of the prompt's tokens (the first has none), when they were computed. */
+function promptLogprobsOf(engine: LlmEngine, g: LlmGeneration) {
+  const scored = g.promptLogprobs;
+  if (!scored) return null;
+  return {
+    tokens: g.promptTokenIds.map((id) => tokenText(engine, id)),
+    token_logprobs: scored.map((lp) => (lp ? lp.logprob : null)),
+    top_logprobs: scored.map((lp) => (lp ? Object.fromEntries(lp.top.map((t) => [tokenText(engine, t.tokenId), t.logprob])) : null)),
+  };
+}
+
+type CompletionLogprobs = ReturnType<typeof promptLogprobsOf>;
+
+function joinLogprobs(a: CompletionLogprobs, b: CompletionLogprobs): CompletionLogprobs {
+  if (!a || !b) return a ?? b;
+  return { tokens: [...a.tokens, ...b.tokens], token_logprobs: [...a.token_logprobs, ...b.token_logprobs], top_logprobs: [...a.top_logprobs, ...b.top_logprobs] };
 }
 
 function chatLogprobs(engine: LlmEngine, chunks: GenerationChunk[]) {

@@ -13,6 +13,8 @@ export interface ParsedRequest {
   sampling: SamplingParams;
   stream: boolean;
   includeUsage: boolean;
+  /** Completions: the prompt comes back before the completion (with its log-probabilities if asked). */
+  echo: boolean;
 }
 
 function optional<T>(body: Body, key: string, check: (v: unknown) => boolean, what: string): T | undefined {
@@ -25,7 +27,7 @@ const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const isInt = (v: unknown) => Number.isInteger(v);
 const isTokenList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(isInt);
 
-function common(body: Body, maxTokensDefault: number | undefined): { model: string; sampling: SamplingParams; stream: boolean; includeUsage: boolean } {
+function common(body: Body, maxTokensDefault: number | undefined): Omit<ParsedRequest, 'prompts' | 'echo'> {
   if (typeof body.model !== 'string') throw invalidParam('model', "'model' is required and must be a string");
   const n = optional<number>(body, 'n', isInt, 'an integer');
   if (n !== undefined && n !== 1) throw invalidParam('n', "only 'n' = 1 is supported");
@@ -57,7 +59,7 @@ function common(body: Body, maxTokensDefault: number | undefined): { model: stri
 /** /v1/completions: prompt is a string, strings, token ids, or lists of token ids. */
 export function parseCompletionRequest(body: Body): ParsedRequest {
   const c = common(body, 16);
-  if (body.echo === true) throw invalidParam('echo', "'echo' is not supported");
+  const echo = optional<boolean>(body, 'echo', (v) => typeof v === 'boolean', 'a boolean') ?? false;
   if (body.suffix !== undefined && body.suffix !== null) throw invalidParam('suffix', "'suffix' is not supported");
   const p = body.prompt;
   let prompts: PromptInput[];
@@ -67,7 +69,7 @@ export function parseCompletionRequest(body: Body): ParsedRequest {
   else if (Array.isArray(p) && p.length > 0 && p.every(isTokenList)) prompts = p as number[][];
   else throw invalidParam('prompt', "'prompt' must be a string, an array of strings, an array of token ids, or an array of those");
   const logprobs = optional<number>(body, 'logprobs', isInt, 'an integer');
-  return { ...c, prompts, sampling: { ...c.sampling, logprobs } };
+  return { ...c, prompts, echo, sampling: { ...c.sampling, logprobs, promptLogprobs: echo ? logprobs : undefined } };
 }
 
 /** /v1/chat/completions: messages with string content or text parts. */
@@ -89,5 +91,5 @@ export function parseChatRequest(body: Body): ParsedRequest {
   });
   const wantLogprobs = optional<boolean>(body, 'logprobs', (v) => typeof v === 'boolean', 'a boolean');
   const top = optional<number>(body, 'top_logprobs', isInt, 'an integer');
-  return { ...c, prompts: [messages], sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined } };
+  return { ...c, prompts: [messages], echo: false, sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined } };
 }
