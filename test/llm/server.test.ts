@@ -1,5 +1,5 @@
 // The OpenAI-compatible server on 127.0.0.1, driven by the official `openai` client: models,
-// completions (string, token ids, several prompts, echo with prompt logprobs), chat streaming with usage, OpenAI-style
+// completions (string, token ids, several prompts, n choices, echo with prompt logprobs), chat streaming with usage, OpenAI-style
 // errors, client disconnects that cancel, and the Prometheus metrics.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,23 @@ describe('OpenAI-compatible LLM server', () => {
     expect(texts[0]).toBe(prompt);
     const plain = await client.completions.create({ model: MODEL, prompt, max_tokens: 3, temperature: 0, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
     expect(texts.join('')).toBe(prompt + plain.choices[0].text);
+  });
+
+  it('returns n choices per prompt, each a seeded sample of its own; prompt tokens count once', async () => {
+    const prompts = ['hello world', 'the cat'];
+    const res = await client.completions.create({ model: MODEL, prompt: prompts, n: 3, max_tokens: 6, temperature: 1, seed: 7, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(res.choices.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const [p, prompt] of prompts.entries())
+      for (let i = 0; i < 3; i++) {
+        const alone = await server.engine.complete(prompt, { temperature: 1, seed: 7 + i, maxTokens: 6, ignoreEos: true });
+        expect(res.choices[p * 3 + i].text).toBe(alone.text);
+      }
+    const promptTokens = prompts.reduce((n, p) => n + server.engine.encodePrompt(p).length, 0);
+    expect(res.usage).toMatchObject({ prompt_tokens: promptTokens, completion_tokens: 36 });
+    const chat = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], n: 2, max_tokens: 5, temperature: 0 });
+    expect(chat.choices).toHaveLength(2);
+    expect(chat.choices[1].message.content).toBe(chat.choices[0].message.content);
+    await expect(client.completions.create({ model: MODEL, prompt: 'hi', n: 0 })).rejects.toMatchObject({ status: 400, param: 'n' });
   });
 
   it('streams chat completions with usage, matching the non-streamed answer', async () => {

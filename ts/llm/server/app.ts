@@ -25,8 +25,9 @@ function finishReasonOf(r: FinishReason | null): string | null {
   return r === 'length' ? 'length' : r === null ? null : 'stop';
 }
 
-function usageOf(choices: Choice[]) {
-  const prompt = choices.reduce((n, c) => n + c.generation.usage.promptTokens, 0);
+// A prompt's tokens count once, however many choices it has (as OpenAI and vLLM count them).
+function usageOf(choices: Choice[], n: number) {
+  const prompt = choices.reduce((sum, c) => sum + (c.index % n === 0 ? c.generation.usage.promptTokens : 0), 0);
   const completion = choices.reduce((n, c) => n + c.generation.usage.completionTokens, 0);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
@@ -75,11 +76,15 @@ function start(engine: LlmEngine, req: ParsedRequest): Choice[] {
         'invalid_request_error', 'messages', 'context_length_exceeded');
   const choices: Choice[] = [];
   try {
-    ids.forEach((prompt, index) => {
+    // Choice index = prompt index * n + sample; a seeded request seeds its samples seed, seed + 1, ...
+    ids.forEach((prompt, p) => {
       const maxTokens = req.sampling.maxTokens ?? engine.maxModelLen - prompt.length;
-      const input = req.prompts[index];
+      const input = req.prompts[p];
       const echo = req.echo ? (typeof input === 'string' ? input : engine.tokenizer.decode(prompt, false)) : null;
-      choices.push({ index, echo, generation: engine.generate(prompt, { ...req.sampling, maxTokens }) });
+      for (let i = 0; i < req.n; i++) {
+        const seed = req.sampling.seed === undefined ? undefined : req.sampling.seed + i;
+        choices.push({ index: p * req.n + i, echo, generation: engine.generate(prompt, { ...req.sampling, maxTokens, seed }) });
+      }
     });
   } catch (e) {
     for (const c of choices) void c.generation.return();
@@ -118,7 +123,7 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
             logprobs: joinLogprobs(promptLogprobsOf(engine, c.generation), completionLogprobs(engine, chunks)),
             finish_reason: finishReasonOf(c.generation.finishReason),
           }),
-      usage: usageOf(choices),
+      usage: usageOf(choices, parsed.n),
     };
   }
 
@@ -144,7 +149,7 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
         });
       }
     }));
-    if (parsed.includeUsage) send({ ...base, choices: [], usage: usageOf(choices) });
+    if (parsed.includeUsage) send({ ...base, choices: [], usage: usageOf(choices, parsed.n) });
     reply.raw.write('data: [DONE]\n\n');
   } catch (e) {
     send(toOpenAiError(e).body());

@@ -15,6 +15,8 @@ export interface ParsedRequest {
   includeUsage: boolean;
   /** Completions: the prompt comes back before the completion (with its log-probabilities if asked). */
   echo: boolean;
+  /** Choices per prompt. */
+  n: number;
 }
 
 function optional<T>(body: Body, key: string, check: (v: unknown) => boolean, what: string): T | undefined {
@@ -27,16 +29,18 @@ const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const isInt = (v: unknown) => Number.isInteger(v);
 const isTokenList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(isInt);
 
+const MAX_N = 128;
+
 function common(body: Body, maxTokensDefault: number | undefined): Omit<ParsedRequest, 'prompts' | 'echo'> {
   if (typeof body.model !== 'string') throw invalidParam('model', "'model' is required and must be a string");
-  const n = optional<number>(body, 'n', isInt, 'an integer');
-  if (n !== undefined && n !== 1) throw invalidParam('n', "only 'n' = 1 is supported");
+  const n = optional<number>(body, 'n', (v) => isInt(v) && (v as number) >= 1 && (v as number) <= MAX_N, `an integer in [1, ${MAX_N}]`) ?? 1;
   const stop = optional<string | string[]>(body, 'stop', (v) => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string')), 'a string or an array of strings');
   const streamOptions = optional<Body>(body, 'stream_options', (v) => typeof v === 'object', 'an object');
   const stream = optional<boolean>(body, 'stream', (v) => typeof v === 'boolean', 'a boolean') ?? false;
   const maxTokens = optional<number>(body, 'max_completion_tokens', isInt, 'an integer') ?? optional<number>(body, 'max_tokens', isInt, 'an integer');
   return {
     model: body.model,
+    n,
     stream,
     includeUsage: stream && streamOptions?.include_usage === true,
     sampling: {
