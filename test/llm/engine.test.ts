@@ -188,6 +188,22 @@ describe('LLM engine', () => {
     engine.dispose();
   });
 
+  it('applies logit biases, greedy and sampled; rejects bad ones', async () => {
+    const forced = 77;
+    const pushed = await single.complete(PROMPTS[0], { ...GREEDY, maxTokens: 5, logitBias: { [forced]: 100 } });
+    expect(pushed.tokenIds).toEqual([forced, forced, forced, forced, forced]);
+    const sampled = await single.complete(PROMPTS[0], { temperature: 1, seed: 3, maxTokens: 5, ignoreEos: true, logitBias: { [forced]: 100 } });
+    expect(sampled.tokenIds).toEqual([forced, forced, forced, forced, forced]);
+    // Banning the greedy first token gives the runner-up of the unbiased logits instead.
+    const banned = await single.complete(PROMPTS[0], { ...GREEDY, maxTokens: 1, logitBias: { [expected[0][0]]: -100 } });
+    expect(banned.tokenIds[0]).not.toBe(expected[0][0]);
+    const g = single.generate(PROMPTS[0], { ...GREEDY, maxTokens: 1, logprobs: 2 });
+    for await (const chunk of g) expect(chunk.logprobs!.top[1].tokenId).toBe(banned.tokenIds[0]);
+    expect(() => single.generate(PROMPTS[0], { logitBias: { [TINY_VOCAB]: 1 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => single.generate(PROMPTS[0], { logitBias: { 5: 101 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => single.generate(PROMPTS[0], { logitBias: { x: 1 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
   it('seeded sampling repeats; logprobs are reported', async () => {
     const params = { temperature: 0.8, topK: 50, topP: 0.9, seed: 1234, maxTokens: 10, ignoreEos: true, logprobs: 2 };
     const a = await single.complete(PROMPTS[1], params);

@@ -75,6 +75,16 @@ describe('OpenAI-compatible LLM server', () => {
     await expect(client.completions.create({ model: MODEL, prompt: 'hi', n: 0 })).rejects.toMatchObject({ status: 400, param: 'n' });
   });
 
+  it('takes logit_bias and stop_token_ids', async () => {
+    const biased = await client.completions.create({ model: MODEL, prompt: 'hello', max_tokens: 3, temperature: 0, ignore_eos: true, logit_bias: { 77: 100 } } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(biased.choices[0].text).toBe(server.engine.tokenizer.decode([77, 77, 77]));
+    const stopId = (await server.engine.complete('hello', { temperature: 0, maxTokens: 8, ignoreEos: true })).tokenIds[2];
+    const stopped = await client.completions.create({ model: MODEL, prompt: 'hello', max_tokens: 8, temperature: 0, ignore_eos: true, stop_token_ids: [stopId] } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(stopped.choices[0].finish_reason).toBe('stop');
+    expect(stopped.usage!.completion_tokens).toBeLessThanOrEqual(3);
+    await expect(client.completions.create({ model: MODEL, prompt: 'hi', logit_bias: { 5: 500 } })).rejects.toMatchObject({ status: 400 });
+  });
+
   it('streams chat completions with usage, matching the non-streamed answer', async () => {
     const messages = [{ role: 'user' as const, content: 'hello there' }];
     const whole = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 10, temperature: 0, logprobs: true, top_logprobs: 2 });

@@ -12,7 +12,7 @@ import { LlmGeneration } from './generation';
 import { readGenerationConfig, withDefaults } from './generation-config';
 import { loadNativeLlm, type LlmDevice, type MatmulPrecision, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
-import { argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling';
+import { adjustsLogits, argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling';
 import { BlockManager } from './scheduler/block-manager';
 import { buildBatch, logitsRows, Scheduler, type ScheduledBatch, type ScheduledSequence, type SpeculativeConfig } from './scheduler/scheduler';
 import { Sequence, type FinishReason } from './scheduler/sequence';
@@ -344,7 +344,7 @@ export class LlmEngine {
     const draft = i < it.drafts.length ? it.drafts[i] : -1;
     if (draft >= 0 && it.draftProbs)
       return verifyDraftToken(samplingProbs(row, s, seq.promptTokens, seq.outputTokens), it.draftProbs[i], draft, seq.random);
-    const token = isGreedy(s) && s.repetitionPenalty === 1 && s.presencePenalty === 0 && s.frequencyPenalty === 0
+    const token = isGreedy(s) && !adjustsLogits(s)
       ? argmax(row)
       : sampleToken(row, s, seq.promptTokens, seq.outputTokens, seq.random);
     return { token, accepted: token === draft };

@@ -15,6 +15,8 @@ export interface SamplingParams {
   repetitionPenalty?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Added to the logits of these token ids (keys) before sampling, each in [-100, 100], as OpenAI's logit_bias. */
+  logitBias?: Readonly<Record<string, number>>;
   seed?: number;
   stop?: string | readonly string[];
   stopTokenIds?: readonly number[];
@@ -37,6 +39,7 @@ export interface ResolvedSampling {
   repetitionPenalty: number;
   presencePenalty: number;
   frequencyPenalty: number;
+  logitBias: [number, number][];
   seed: number | null;
   stop: string[];
   stopTokenIds: number[];
@@ -62,6 +65,16 @@ function topCount(name: string, v: number | undefined): number | null {
   return v === undefined || v === null ? null : numberParam(name, v, 0, (x) => Number.isInteger(x) && x >= 0 && x <= 20, 'an integer in [0, 20]');
 }
 
+function resolveLogitBias(bias: SamplingParams['logitBias'], vocabSize: number): [number, number][] {
+  if (bias === undefined || bias === null) return [];
+  if (typeof bias !== 'object' || Array.isArray(bias)) throw new HsError('ERR_INVALID_ARGUMENT', 'logitBias must map token ids to numbers');
+  return Object.entries(bias).map(([key, value]) => {
+    const id = Number(key);
+    if (!/^\d+$/.test(key) || id >= vocabSize) throw new HsError('ERR_INVALID_ARGUMENT', `logitBias keys must be token ids in [0, ${vocabSize}), got '${key}'`);
+    return [id, numberParam(`logitBias[${key}]`, value, 0, (x) => x >= -100 && x <= 100, 'in [-100, 100]')];
+  });
+}
+
 export function resolveSampling(p: SamplingParams, vocabSize: number): ResolvedSampling {
   const stop = p.stop === undefined || p.stop === null ? [] : typeof p.stop === 'string' ? [p.stop] : [...p.stop];
   if (!stop.every((s) => typeof s === 'string' && s.length > 0)) throw new HsError('ERR_INVALID_ARGUMENT', 'stop must be non-empty strings');
@@ -77,6 +90,7 @@ export function resolveSampling(p: SamplingParams, vocabSize: number): ResolvedS
     repetitionPenalty: numberParam('repetitionPenalty', p.repetitionPenalty, 1, (x) => x > 0, 'a number > 0'),
     presencePenalty: numberParam('presencePenalty', p.presencePenalty, 0, (x) => x >= -2 && x <= 2, 'in [-2, 2]'),
     frequencyPenalty: numberParam('frequencyPenalty', p.frequencyPenalty, 0, (x) => x >= -2 && x <= 2, 'in [-2, 2]'),
+    logitBias: resolveLogitBias(p.logitBias, vocabSize),
     seed: p.seed === undefined || p.seed === null ? null : numberParam('seed', p.seed, 0, Number.isInteger, 'an integer'),
     stop,
     stopTokenIds,
@@ -89,6 +103,11 @@ export function resolveSampling(p: SamplingParams, vocabSize: number): ResolvedS
 
 export function isGreedy(s: ResolvedSampling): boolean {
   return s.temperature === 0 || s.topK === 1;
+}
+
+/** Whether penalties or biases change the logits before sampling. */
+export function adjustsLogits(s: ResolvedSampling): boolean {
+  return s.repetitionPenalty !== 1 || s.presencePenalty !== 0 || s.frequencyPenalty !== 0 || s.logitBias.length > 0;
 }
 
 /** A uniform [0, 1) generator; mulberry32 when seeded so runs repeat. */
@@ -110,7 +129,7 @@ export function argmax(logits: Float32Array): number {
   return best;
 }
 
-/** Repetition (prompt and output), presence and frequency (output) penalties, in place. */
+/** Repetition (prompt and output), presence and frequency (output) penalties, then the logit biases, in place. */
 export function applyPenalties(logits: Float32Array, s: ResolvedSampling, promptTokens: readonly number[], outputTokens: readonly number[]): void {
   if (s.repetitionPenalty !== 1) {
     const seen = new Set<number>([...promptTokens, ...outputTokens]);
@@ -121,6 +140,7 @@ export function applyPenalties(logits: Float32Array, s: ResolvedSampling, prompt
     for (const t of outputTokens) counts.set(t, (counts.get(t) ?? 0) + 1);
     for (const [t, n] of counts) logits[t] -= s.presencePenalty + s.frequencyPenalty * n;
   }
+  for (const [t, bias] of s.logitBias) logits[t] += bias;
 }
 
 /** The tokens a sampler may pick (most likely first) and their unnormalised weights. */
@@ -153,7 +173,7 @@ function candidates(logits: Float32Array, s: ResolvedSampling): Candidates {
 }
 
 function penalised(row: Float32Array, s: ResolvedSampling, promptTokens: readonly number[], outputTokens: readonly number[]): Float32Array {
-  if (s.repetitionPenalty === 1 && s.presencePenalty === 0 && s.frequencyPenalty === 0) return row;
+  if (!adjustsLogits(s)) return row;
   const logits = Float32Array.from(row);
   applyPenalties(logits, s, promptTokens, outputTokens);
   return logits;

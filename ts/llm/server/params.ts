@@ -53,6 +53,8 @@ function common(body: Body, maxTokensDefault: number | undefined): Omit<ParsedRe
       frequencyPenalty: optional(body, 'frequency_penalty', isNumber, 'a number'),
       repetitionPenalty: optional(body, 'repetition_penalty', isNumber, 'a number'),
       seed: optional(body, 'seed', isInt, 'an integer'),
+      logitBias: optional(body, 'logit_bias', (v) => typeof v === 'object' && !Array.isArray(v), 'an object of token ids to numbers'),
+      stopTokenIds: optional(body, 'stop_token_ids', (v) => Array.isArray(v) && v.every(isInt), 'an array of token ids'),
       ignoreEos: optional(body, 'ignore_eos', (v) => typeof v === 'boolean', 'a boolean'),
       priority: optional(body, 'priority', isInt, 'an integer'),
       stop: stop === undefined ? undefined : typeof stop === 'string' ? [stop] : stop,
