@@ -1,5 +1,8 @@
 // The native forward against the float64 reference: Llama and Qwen2, tied and untied embeddings,
 // every rope_scaling variant (YaRN's from its own reference), F32 / F16 / BF16 checkpoints, sharded files, int8 weights.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { writeTinyModel, type TinyModelSpec } from '../fixtures/hf-model';
@@ -54,6 +57,27 @@ describe('LLM forward vs a float64 reference', () => {
     engine.dispose();
   });
 
+  // MistralForCausalLM is Llama's layout: the same logits; a sliding window caps the context.
+  it('mistral: the llama forward, contexts capped at sliding_window', async () => {
+    const model = writeTinyModel({ arch: 'llama', seed: 7 });
+    const llama = await llm.startLlmEngine(model.dir, { numBlocks: 8, blockSize: 4, threads: 2 });
+    const expected = await nativeLogitsAll(llama.model, PROMPT, model.vocabSize);
+    llama.dispose();
+    const file = path.join(model.dir, 'config.json');
+    const config = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...config, architectures: ['MistralForCausalLM'], model_type: 'mistral', sliding_window: 24 }));
+    const mistral = await llm.startLlmEngine(model.dir, { numBlocks: 8, blockSize: 4, threads: 2 });
+    expect(await nativeLogitsAll(mistral.model, PROMPT, model.vocabSize)).toEqual(expected);
+    expect(mistral.maxModelLen).toBe(24);
+    mistral.dispose();
+    writeFileSync(file, JSON.stringify({ ...config, architectures: ['MistralForCausalLM'], sliding_window: null }));
+    const unwindowed = await llm.startLlmEngine(model.dir, { numBlocks: 64, blockSize: 4, threads: 2 });
+    expect(unwindowed.maxModelLen).toBe(config.max_position_embeddings);
+    unwindowed.dispose();
+    writeFileSync(file, JSON.stringify({ ...config, architectures: ['MistralForCausalLM'], attention_bias: true }));
+    await expect(llm.startLlmEngine(model.dir, { numBlocks: 4 })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_OP' });
+  });
+
   // Matrices and cache pools of 2 MiB and more live in huge-page mappings (Buffer::allocate_huge):
   // the same logits, and every host byte back on dispose.
   it('matrices and KV pools over 2 MiB (huge-page mappings): same logits, memory returned', async () => {
@@ -83,8 +107,6 @@ describe('LLM forward vs a float64 reference', () => {
 
 describe('LLM loading and forward errors', () => {
   it('rejects malformed checkpoints with ERR_INVALID_MODEL / ERR_UNSUPPORTED_OP', async () => {
-    const { writeFileSync, readFileSync } = await import('node:fs');
-    const path = await import('node:path');
     const truncated = writeTinyModel({ arch: 'llama', seed: 2 });
     const file = path.join(truncated.dir, 'model.safetensors');
     writeFileSync(file, readFileSync(file).subarray(0, 5000));

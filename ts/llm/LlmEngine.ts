@@ -47,7 +47,7 @@ export interface LlmEngineOptions {
   kvCacheBytes?: number;
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
-  /** Longest prompt + output (default: max_position_embeddings, within the KV cache). */
+  /** Longest prompt + output (default: max_position_embeddings, within the KV cache and Mistral's sliding window). */
   maxModelLen?: number;
   enablePrefixCaching?: boolean;
   /**
@@ -163,7 +163,7 @@ export class LlmEngine {
         throw e;
       }
     }
-    const maxModelLen = Math.min(o.maxModelLen ?? config.maxPositionEmbeddings, numBlocks * blockSize);
+    const maxModelLen = Math.min(o.maxModelLen ?? config.maxPositionEmbeddings, numBlocks * blockSize, config.slidingWindow ?? Infinity);
     const modelName = o.modelName ?? dir.replace(/\/+$/, '').split('/').pop()!;
     return new LlmEngine(modelName, config, tokenizer, model, draft, maxModelLen, generation.defaults, {
       maxNumSeqs: o.maxNumSeqs ?? 64,

@@ -1,5 +1,5 @@
 // Reads a Hugging Face config.json into the model description the native forward needs, refusing
-// what it cannot run (other architectures, sliding windows, biases beyond Qwen2's QKV bias).
+// what it cannot run (other architectures, Qwen2's sliding windows, biases beyond Qwen2's QKV bias).
 import path from 'node:path';
 
 import { HsError } from '../errors';
@@ -7,7 +7,7 @@ import { readJsonFile } from './json-file';
 import type { NativeLlmConfig } from './native';
 import { parseRopeScaling, ropeFrequencies, type RopeScaling } from './rope';
 
-export type Architecture = 'LlamaForCausalLM' | 'Qwen2ForCausalLM';
+export type Architecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
 
 export interface ModelConfig {
   architecture: Architecture;
@@ -22,13 +22,19 @@ export interface ModelConfig {
   ropeTheta: number;
   ropeScaling: RopeScaling;
   maxPositionEmbeddings: number;
+  /**
+   * Mistral's sliding-window attention span (null: none). Mistral is Llama's layout; the engine caps
+   * contexts at the window, within which the attention is plain causal (Mistral 7B v0.2 and later
+   * set no window).
+   */
+  slidingWindow: number | null;
   tieWordEmbeddings: boolean;
   qkvBias: boolean;
   bosTokenId: number | null;
   eosTokenIds: number[];
 }
 
-const SUPPORTED: readonly string[] = ['LlamaForCausalLM', 'Qwen2ForCausalLM'];
+const SUPPORTED: readonly string[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'];
 const MAX_HEAD_DIM = 1024;
 
 function positiveInt(raw: Record<string, unknown>, key: string, fallback?: number): number {
@@ -51,7 +57,7 @@ export function parseModelConfig(raw: Record<string, unknown>): ModelConfig {
     throw new HsError('ERR_UNSUPPORTED_OP', `config.json: architecture ${JSON.stringify(archs)} is not supported (${SUPPORTED.join(', ')})`);
   const act = raw.hidden_act ?? 'silu';
   if (act !== 'silu') throw new HsError('ERR_UNSUPPORTED_OP', `config.json: hidden_act '${String(act)}' is not supported (silu)`);
-  if (architecture === 'LlamaForCausalLM' && (raw.attention_bias === true || raw.mlp_bias === true))
+  if (architecture !== 'Qwen2ForCausalLM' && (raw.attention_bias === true || raw.mlp_bias === true))
     throw new HsError('ERR_UNSUPPORTED_OP', 'config.json: attention_bias / mlp_bias are not supported');
   if (raw.use_sliding_window === true)
     throw new HsError('ERR_UNSUPPORTED_OP', 'config.json: use_sliding_window is not supported');
@@ -83,6 +89,7 @@ export function parseModelConfig(raw: Record<string, unknown>): ModelConfig {
     ropeTheta: theta,
     ropeScaling: parseRopeScaling(raw.rope_scaling, maxPositionEmbeddings),
     maxPositionEmbeddings,
+    slidingWindow: architecture === 'MistralForCausalLM' && raw.sliding_window != null ? positiveInt(raw, 'sliding_window') : null,
     tieWordEmbeddings: raw.tie_word_embeddings === true,
     qkvBias: architecture === 'Qwen2ForCausalLM',
     bosTokenId: typeof raw.bos_token_id === 'number' ? raw.bos_token_id : null,
