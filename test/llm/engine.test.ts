@@ -204,6 +204,25 @@ describe('LLM engine', () => {
     expect(() => single.generate(PROMPTS[0], { logitBias: { x: 1 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 
+  it('holds back EOS and stop token ids until minTokens', async () => {
+    // A bias that makes EOS the greedy choice at every step: it comes right after minTokens.
+    const eos = TINY_VOCAB - 1;
+    const forcedEos = { temperature: 0, maxTokens: 8, logitBias: { [eos]: 100 } };
+    expect((await single.complete(PROMPTS[0], forcedEos)).tokenIds).toEqual([eos]);
+    const held = await single.complete(PROMPTS[0], { ...forcedEos, minTokens: 3 });
+    expect(held.tokenIds).toHaveLength(4);
+    expect(held.tokenIds.slice(0, 3)).not.toContain(eos);
+    expect(held.tokenIds[3]).toBe(eos);
+    expect(held.finishReason).toBe('stop');
+    // ignoreEos leaves EOS free to be sampled, and then it does not stop the sequence.
+    expect((await single.complete(PROMPTS[0], { ...forcedEos, minTokens: 3, ignoreEos: true, maxTokens: 4 })).tokenIds).toEqual([eos, eos, eos, eos]);
+    const stopId = expected[0][1];
+    expect((await single.complete(PROMPTS[0], { ...GREEDY, stopTokenIds: [stopId] })).tokenIds).toEqual(expected[0].slice(0, 2));
+    const late = await single.complete(PROMPTS[0], { ...GREEDY, stopTokenIds: [stopId], minTokens: 5 });
+    expect(late.tokenIds.length).toBeGreaterThanOrEqual(5);
+    expect(late.tokenIds.slice(0, 5)).not.toContain(stopId);
+  });
+
   it('seeded sampling repeats; logprobs are reported', async () => {
     const params = { temperature: 0.8, topK: 50, topP: 0.9, seed: 1234, maxTokens: 10, ignoreEos: true, logprobs: 2 };
     const a = await single.complete(PROMPTS[1], params);

@@ -1,15 +1,17 @@
 // The OpenAI-compatible server on 127.0.0.1, driven by the official `openai` client: models,
-// completions (string, token ids, several prompts, n choices, echo with prompt logprobs), chat streaming with usage, OpenAI-style
-// errors, client disconnects that cancel, and the Prometheus metrics.
+// completions (string, token ids, several prompts, n choices, echo with prompt logprobs,
+// logit_bias, stop ids, min_tokens), vLLM's /tokenize and /detokenize, chat streaming with usage,
+// OpenAI-style errors, client disconnects that cancel, and the Prometheus metrics.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { writeTinyModel } from '../fixtures/hf-model';
+import { TINY_VOCAB, writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
 
 let server: Awaited<ReturnType<typeof llm.serveLlm>>;
 let client: OpenAI;
 const MODEL = 'tiny-qwen';
+const EOS = TINY_VOCAB - 1; // the tiny checkpoints' eos_token_id
 
 beforeAll(async () => {
   const model = writeTinyModel({ arch: 'qwen2', tie: true, seed: 5 });
@@ -83,6 +85,25 @@ describe('OpenAI-compatible LLM server', () => {
     expect(stopped.choices[0].finish_reason).toBe('stop');
     expect(stopped.usage!.completion_tokens).toBeLessThanOrEqual(3);
     await expect(client.completions.create({ model: MODEL, prompt: 'hi', logit_bias: { 5: 500 } })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('takes min_tokens, and tokenizes and detokenizes like the engine (vLLM endpoints)', async () => {
+    const early = await client.completions.create({ model: MODEL, prompt: 'hello', max_tokens: 8, temperature: 0, logit_bias: { [EOS]: 100 } } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(early.usage!.completion_tokens).toBe(1);
+    const late = await client.completions.create({ model: MODEL, prompt: 'hello', max_tokens: 8, temperature: 0, logit_bias: { [EOS]: 100 }, min_tokens: 3 } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(late.usage!.completion_tokens).toBe(4);
+    const post = async (route: string, body: object) => {
+      const res = await fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: await res.json() };
+    };
+    const ids = server.engine.encodePrompt('hello world');
+    expect((await post('/tokenize', { model: MODEL, prompt: 'hello world' })).body).toEqual({ count: ids.length, max_model_len: server.engine.maxModelLen, tokens: ids });
+    const chat = [{ role: 'user', content: 'hi' }];
+    expect((await post('/tokenize', { messages: chat })).body.tokens).toEqual(server.engine.encodePrompt(chat));
+    expect((await post('/detokenize', { tokens: ids })).body).toEqual({ prompt: server.engine.tokenizer.decode(ids, false) });
+    expect(await post('/tokenize', { model: 'nope', prompt: 'x' })).toMatchObject({ status: 404, body: { error: { code: 'model_not_found' } } });
+    expect(await post('/detokenize', { tokens: [1e9] })).toMatchObject({ status: 400, body: { error: { param: 'tokens' } } });
+    expect(await post('/tokenize', { prompt: 5 })).toMatchObject({ status: 400, body: { error: { param: 'prompt' } } });
   });
 
   it('streams chat completions with usage, matching the non-streamed answer', async () => {

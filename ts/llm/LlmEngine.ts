@@ -190,7 +190,7 @@ export class LlmEngine {
     if (prompt.length === 0) throw new HsError('ERR_INVALID_ARGUMENT', 'the prompt is empty');
     if (prompt.length >= this.maxModelLen)
       throw new HsError('ERR_INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; this model accepts at most ${this.maxModelLen - 1}`);
-    const sampling = resolveSampling(withDefaults(params, this.generationDefaults), this.config.vocabSize);
+    const sampling = resolveSampling(withDefaults(params, this.generationDefaults), this.config.vocabSize, this.tokenizer.eosTokenIds);
     let seq: Sequence | null = null;
     const promptLogprobs = sampling.promptLogprobs === null ? null : [null];
     const generation = new LlmGeneration(this.tokenizer, prompt, sampling.stop, () => seq && this.abort(seq), promptLogprobs);

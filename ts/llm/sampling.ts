@@ -6,6 +6,8 @@ import { HsError } from '../errors';
 export interface SamplingParams {
   /** Tokens to generate at most (default 256, and never past the model's context). */
   maxTokens?: number;
+  /** EOS and stopTokenIds cannot be generated before this many tokens (stop strings still apply). */
+  minTokens?: number;
   /** 0 means greedy (default 1). */
   temperature?: number;
   /** Keep the k most likely tokens (0 or -1: all). */
@@ -32,6 +34,9 @@ export interface SamplingParams {
 
 export interface ResolvedSampling {
   maxTokens: number;
+  minTokens: number;
+  /** Tokens held at -infinity while the output is shorter than minTokens. */
+  bannedBeforeMinTokens: number[];
   temperature: number;
   topK: number;
   topP: number;
@@ -75,14 +80,19 @@ function resolveLogitBias(bias: SamplingParams['logitBias'], vocabSize: number):
   });
 }
 
-export function resolveSampling(p: SamplingParams, vocabSize: number): ResolvedSampling {
+/** `eosTokenIds`: the model's end-of-sequence ids, which minTokens holds back (unless ignoreEos). */
+export function resolveSampling(p: SamplingParams, vocabSize: number, eosTokenIds: Iterable<number> = []): ResolvedSampling {
   const stop = p.stop === undefined || p.stop === null ? [] : typeof p.stop === 'string' ? [p.stop] : [...p.stop];
   if (!stop.every((s) => typeof s === 'string' && s.length > 0)) throw new HsError('ERR_INVALID_ARGUMENT', 'stop must be non-empty strings');
   const stopTokenIds = [...(p.stopTokenIds ?? [])];
   if (!stopTokenIds.every((t) => Number.isInteger(t) && t >= 0 && t < vocabSize))
     throw new HsError('ERR_INVALID_ARGUMENT', `stopTokenIds must be token ids in [0, ${vocabSize})`);
+  const minTokens = numberParam('minTokens', p.minTokens, 0, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+  const ignoreEos = p.ignoreEos === true;
   return {
     maxTokens: numberParam('maxTokens', p.maxTokens, 256, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1'),
+    minTokens,
+    bannedBeforeMinTokens: minTokens === 0 ? [] : [...new Set([...(ignoreEos ? [] : eosTokenIds), ...stopTokenIds])],
     temperature: numberParam('temperature', p.temperature, 1, (x) => x >= 0, 'a number >= 0'),
     topK: numberParam('topK', p.topK, 0, (x) => Number.isInteger(x) && x >= -1, 'an integer >= -1'),
     topP: numberParam('topP', p.topP, 1, (x) => x > 0 && x <= 1, 'in (0, 1]'),
@@ -94,7 +104,7 @@ export function resolveSampling(p: SamplingParams, vocabSize: number): ResolvedS
     seed: p.seed === undefined || p.seed === null ? null : numberParam('seed', p.seed, 0, Number.isInteger, 'an integer'),
     stop,
     stopTokenIds,
-    ignoreEos: p.ignoreEos === true,
+    ignoreEos,
     logprobs: topCount('logprobs', p.logprobs),
     promptLogprobs: topCount('promptLogprobs', p.promptLogprobs),
     priority: numberParam('priority', p.priority, 0, Number.isInteger, 'an integer'),
@@ -105,9 +115,9 @@ export function isGreedy(s: ResolvedSampling): boolean {
   return s.temperature === 0 || s.topK === 1;
 }
 
-/** Whether penalties or biases change the logits before sampling. */
+/** Whether penalties, biases or minTokens change the logits before sampling. */
 export function adjustsLogits(s: ResolvedSampling): boolean {
-  return s.repetitionPenalty !== 1 || s.presencePenalty !== 0 || s.frequencyPenalty !== 0 || s.logitBias.length > 0;
+  return s.repetitionPenalty !== 1 || s.presencePenalty !== 0 || s.frequencyPenalty !== 0 || s.logitBias.length > 0 || s.minTokens > 0;
 }
 
 /** A uniform [0, 1) generator; mulberry32 when seeded so runs repeat. */
@@ -129,7 +139,10 @@ export function argmax(logits: Float32Array): number {
   return best;
 }
 
-/** Repetition (prompt and output), presence and frequency (output) penalties, then the logit biases, in place. */
+/**
+ * Repetition (prompt and output), presence and frequency (output) penalties, the logit biases, and
+ * the ban of EOS / stop token ids before minTokens, in place.
+ */
 export function applyPenalties(logits: Float32Array, s: ResolvedSampling, promptTokens: readonly number[], outputTokens: readonly number[]): void {
   if (s.repetitionPenalty !== 1) {
     const seen = new Set<number>([...promptTokens, ...outputTokens]);
@@ -141,6 +154,7 @@ export function applyPenalties(logits: Float32Array, s: ResolvedSampling, prompt
     for (const [t, n] of counts) logits[t] -= s.presencePenalty + s.frequencyPenalty * n;
   }
   for (const [t, bias] of s.logitBias) logits[t] += bias;
+  if (outputTokens.length < s.minTokens) for (const t of s.bannedBeforeMinTokens) logits[t] = -Infinity;
 }
 
 /** The tokens a sampler may pick (most likely first) and their unnormalised weights. */

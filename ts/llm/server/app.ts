@@ -1,6 +1,7 @@
 // The OpenAI-compatible HTTP API of one LlmEngine (fastify): /v1/models, /v1/completions,
-// /v1/chat/completions (JSON or SSE streaming with usage), /metrics, /health. A client that
-// disconnects cancels its sequences; bad requests get OpenAI-style 4xx bodies.
+// /v1/chat/completions (JSON or SSE streaming with usage), /metrics, /health, and vLLM's /tokenize
+// and /detokenize. A client that disconnects cancels its sequences; bad requests get OpenAI-style
+// 4xx bodies.
 import { randomUUID } from 'node:crypto';
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -11,6 +12,7 @@ import type { FinishReason } from '../scheduler/sequence';
 import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
+import { registerTokenizeRoutes } from './tokenize';
 
 type Kind = 'completion' | 'chat';
 
@@ -62,6 +64,7 @@ export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { a
   }));
   app.post('/v1/completions', (request, reply) => handle(engine, 'completion', request, reply));
   app.post('/v1/chat/completions', (request, reply) => handle(engine, 'chat', request, reply));
+  registerTokenizeRoutes(app, engine);
   return { app, metrics };
 }
 

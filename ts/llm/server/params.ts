@@ -45,6 +45,7 @@ function common(body: Body, maxTokensDefault: number | undefined): Omit<ParsedRe
     includeUsage: stream && streamOptions?.include_usage === true,
     sampling: {
       maxTokens: maxTokens ?? maxTokensDefault,
+      minTokens: optional(body, 'min_tokens', isInt, 'an integer'),
       temperature: optional(body, 'temperature', isNumber, 'a number'),
       topP: optional(body, 'top_p', isNumber, 'a number'),
       topK: optional(body, 'top_k', isInt, 'an integer'),
@@ -81,9 +82,16 @@ export function parseCompletionRequest(body: Body): ParsedRequest {
 /** /v1/chat/completions: messages with string content or text parts. */
 export function parseChatRequest(body: Body): ParsedRequest {
   const c = common(body, undefined);
-  const raw = body.messages;
+  const messages = parseMessages(body.messages);
+  const wantLogprobs = optional<boolean>(body, 'logprobs', (v) => typeof v === 'boolean', 'a boolean');
+  const top = optional<number>(body, 'top_logprobs', isInt, 'an integer');
+  return { ...c, prompts: [messages], echo: false, sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined } };
+}
+
+/** A chat's messages: roles with string content or text parts. */
+export function parseMessages(raw: unknown): ChatMessage[] {
   if (!Array.isArray(raw) || raw.length === 0) throw invalidParam('messages', "'messages' must be a non-empty array");
-  const messages: ChatMessage[] = raw.map((m, i) => {
+  return raw.map((m, i) => {
     const msg = m as { role?: unknown; content?: unknown };
     if (typeof msg?.role !== 'string') throw invalidParam(`messages[${i}].role`, `'messages[${i}].role' must be a string`);
     let content = msg.content;
@@ -95,7 +103,4 @@ export function parseChatRequest(body: Body): ParsedRequest {
     if (typeof content !== 'string') throw invalidParam(`messages[${i}].content`, `'messages[${i}].content' must be a string or text parts`);
     return { role: msg.role, content };
   });
-  const wantLogprobs = optional<boolean>(body, 'logprobs', (v) => typeof v === 'boolean', 'a boolean');
-  const top = optional<number>(body, 'top_logprobs', isInt, 'an integer');
-  return { ...c, prompts: [messages], echo: false, sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined } };
 }
