@@ -3,7 +3,9 @@
 against torch.matmul (cuBLAS) on one GPU.
 
 Our kernels take float32 activations A [M, K] and weights B in float32 (simt64) or 16 bits (all
-kernels; tc64/tc128 round A to the MMA type as they load it), with fp32 accumulation and output.
+kernels; tc64/tc128/tc16 round A to the MMA type as they load it), with fp32 accumulation and
+output. With B stored [N, K] (nn.Linear's layout, "B^T" rows) and K a multiple of 8, the tensor-core
+kernels load whole 16-byte vectors; other layouts go element by element.
 "i8" rows: B int8 with a float32 scale per column (the LLM's int8 weights), bf16 MMA; its reference
 is the float64 product with the dequantised B, and torch's time is the bf16 matmul of the same shape.
 
@@ -26,7 +28,7 @@ import torch
 from gpu_bench import Timer, emit_table, table_header
 
 DEV = "cuda"
-KERNELS = {"simt64": 0, "tc64": 1, "tc128": 2}
+KERNELS = {"simt64": 0, "tc64": 1, "tc128": 2, "tc16": 3}
 ELEM = {"fp32": (0, torch.float32), "fp16": (1, torch.float16), "bf16": (2, torch.bfloat16), "i8": (3, torch.int8)}
 MMA = {"fp16": 0, "bf16": 1, "fp32": 0, "i8": 1}
 BOUND = {"fp32": 1e-5, "fp16": 4e-3, "bf16": 3e-2, "i8": 3e-2}  # max-norm relative error, fp32 accumulation
@@ -53,8 +55,11 @@ class Gemm:
             raise RuntimeError(f"hs_gemm({kernel}, {dt}) failed ({rc}): {self.lib.hs_gemm_last_error().decode()}")
 
 
-def kernels_for(dt):
-    return ["simt64"] if dt == "fp32" else ["simt64", "tc64", "tc128"]
+def kernels_for(dt, m=None):
+    """The kernels for a dtype; tc16 (16-row tiles, for decode) only where M <= 16 when M is given."""
+    if dt == "fp32":
+        return ["simt64"]
+    return ["simt64", "tc64", "tc128"] + (["tc16"] if m is None or m <= 16 else [])
 
 
 def quantised(n, k, b_trans):
@@ -93,7 +98,7 @@ def check_case(gemm, kernel, dt, m, n, k, b_trans, with_bias, relu):
 
 
 def correctness(gemm, quick):
-    shapes = [(1, 3, 5), (70, 65, 37), (128, 64, 32), (129, 65, 33), (333, 517, 1000), (64, 4096, 64)]
+    shapes = [(1, 3, 5), (70, 65, 37), (128, 64, 32), (129, 65, 33), (5, 300, 136), (333, 517, 1000), (64, 4096, 64)]
     if quick:
         shapes = shapes[:4]
     rows, failures = [], 0
@@ -111,26 +116,29 @@ def correctness(gemm, quick):
 
 
 def timings(gemm, timer, quick):
-    # (M, N, K): square, a Llama-7B MLP up-projection at 2048 tokens, batch-128 and batch-16 decode
-    shapes = [(4096, 4096, 4096), (2048, 11008, 4096), (128, 4096, 4096), (16, 4096, 4096)]
+    # (M, N, K, B stored [N, K]): square, a Llama-7B MLP up-projection at 2048 tokens, batch-128,
+    # batch-16 and batch-1 decode (the LLM's weights are [N, K], nn.Linear's layout)
+    shapes = [(4096, 4096, 4096, False), (2048, 11008, 4096, True), (128, 4096, 4096, True), (16, 4096, 4096, True),
+              (1, 4096, 4096, True)]
     if quick:
         shapes = shapes[:2]
     reps = 5 if quick else 20
     rows = []
     torch.backends.cuda.matmul.allow_tf32 = False
     for dt in ("fp16", "bf16", "i8", "fp32"):
-        for m, n, k in shapes:
+        for m, n, k, b_trans in shapes:
             a = torch.randn(m, k, device=DEV)
-            b, scale, _ = weights(dt, n, k, False)
+            b, scale, _ = weights(dt, n, k, b_trans)
             c = torch.empty(m, n, device=DEV)
             t_dtype = torch.bfloat16 if dt == "i8" else ELEM[dt][1]
-            a_t, b_t = a.to(t_dtype), (b.to(t_dtype) * scale.to(t_dtype) if dt == "i8" else b)
+            b_t = b.to(t_dtype) * (scale[:, None] if b_trans else scale).to(t_dtype) if dt == "i8" else b
+            a_t, b_t = a.to(t_dtype), (b_t.t() if b_trans else b_t)
             torch_ms = timer.median_ms(lambda: torch.matmul(a_t, b_t), reps)
             flop = 2.0 * m * n * k
-            for kernel in kernels_for(dt):
-                ms = timer.median_ms(lambda: gemm(kernel, dt, a, b, c, b_scale=scale), reps)
-                rows.append((dt, kernel, m, n, k, flop / ms / 1e9, flop / torch_ms / 1e9))
-                print(f"{dt} {kernel} {m}x{n}x{k}: {flop / ms / 1e9:.1f} TFLOP/s, torch.matmul "
+            for kernel in kernels_for(dt, m):
+                ms = timer.median_ms(lambda: gemm(kernel, dt, a, b, c, b_scale=scale, b_trans=b_trans), reps)
+                rows.append((dt, kernel, m, n, k, b_trans, flop / ms / 1e9, flop / torch_ms / 1e9))
+                print(f"{dt} {kernel} {m}x{n}x{k} b_trans={b_trans}: {flop / ms / 1e9:.1f} TFLOP/s, torch.matmul "
                       f"{flop / torch_ms / 1e9:.1f} TFLOP/s ({torch_ms / ms:.2f}x)", flush=True)
     return rows
 
@@ -155,10 +163,10 @@ def main():
              f"NaN-poisoned outputs, float64 reference).", "",
              "Ours: float32 A, B in the row's dtype, float32 C. torch.matmul: A and B in the row's dtype "
              "(fp32 with TF32 off; bf16 for the i8 rows).", "",
-             "| dtype | kernel | M | N | K | ours TFLOP/s | torch.matmul TFLOP/s | ours/torch |",
-             "|---|---|---|---|---|---|---|---|"]
-    for dt, kernel, m, n, k, ours, ref in rows:
-        lines.append(f"| {dt} | {kernel} | {m} | {n} | {k} | {ours:.1f} | {ref:.1f} | {ours / ref:.2f} |")
+             "| dtype | kernel | M | N | K | B stored | ours TFLOP/s | torch.matmul TFLOP/s | ours/torch |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for dt, kernel, m, n, k, b_trans, ours, ref in rows:
+        lines.append(f"| {dt} | {kernel} | {m} | {n} | {k} | {'[N, K]' if b_trans else '[K, N]'} | {ours:.1f} | {ref:.1f} | {ours / ref:.2f} |")
     emit_table(lines, args.table_out)
     return 1 if failures else 0
 

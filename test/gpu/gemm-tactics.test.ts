@@ -1,6 +1,6 @@
 // The GEMM and convolution tactics of the CUDA backend, each one forced in turn (HS_CUDA_TACTIC) on
 // every precision that offers it, against onnxruntime-node (float32, CPU) on fresh random inputs
-// with poisoned activations: simt64 and cublaslt in fp32 (bound 1e-4); tc64, tc128, simt64 and
+// with poisoned activations: simt64 and cublaslt in fp32 (bound 1e-4); tc64, tc128, tc16, simt64 and
 // cublaslt in fp16/bf16, where weights are stored in 16 bits (bounds 1e-2 / 3e-2). A forced tactic
 // that is not a node's candidate (cuBLASLt absent, or a convolution) must show as timed without
 // it. Then the build-time choice: every candidate must pass its own correctness check (a null
@@ -71,7 +71,7 @@ const cases: Case[] = [];
 }
 
 const bounds = { fp32: 1e-4, fp16: 1e-2, bf16: 3e-2 } as const;
-const tacticsOf = { fp32: ['simt64', 'cublaslt'], fp16: ['tc64', 'tc128', 'simt64', 'cublaslt'], bf16: ['tc64', 'tc128', 'simt64', 'cublaslt'] } as const;
+const tacticsOf = { fp32: ['simt64', 'cublaslt'], fp16: ['tc64', 'tc128', 'tc16', 'simt64', 'cublaslt'], bf16: ['tc64', 'tc128', 'tc16', 'simt64', 'cublaslt'] } as const;
 type Precision = keyof typeof bounds;
 const runs: [Precision, string, Case][] = [];
 for (const p of Object.keys(tacticsOf) as Precision[]) for (const t of tacticsOf[p]) for (const c of cases) runs.push([p, t, c]);
@@ -141,7 +141,7 @@ describe.skipIf(!cuda.available)('tactics chosen at build', () => {
           expect(timings.filter(([, ms]) => ms === null).map(([t]) => t), `${c.name}: ${e.node}`).toEqual([]);
           const fastest = timings.reduce((a, b) => ((b[1] as number) < (a[1] as number) ? b : a));
           expect(e.tactic).toBe(fastest[0]);
-          if (precision !== 'fp32' && cuda.devices[0].sm >= 80) expect(Object.keys(e.timingsMs)).toEqual(expect.arrayContaining(['tc64', 'tc128']));
+          if (precision !== 'fp32' && cuda.devices[0].sm >= 80) expect(Object.keys(e.timingsMs)).toEqual(expect.arrayContaining(['tc64', 'tc128', 'tc16']));
         }
         await expectMatches(engine, c, bounds[precision], `${precision} chosen`);
       } finally {

@@ -86,6 +86,7 @@ const char* gemm_kernel_name(GemmKernel k) {
     case GemmKernel::kSimt: return "simt64";
     case GemmKernel::kTc64: return "tc64";
     case GemmKernel::kTc128: return "tc128";
+    case GemmKernel::kTc16: return "tc16";
   }
   return "?";
 }

@@ -21,8 +21,10 @@ enum class GemmElem : int { kF32, kF16, kBF16, kI8 };
 //   kSimt:   64x64 tile, fp32 FMA (exact fp32 products; any operand types).
 //   kTc64:   64x64 tile, 4 warps, mma.sync m16n8k16 (sm_80+), operands rounded to the MMA type
 //            (int8 B is exact in either 16-bit type).
-//   kTc128:  128x128 tile, 8 warps, the same MMA.
-enum class GemmKernel : int { kSimt, kTc64, kTc128 };
+//   kTc128:  128x64 tile, 8 warps, the same MMA.
+//   kTc16:   16x32 tile, 4 warps, the same MMA: M <= 16 (LLM decode) without 3/4 of the tile idle.
+// The tensor-core tiles run the same MMAs along k for an output element: the same results.
+enum class GemmKernel : int { kSimt, kTc64, kTc128, kTc16 };
 // The 16-bit type the tensor-core kernels multiply in (fp32 accumulation).
 enum class MmaType : int { kF16, kBF16 };
 

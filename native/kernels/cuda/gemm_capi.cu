@@ -14,10 +14,14 @@ namespace {
 thread_local std::string g_last_error;
 }  // namespace
 
-// kernel: 0 simt64, 1 tc64, 2 tc128; mma: 0 fp16, 1 bf16; b_elem: 0 float32, 1 float16, 2 bfloat16,
+// kernel: 0 simt64, 1 tc64, 2 tc128, 3 tc16; mma: 0 fp16, 1 bf16; b_elem: 0 float32, 1 float16, 2 bfloat16,
 // 3 int8; act: hs::cuda::Act (0 none, 1 relu, ...). bias and b_scale (int8 only) may be null.
 HS_CAPI int hs_gemm(int kernel, int mma, const float* a, const void* b, int b_elem, const float* b_scale, int b_trans,
                     float* c, const float* bias, int act, int64_t M, int64_t N, int64_t K, void* stream) {
+  if (kernel < 0 || kernel > 3 || mma < 0 || mma > 1 || b_elem < 0 || b_elem > 3) {
+    g_last_error = "hs_gemm: kernel, mma or b_elem out of range";
+    return static_cast<int>(hs::StatusCode::kInvalidArgument);
+  }
   hs::cuda::GemmArgs g;
   g.M = M, g.N = N, g.K = K;
   g.a = a, g.a_rs = K, g.a_cs = 1;

@@ -12,9 +12,9 @@
 //         -> RMSNorm -> fused gate/up GEMM -> SiLU(gate) * up -> down GEMM + residual] -> final RMSNorm
 //         of the wanted rows -> lm_head GEMM -> logits to pinned host memory.
 // GEMMs: gemm() with A float32, B the 16-bit (or int8, with its per-row scales) weight read
-// transposed in place (B(k, n) = W[n, k]), fp32 accumulation; tensor-core tiles on sm_80+, the SIMT
-// kernel on sm_75. Residual adds are the
-// GEMM epilogue's beta * D with D = C = hidden (each element is read and written by one thread).
+// transposed in place (B(k, n) = W[n, k]), fp32 accumulation; tensor-core tiles on sm_80+ (16 rows
+// for decode-sized batches), the SIMT kernel on sm_75. Residual adds are the GEMM epilogue's
+// beta * D with D = C = hidden (each element is read and written by one thread).
 // Scratch buffers grow to the largest batch seen and are kept; the stream is idle between forwards.
 #include "backends/cuda/llm/cuda_llm_model.h"
 
@@ -356,8 +356,11 @@ struct CudaLlmModel::Impl {
       g.d_cs = 1;
       g.beta = 1.f;
     }
-    const cuda::GemmKernel kernel =
-        sm >= 80 ? (M >= 256 ? cuda::GemmKernel::kTc128 : cuda::GemmKernel::kTc64) : cuda::GemmKernel::kSimt;
+    // The tiles give the same results (gemm.cuh), so a sequence's logits do not depend on the batch.
+    const cuda::GemmKernel kernel = sm < 80   ? cuda::GemmKernel::kSimt
+                                    : M <= 16 ? cuda::GemmKernel::kTc16
+                                    : M >= 256 ? cuda::GemmKernel::kTc128
+                                               : cuda::GemmKernel::kTc64;
     const cuda::MmaType mma = dtype == AttnDType::kFloat16 ? cuda::MmaType::kF16 : cuda::MmaType::kBF16;
     return cuda::gemm(g, kernel, mma, stream);
   }

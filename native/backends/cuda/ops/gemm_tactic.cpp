@@ -62,7 +62,7 @@ void GemmTactics::init(const CudaKernelInfo& info, bool lt_capable) {
     mma_ = info.precision == "fp16" ? MmaType::kF16 : MmaType::kBF16;
   }
   if (half && info.sm >= 80) {
-    candidates_ = {gemm_kernel_name(GemmKernel::kTc64), gemm_kernel_name(GemmKernel::kTc128)};
+    candidates_ = {gemm_kernel_name(GemmKernel::kTc64), gemm_kernel_name(GemmKernel::kTc128), gemm_kernel_name(GemmKernel::kTc16)};
     default_kernel_ = GemmKernel::kTc64;
   }
   candidates_.push_back(gemm_kernel_name(GemmKernel::kSimt));
@@ -78,7 +78,7 @@ Status GemmTactics::select(const std::string& name) {
   selected_ = name;
   lt_ = name == kLt;
   kernel_ = default_kernel_;
-  for (GemmKernel k : {GemmKernel::kSimt, GemmKernel::kTc64, GemmKernel::kTc128})
+  for (GemmKernel k : {GemmKernel::kSimt, GemmKernel::kTc64, GemmKernel::kTc128, GemmKernel::kTc16})
     if (name == gemm_kernel_name(k)) kernel_ = k;
   return Status::ok();
 }

@@ -1,7 +1,7 @@
 // The tactics of the GEMM-like nodes (MatMul, Gemm, Conv and their fused forms): which kernel runs
 // them. Candidates depend on the engine's precision and the device:
 //   fp32:       simt64 (exact fp32 products) and cublaslt (fp32 compute) when the library loaded;
-//   fp16/bf16:  the weights are stored in that type; tc64 and tc128 (mma.sync, sm_80+), simt64,
+//   fp16/bf16:  the weights are stored in that type; tc64, tc128 and tc16 (mma.sync, sm_80+), simt64,
 //               and cublaslt (16-bit A and B, fp32 accumulation and output).
 // The first candidate is the default where nothing was timed. A cuBLASLt choice that a run's
 // shapes or strides do not fit runs the first own kernel instead.
