@@ -201,6 +201,7 @@ template <class T>
 void all_cases() {
   const std::vector<std::pair<Case, bool>> cases = {
       {{"decode 1x40x136", 1, 40, 136}, true},
+      {{"decode 2x40x520, three 256-wide k-steps", 2, 40, 520}, true},
       {{"5x65x40, partial tiles", 5, 65, 40}, true},
       {{"17x33x8, one k vector", 17, 33, 8}, true},
       {{"70x65x136", 70, 65, 136}, true},

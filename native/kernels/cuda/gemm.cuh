@@ -22,7 +22,8 @@ enum class GemmElem : int { kF32, kF16, kBF16, kI8 };
 //   kTc64:   64x64 tile, 4 warps, mma.sync m16n8k16 (sm_80+), operands rounded to the MMA type
 //            (int8 B is exact in either 16-bit type).
 //   kTc128:  128x64 tile, 8 warps, the same MMA.
-//   kTc16:   16x32 tile, 4 warps, the same MMA: M <= 16 (LLM decode) without 3/4 of the tile idle.
+//   kTc16:   16x32 tile, 4 warps, k in steps of 256, the same MMA: M <= 16 (LLM decode) without 3/4
+//            of the tile idle and with the weights of a long k-step in flight.
 // The tensor-core tiles run the same MMAs along k for an output element: the same results.
 enum class GemmKernel : int { kSimt, kTc64, kTc128, kTc16 };
 // The 16-bit type the tensor-core kernels multiply in (fp32 accumulation).

@@ -3,8 +3,8 @@
 // as a scalar loop over the same shared-memory tiles, so every target computes the same thing).
 // Device code only, so that test/native/gemm_tc_sim.cpp can also run it on the host.
 // Launch shape: a block computes a BM x BN tile with (BM/WM) x (BN/WN) warps of WM x WN each, K in
-// steps of 32. Every tile shape runs the same sequence of MMAs along k for an output element, so a
-// row's result does not depend on the tile (or the batch size that chose it).
+// steps of BK. Every tile shape runs the same sequence of MMAs along k for an output element (BK
+// only chunks it), so a row's result does not depend on the tile (or the batch size that chose it).
 // Tiles reach shared memory as As[m][k] and Bs[n][k] in the MMA type, rows padded by 8 elements so
 // that the fragment loads (two k-adjacent 16-bit values per 32-bit word) of a warp's 8 rows x 4
 // column pairs hit 32 distinct banks. Two loaders fill them:
@@ -31,10 +31,10 @@ namespace hs::cuda::tc_detail {
 
 using namespace gemm_detail;
 
-template <int BM_, int BN_, int WM_, int WN_>
+template <int BM_, int BN_, int WM_, int WN_, int BK_ = 32>
 struct TcTile {
   static constexpr int BM = BM_, BN = BN_, WM = WM_, WN = WN_;
-  static constexpr int BK = 32, kLd = BK + 8;  // shared row length in 16-bit elements
+  static constexpr int BK = BK_, kLd = BK + 8;  // shared row length in 16-bit elements
   static constexpr int kWarpsM = BM / WM, kWarpsN = BN / WN, kThreads = kWarpsM * kWarpsN * 32;
   static constexpr int kMT = WM / 16, kNT = WN / 8;  // MMA tiles per warp
   static constexpr size_t kSmemBytes = (size_t)(BM + BN) * kLd * sizeof(unsigned short);
@@ -47,7 +47,9 @@ struct TcTile {
 };
 using Tile64 = TcTile<64, 64, 32, 32>;    // 4 warps, 2 x 4 MMA tiles each
 using Tile128 = TcTile<128, 64, 32, 32>;  // 8 warps, 2 x 4 MMA tiles each
-using Tile16 = TcTile<16, 32, 16, 8>;     // 4 warps side by side, 1 MMA tile each: M <= 16 (decode)
+// 4 warps side by side, 1 MMA tile each, for M <= 16 (decode): the weights stream through, and with
+// one block per SM (N / 32 blocks) only a long k-step keeps enough of them in flight (16 KiB).
+using Tile16 = TcTile<16, 32, 16, 8, 256>;
 
 template <class T>
 __device__ __forceinline__ unsigned short to_bits(float v) {
@@ -130,7 +132,8 @@ __device__ __forceinline__ void load_tiles_elementwise(const Problem& p, const t
 }
 
 // The vector loader's registers: this thread's A and B vectors of one k-step, already in the MMA
-// type. Vector v of A is row v / 8, k 4 (v % 8) .. + 3 of the tile; of B, column v / 4, k 8 (v % 4) .. + 7.
+// type. Vector v of A is row v / (BK / 4), k 4 (v % (BK / 4)) .. + 3 of the tile; of B, column
+// v / (BK / 8), k 8 (v % (BK / 8)) .. + 7.
 template <class Tile>
 struct TileRegs {
   uint2 a[Tile::kAVecs];  // 4 x 16 bits
