@@ -1,7 +1,7 @@
 // The tensor-core GEMM kernel over the problems of gemm_problem.cuh (launched by gemm_tc.cu):
 // mma.sync.m16n8k16 with fp16 or bf16 operands and fp32 accumulation (sm_80+; compiled for sm_75
 // as a scalar loop over the same shared-memory tiles, so every target computes the same thing).
-// Device code only, so that test/native/gemm_tc_sim.cpp can also run it on the host.
+// No launch here (gemm_tc.cu launches), so test/native/gemm_tc_sim.cpp can run the kernel on the host.
 // Launch shape: a block computes a BM x BN tile with (BM/WM) x (BN/WN) warps of WM x WN each, K in
 // steps of BK. Every tile shape runs the same sequence of MMAs along k for an output element (BK
 // only chunks it), so a row's result does not depend on the tile (or the batch size that chose it).
