@@ -2,7 +2,7 @@
 // chunked, preempted, prefix-cached and speculative runs give the same tokens as one request
 // alone; cancellation frees blocks; stop strings, limits, seeds, generation_config.json, chat
 // templates and bad input.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -243,6 +243,22 @@ describe('LLM engine', () => {
     expect(ids[0]).toBe(single.tokenizer.encode('<|im_start|>', false)[0]);
     const out = await single.complete(messages, { temperature: 0, maxTokens: 4, ignoreEos: true });
     expect(out.tokenIds).toHaveLength(4);
+    // transformers' options: no generation prompt, an open final assistant message, template variables.
+    expect(single.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: false })).toBe('<|im_start|>user\nhello there<|im_end|>\n');
+    const open = [...messages, { role: 'assistant', content: 'General Kenobi ' }];
+    expect(single.tokenizer.applyChatTemplate(open, { continueFinalMessage: true }))
+      .toBe('<|im_start|>user\nhello there<|im_end|>\n<|im_start|>assistant\nGeneral Kenobi');
+    expect(() => single.tokenizer.applyChatTemplate(messages, { continueFinalMessage: true })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => single.tokenizer.applyChatTemplate(open, { continueFinalMessage: true, addGenerationPrompt: true })).toThrow(/cannot both/);
+    const withHint = writeTinyModel({ arch: 'qwen2', seed: 12 });
+    const configFile = path.join(withHint.dir, 'tokenizer_config.json');
+    const config = JSON.parse(readFileSync(configFile, 'utf8'));
+    writeFileSync(configFile, JSON.stringify({ ...config, chat_template: "{% if hint %}{{ '[' + hint + ']' }}{% endif %}" + config.chat_template }));
+    const hinted = await llm.startLlmEngine(withHint.dir, { numBlocks: 8, blockSize: 4, threads: 1 });
+    expect(hinted.tokenizer.applyChatTemplate(messages, { kwargs: { hint: 'be brief' } })).toBe(`[be brief]${text}`);
+    expect(hinted.encodePrompt(messages, { kwargs: { hint: 'be brief' } })).toEqual(hinted.tokenizer.encode(`[be brief]${text}`, false));
+    hinted.dispose();
+    rmSync(withHint.dir, { recursive: true, force: true });
   });
 
   it('admits waiting requests by priority (lower first)', async () => {

@@ -104,6 +104,14 @@ describe('OpenAI-compatible LLM server', () => {
     expect(await post('/tokenize', { model: 'nope', prompt: 'x' })).toMatchObject({ status: 404, body: { error: { code: 'model_not_found' } } });
     expect(await post('/detokenize', { tokens: [1e9] })).toMatchObject({ status: 400, body: { error: { param: 'tokens' } } });
     expect(await post('/tokenize', { prompt: 5 })).toMatchObject({ status: 400, body: { error: { param: 'prompt' } } });
+    // Chat rendering options: an open final assistant message is continued.
+    const open = [...chat, { role: 'assistant', content: 'well' }];
+    const continued = await post('/tokenize', { messages: open, continue_final_message: true, add_generation_prompt: false });
+    expect(continued.body.tokens).toEqual(server.engine.encodePrompt(open, { continueFinalMessage: true }));
+    const reply = await client.chat.completions.create({ model: MODEL, messages: open, max_tokens: 2, temperature: 0,
+      continue_final_message: true, add_generation_prompt: false } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect(reply.usage!.prompt_tokens).toBe(continued.body.count);
+    expect(await post('/tokenize', { messages: chat, continue_final_message: true })).toMatchObject({ status: 400 });
   });
 
   it('streams chat completions with usage, matching the non-streamed answer', async () => {

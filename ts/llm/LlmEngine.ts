@@ -17,7 +17,7 @@ import { BlockManager } from './scheduler/block-manager';
 import { buildBatch, logitsRows, Scheduler, type ScheduledBatch, type ScheduledSequence, type SpeculativeConfig } from './scheduler/scheduler';
 import { Sequence, type FinishReason } from './scheduler/sequence';
 import { verifyDraftToken } from './spec-sampling';
-import { LlmTokenizer, type ChatMessage } from './tokenizer';
+import { LlmTokenizer, type ChatMessage, type ChatTemplateOptions } from './tokenizer';
 
 export interface LlmEngineOptions {
   /** Name served as the model id (default: the directory's base name). */
@@ -174,9 +174,9 @@ export class LlmEngine {
   }
 
   /** Token ids of a prompt: text is encoded with the tokenizer's special tokens, chats through the template. */
-  encodePrompt(input: PromptInput): number[] {
+  encodePrompt(input: PromptInput, chat: ChatTemplateOptions = {}): number[] {
     if (typeof input === 'string') return this.tokenizer.encode(input);
-    if (input.length > 0 && typeof input[0] === 'object') return this.tokenizer.encodeChat(input as readonly ChatMessage[]);
+    if (input.length > 0 && typeof input[0] === 'object') return this.tokenizer.encodeChat(input as readonly ChatMessage[], chat);
     const ids = [...(input as readonly number[])];
     if (!ids.every((t) => Number.isInteger(t) && t >= 0 && t < this.config.vocabSize))
       throw new HsError('ERR_INVALID_ARGUMENT', `prompt token ids must be integers in [0, ${this.config.vocabSize})`);

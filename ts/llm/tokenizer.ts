@@ -14,6 +14,16 @@ export interface ChatMessage {
   content: string;
 }
 
+/** How a conversation is rendered (the options of transformers' apply_chat_template). */
+export interface ChatTemplateOptions {
+  /** End with the assistant's turn opening (default true). */
+  addGenerationPrompt?: boolean;
+  /** Render the final (assistant) message open-ended, so generation continues it (default false). */
+  continueFinalMessage?: boolean;
+  /** More variables for the template (e.g. a model's enable_thinking). */
+  kwargs?: Record<string, unknown>;
+}
+
 function tokenText(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
@@ -81,19 +91,34 @@ export class LlmTokenizer {
     return this.tokenizer.decode(ids as number[], { skip_special_tokens: skipSpecialTokens });
   }
 
-  /** The prompt text of a conversation, ending with the assistant's turn opening. */
-  applyChatTemplate(messages: readonly ChatMessage[], addGenerationPrompt = true): string {
+  /**
+   * The prompt text of a conversation, by default ending with the assistant's turn opening. With
+   * continueFinalMessage the text stops right after the final message's (trimmed) content, as
+   * transformers cuts it.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], o: ChatTemplateOptions = {}): string {
     if (!this.chatTemplate) throw new HsError('ERR_INVALID_ARGUMENT', 'this model has no chat template (tokenizer_config.json chat_template)');
+    const cont = o.continueFinalMessage === true;
+    const addGenerationPrompt = o.addGenerationPrompt ?? !cont;
+    if (cont && addGenerationPrompt) throw new HsError('ERR_INVALID_ARGUMENT', 'continueFinalMessage and addGenerationPrompt cannot both be set');
+    const final = messages.at(-1);
+    if (cont && final?.role !== 'assistant') throw new HsError('ERR_INVALID_ARGUMENT', 'continueFinalMessage needs a final assistant message');
+    let text: string;
     try {
-      return this.chatTemplate.render({ messages, add_generation_prompt: addGenerationPrompt, ...this.specialTokens });
+      text = this.chatTemplate.render({ ...o.kwargs, messages, add_generation_prompt: addGenerationPrompt, ...this.specialTokens });
     } catch (e) {
       throw new HsError('ERR_INVALID_ARGUMENT', `the chat template failed on these messages: ${(e as Error).message}`, { cause: e });
     }
+    if (!cont) return text;
+    const content = final!.content.trim();
+    const at = text.lastIndexOf(content);
+    if (content === '' || at < 0) throw new HsError('ERR_INVALID_ARGUMENT', 'continueFinalMessage: the final message does not appear in the rendered chat');
+    return text.slice(0, at + content.length);
   }
 
   /** Token ids of a conversation; special tokens come from the template, not added again. */
-  encodeChat(messages: readonly ChatMessage[]): number[] {
-    return this.encode(this.applyChatTemplate(messages), false);
+  encodeChat(messages: readonly ChatMessage[], o: ChatTemplateOptions = {}): number[] {
+    return this.encode(this.applyChatTemplate(messages, o), false);
   }
 }
 

@@ -72,7 +72,7 @@ export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { a
 function start(engine: LlmEngine, req: ParsedRequest): Choice[] {
   if (req.model !== engine.modelName)
     throw new OpenAiError(404, `The model '${req.model}' does not exist`, 'invalid_request_error', 'model', 'model_not_found');
-  const ids = req.prompts.map((p) => engine.encodePrompt(p));
+  const ids = req.prompts.map((p) => engine.encodePrompt(p, req.chatTemplate));
   for (const prompt of ids)
     if (prompt.length >= engine.maxModelLen)
       throw new OpenAiError(400, `This model's maximum context length is ${engine.maxModelLen} tokens; the prompt has ${prompt.length}`,

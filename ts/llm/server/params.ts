@@ -2,7 +2,7 @@
 // field); value ranges are checked by resolveSampling and reported the same way.
 import type { PromptInput } from '../LlmEngine';
 import type { SamplingParams } from '../sampling';
-import type { ChatMessage } from '../tokenizer';
+import type { ChatMessage, ChatTemplateOptions } from '../tokenizer';
 import { invalidParam } from './errors';
 
 export type Body = Record<string, unknown>;
@@ -17,6 +17,8 @@ export interface ParsedRequest {
   echo: boolean;
   /** Choices per prompt. */
   n: number;
+  /** Chat: how the messages are rendered. */
+  chatTemplate?: ChatTemplateOptions;
 }
 
 function optional<T>(body: Body, key: string, check: (v: unknown) => boolean, what: string): T | undefined {
@@ -85,7 +87,20 @@ export function parseChatRequest(body: Body): ParsedRequest {
   const messages = parseMessages(body.messages);
   const wantLogprobs = optional<boolean>(body, 'logprobs', (v) => typeof v === 'boolean', 'a boolean');
   const top = optional<number>(body, 'top_logprobs', isInt, 'an integer');
-  return { ...c, prompts: [messages], echo: false, sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined } };
+  return {
+    ...c, prompts: [messages], echo: false, chatTemplate: parseChatTemplateOptions(body),
+    sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined },
+  };
+}
+
+/** vLLM's chat rendering fields: add_generation_prompt, continue_final_message, chat_template_kwargs. */
+export function parseChatTemplateOptions(body: Body): ChatTemplateOptions {
+  const isBool = (v: unknown) => typeof v === 'boolean';
+  return {
+    addGenerationPrompt: optional<boolean>(body, 'add_generation_prompt', isBool, 'a boolean'),
+    continueFinalMessage: optional<boolean>(body, 'continue_final_message', isBool, 'a boolean'),
+    kwargs: optional<Record<string, unknown>>(body, 'chat_template_kwargs', (v) => typeof v === 'object' && !Array.isArray(v), 'an object'),
+  };
 }
 
 /** A chat's messages: roles with string content or text parts. */

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { LlmEngine } from '../LlmEngine';
 import { OpenAiError, invalidParam } from './errors';
-import { parseMessages, type Body } from './params';
+import { parseChatTemplateOptions, parseMessages, type Body } from './params';
 
 function checkModel(engine: LlmEngine, body: Body): void {
   if (body.model !== undefined && body.model !== null && body.model !== engine.modelName)
@@ -23,7 +23,7 @@ export function registerTokenizeRoutes(app: FastifyInstance, engine: LlmEngine):
     const special = body.add_special_tokens ?? true;
     if (typeof special !== 'boolean') throw invalidParam('add_special_tokens', "'add_special_tokens' must be a boolean");
     let tokens: number[];
-    if (body.messages !== undefined) tokens = engine.tokenizer.encodeChat(parseMessages(body.messages));
+    if (body.messages !== undefined) tokens = engine.encodePrompt(parseMessages(body.messages), parseChatTemplateOptions(body));
     else if (typeof body.prompt === 'string') tokens = engine.tokenizer.encode(body.prompt, special);
     else throw invalidParam('prompt', "'prompt' must be a string (or give 'messages')");
     return { count: tokens.length, max_model_len: engine.maxModelLen, tokens };
