@@ -1,9 +1,9 @@
 // The OpenAI-compatible server on 127.0.0.1, driven by the official `openai` client: models,
 // completions (string, token ids, several prompts, n choices, echo with prompt logprobs,
 // logit_bias, stop ids, min_tokens), vLLM's /tokenize and /detokenize, chat streaming with usage,
-// OpenAI-style errors, client disconnects that cancel, and the Prometheus metrics.
+// tool calls, OpenAI-style errors, client disconnects that cancel, and the Prometheus metrics.
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { TINY_VOCAB, writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
@@ -112,6 +112,40 @@ describe('OpenAI-compatible LLM server', () => {
       continue_final_message: true, add_generation_prompt: false } as OpenAI.ChatCompletionCreateParamsNonStreaming);
     expect(reply.usage!.prompt_tokens).toBe(continued.body.count);
     expect(await post('/tokenize', { messages: chat, continue_final_message: true })).toMatchObject({ status: 400 });
+  });
+
+  // A random tiny model cannot be made to write a tool call, so the engine's generation is replaced
+  // by one that returns a fixed Hermes-style output: what is tested is the server's reply.
+  it('turns tool calls in the output into tool_calls, streamed or not', async () => {
+    const output = 'Checking.<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>';
+    const fake = () => ({
+      outputText: output, finishReason: 'stop', promptLogprobs: null, usage: { promptTokens: 5, completionTokens: 9, cachedTokens: 0 },
+      async *[Symbol.asyncIterator]() { yield { text: output, tokenId: 1, logprobs: null, finishReason: 'stop' }; },
+      return: async () => ({ value: undefined, done: true }),
+    });
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const messages = [{ role: 'user' as const, content: 'weather in Paris?' }];
+    const spy = vi.spyOn(server.engine, 'generate').mockImplementation(fake as never);
+    try {
+      const res = await client.chat.completions.create({ model: MODEL, messages, tools });
+      expect(res.choices[0].finish_reason).toBe('tool_calls');
+      expect(res.choices[0].message.content).toBe('Checking.');
+      const call = res.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+      expect(call.function).toEqual({ name: 'get_weather', arguments: '{"city":"Paris"}' });
+      expect(call.id).toMatch(/^call_/);
+      const stream = await client.chat.completions.create({ model: MODEL, messages, tools, stream: true });
+      const deltas: OpenAI.ChatCompletionChunk.Choice[] = [];
+      for await (const chunk of stream) deltas.push(...chunk.choices);
+      const last = deltas.at(-1)!;
+      expect(last.finish_reason).toBe('tool_calls');
+      expect(last.delta.tool_calls![0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+      // Without tools in the request the same output is plain content.
+      const plain = await client.chat.completions.create({ model: MODEL, messages });
+      expect(plain.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: output } });
+    } finally {
+      spy.mockRestore();
+    }
+    await expect(client.chat.completions.create({ model: MODEL, messages, tools, tool_choice: 'required' })).rejects.toMatchObject({ status: 400, param: 'tool_choice' });
   });
 
   it('streams chat completions with usage, matching the non-streamed answer', async () => {

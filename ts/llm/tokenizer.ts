@@ -12,6 +12,11 @@ import { readJsonFile } from './json-file';
 export interface ChatMessage {
   role: string;
   content: string;
+  /** An assistant's earlier tool calls, arguments as objects (as chat templates read them). */
+  tool_calls?: { id?: string; type: 'function'; function: { name: string; arguments: unknown } }[];
+  /** A tool result's call id. */
+  tool_call_id?: string;
+  name?: string;
 }
 
 /** How a conversation is rendered (the options of transformers' apply_chat_template). */
@@ -22,6 +27,8 @@ export interface ChatTemplateOptions {
   continueFinalMessage?: boolean;
   /** More variables for the template (e.g. a model's enable_thinking). */
   kwargs?: Record<string, unknown>;
+  /** Tools the model may call, OpenAI's [{ type: 'function', function: { name, description, parameters } }]. */
+  tools?: readonly unknown[];
 }
 
 function tokenText(v: unknown): string | null {
@@ -105,7 +112,8 @@ export class LlmTokenizer {
     if (cont && final?.role !== 'assistant') throw new HsError('ERR_INVALID_ARGUMENT', 'continueFinalMessage needs a final assistant message');
     let text: string;
     try {
-      text = this.chatTemplate.render({ ...o.kwargs, messages, add_generation_prompt: addGenerationPrompt, ...this.specialTokens });
+      const tools = o.tools && o.tools.length > 0 ? { tools: o.tools } : {};
+      text = this.chatTemplate.render({ ...o.kwargs, ...tools, messages, add_generation_prompt: addGenerationPrompt, ...this.specialTokens });
     } catch (e) {
       throw new HsError('ERR_INVALID_ARGUMENT', `the chat template failed on these messages: ${(e as Error).message}`, { cause: e });
     }

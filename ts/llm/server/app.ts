@@ -1,7 +1,7 @@
 // The OpenAI-compatible HTTP API of one LlmEngine (fastify): /v1/models, /v1/completions,
-// /v1/chat/completions (JSON or SSE streaming with usage), /metrics, /health, and vLLM's /tokenize
-// and /detokenize. A client that disconnects cancels its sequences; bad requests get OpenAI-style
-// 4xx bodies.
+// /v1/chat/completions (JSON or SSE streaming with usage; tool calls, tool-response.ts), /metrics,
+// /health, and vLLM's /tokenize and /detokenize. A client that disconnects cancels its sequences;
+// bad requests get OpenAI-style 4xx bodies.
 import { randomUUID } from 'node:crypto';
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -13,6 +13,7 @@ import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
 import { registerTokenizeRoutes } from './tokenize';
+import { assistantReply, replyDelta } from './tool-response';
 
 type Kind = 'completion' | 'chat';
 
@@ -105,6 +106,7 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
   const created = Math.floor(Date.now() / 1000);
   const object = kind === 'chat' ? (parsed.stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
   const base = { id, object, created, model: engine.modelName };
+  const tools = kind === 'chat' && (parsed.chatTemplate?.tools?.length ?? 0) > 0;
   const cancelAll = () => choices.forEach((c) => void c.generation.return());
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) cancelAll();
@@ -118,14 +120,19 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
     }));
     return {
       ...base,
-      choices: results.map(({ c, chunks }) => kind === 'chat'
-        ? { index: c.index, message: { role: 'assistant', content: c.generation.outputText }, logprobs: chatLogprobs(engine, chunks), finish_reason: finishReasonOf(c.generation.finishReason) }
-        : {
-            index: c.index,
-            text: (c.echo ?? '') + c.generation.outputText,
-            logprobs: joinLogprobs(promptLogprobsOf(engine, c.generation), completionLogprobs(engine, chunks)),
-            finish_reason: finishReasonOf(c.generation.finishReason),
-          }),
+      choices: results.map(({ c, chunks }) => {
+        if (kind === 'chat') {
+          const r = assistantReply(c.generation.outputText, tools);
+          const finish = r.toolCalls ? 'tool_calls' : finishReasonOf(c.generation.finishReason);
+          return { index: c.index, message: r.message, logprobs: chatLogprobs(engine, chunks), finish_reason: finish };
+        }
+        return {
+          index: c.index,
+          text: (c.echo ?? '') + c.generation.outputText,
+          logprobs: joinLogprobs(promptLogprobsOf(engine, c.generation), completionLogprobs(engine, chunks)),
+          finish_reason: finishReasonOf(c.generation.finishReason),
+        };
+      }),
       usage: usageOf(choices, parsed.n),
     };
   }
@@ -143,6 +150,12 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
         if (!echoed) send({ ...base, choices: [{ index: c.index, text: c.echo, logprobs: promptLogprobsOf(engine, c.generation), finish_reason: null }] });
         echoed = true;
         const finish = finishReasonOf(chunk.finishReason);
+        if (tools) {
+          if (finish === null) continue;  // held back: the whole output decides between content and tool calls
+          const r = assistantReply(c.generation.outputText, true);
+          send({ ...base, choices: [{ index: c.index, delta: replyDelta(r), logprobs: null, finish_reason: r.toolCalls ? 'tool_calls' : finish }] });
+          continue;
+        }
         if (chunk.text === '' && finish === null && !chunk.logprobs) continue;
         send({
           ...base,

@@ -88,7 +88,7 @@ export function parseChatRequest(body: Body): ParsedRequest {
   const wantLogprobs = optional<boolean>(body, 'logprobs', (v) => typeof v === 'boolean', 'a boolean');
   const top = optional<number>(body, 'top_logprobs', isInt, 'an integer');
   return {
-    ...c, prompts: [messages], echo: false, chatTemplate: parseChatTemplateOptions(body),
+    ...c, prompts: [messages], echo: false, chatTemplate: { ...parseChatTemplateOptions(body), tools: parseTools(body) },
     sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined },
   };
 }
@@ -107,15 +107,52 @@ export function parseChatTemplateOptions(body: Body): ChatTemplateOptions {
 export function parseMessages(raw: unknown): ChatMessage[] {
   if (!Array.isArray(raw) || raw.length === 0) throw invalidParam('messages', "'messages' must be a non-empty array");
   return raw.map((m, i) => {
-    const msg = m as { role?: unknown; content?: unknown };
+    const msg = m as { role?: unknown; content?: unknown; tool_calls?: unknown; tool_call_id?: unknown; name?: unknown };
     if (typeof msg?.role !== 'string') throw invalidParam(`messages[${i}].role`, `'messages[${i}].role' must be a string`);
-    let content = msg.content;
+    const extra: Partial<ChatMessage> = {};
+    if (msg.tool_calls !== undefined && msg.tool_calls !== null) extra.tool_calls = parseMessageToolCalls(msg.tool_calls, i);
+    if (typeof msg.tool_call_id === 'string') extra.tool_call_id = msg.tool_call_id;
+    if (typeof msg.name === 'string') extra.name = msg.name;
+    let content = msg.content ?? (extra.tool_calls ? '' : undefined);
     if (Array.isArray(content))
       content = content.map((part: { type?: unknown; text?: unknown }) => {
         if (part?.type !== 'text' || typeof part.text !== 'string') throw invalidParam(`messages[${i}].content`, 'only text content parts are supported');
         return part.text;
       }).join('');
     if (typeof content !== 'string') throw invalidParam(`messages[${i}].content`, `'messages[${i}].content' must be a string or text parts`);
-    return { role: msg.role, content };
+    return { role: msg.role, content, ...extra };
   });
+}
+
+// An assistant message's tool_calls, their JSON argument strings parsed for the chat template.
+function parseMessageToolCalls(raw: unknown, i: number): NonNullable<ChatMessage['tool_calls']> {
+  const where = `messages[${i}].tool_calls`;
+  if (!Array.isArray(raw)) throw invalidParam(where, `'${where}' must be an array`);
+  return raw.map((c: { id?: unknown; function?: { name?: unknown; arguments?: unknown } }) => {
+    if (typeof c?.function?.name !== 'string') throw invalidParam(where, `'${where}' entries need function.name`);
+    let args = c.function.arguments ?? {};
+    if (typeof args === 'string') {
+      try {
+        args = JSON.parse(args);
+      } catch {
+        throw invalidParam(where, `'${where}' arguments must be JSON`);
+      }
+    }
+    return { ...(typeof c.id === 'string' ? { id: c.id } : {}), type: 'function', function: { name: c.function.name, arguments: args } };
+  });
+}
+
+/** Chat tools: OpenAI's function tools; tool_choice 'auto' (the default) or 'none' (tools ignored). */
+export function parseTools(body: Body): unknown[] | undefined {
+  const tools = optional<unknown[]>(body, 'tools', (v) => Array.isArray(v), 'an array');
+  const choice = body.tool_choice ?? 'auto';
+  if (choice !== 'auto' && choice !== 'none')
+    throw invalidParam('tool_choice', "only tool_choice 'auto' and 'none' are supported (a forced call needs constrained decoding)");
+  if (!tools || tools.length === 0 || choice === 'none') return undefined;
+  for (const [i, t] of tools.entries()) {
+    const tool = t as { type?: unknown; function?: { name?: unknown } };
+    if (tool?.type !== 'function' || typeof tool.function?.name !== 'string')
+      throw invalidParam(`tools[${i}]`, `'tools[${i}]' must be { type: 'function', function: { name, ... } }`);
+  }
+  return tools;
 }

@@ -1,0 +1,63 @@
+// Tool calls: the output parser (ts/llm/tool-calls.ts) on the Qwen2/Hermes and Llama 3.1 formats,
+// assistant tool_calls and tool messages as the chat template gets them, and tools in the template.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { parseMessages, parseTools } from '../../lib/llm/server/params';
+import { parseToolCalls } from '../../lib/llm/tool-calls';
+import { writeTinyModel } from '../fixtures/hf-model';
+import { llm } from './helpers';
+
+describe('tool calls in model output', () => {
+  it('reads Hermes <tool_call> blocks (Qwen2), with the text around them as content', () => {
+    const text = 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 2}}\n</tool_call>\n' +
+      '<tool_call>{"name": "get_time", "arguments": {}}</tool_call>';
+    expect(parseToolCalls(text)).toEqual({
+      content: 'Let me check.',
+      calls: [{ name: 'get_weather', arguments: '{"city":"Paris","days":2}' }, { name: 'get_time', arguments: '{}' }],
+    });
+    expect(parseToolCalls('<tool_call>{"name": "f", "arguments": "{\\"x\\": 1}"}</tool_call>').calls).toEqual([{ name: 'f', arguments: '{"x": 1}' }]);
+  });
+
+  it('reads Llama 3.1 JSON calls ({"name", "parameters"}, several separated by ;)', () => {
+    expect(parseToolCalls(' {"name": "search", "parameters": {"q": "cats"}} ')).toEqual({ content: null, calls: [{ name: 'search', arguments: '{"q":"cats"}' }] });
+    expect(parseToolCalls('{"name": "a", "parameters": {}}; {"name": "b", "parameters": {"k": [1, 2]}}').calls.map((c) => c.name)).toEqual(['a', 'b']);
+  });
+
+  it('leaves anything else as content', () => {
+    for (const text of ['Hello there.', '<tool_call>{"name": broken}</tool_call>', '{"not": "a call"}', '{"name": "f"'])
+      expect(parseToolCalls(text)).toEqual({ content: text, calls: [] });
+  });
+});
+
+describe('tools and tool messages in the chat template', () => {
+  it('passes tools and parsed tool_calls arguments to the template', async () => {
+    const model = writeTinyModel({ arch: 'qwen2', seed: 12 });
+    const file = path.join(model.dir, 'tokenizer_config.json');
+    const config = JSON.parse(readFileSync(file, 'utf8'));
+    const template = "{% for t in tools %}[tool {{ t.function.name }}]{% endfor %}{% for m in messages %}" +
+      "{% if m.tool_calls %}[call {{ m.tool_calls[0].function.name }} {{ m.tool_calls[0].function.arguments.city }}]" +
+      "{% elif m.role == 'tool' %}[result {{ m.tool_call_id }}: {{ m.content }}]{% else %}[{{ m.role }}: {{ m.content }}]{% endif %}{% endfor %}";
+    writeFileSync(file, JSON.stringify({ ...config, chat_template: template }));
+    const engine = await llm.startLlmEngine(model.dir, { numBlocks: 8, blockSize: 4, threads: 1 });
+    try {
+      const messages = parseMessages([
+        { role: 'user', content: 'weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
+      ]);
+      const tools = parseTools({ tools: [{ type: 'function', function: { name: 'get_weather', parameters: {} } }] });
+      expect(engine.tokenizer.applyChatTemplate(messages, { tools, addGenerationPrompt: false }))
+        .toBe('[tool get_weather][user: weather?][call get_weather Paris][result c1: sunny]');
+      expect(parseTools({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'none' })).toBeUndefined();
+      expect(() => parseTools({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'required' })).toThrow(/tool_choice/);
+      expect(() => parseTools({ tools: [{ type: 'retrieval' }] })).toThrow(/tools\[0\]/);
+      expect(() => parseMessages([{ role: 'assistant', tool_calls: [{ function: { name: 'f', arguments: '{bad' } }] }])).toThrow(/JSON/);
+    } finally {
+      engine.dispose();
+      rmSync(model.dir, { recursive: true, force: true });
+    }
+  });
+});
