@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { buildLlmApp } from '../../lib/llm/server/app';
 import { TINY_VOCAB, writeTinyModel, type TinyModel } from '../fixtures/hf-model';
 import { llm, parseRopeScaling, PROMPTS, ropeFrequencies } from './helpers';
 import { referenceGreedy, referenceLogits } from './reference';
@@ -128,7 +129,7 @@ describe('LLM engine', () => {
     const stopToken = expected[0][4];
     const withFile = writeTinyModel({ arch: 'qwen2', seed: 12 }); // the same weights as `model`
     const file = path.join(withFile.dir, 'generation_config.json');
-    writeFileSync(file, JSON.stringify({ eos_token_id: [TINY_VOCAB - 1, stopToken], temperature: 0, top_k: 5, do_sample: true }));
+    writeFileSync(file, JSON.stringify({ eos_token_id: [TINY_VOCAB - 1, stopToken], temperature: 0, top_k: 5, max_new_tokens: 10, do_sample: true }));
     const auto = await llm.startLlmEngine(withFile.dir, { numBlocks: 64, blockSize: 4, threads: 2 });
     const none = await llm.startLlmEngine(withFile.dir, { numBlocks: 64, blockSize: 4, threads: 2, generationConfig: 'none' });
     try {
@@ -141,7 +142,12 @@ describe('LLM engine', () => {
       // A request's own temperature wins; the file's top_k still applies.
       const sampled = { temperature: 1, seed: 99, maxTokens: 12, ignoreEos: true };
       expect((await auto.complete(PROMPTS[1], sampled)).tokenIds).toEqual((await none.complete(PROMPTS[1], { ...sampled, topK: 5 })).tokenIds);
-      expect(auto.generationDefaults).toEqual({ temperature: 0, topK: 5 });
+      expect(auto.generationDefaults).toEqual({ temperature: 0, topK: 5, maxTokens: 10 });
+      // The OpenAI server's chat without max_tokens takes max_new_tokens too (not the rest of the context).
+      const { app } = buildLlmApp(auto);
+      const chat = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: auto.modelName, messages: [{ role: 'user', content: 'hi' }], ignore_eos: true } });
+      expect(chat.json().usage.completion_tokens).toBe(10);
+      await app.close();
     } finally {
       auto.dispose();
       none.dispose();

@@ -82,7 +82,8 @@ function start(engine: LlmEngine, req: ParsedRequest): Choice[] {
   try {
     // Choice index = prompt index * n + sample; a seeded request seeds its samples seed, seed + 1, ...
     ids.forEach((prompt, p) => {
-      const maxTokens = req.sampling.maxTokens ?? engine.maxModelLen - prompt.length;
+      // Chat without max_tokens: the rest of the context, or generation_config.json's max_new_tokens.
+      const maxTokens = req.sampling.maxTokens ?? Math.min(engine.generationDefaults.maxTokens ?? Infinity, engine.maxModelLen - prompt.length);
       const input = req.prompts[p];
       const echo = req.echo ? (typeof input === 'string' ? input : engine.tokenizer.decode(prompt, false)) : null;
       for (let i = 0; i < req.n; i++) {
