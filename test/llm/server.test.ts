@@ -1,10 +1,12 @@
 // The OpenAI-compatible server on 127.0.0.1, driven by the official `openai` client: models,
 // completions (string, token ids, several prompts, n choices, echo with prompt logprobs,
 // logit_bias, stop ids, min_tokens), vLLM's /tokenize and /detokenize, chat streaming with usage,
-// tool calls, OpenAI-style errors, client disconnects that cancel, and the Prometheus metrics.
+// tool calls, JSON mode, OpenAI-style errors, client disconnects that cancel, and the Prometheus
+// metrics.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { feed, JSON_START } from '../../lib/llm/json-constraint';
 import { TINY_VOCAB, writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
 
@@ -146,6 +148,17 @@ describe('OpenAI-compatible LLM server', () => {
       spy.mockRestore();
     }
     await expect(client.chat.completions.create({ model: MODEL, messages, tools, tool_choice: 'required' })).rejects.toMatchObject({ status: 400, param: 'tool_choice' });
+  });
+
+  it('takes response_format json_object (json_schema refused)', async () => {
+    const messages = [{ role: 'user' as const, content: 'JSON please' }];
+    // The checker itself is tested against JSON.parse in json-mode.test.ts; here: the server applies it.
+    const res = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 150, temperature: 0.7, seed: 3, response_format: { type: 'json_object' } });
+    const text = res.choices[0].message.content!;
+    if (res.choices[0].finish_reason === 'stop') expect(JSON.parse(text)).toBeTypeOf('object');
+    else expect(feed(JSON_START, text), text).not.toBeNull();
+    await expect(client.chat.completions.create({ model: MODEL, messages, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }))
+      .rejects.toMatchObject({ status: 400, param: 'response_format' });
   });
 
   it('streams chat completions with usage, matching the non-streamed answer', async () => {

@@ -10,6 +10,7 @@ import { nativeConfig, readModelConfig, type ModelConfig } from './config';
 import { DraftModel } from './draft-model';
 import { LlmGeneration } from './generation';
 import { readGenerationConfig, withDefaults } from './generation-config';
+import { JsonConstraint, TokenTrie } from './json-constraint';
 import { loadNativeLlm, type LlmDevice, type MatmulPrecision, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
 import { adjustsLogits, argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling';
@@ -108,6 +109,8 @@ export class LlmEngine {
   private readonly scheduler: Scheduler;
   private readonly requests = new Map<Sequence, RequestState>();
   private nextId = 0;
+  /** JSON mode's view of the vocabulary, built on the first request that asks for it. */
+  private jsonVocabulary: { texts: (string | null)[]; trie: TokenTrie } | null = null;
   private looping = false;
   private disposed = false;
   private readonly counters = { promptTokens: 0, generationTokens: 0, steps: 0, draftTokens: 0, acceptedDraftTokens: 0 };
@@ -194,7 +197,8 @@ export class LlmEngine {
     let seq: Sequence | null = null;
     const promptLogprobs = sampling.promptLogprobs === null ? null : [null];
     const generation = new LlmGeneration(this.tokenizer, prompt, sampling.stop, () => seq && this.abort(seq), promptLogprobs);
-    seq = new Sequence(this.nextId++, prompt, sampling, makeRandom(sampling.seed), performance.now(), generation, promptLogprobs);
+    const constraint = sampling.jsonObject ? this.jsonConstraint() : null;
+    seq = new Sequence(this.nextId++, prompt, sampling, makeRandom(sampling.seed), performance.now(), generation, promptLogprobs, constraint);
     this.requests.set(seq, { generation, arrival: performance.now(), firstTokenAt: null, lastTokenAt: null });
     this.counters.promptTokens += prompt.length;
     const signal = params.signal;
@@ -240,6 +244,15 @@ export class LlmEngine {
     for (const seq of [...this.requests.keys()]) this.end(seq, 'error', new HsError('ERR_DISPOSED', 'the LLM engine was disposed'));
     this.model.dispose();
     this.draft?.dispose();
+  }
+
+  private jsonConstraint(): JsonConstraint {
+    if (!this.jsonVocabulary) {
+      // Special tokens decode to '' when skipped: they stay out of the trie (EOS is allowed apart).
+      const texts = Array.from({ length: this.config.vocabSize }, (_, id) => this.tokenizer.decode([id]) || null);
+      this.jsonVocabulary = { texts, trie: new TokenTrie(texts) };
+    }
+    return new JsonConstraint(this.jsonVocabulary.trie, this.jsonVocabulary.texts, [...this.tokenizer.eosTokenIds]);
   }
 
   private abort(seq: Sequence): void {
@@ -338,9 +351,10 @@ export class LlmEngine {
   }
 
   /** The token of logits row i of an item, and whether it keeps the draft verified at that row. */
-  private choose(it: ScheduledSequence, i: number, row: Float32Array): { token: number; accepted: boolean } {
+  private choose(it: ScheduledSequence, i: number, logits: Float32Array): { token: number; accepted: boolean } {
     const { seq } = it;
     const s = seq.sampling;
+    const row = seq.constraint ? masked(logits, seq.constraint.allowed()) : logits;
     const draft = i < it.drafts.length ? it.drafts[i] : -1;
     if (draft >= 0 && it.draftProbs)
       return verifyDraftToken(samplingProbs(row, s, seq.promptTokens, seq.outputTokens), it.draftProbs[i], draft, seq.random);
@@ -359,6 +373,7 @@ export class LlmEngine {
     seq.tokens.push(token);
     this.counters.generationTokens++;
     const s = seq.sampling;
+    seq.constraint?.advance(token);
     const logprobs = s.logprobs === null ? null : tokenLogprobs(logitsRow, token, s.logprobs);
     if (state.generation.onToken({ tokenId: token, logprobs })) return 'stop';
     if ((!s.ignoreEos && this.tokenizer.eosTokenIds.has(token)) || s.stopTokenIds.includes(token)) return 'stop';
@@ -404,4 +419,11 @@ function resolveSpeculative(o: SpeculativeOptions | null | undefined): Speculati
 
 export function startLlmEngine(dir: string, options: LlmEngineOptions = {}): Promise<LlmEngine> {
   return LlmEngine.load(dir, options);
+}
+
+/** A copy of `row` with every token but `allowed` at -infinity. */
+function masked(row: Float32Array, allowed: readonly number[]): Float32Array {
+  const out = new Float32Array(row.length).fill(-Infinity);
+  for (const id of allowed) out[id] = row[id];
+  return out;
 }

@@ -29,6 +29,8 @@ export interface SamplingParams {
   promptLogprobs?: number;
   /** Lower runs first (default 0). */
   priority?: number;
+  /** 'json_object': the output is constrained to one JSON object (default 'text'). */
+  responseFormat?: 'text' | 'json_object';
   signal?: AbortSignal;
 }
 
@@ -52,6 +54,7 @@ export interface ResolvedSampling {
   logprobs: number | null;
   promptLogprobs: number | null;
   priority: number;
+  jsonObject: boolean;
 }
 
 export interface TokenLogprobs {
@@ -64,6 +67,12 @@ function numberParam(name: string, v: unknown, fallback: number, ok: (x: number)
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
     throw new HsError('ERR_INVALID_ARGUMENT', `${name} must be ${range}, got ${JSON.stringify(v)}`);
   return v;
+}
+
+function resolveFormat(format: SamplingParams['responseFormat']): boolean {
+  if (format === undefined || format === null || format === 'text') return false;
+  if (format === 'json_object') return true;
+  throw new HsError('ERR_INVALID_ARGUMENT', `responseFormat must be 'text' or 'json_object', got ${JSON.stringify(format)}`);
 }
 
 function topCount(name: string, v: number | undefined): number | null {
@@ -108,6 +117,7 @@ export function resolveSampling(p: SamplingParams, vocabSize: number, eosTokenId
     logprobs: topCount('logprobs', p.logprobs),
     promptLogprobs: topCount('promptLogprobs', p.promptLogprobs),
     priority: numberParam('priority', p.priority, 0, Number.isInteger, 'an integer'),
+    jsonObject: resolveFormat(p.responseFormat),
   };
 }
 

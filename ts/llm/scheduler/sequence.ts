@@ -1,6 +1,7 @@
 // One request inside the engine: its tokens, how many of them have KV in the cache, its blocks,
 // and where its output goes.
 import type { BlockOwner } from './block-manager';
+import type { JsonConstraint } from '../json-constraint';
 import type { ResolvedSampling, TokenLogprobs } from '../sampling';
 
 export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
@@ -41,6 +42,8 @@ export class Sequence implements BlockOwner {
     readonly sink: SequenceSink,
     /** Filled in prompt order when sampling.promptLogprobs is set: entry i for prompt token i (0: null). */
     readonly promptLogprobs: (TokenLogprobs | null)[] | null = null,
+    /** JSON mode: the tokens the output may take next (advanced by each appended token). */
+    readonly constraint: JsonConstraint | null = null,
   ) {
     this.tokens = [...prompt];
     this.promptLength = prompt.length;

@@ -33,6 +33,14 @@ const isTokenList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(
 
 const MAX_N = 128;
 
+// response_format: { type: 'text' | 'json_object' }; a JSON schema is not enforced, so it is refused.
+function parseResponseFormat(body: Body): 'text' | 'json_object' | undefined {
+  const format = optional<{ type?: unknown }>(body, 'response_format', (v) => typeof v === 'object' && !Array.isArray(v), 'an object');
+  if (format === undefined) return undefined;
+  if (format.type === 'text' || format.type === 'json_object') return format.type;
+  throw invalidParam('response_format', "response_format.type must be 'text' or 'json_object' (json_schema is not supported)");
+}
+
 function common(body: Body, maxTokensDefault: number | undefined): Omit<ParsedRequest, 'prompts' | 'echo'> {
   if (typeof body.model !== 'string') throw invalidParam('model', "'model' is required and must be a string");
   const n = optional<number>(body, 'n', (v) => isInt(v) && (v as number) >= 1 && (v as number) <= MAX_N, `an integer in [1, ${MAX_N}]`) ?? 1;
@@ -60,6 +68,7 @@ function common(body: Body, maxTokensDefault: number | undefined): Omit<ParsedRe
       stopTokenIds: optional(body, 'stop_token_ids', (v) => Array.isArray(v) && v.every(isInt), 'an array of token ids'),
       ignoreEos: optional(body, 'ignore_eos', (v) => typeof v === 'boolean', 'a boolean'),
       priority: optional(body, 'priority', isInt, 'an integer'),
+      responseFormat: parseResponseFormat(body),
       stop: stop === undefined ? undefined : typeof stop === 'string' ? [stop] : stop,
     },
   };
