@@ -146,25 +146,42 @@ interface TrieNode {
   ids: number[];
 }
 
-/** The vocabulary as a trie of token texts (empty texts and special tokens left out). */
+function insert(root: TrieNode, text: string, id: number): void {
+  let node = root;
+  for (const c of text) {
+    let next = node.children.get(c);
+    if (!next) node.children.set(c, (next = { children: new Map(), ids: [] }));
+    node = next;
+  }
+  node.ids.push(id);
+}
+
+/**
+ * The vocabulary as a trie of token texts (empty texts and special tokens left out). Inside a
+ * string most tokens are plain text (no quote, backslash or control character), always allowed
+ * there: they are listed apart, and a string walks only the trie of the others.
+ */
 export class TokenTrie {
   private readonly root: TrieNode = { children: new Map(), ids: [] };
+  private readonly stringSpecial: TrieNode = { children: new Map(), ids: [] };
+  private readonly plain: number[] = [];
 
   constructor(texts: readonly (string | null)[]) {
     texts.forEach((text, id) => {
       if (!text) return;
-      let node = this.root;
-      for (const c of text) {
-        let next = node.children.get(c);
-        if (!next) node.children.set(c, (next = { children: new Map(), ids: [] }));
-        node = next;
-      }
-      node.ids.push(id);
+      insert(this.root, text, id);
+      if (/["\\\u0000-\u001f]/.test(text)) insert(this.stringSpecial, text, id);
+      else this.plain.push(id);
     });
   }
 
   /** Ids of every token whose whole text the checker accepts from state `s`. */
   allowed(s: JsonState): number[] {
+    if (s.mode === 'string') return [...this.plain, ...this.walk(this.stringSpecial, s)];
+    return this.walk(this.root, s);
+  }
+
+  private walk(root: TrieNode, s: JsonState): number[] {
     const out: number[] = [];
     const walk = (node: TrieNode, state: JsonState) => {
       for (const id of node.ids) out.push(id);
@@ -173,7 +190,7 @@ export class TokenTrie {
         if (next) walk(child, next);
       }
     };
-    for (const [c, child] of this.root.children) {
+    for (const [c, child] of root.children) {
       const next = step(s, c);
       if (next) walk(child, next);
     }
