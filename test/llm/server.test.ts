@@ -211,7 +211,11 @@ describe('OpenAI-compatible LLM server', () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     for (const name of ['hs_llm_time_to_first_token_seconds_bucket', 'hs_llm_time_per_output_token_seconds_count', 'hs_llm_requests_running', 'hs_llm_requests_waiting',
       'hs_llm_kv_cache_usage_ratio', 'hs_llm_prefix_cache_hit_rate', 'hs_llm_generation_tokens_per_second', 'hs_llm_generation_tokens_total',
-      'hs_llm_spec_draft_tokens_total', 'hs_llm_spec_accepted_tokens_total', 'hs_llm_spec_acceptance_rate'])
+      'hs_llm_spec_draft_tokens_total', 'hs_llm_spec_accepted_tokens_total', 'hs_llm_spec_acceptance_rate', 'hs_model_busy_ratio', 'hs_process_busy_ratio'])
       expect(text).toContain(name);
+    // The earlier tests kept the engine stepping for part of the last 10 s.
+    const busy = Number(/hs_model_busy_ratio\{[^}]*\} ([0-9.e-]+)/.exec(text)![1]);
+    expect(busy).toBeGreaterThan(0);
+    expect(busy).toBeLessThanOrEqual(1);
   });
 });

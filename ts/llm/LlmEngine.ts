@@ -6,6 +6,7 @@ import os from 'node:os';
 
 import { devices } from '../engine/devices';
 import { HsError } from '../errors';
+import { BusyTracker } from '../metrics/BusyTracker';
 import { nativeConfig, readModelConfig, type ModelConfig } from './config';
 import { DraftModel } from './draft-model';
 import { LlmGeneration } from './generation';
@@ -114,6 +115,8 @@ export class LlmEngine {
   private looping = false;
   private disposed = false;
   private readonly counters = { promptTokens: 0, generationTokens: 0, steps: 0, draftTokens: 0, acceptedDraftTokens: 0 };
+  /** Busy: the fraction of the last 10 s during which the engine was running steps. */
+  readonly activity = new BusyTracker();
   /** Called when a request ends (the server's metrics listen here). */
   onRequestDone: ((t: RequestTimings) => void) | null = null;
 
@@ -287,11 +290,14 @@ export class LlmEngine {
       while (!this.disposed && this.scheduler.hasWork()) {
         const items = this.scheduler.schedule();
         if (!items) break;
+        this.activity.begin();
         try {
           await this.step(items);
         } catch (e) {
           // A failed step (native error, a tokenizer that throws) fails the requests in it, not the engine.
           for (const it of items) if (it.seq.status !== 'finished') this.end(it.seq, 'error', e as Error);
+        } finally {
+          this.activity.end();
         }
       }
     } finally {

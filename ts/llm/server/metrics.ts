@@ -1,10 +1,12 @@
 // Prometheus metrics of an LLM server (prom-client, in a registry of its own): time to first
 // token and time per output token histograms, finished requests by reason, and values read from
 // the engine at scrape time: running and waiting requests, KV-cache usage, prefix-cache hit rate,
-// token totals, speculative drafts proposed and accepted, and generated tokens per second over the
-// last 10 s (sampled every second).
+// token totals, speculative drafts proposed and accepted, generated tokens per second over the
+// last 10 s (sampled every second), and Busy under the serving metrics' names: the model's (the
+// engine running steps) and the process's (that, or the event loop running, whichever is more).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import { EventLoopBusy } from '../../metrics/BusyTracker';
 import type { LlmEngine, RequestTimings } from '../LlmEngine';
 
 const RATE_WINDOW_SAMPLES = 10;
@@ -13,6 +15,7 @@ export class LlmMetrics {
   readonly registry = new Registry();
   private readonly samples: { at: number; tokens: number }[] = [];
   private readonly timer: NodeJS.Timeout;
+  private readonly loop = new EventLoopBusy();
 
   constructor(engine: LlmEngine) {
     const registers = [this.registry];
@@ -50,6 +53,17 @@ export class LlmMetrics {
       return s.draftTokens ? s.acceptedDraftTokens / s.draftTokens : 0;
     });
 
+    const processName = 'main';
+    new Gauge({
+      name: 'hs_model_busy_ratio', help: 'Fraction of the last 10 s during which the model was computing', labelNames: ['model', 'process'], registers,
+      collect() { this.set({ model, process: processName }, engine.activity.busy()); },
+    });
+    const loop = this.loop;
+    new Gauge({
+      name: 'hs_process_busy_ratio', help: 'Fraction of the last 10 s during which the process was active (Busy)', labelNames: ['process'], registers,
+      collect() { this.set({ process: processName }, Math.max(loop.busy(), engine.activity.busy())); },
+    });
+
     engine.onRequestDone = (t: RequestTimings) => {
       if (t.timeToFirstToken !== null) ttft.observe({ model }, t.timeToFirstToken);
       if (t.timePerOutputToken !== null) tpot.observe({ model }, t.timePerOutputToken);
@@ -65,6 +79,7 @@ export class LlmMetrics {
 
   close(): void {
     clearInterval(this.timer);
+    this.loop.close();
   }
 
   private tokensPerSecond(): number {
