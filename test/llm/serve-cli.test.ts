@@ -106,8 +106,9 @@ describe('highservice serve <llm dir> --matmul-precision', () => {
 
 
 describe('highservice serve <llm dir> --generation-config', () => {
-  it('rejects modes other than auto and none, and the flag for a model repository', async () => {
+  it('rejects modes other than auto and none, the flag for a model repository, and repository flags for an LLM', async () => {
     expect(await cliError([model.dir, '--port', '0', '--generation-config', 'vllm'])).toContain('--generation-config must be auto or none');
     expect(await cliError([path.dirname(model.dir), '--port', '0', '--generation-config', 'none'])).toContain('apply to an LLM directory');
+    expect(await cliError([model.dir, '--port', '0', '--max-batch', '4', '--workers', '2'])).toContain('--workers, --max-batch apply to a model repository');
   });
 });

@@ -219,3 +219,23 @@ describe('OpenAI-compatible LLM server', () => {
     expect(busy).toBeLessThanOrEqual(1);
   });
 });
+
+describe('OpenAI-compatible LLM server with API keys', () => {
+  it('answers 401 without a key, serves with it, and leaves /health and /metrics open', async () => {
+    const model = writeTinyModel({ arch: 'qwen2', seed: 6 });
+    const keyed = await llm.serveLlm({ dir: model.dir, port: 0, modelName: MODEL, numBlocks: 32, blockSize: 4, threads: 1, apiKeys: ['s3cret'] });
+    try {
+      const denied = await fetch(`${keyed.url}/v1/models`);
+      expect(denied.status).toBe(401);
+      expect((await denied.json()).error).toMatchObject({ code: 'ERR_UNAUTHORIZED' });
+      const wrong = new OpenAI({ baseURL: `${keyed.url}/v1`, apiKey: 'nope', maxRetries: 0 });
+      await expect(wrong.models.list()).rejects.toMatchObject({ status: 401 });
+      const right = new OpenAI({ baseURL: `${keyed.url}/v1`, apiKey: 's3cret', maxRetries: 0 });
+      expect((await right.completions.create({ model: MODEL, prompt: 'hi', max_tokens: 2 })).choices).toHaveLength(1);
+      expect((await fetch(`${keyed.url}/health`)).status).toBe(200);
+      expect((await fetch(`${keyed.url}/metrics`)).status).toBe(200);
+    } finally {
+      await keyed.close();
+    }
+  });
+});

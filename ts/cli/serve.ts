@@ -76,6 +76,10 @@ export async function serveCommand(repository: string, options: ServeCommandOpti
 
 // A Hugging Face checkpoint directory (config.json + *.safetensors) gets the OpenAI-compatible LLM server.
 async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promise<void> {
+  const repositoryOnly = { '--workers': options.workers !== '0' ? options.workers : undefined, '--max-batch': options.maxBatch, '--max-delay': options.maxDelay, '--alert-webhook': options.alertWebhook };
+  const misplaced = Object.entries(repositoryOnly).filter(([, v]) => v !== undefined).map(([flag]) => flag);
+  if (misplaced.length > 0)
+    throw new HsError('ERR_INVALID_ARGUMENT', `${misplaced.join(', ')} apply to a model repository; ${dir} is an LLM directory (its engine batches continuously in one process)`);
   const speculative = speculativeFromFlags(options);
   const device = options.device ?? 'cpu';
   if (device !== 'auto' && device !== 'cpu' && device !== 'cuda')
@@ -86,6 +90,7 @@ async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promi
     throw new HsError('ERR_INVALID_ARGUMENT', `--generation-config must be auto or none, got '${generationConfig}'`);
   const server = await serveLlm({
     dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative, device, matmulPrecision, generationConfig,
+    apiKeys: options.apiKey,
   });
   const info = server.engine.model.info;
   console.log(`highservice: the LLM runs on ${info.device}${info.deviceName ? ` (${info.deviceName})` : ''}, ${info.weightType} weights`);

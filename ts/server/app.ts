@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 
 import { HsError } from '../errors';
 import type { ServingMetrics } from '../metrics/ServingMetrics';
+import { requireApiKeys } from './apiKeys';
 import type { InferenceBackend } from './backend';
 import { errorReply } from './httpErrors';
 import { decodeInferRequest, encodeInferResponse } from './kserveCodec';
@@ -30,12 +31,6 @@ const UNAUTHENTICATED = [/^\/v2\/health\//, /^\/metrics$/];
 
 type ModelParams = { model: string; version?: string };
 
-function apiKeyOf(request: FastifyRequest): string | undefined {
-  const auth = request.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7);
-  const key = request.headers['x-api-key'];
-  return typeof key === 'string' ? key : undefined;
-}
 
 export function buildApp(options: AppOptions): FastifyInstance {
   const { backend, metrics } = options;
@@ -61,13 +56,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     if (draining) void reply.header('connection', 'close');
   });
 
-  const keys = new Set(options.apiKeys ?? []);
-  if (keys.size > 0)
-    app.addHook('onRequest', async (request) => {
-      if (UNAUTHENTICATED.some((re) => re.test(request.url.split('?')[0]))) return;
-      const key = apiKeyOf(request);
-      if (key === undefined || !keys.has(key)) throw new HsError('ERR_UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)');
-    });
+  requireApiKeys(app, options.apiKeys, UNAUTHENTICATED);
 
   app.get('/v2', async () => ({ name: 'highservice-native', version: VERSION, extensions: ['binary_tensor_data', 'model_repository', 'statistics'] }));
   app.get('/v2/health/live', async () => ({ live: true }));

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { LlmEngine } from '../LlmEngine';
 import type { GenerationChunk, LlmGeneration } from '../generation';
 import type { FinishReason } from '../scheduler/sequence';
+import { requireApiKeys } from '../../server/apiKeys';
 import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
@@ -38,6 +39,8 @@ function usageOf(choices: Choice[], n: number) {
 export interface LlmAppOptions {
   /** Log requests (fastify's logger). */
   logger?: boolean;
+  /** When set, every route but /health and /metrics needs `Authorization: Bearer <key>` (as vLLM's --api-key). */
+  apiKeys?: string[];
 }
 
 export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { app: FastifyInstance; metrics: LlmMetrics } {
@@ -54,6 +57,7 @@ export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { a
     void reply.status(404).send(e.body());
   });
 
+  requireApiKeys(app, options.apiKeys, [/^\/health$/, /^\/metrics$/]);
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);

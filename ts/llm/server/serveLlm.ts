@@ -10,6 +10,8 @@ export interface ServeLlmOptions extends LlmEngineOptions {
   port?: number;
   host?: string;
   logger?: boolean;
+  /** Keys one of which every request but /health and /metrics must bring (Authorization: Bearer <key>). */
+  apiKeys?: string[];
 }
 
 export interface LlmServer {
@@ -21,9 +23,9 @@ export interface LlmServer {
 }
 
 export async function serveLlm(options: ServeLlmOptions): Promise<LlmServer> {
-  const { dir, port = 8000, host = '127.0.0.1', logger, ...engineOptions } = options;
+  const { dir, port = 8000, host = '127.0.0.1', logger, apiKeys, ...engineOptions } = options;
   const engine = await LlmEngine.load(dir, engineOptions);
-  const { app } = buildLlmApp(engine, { logger });
+  const { app } = buildLlmApp(engine, { logger, apiKeys });
   try {
     await app.listen({ port, host });
   } catch (e) {
