@@ -70,6 +70,9 @@ describe('JSON mode in the engine', () => {
       const free = await engine.complete('Reply in JSON:', { temperature: 1, seed: 1, maxTokens: 30 });
       expect(() => JSON.parse(free.text)).toThrow();
       expect(() => engine.generate('x', { responseFormat: 'json_schema' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+      // minTokens holding EOS back past the object's end: whitespace fills in, the output stays valid.
+      const held = await engine.complete('Reply in JSON:', { temperature: 1, seed: outputs.indexOf(finished[0]) + 1, maxTokens: 300, minTokens: 290, responseFormat: 'json_object' });
+      expect(JSON.parse(held.text)).toBeTypeOf('object');
     } finally {
       engine.dispose();
     }

@@ -208,10 +208,14 @@ export class JsonConstraint {
     private readonly eosTokenIds: readonly number[],
   ) {}
 
-  /** The tokens allowed next: end-of-sequence once the object is complete, else the trie's. */
+  /**
+   * The tokens allowed next: the trie's; once the object is complete, end-of-sequence and
+   * whitespace (which keeps a sequence held open by minTokens valid).
+   */
   allowed(): number[] {
     if (this.state === null) return [...this.eosTokenIds];
-    return isComplete(this.state) ? [...this.eosTokenIds] : this.trie.allowed(this.state);
+    const tokens = this.trie.allowed(this.state);
+    return isComplete(this.state) ? [...this.eosTokenIds, ...tokens] : tokens;
   }
 
   advance(token: number): void {
