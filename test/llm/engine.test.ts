@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildLlmApp } from '../../lib/llm/server/app';
+import { IncrementalDetokenizer } from '../../lib/llm/tokenizer';
 import { TINY_VOCAB, writeTinyModel, type TinyModel } from '../fixtures/hf-model';
 import { llm, parseRopeScaling, PROMPTS, ropeFrequencies } from './helpers';
 import { referenceGreedy, referenceLogits } from './reference';
@@ -113,7 +114,7 @@ describe('LLM engine', () => {
     expect(g.finishReason).toBe('length');
     expect(g.usage.completionTokens).toBe(20);
     expect(text).toBe(g.outputText);
-    expect(text).toBe(single.tokenizer.decode((await single.complete('the quick brown fox', { temperature: 0, maxTokens: 20, ignoreEos: true })).tokenIds));
+    expect(text).toBe(single.tokenizer.decode((await single.complete('the quick brown fox', { temperature: 0, maxTokens: 20, ignoreEos: true })).tokenIds, true, false));
     const stopAt = text.slice(3, 5);
     const stopped = await single.complete('the quick brown fox', { temperature: 0, maxTokens: 20, ignoreEos: true, stop: [stopAt] });
     expect(stopped.finishReason).toBe('stop');
@@ -227,6 +228,18 @@ describe('LLM engine', () => {
     const late = await single.complete(PROMPTS[0], { ...GREEDY, stopTokenIds: [stopId], minTokens: 5 });
     expect(late.tokenIds.length).toBeGreaterThanOrEqual(5);
     expect(late.tokenIds.slice(0, 5)).not.toContain(stopId);
+  });
+
+  // The tiny tokenizer leaves clean_up_tokenization_spaces at its default (true), under which a
+  // whole-text decode turns " ," into ","; streamed text must keep every character.
+  it('streams every character, also where the clean-up of spaces would shorten the text', () => {
+    const ids = single.tokenizer.encode('a , b , c !', false);
+    const detokenizer = new IncrementalDetokenizer(single.tokenizer);
+    let streamed = '';
+    for (let i = 1; i <= ids.length; i++) streamed += detokenizer.next(ids.slice(0, i));
+    streamed += detokenizer.flush(ids);
+    expect(streamed).toBe('a , b , c !');
+    expect(single.tokenizer.decode(ids)).toBe('a, b, c!'); // transformers' default clean-up
   });
 
   it('seeded sampling repeats; logprobs are reported', async () => {

@@ -6,7 +6,8 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { feed, JSON_START } from '../../lib/llm/json-constraint';
+import { feed, JSON_START, jsonStart } from '../../lib/llm/json-constraint';
+import { parseSchema } from '../../lib/llm/json-schema';
 import { TINY_VOCAB, writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
 
@@ -150,15 +151,22 @@ describe('OpenAI-compatible LLM server', () => {
     await expect(client.chat.completions.create({ model: MODEL, messages, tools, tool_choice: 'required' })).rejects.toMatchObject({ status: 400, param: 'tool_choice' });
   });
 
-  it('takes response_format json_object (json_schema refused)', async () => {
+  it('takes response_format json_object and json_schema (unsupported schema keywords refused)', async () => {
     const messages = [{ role: 'user' as const, content: 'JSON please' }];
     // The checker itself is tested against JSON.parse in json-mode.test.ts; here: the server applies it.
     const res = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 150, temperature: 0.7, seed: 3, response_format: { type: 'json_object' } });
     const text = res.choices[0].message.content!;
     if (res.choices[0].finish_reason === 'stop') expect(JSON.parse(text)).toBeTypeOf('object');
     else expect(feed(JSON_START, text), text).not.toBeNull();
-    await expect(client.chat.completions.create({ model: MODEL, messages, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }))
-      .rejects.toMatchObject({ status: 400, param: 'response_format' });
+    const schema = { type: 'object', properties: { answer: { enum: ['yes', 'no'] } }, required: ['answer'], additionalProperties: false };
+    const typed = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 150, temperature: 0.7, seed: 3,
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } } });
+    const typedText = typed.choices[0].message.content!;
+    if (typed.choices[0].finish_reason === 'stop') expect(['yes', 'no']).toContain(JSON.parse(typedText).answer);
+    else expect(feed(jsonStart(parseSchema(schema)), typedText), typedText).not.toBeNull();
+    await expect(client.chat.completions.create({ model: MODEL, messages, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { anyOf: [] } } } }))
+      .rejects.toMatchObject({ status: 400 });
+    await expect(client.chat.completions.create({ model: MODEL, messages, response_format: { type: 'xml' } as never })).rejects.toMatchObject({ status: 400, param: 'response_format' });
   });
 
   it('streams chat completions with usage, matching the non-streamed answer', async () => {

@@ -12,6 +12,7 @@ import { DraftModel } from './draft-model';
 import { LlmGeneration } from './generation';
 import { readGenerationConfig, withDefaults } from './generation-config';
 import { JsonConstraint, TokenTrie } from './json-constraint';
+import type { Schema } from './json-schema';
 import { loadNativeLlm, type LlmDevice, type MatmulPrecision, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
 import { adjustsLogits, argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling';
@@ -200,7 +201,7 @@ export class LlmEngine {
     let seq: Sequence | null = null;
     const promptLogprobs = sampling.promptLogprobs === null ? null : [null];
     const generation = new LlmGeneration(this.tokenizer, prompt, sampling.stop, () => seq && this.abort(seq), promptLogprobs);
-    const constraint = sampling.jsonObject ? this.jsonConstraint() : null;
+    const constraint = sampling.json ? this.jsonConstraint(sampling.json) : null;
     seq = new Sequence(this.nextId++, prompt, sampling, makeRandom(sampling.seed), performance.now(), generation, promptLogprobs, constraint);
     this.requests.set(seq, { generation, arrival: performance.now(), firstTokenAt: null, lastTokenAt: null });
     this.counters.promptTokens += prompt.length;
@@ -249,13 +250,13 @@ export class LlmEngine {
     this.draft?.dispose();
   }
 
-  private jsonConstraint(): JsonConstraint {
+  private jsonConstraint(schema: Schema): JsonConstraint {
     if (!this.jsonVocabulary) {
       // Special tokens decode to '' when skipped: they stay out of the trie (EOS is allowed apart).
-      const texts = Array.from({ length: this.config.vocabSize }, (_, id) => this.tokenizer.decode([id]) || null);
+      const texts = Array.from({ length: this.config.vocabSize }, (_, id) => this.tokenizer.decode([id], true, false) || null);
       this.jsonVocabulary = { texts, trie: new TokenTrie(texts) };
     }
-    return new JsonConstraint(this.jsonVocabulary.trie, this.jsonVocabulary.texts, [...this.tokenizer.eosTokenIds]);
+    return new JsonConstraint(schema, this.jsonVocabulary.trie, this.jsonVocabulary.texts, [...this.tokenizer.eosTokenIds]);
   }
 
   private abort(seq: Sequence): void {

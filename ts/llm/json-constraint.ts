@@ -1,55 +1,115 @@
-// JSON mode (response_format json_object): an incremental JSON checker over the generated text,
-// and, per step, the set of tokens whose text keeps the output a prefix of a valid JSON object
-// (RFC 8259; insignificant whitespace allowed, nothing after the object but end-of-sequence).
+// JSON mode (response_format json_object or json_schema): an incremental JSON checker over the
+// generated text, and, per step, the set of tokens whose text keeps the output a prefix of a valid
+// document (RFC 8259; insignificant whitespace allowed, nothing after it but end-of-sequence): any
+// object, or a value of the schema subset of json-schema.ts.
 // The vocabulary's token texts sit in a trie, walked with the checker's state, so that tokens
 // sharing a rejected prefix are rejected together. Token texts are decoded one by one: a token
 // holding part of a multi-byte character decodes to U+FFFD, which only a string accepts.
+import { ANY, ANY_OBJECT, type Schema } from './json-schema';
 
-type Container = { kind: 'obj' | 'arr'; up: Container | null };
+// An open object or array: its schema, and for an object the keys it has and the key whose value
+// is being read.
+type Frame = {
+  readonly kind: 'obj' | 'arr';
+  readonly schema: Schema;
+  readonly up: Frame | null;
+  readonly seen: ReadonlySet<string>;
+  readonly key: string | null;
+};
 
 // What the checker expects next.
 type Mode =
   | 'value' | 'first-value-or-close' | 'key' | 'first-key-or-close' | 'colon' | 'after-value' | 'end'
-  | 'string' | 'escape' | 'hex' | 'literal'
+  | 'string' | 'escape' | 'hex' | 'literal' | 'enum'
   | 'minus' | 'zero' | 'int' | 'frac-start' | 'frac' | 'exp-start' | 'exp-sign' | 'exp';
 
 /** Immutable checker state: each char gives a new state (or null: the char is not allowed). */
 export interface JsonState {
   readonly mode: Mode;
-  readonly stack: Container | null;
-  /** string: whether it is an object key; literal: the chars still due; hex: digits still due. */
+  readonly stack: Frame | null;
+  /** The schema of the value being read (value, string, number, literal and enum modes). */
+  readonly schema: Schema;
+  /** string: whether it is an object key. */
   readonly key: boolean;
-  readonly rest: string;
+  /** A key of a closed property list: its text so far; enum: the value's text so far;
+   *  literal: the chars still due; hex: the count of digits still due. */
+  readonly text: string;
+  /** Whitespace chars just read (a run is capped, or a sampler may pad forever). */
+  readonly ws: number;
+}
+
+// The longest run of insignificant whitespace inside a document: room for a newline and the
+// indentation of pretty-printed JSON. After the document, whitespace stays unlimited (EOS ends it).
+const MAX_WS_RUN = 24;
+
+function space(s: JsonState): JsonState | null {
+  return s.ws < MAX_WS_RUN ? { ...s, ws: s.ws + 1 } : null;
 }
 
 const WS = new Set([' ', '\t', '\n', '\r']);
 const DIGIT = /[0-9]/;
 
-export const JSON_START: JsonState = { mode: 'value', stack: null, key: false, rest: '' };
-
-function st(mode: Mode, stack: Container | null, key = false, rest = ''): JsonState {
-  return { mode, stack, key, rest };
+/** The start of generation: a value of `schema` (json_object: any object). */
+export function jsonStart(schema: Schema = ANY_OBJECT): JsonState {
+  return { mode: 'value', stack: null, schema, key: false, text: '', ws: 0 };
 }
 
-// A value is complete: what may follow depends on the enclosing container.
-function valueDone(stack: Container | null): JsonState {
-  return st(stack ? 'after-value' : 'end', stack);
+export const JSON_START: JsonState = jsonStart();
+
+function st(mode: Mode, stack: Frame | null, schema: Schema = ANY, key = false, text = ''): JsonState {
+  return { mode, stack, schema, key, text, ws: 0 };
 }
 
-// The start of a value (the top level only admits an object: json_object).
-function startValue(c: string, stack: Container | null): JsonState | null {
-  if (c === '{') return st('first-key-or-close', { kind: 'obj', up: stack });
-  if (stack === null) return null;
-  if (c === '[') return st('first-value-or-close', { kind: 'arr', up: stack });
-  if (c === '"') return st('string', stack, false);
-  if (c === '-') return st('minus', stack);
-  if (c === '0') return st('zero', stack);
-  if (DIGIT.test(c)) return st('int', stack);
-  if (c === 't') return st('literal', stack, false, 'rue');
-  if (c === 'f') return st('literal', stack, false, 'alse');
-  if (c === 'n') return st('literal', stack, false, 'ull');
+type ObjectSchema = Extract<Schema, { kind: 'object' }>;
+const propsOf = (f: Frame): ObjectSchema['props'] => (f.schema.kind === 'object' ? f.schema.props : null);
+const itemsOf = (f: Frame): Schema => (f.schema.kind === 'array' ? f.schema.items : ANY);
+
+// Keys the open object may still take (null: any key).
+function keysLeft(f: Frame): string[] | null {
+  const props = propsOf(f);
+  return props === null ? null : [...props.keys()].filter((k) => !f.seen.has(k));
+}
+
+function requiredMet(f: Frame): boolean {
+  return f.schema.kind !== 'object' || [...f.schema.required].every((k) => f.seen.has(k));
+}
+
+// A value is complete: the enclosing object records its key; what may follow depends on the container.
+function valueDone(stack: Frame | null): JsonState {
+  if (stack === null) return st('end', null);
+  if (stack.kind === 'obj' && stack.key !== null) {
+    const seen = new Set(stack.seen).add(stack.key);
+    return st('after-value', { ...stack, seen, key: null });
+  }
+  return st('after-value', stack);
+}
+
+function open(kind: 'obj' | 'arr', schema: Schema, stack: Frame | null): JsonState {
+  const frame: Frame = { kind, schema, up: stack, seen: new Set(), key: null };
+  return st(kind === 'obj' ? 'first-key-or-close' : 'first-value-or-close', frame);
+}
+
+// The first char of a value of `schema`.
+function startValue(c: string, schema: Schema, stack: Frame | null): JsonState | null {
+  const any = schema.kind === 'any';
+  if (c === '{' && (any || schema.kind === 'object')) return open('obj', any ? ANY_OBJECT : schema, stack);
+  if (c === '[' && (any || schema.kind === 'array')) return open('arr', any ? { kind: 'array', items: ANY } : schema, stack);
+  if (c === '"' && (any || schema.kind === 'string')) return st('string', stack, schema);
+  if (any || schema.kind === 'number') {
+    if (c === '-') return st('minus', stack, schema);
+    if (c === '0') return st('zero', stack, schema);
+    if (DIGIT.test(c)) return st('int', stack, schema);
+  }
+  if (any || schema.kind === 'boolean') {
+    if (c === 't') return st('literal', stack, schema, false, 'rue');
+    if (c === 'f') return st('literal', stack, schema, false, 'alse');
+  }
+  if ((any || schema.kind === 'null') && c === 'n') return st('literal', stack, schema, false, 'ull');
+  if (schema.kind === 'enum' && schema.texts.some((t) => t.startsWith(c))) return st('enum', stack, schema, false, c);
   return null;
 }
+
+const integerOnly = (s: JsonState) => s.schema.kind === 'number' && s.schema.integer;
 
 // A number may end at any char that is not part of it: the char then goes to what follows.
 function endNumber(c: string, s: JsonState): JsonState | null {
@@ -60,74 +120,101 @@ function endNumber(c: string, s: JsonState): JsonState | null {
 export function step(s: JsonState, c: string): JsonState | null {
   switch (s.mode) {
     case 'value':
-      return WS.has(c) ? s : startValue(c, s.stack);
+      return WS.has(c) ? space(s) : startValue(c, s.schema, s.stack);
     case 'first-value-or-close':
-      if (WS.has(c)) return s;
+      if (WS.has(c)) return space(s);
       if (c === ']') return valueDone(s.stack!.up);
-      return startValue(c, s.stack);
+      return startValue(c, itemsOf(s.stack!), s.stack);
     case 'first-key-or-close':
-      if (WS.has(c)) return s;
-      if (c === '}') return valueDone(s.stack!.up);
-      return c === '"' ? st('string', s.stack, true) : null;
+      if (WS.has(c)) return space(s);
+      if (c === '}') return requiredMet(s.stack!) ? valueDone(s.stack!.up) : null;
+      return c === '"' && keysLeft(s.stack!)?.length !== 0 ? st('string', s.stack, ANY, true) : null;
     case 'key':
-      if (WS.has(c)) return s;
-      return c === '"' ? st('string', s.stack, true) : null;
-    case 'colon':
-      if (WS.has(c)) return s;
-      return c === ':' ? st('value', s.stack) : null;
+      if (WS.has(c)) return space(s);
+      return c === '"' ? st('string', s.stack, ANY, true) : null;
+    case 'colon': {
+      if (WS.has(c)) return space(s);
+      if (c !== ':') return null;
+      const props = propsOf(s.stack!);
+      return st('value', s.stack, props === null ? ANY : props.get(s.stack!.key!)!);
+    }
     case 'after-value': {
-      if (WS.has(c)) return s;
+      if (WS.has(c)) return space(s);
       const top = s.stack!;
-      if (c === ',') return top.kind === 'obj' ? st('key', top) : st('value', top);
-      if ((c === '}' && top.kind === 'obj') || (c === ']' && top.kind === 'arr')) return valueDone(top.up);
-      return null;
+      if (top.kind === 'obj') {
+        if (c === ',') return keysLeft(top)?.length !== 0 ? st('key', top) : null;
+        return c === '}' && requiredMet(top) ? valueDone(top.up) : null;
+      }
+      if (c === ',') return st('value', top, itemsOf(top));
+      return c === ']' ? valueDone(top.up) : null;
     }
     case 'end':
-      return WS.has(c) ? s : null;
+      return WS.has(c) ? s : null;  // unlimited: end-of-sequence is allowed all along
     case 'string':
-      if (c === '"') return s.key ? st('colon', s.stack) : valueDone(s.stack);
-      if (c === '\\') return st('escape', s.stack, s.key);
-      return c.charCodeAt(0) < 0x20 ? null : s;
+      return s.key ? keyChar(s, c) : stringChar(s, c);
     case 'escape':
-      if (c === 'u') return st('hex', s.stack, s.key, '4');
-      return '"\\/bfnrt'.includes(c) ? st('string', s.stack, s.key) : null;
+      if (c === 'u') return st('hex', s.stack, s.schema, s.key, '4');
+      return '"\\/bfnrt'.includes(c) ? st('string', s.stack, s.schema, s.key) : null;
     case 'hex': {
       if (!/[0-9a-fA-F]/.test(c)) return null;
-      const due = Number(s.rest) - 1;
-      return due === 0 ? st('string', s.stack, s.key) : st('hex', s.stack, s.key, String(due));
+      const due = Number(s.text) - 1;
+      return due === 0 ? st('string', s.stack, s.schema, s.key) : st('hex', s.stack, s.schema, s.key, String(due));
     }
     case 'literal':
-      if (c !== s.rest[0]) return null;
-      return s.rest.length === 1 ? valueDone(s.stack) : st('literal', s.stack, false, s.rest.slice(1));
+      if (c !== s.text[0]) return null;
+      return s.text.length === 1 ? valueDone(s.stack) : st('literal', s.stack, s.schema, false, s.text.slice(1));
+    case 'enum': {
+      const texts = (s.schema as Extract<Schema, { kind: 'enum' }>).texts;
+      const next = s.text + c;
+      if (texts.some((t) => t.startsWith(next))) return st('enum', s.stack, s.schema, false, next);
+      return texts.includes(s.text) ? step(valueDone(s.stack), c) : null;
+    }
     case 'minus':
-      if (c === '0') return st('zero', s.stack);
-      return DIGIT.test(c) ? st('int', s.stack) : null;
+      if (c === '0') return st('zero', s.stack, s.schema);
+      return DIGIT.test(c) ? st('int', s.stack, s.schema) : null;
     case 'zero':
-      if (c === '.') return st('frac-start', s.stack);
-      if (c === 'e' || c === 'E') return st('exp-start', s.stack);
-      return endNumber(c, s);
     case 'int':
-      if (DIGIT.test(c)) return s;
-      if (c === '.') return st('frac-start', s.stack);
-      if (c === 'e' || c === 'E') return st('exp-start', s.stack);
+      if (s.mode === 'int' && DIGIT.test(c)) return s;
+      if (!integerOnly(s) && c === '.') return st('frac-start', s.stack, s.schema);
+      if (!integerOnly(s) && (c === 'e' || c === 'E')) return st('exp-start', s.stack, s.schema);
       return endNumber(c, s);
     case 'frac-start':
-      return DIGIT.test(c) ? st('frac', s.stack) : null;
+      return DIGIT.test(c) ? st('frac', s.stack, s.schema) : null;
     case 'frac':
       if (DIGIT.test(c)) return s;
-      if (c === 'e' || c === 'E') return st('exp-start', s.stack);
+      if (c === 'e' || c === 'E') return st('exp-start', s.stack, s.schema);
       return endNumber(c, s);
     case 'exp-start':
-      if (c === '+' || c === '-') return st('exp-sign', s.stack);
-      return DIGIT.test(c) ? st('exp', s.stack) : null;
+      if (c === '+' || c === '-') return st('exp-sign', s.stack, s.schema);
+      return DIGIT.test(c) ? st('exp', s.stack, s.schema) : null;
     case 'exp-sign':
-      return DIGIT.test(c) ? st('exp', s.stack) : null;
+      return DIGIT.test(c) ? st('exp', s.stack, s.schema) : null;
     case 'exp':
       return DIGIT.test(c) ? s : endNumber(c, s);
   }
 }
 
-/** The state after `text`, or null when it is not a prefix of a JSON object. */
+function stringChar(s: JsonState, c: string): JsonState | null {
+  if (c === '"') return valueDone(s.stack);
+  if (c === '\\') return st('escape', s.stack, s.schema, s.key);
+  return c.charCodeAt(0) < 0x20 ? null : s;
+}
+
+// A char of an object key: any key in an open property list (escapes allowed), else a prefix of a
+// property not yet given, written without escapes.
+function keyChar(s: JsonState, c: string): JsonState | null {
+  const frame = s.stack!;
+  const left = keysLeft(frame);
+  if (left === null) {
+    if (c === '"') return st('colon', { ...frame, key: '' });
+    return c === '\\' ? st('escape', frame, ANY, true) : c.charCodeAt(0) < 0x20 ? null : s;
+  }
+  if (c === '"') return left.includes(s.text) ? st('colon', { ...frame, key: s.text }) : null;
+  const next = s.text + c;
+  return left.some((k) => k.startsWith(next)) ? st('string', frame, ANY, true, next) : null;
+}
+
+/** The state after `text`, or null when it is not a prefix of a valid document. */
 export function feed(s: JsonState | null, text: string): JsonState | null {
   for (const c of text) {
     if (s === null) return null;
@@ -136,9 +223,15 @@ export function feed(s: JsonState | null, text: string): JsonState | null {
   return s;
 }
 
-/** Whether the object is complete (only end-of-sequence may follow). */
+/** Whether the document is complete (only end-of-sequence may follow). */
 export function isComplete(s: JsonState): boolean {
   return s.mode === 'end';
+}
+
+// Whether every plain-text token (no quote, backslash or control character) leaves `s` as it is:
+// inside a string whose text is not matched against names.
+function plainKeepsState(s: JsonState): boolean {
+  return s.mode === 'string' && !(s.key && keysLeft(s.stack!) !== null);
 }
 
 interface TrieNode {
@@ -177,7 +270,7 @@ export class TokenTrie {
 
   /** Ids of every token whose whole text the checker accepts from state `s`. */
   allowed(s: JsonState): number[] {
-    if (s.mode === 'string') return [...this.plain, ...this.walk(this.stringSpecial, s)];
+    if (plainKeepsState(s)) return [...this.plain, ...this.walk(this.stringSpecial, s)];
     return this.walk(this.root, s);
   }
 
@@ -200,13 +293,16 @@ export class TokenTrie {
 
 /** One sequence's JSON mode: the state of its output so far and the tokens it may take next. */
 export class JsonConstraint {
-  private state: JsonState | null = JSON_START;
+  private state: JsonState | null;
 
   constructor(
+    schema: Schema,
     private readonly trie: TokenTrie,
     private readonly texts: readonly (string | null)[],
     private readonly eosTokenIds: readonly number[],
-  ) {}
+  ) {
+    this.state = jsonStart(schema);
+  }
 
   /**
    * The tokens allowed next: the trie's; once the object is complete, end-of-sequence and

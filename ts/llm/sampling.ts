@@ -2,6 +2,7 @@
 // raw logits, then greedy argmax or temperature -> top-k -> top-p -> min-p -> a draw from a
 // seeded generator; log-probabilities come from the raw logits.
 import { HsError } from '../errors';
+import { ANY_OBJECT, parseSchema, type Schema } from './json-schema';
 
 export interface SamplingParams {
   /** Tokens to generate at most (default 256, and never past the model's context). */
@@ -29,8 +30,11 @@ export interface SamplingParams {
   promptLogprobs?: number;
   /** Lower runs first (default 0). */
   priority?: number;
-  /** 'json_object': the output is constrained to one JSON object (default 'text'). */
-  responseFormat?: 'text' | 'json_object';
+  /**
+   * 'json_object': the output is constrained to one JSON object; { jsonSchema }: to a value of that
+   * schema (the subset of json-schema.ts). Default 'text'.
+   */
+  responseFormat?: 'text' | 'json_object' | { jsonSchema: unknown };
   signal?: AbortSignal;
 }
 
@@ -54,7 +58,8 @@ export interface ResolvedSampling {
   logprobs: number | null;
   promptLogprobs: number | null;
   priority: number;
-  jsonObject: boolean;
+  /** JSON mode's schema (any object for json_object), or null. */
+  json: Schema | null;
 }
 
 export interface TokenLogprobs {
@@ -69,10 +74,11 @@ function numberParam(name: string, v: unknown, fallback: number, ok: (x: number)
   return v;
 }
 
-function resolveFormat(format: SamplingParams['responseFormat']): boolean {
-  if (format === undefined || format === null || format === 'text') return false;
-  if (format === 'json_object') return true;
-  throw new HsError('ERR_INVALID_ARGUMENT', `responseFormat must be 'text' or 'json_object', got ${JSON.stringify(format)}`);
+function resolveFormat(format: SamplingParams['responseFormat']): Schema | null {
+  if (format === undefined || format === null || format === 'text') return null;
+  if (format === 'json_object') return ANY_OBJECT;
+  if (typeof format === 'object' && 'jsonSchema' in format) return parseSchema(format.jsonSchema);
+  throw new HsError('ERR_INVALID_ARGUMENT', `responseFormat must be 'text', 'json_object' or { jsonSchema }, got ${JSON.stringify(format)}`);
 }
 
 function topCount(name: string, v: number | undefined): number | null {
@@ -117,7 +123,7 @@ export function resolveSampling(p: SamplingParams, vocabSize: number, eosTokenId
     logprobs: topCount('logprobs', p.logprobs),
     promptLogprobs: topCount('promptLogprobs', p.promptLogprobs),
     priority: numberParam('priority', p.priority, 0, Number.isInteger, 'an integer'),
-    jsonObject: resolveFormat(p.responseFormat),
+    json: resolveFormat(p.responseFormat),
   };
 }
 

@@ -93,9 +93,13 @@ export class LlmTokenizer {
     return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
   }
 
-  decode(ids: readonly number[], skipSpecialTokens = true): string {
+  /**
+   * Text of `ids`. cleanUpSpaces: transformers' clean_up_tokenization_spaces (" ," -> "," and the
+   * like); undefined takes tokenizer_config.json's setting (true when absent), as transformers does.
+   */
+  decode(ids: readonly number[], skipSpecialTokens = true, cleanUpSpaces?: boolean): string {
     if (ids.length === 0) return '';
-    return this.tokenizer.decode(ids as number[], { skip_special_tokens: skipSpecialTokens });
+    return this.tokenizer.decode(ids as number[], { skip_special_tokens: skipSpecialTokens, clean_up_tokenization_spaces: cleanUpSpaces });
   }
 
   /**
@@ -133,7 +137,9 @@ export class LlmTokenizer {
 /**
  * Text deltas of a growing token list. A window of already-emitted tokens is decoded with the new
  * ones so that merges across token boundaries (spaces, multi-byte characters) come out right, and
- * text ending in U+FFFD (an incomplete UTF-8 sequence) is held back until the next token.
+ * text ending in U+FFFD (an incomplete UTF-8 sequence) is held back until the next token. Decoded
+ * without clean_up_tokenization_spaces, as vLLM streams: the clean-up can shorten the window's
+ * earlier text (" ," -> ","), and the delta would then lose characters.
  */
 export class IncrementalDetokenizer {
   private prefixOffset = 0;
@@ -141,10 +147,14 @@ export class IncrementalDetokenizer {
 
   constructor(private readonly tokenizer: LlmTokenizer) {}
 
+  private decode(ids: readonly number[]): string {
+    return this.tokenizer.decode(ids, true, false);
+  }
+
   /** The new text after ids (all generated ids so far) grew. */
   next(ids: readonly number[]): string {
-    const prefix = this.tokenizer.decode(ids.slice(this.prefixOffset, this.readOffset));
-    const full = this.tokenizer.decode(ids.slice(this.prefixOffset));
+    const prefix = this.decode(ids.slice(this.prefixOffset, this.readOffset));
+    const full = this.decode(ids.slice(this.prefixOffset));
     if (full.length <= prefix.length || full.endsWith('\uFFFD')) return '';
     this.prefixOffset = this.readOffset;
     this.readOffset = ids.length;
@@ -153,8 +163,8 @@ export class IncrementalDetokenizer {
 
   /** Whatever text is still held back (an incomplete character at the end of the output). */
   flush(ids: readonly number[]): string {
-    const prefix = this.tokenizer.decode(ids.slice(this.prefixOffset, this.readOffset));
-    const full = this.tokenizer.decode(ids.slice(this.prefixOffset));
+    const prefix = this.decode(ids.slice(this.prefixOffset, this.readOffset));
+    const full = this.decode(ids.slice(this.prefixOffset));
     this.prefixOffset = this.readOffset = ids.length;
     return full.length > prefix.length ? full.slice(prefix.length) : '';
   }

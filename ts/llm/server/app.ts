@@ -89,7 +89,7 @@ function start(engine: LlmEngine, req: ParsedRequest): Choice[] {
       // Chat without max_tokens: the rest of the context, or generation_config.json's max_new_tokens.
       const maxTokens = req.sampling.maxTokens ?? Math.min(engine.generationDefaults.maxTokens ?? Infinity, engine.maxModelLen - prompt.length);
       const input = req.prompts[p];
-      const echo = req.echo ? (typeof input === 'string' ? input : engine.tokenizer.decode(prompt, false)) : null;
+      const echo = req.echo ? (typeof input === 'string' ? input : engine.tokenizer.decode(prompt, false, false)) : null;
       for (let i = 0; i < req.n; i++) {
         const seed = req.sampling.seed === undefined ? undefined : req.sampling.seed + i;
         choices.push({ index: p * req.n + i, echo, generation: engine.generate(prompt, { ...req.sampling, maxTokens, seed }) });
@@ -181,7 +181,7 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
 }
 
 function tokenText(engine: LlmEngine, id: number): string {
-  return engine.tokenizer.decode([id], false);
+  return engine.tokenizer.decode([id], false, false);
 }
 
 function completionLogprobs(engine: LlmEngine, chunks: GenerationChunk[]) {

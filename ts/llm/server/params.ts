@@ -33,12 +33,14 @@ const isTokenList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(
 
 const MAX_N = 128;
 
-// response_format: { type: 'text' | 'json_object' }; a JSON schema is not enforced, so it is refused.
-function parseResponseFormat(body: Body): 'text' | 'json_object' | undefined {
-  const format = optional<{ type?: unknown }>(body, 'response_format', (v) => typeof v === 'object' && !Array.isArray(v), 'an object');
+// response_format: { type: 'text' | 'json_object' } or { type: 'json_schema', json_schema: { schema } }.
+function parseResponseFormat(body: Body): SamplingParams['responseFormat'] {
+  const format = optional<{ type?: unknown; json_schema?: { schema?: unknown } }>(body, 'response_format', (v) => typeof v === 'object' && !Array.isArray(v), 'an object');
   if (format === undefined) return undefined;
   if (format.type === 'text' || format.type === 'json_object') return format.type;
-  throw invalidParam('response_format', "response_format.type must be 'text' or 'json_object' (json_schema is not supported)");
+  if (format.type === 'json_schema' && typeof format.json_schema === 'object' && format.json_schema !== null && format.json_schema.schema !== undefined)
+    return { jsonSchema: format.json_schema.schema };
+  throw invalidParam('response_format', "response_format must be { type: 'text' | 'json_object' } or { type: 'json_schema', json_schema: { schema } }");
 }
 
 function common(body: Body, maxTokensDefault: number | undefined): Omit<ParsedRequest, 'prompts' | 'echo'> {
