@@ -120,12 +120,24 @@ describe('OpenAI-compatible LLM server', () => {
   // A random tiny model cannot be made to write a tool call, so the engine's generation is replaced
   // by one that returns a fixed Hermes-style output: what is tested is the server's reply.
   it('turns tool calls in the output into tool_calls, streamed or not', async () => {
-    const output = 'Checking.<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>';
-    const fake = () => ({
-      outputText: output, finishReason: 'stop', promptLogprobs: null, usage: { promptTokens: 5, completionTokens: 9, cachedTokens: 0 },
-      async *[Symbol.asyncIterator]() { yield { text: output, tokenId: 1, logprobs: null, finishReason: 'stop' }; },
-      return: async () => ({ value: undefined, done: true }),
-    });
+    // A generation that yields `pieces` one by one, its outputText growing with them.
+    const generationOf = (pieces: string[]) => () => {
+      let text = '';
+      return {
+        get outputText() { return text; },
+        finishReason: 'stop', promptLogprobs: null, usage: { promptTokens: 5, completionTokens: pieces.length, cachedTokens: 0 },
+        async *[Symbol.asyncIterator]() {
+          for (const [i, piece] of pieces.entries()) {
+            text += piece;
+            yield { text: piece, tokenId: 1, logprobs: null, finishReason: i === pieces.length - 1 ? 'stop' : null };
+          }
+        },
+        return: async () => ({ value: undefined, done: true }),
+      };
+    };
+    const pieces = ['Check', 'ing.', '<tool', '_call>{"name": "get_weather", ', '"arguments": {"city": "Paris"}}</tool_call>'];
+    const output = pieces.join('');
+    const fake = generationOf(pieces);
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
     const messages = [{ role: 'user' as const, content: 'weather in Paris?' }];
     const spy = vi.spyOn(server.engine, 'generate').mockImplementation(fake as never);
@@ -142,6 +154,21 @@ describe('OpenAI-compatible LLM server', () => {
       const last = deltas.at(-1)!;
       expect(last.finish_reason).toBe('tool_calls');
       expect(last.delta.tool_calls![0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+      // The content before the call streamed as it came; nothing of the tag leaked into it.
+      const contents = deltas.slice(0, -1).map((d) => d.delta.content ?? '').filter((t) => t !== '');
+      expect(contents).toEqual(['Check', 'ing.']);
+      // A plain reply streams piece by piece even with tools offered; a possible tag start waits.
+      spy.mockImplementation(generationOf(['Hello', ' <b>', ' world <tool', 's>']) as never);
+      const plainStream = await client.chat.completions.create({ model: MODEL, messages, tools, stream: true });
+      const texts: string[] = [];
+      let plainFinish: string | null = null;
+      for await (const chunk of plainStream) {
+        if (chunk.choices[0]?.delta?.content) texts.push(chunk.choices[0].delta.content);
+        plainFinish = chunk.choices[0]?.finish_reason ?? plainFinish;
+      }
+      expect(texts).toEqual(['Hello', ' <b>', ' world ', '<tools>']); // '<tool' held until it was not a tag
+      expect(plainFinish).toBe('stop');
+      spy.mockImplementation(fake as never);
       // Without tools in the request the same output is plain content.
       const plain = await client.chat.completions.create({ model: MODEL, messages });
       expect(plain.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: output } });

@@ -14,7 +14,7 @@ import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
 import { registerTokenizeRoutes } from './tokenize';
-import { assistantReply, replyDelta } from './tool-response';
+import { assistantReply, finalDelta, streamableContent } from './tool-response';
 
 type Kind = 'completion' | 'chat';
 
@@ -150,15 +150,22 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
       for (const c of choices) send({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
     await Promise.all(choices.map(async (c) => {
       let echoed = c.echo === null;
+      let sent = 0;  // content chars streamed (with tools)
       for await (const chunk of c.generation) {
         // The prompt's log-probabilities are complete once its first token has come.
         if (!echoed) send({ ...base, choices: [{ index: c.index, text: c.echo, logprobs: promptLogprobsOf(engine, c.generation), finish_reason: null }] });
         echoed = true;
         const finish = finishReasonOf(chunk.finishReason);
         if (tools) {
-          if (finish === null) continue;  // held back: the whole output decides between content and tool calls
-          const r = assistantReply(c.generation.outputText, true);
-          send({ ...base, choices: [{ index: c.index, delta: replyDelta(r), logprobs: null, finish_reason: r.toolCalls ? 'tool_calls' : finish }] });
+          const text = c.generation.outputText;
+          if (finish === null) {
+            const end = streamableContent(text);
+            if (end > sent) send({ ...base, choices: [{ index: c.index, delta: { content: text.slice(sent, end) }, logprobs: null, finish_reason: null }] });
+            sent = Math.max(sent, end);
+            continue;
+          }
+          const r = assistantReply(text, true);
+          send({ ...base, choices: [{ index: c.index, delta: finalDelta(r, text, sent), logprobs: null, finish_reason: r.toolCalls ? 'tool_calls' : finish }] });
           continue;
         }
         if (chunk.text === '' && finish === null && !chunk.logprobs) continue;
