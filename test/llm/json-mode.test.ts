@@ -3,10 +3,15 @@
 // (every prefix of a valid document accepted, complete exactly at its end; invalid documents
 // rejected), the token trie against a plain scan of the vocabulary, and the engine: a random tiny
 // model's sampled outputs, constrained, must parse (and validate).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { feed, isComplete, JSON_START, jsonStart, TokenTrie } from '../../lib/llm/json-constraint';
 import { parseSchema } from '../../lib/llm/json-schema';
+import { LlmTokenizer } from '../../lib/llm/tokenizer';
 import { writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
 
@@ -180,6 +185,39 @@ describe('JSON schema mode', () => {
       }
     } finally {
       engine.dispose();
+    }
+  });
+});
+
+describe('token texts for JSON mode', () => {
+  // A sentencepiece-style tokenizer ('▁' stands for a space, as in Llama 2 and Mistral): a token
+  // decoded alone loses its leading space, which JSON mode must still see inside keys and strings.
+  it('keep the leading space of sentencepiece tokens', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hs-metaspace-'));
+    const vocab: Record<string, number> = { '▁': 0, a: 1, '▁a': 2, '{': 3, '▁{': 4, '"': 5, k: 6, '▁k': 7, '<s>': 8 };
+    const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true };
+    writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({
+      version: '1.0', truncation: null, padding: null, normalizer: null, post_processor: null,
+      added_tokens: [{ id: 8, content: '<s>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+      pre_tokenizer: metaspace, decoder: metaspace,
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false,
+        byte_fallback: false, ignore_merges: false, vocab, merges: ['▁ a', '▁ {', '▁ k'] },
+    }));
+    writeFileSync(path.join(dir, 'tokenizer_config.json'), '{}');
+    try {
+      const tokenizer = await LlmTokenizer.load(dir, []);
+      expect(tokenizer.decode([vocab['▁k']])).toBe('k'); // alone: the space is gone
+      const texts = tokenizer.continuationTexts(9);
+      expect(texts[vocab['▁k']]).toBe(' k');
+      expect(texts[vocab.k]).toBe('k');
+      expect(texts[vocab['▁{']]).toBe(' {');
+      expect(texts[vocab['<s>']]).toBeNull();
+      // In a key of a closed property list, ' k' is not 'k'.
+      const s = feed(jsonStart(parseSchema({ type: 'object', properties: { k: { type: 'null' } } })), '{"')!;
+      expect(feed(s, texts[vocab.k]!)).not.toBeNull();
+      expect(feed(s, texts[vocab['▁k']]!)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

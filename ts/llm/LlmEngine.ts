@@ -253,7 +253,7 @@ export class LlmEngine {
   private jsonConstraint(schema: Schema): JsonConstraint {
     if (!this.jsonVocabulary) {
       // Special tokens decode to '' when skipped: they stay out of the trie (EOS is allowed apart).
-      const texts = Array.from({ length: this.config.vocabSize }, (_, id) => this.tokenizer.decode([id], true, false) || null);
+      const texts = this.tokenizer.continuationTexts(this.config.vocabSize);
       this.jsonVocabulary = { texts, trie: new TokenTrie(texts) };
     }
     return new JsonConstraint(schema, this.jsonVocabulary.trie, this.jsonVocabulary.texts, [...this.tokenizer.eosTokenIds]);

@@ -103,6 +103,22 @@ export class LlmTokenizer {
   }
 
   /**
+   * The text each token id adds where it follows other text (null for special tokens and ids
+   * without text). Decoded after a plain letter and cut after it: a lone token would lose the
+   * leading space that a sentencepiece ('▁') token stands for at the start of a text.
+   */
+  continuationTexts(vocabSize: number): (string | null)[] {
+    const [anchor] = this.encode('a', false);
+    const lead = anchor === undefined ? null : this.decode([anchor], true, false);
+    return Array.from({ length: vocabSize }, (_, id) => {
+      const alone = this.decode([id], true, false);
+      if (!alone || lead === null) return alone || null;
+      const both = this.decode([anchor, id], true, false);
+      return both.startsWith(lead) && both.length > lead.length ? both.slice(lead.length) : alone;
+    });
+  }
+
+  /**
    * The prompt text of a conversation, by default ending with the assistant's turn opening. With
    * continueFinalMessage the text stops right after the final message's (trimmed) content, as
    * transformers cuts it.
