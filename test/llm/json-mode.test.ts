@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import { feed, isComplete, JSON_START, jsonStart, TokenTrie } from '../../lib/llm/json-constraint';
 import { parseSchema } from '../../lib/llm/json-schema';
-import { LlmTokenizer } from '../../lib/llm/tokenizer';
+import { IncrementalDetokenizer, LlmTokenizer } from '../../lib/llm/tokenizer';
 import { writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
 
@@ -189,10 +189,10 @@ describe('JSON schema mode', () => {
   });
 });
 
-describe('token texts for JSON mode', () => {
+describe('sentencepiece tokenizers', () => {
   // A sentencepiece-style tokenizer ('▁' stands for a space, as in Llama 2 and Mistral): a token
   // decoded alone loses its leading space, which JSON mode must still see inside keys and strings.
-  it('keep the leading space of sentencepiece tokens', async () => {
+  it('keep the leading space of their tokens, in JSON mode and in streamed text', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hs-metaspace-'));
     const vocab: Record<string, number> = { '▁': 0, a: 1, '▁a': 2, '{': 3, '▁{': 4, '"': 5, k: 6, '▁k': 7, '<s>': 8 };
     const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true };
@@ -216,6 +216,9 @@ describe('token texts for JSON mode', () => {
       const s = feed(jsonStart(parseSchema({ type: 'object', properties: { k: { type: 'null' } } })), '{"')!;
       expect(feed(s, texts[vocab.k]!)).not.toBeNull();
       expect(feed(s, texts[vocab['▁k']]!)).toBeNull();
+      // Streamed after a prompt, the first token keeps its space (as vLLM streams it).
+      const streamed = new IncrementalDetokenizer(tokenizer, [vocab['▁a']]);
+      expect(streamed.next([vocab['▁k']]) + streamed.next([vocab['▁k'], vocab.k]) + streamed.flush([vocab['▁k'], vocab.k])).toBe(' kk');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

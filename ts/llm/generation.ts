@@ -47,7 +47,7 @@ export class LlmGeneration implements AsyncIterableIterator<GenerationChunk>, Se
     /** The prompt tokens' log-probabilities when asked for (entry 0 is null), complete once the first token arrives. */
     readonly promptLogprobs: readonly (TokenLogprobs | null)[] | null = null,
   ) {
-    this.detokenizer = new IncrementalDetokenizer(tokenizer);
+    this.detokenizer = new IncrementalDetokenizer(tokenizer, promptTokenIds);
     this.maxStopLength = Math.max(0, ...stop.map((s) => s.length));
   }
 

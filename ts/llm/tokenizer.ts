@@ -150,6 +150,9 @@ export class LlmTokenizer {
   }
 }
 
+// Prompt tokens that open the detokenizer's window (vLLM's INITIAL_INCREMENTAL_DETOKENIZATION_OFFSET).
+const CONTEXT_TOKENS = 5;
+
 /**
  * Text deltas of a growing token list. A window of already-emitted tokens is decoded with the new
  * ones so that merges across token boundaries (spaces, multi-byte characters) come out right, and
@@ -159,16 +162,25 @@ export class LlmTokenizer {
  */
 export class IncrementalDetokenizer {
   private prefixOffset = 0;
-  private readOffset = 0;
+  private readOffset: number;
+  private readonly context: readonly number[];
 
-  constructor(private readonly tokenizer: LlmTokenizer) {}
+  /**
+   * `context`: the prompt's ids. Its last few open the window (as vLLM's detokenizer starts), so a
+   * first token that stands for a leading space (a sentencepiece '▁' token) keeps it.
+   */
+  constructor(private readonly tokenizer: LlmTokenizer, context: readonly number[] = []) {
+    this.context = context.slice(-CONTEXT_TOKENS);
+    this.readOffset = this.context.length;
+  }
 
   private decode(ids: readonly number[]): string {
     return this.tokenizer.decode(ids, true, false);
   }
 
   /** The new text after ids (all generated ids so far) grew. */
-  next(ids: readonly number[]): string {
+  next(output: readonly number[]): string {
+    const ids = this.context.length ? [...this.context, ...output] : output;
     const prefix = this.decode(ids.slice(this.prefixOffset, this.readOffset));
     const full = this.decode(ids.slice(this.prefixOffset));
     if (full.length <= prefix.length || full.endsWith('\uFFFD')) return '';
@@ -178,7 +190,8 @@ export class IncrementalDetokenizer {
   }
 
   /** Whatever text is still held back (an incomplete character at the end of the output). */
-  flush(ids: readonly number[]): string {
+  flush(output: readonly number[]): string {
+    const ids = this.context.length ? [...this.context, ...output] : output;
     const prefix = this.decode(ids.slice(this.prefixOffset, this.readOffset));
     const full = this.decode(ids.slice(this.prefixOffset));
     this.prefixOffset = this.readOffset = ids.length;
