@@ -64,10 +64,17 @@ type ObjectSchema = Extract<Schema, { kind: 'object' }>;
 const propsOf = (f: Frame): ObjectSchema['props'] => (f.schema.kind === 'object' ? f.schema.props : null);
 const itemsOf = (f: Frame): Schema => (f.schema.kind === 'array' ? f.schema.items : ANY);
 
-// Keys the open object may still take (null: any key).
+// Keys the open object may still take (null: any key). Frames never change, so the list is kept
+// per frame: the trie walk asks for it at every node of a key.
+const keysLeftOf = new WeakMap<Frame, string[] | null>();
 function keysLeft(f: Frame): string[] | null {
-  const props = propsOf(f);
-  return props === null ? null : [...props.keys()].filter((k) => !f.seen.has(k));
+  let left = keysLeftOf.get(f);
+  if (left === undefined) {
+    const props = propsOf(f);
+    left = props === null ? null : [...props.keys()].filter((k) => !f.seen.has(k));
+    keysLeftOf.set(f, left);
+  }
+  return left;
 }
 
 function requiredMet(f: Frame): boolean {

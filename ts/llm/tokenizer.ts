@@ -178,23 +178,28 @@ export class IncrementalDetokenizer {
     return this.tokenizer.decode(ids, true, false);
   }
 
+  // Ids [from, to) of context + output, without copying the whole output each token.
+  private window(output: readonly number[], from: number, to = this.context.length + output.length): number[] {
+    const c = this.context.length;
+    if (from >= c) return output.slice(from - c, to - c);
+    return [...this.context.slice(from, Math.min(to, c)), ...output.slice(0, Math.max(0, to - c))];
+  }
+
   /** The new text after ids (all generated ids so far) grew. */
   next(output: readonly number[]): string {
-    const ids = this.context.length ? [...this.context, ...output] : output;
-    const prefix = this.decode(ids.slice(this.prefixOffset, this.readOffset));
-    const full = this.decode(ids.slice(this.prefixOffset));
+    const prefix = this.decode(this.window(output, this.prefixOffset, this.readOffset));
+    const full = this.decode(this.window(output, this.prefixOffset));
     if (full.length <= prefix.length || full.endsWith('\uFFFD')) return '';
     this.prefixOffset = this.readOffset;
-    this.readOffset = ids.length;
+    this.readOffset = this.context.length + output.length;
     return full.slice(prefix.length);
   }
 
   /** Whatever text is still held back (an incomplete character at the end of the output). */
   flush(output: readonly number[]): string {
-    const ids = this.context.length ? [...this.context, ...output] : output;
-    const prefix = this.decode(ids.slice(this.prefixOffset, this.readOffset));
-    const full = this.decode(ids.slice(this.prefixOffset));
-    this.prefixOffset = this.readOffset = ids.length;
+    const prefix = this.decode(this.window(output, this.prefixOffset, this.readOffset));
+    const full = this.decode(this.window(output, this.prefixOffset));
+    this.prefixOffset = this.readOffset = this.context.length + output.length;
     return full.length > prefix.length ? full.slice(prefix.length) : '';
   }
 }
