@@ -1,15 +1,17 @@
 // JSON mode (response_format json_object / json_schema): the incremental checker of
 // ts/llm/json-constraint.ts judged by JSON.parse and by a plain validator of the schema subset
 // (every prefix of a valid document accepted, complete exactly at its end; invalid documents
-// rejected), the token trie against a plain scan of the vocabulary, and the engine: a random tiny
-// model's sampled outputs, constrained, must parse (and validate).
+// rejected; random walks through the checker end in documents ajv validates), the token trie
+// against a plain scan of the vocabulary, and the engine: a random tiny model's sampled outputs,
+// constrained, must parse (and validate).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 
-import { feed, isComplete, JSON_START, jsonStart, TokenTrie } from '../../lib/llm/json-constraint';
+import { feed, isComplete, JSON_START, jsonStart, type JsonState, step, TokenTrie } from '../../lib/llm/json-constraint';
 import { parseSchema } from '../../lib/llm/json-schema';
 import { IncrementalDetokenizer, LlmTokenizer } from '../../lib/llm/tokenizer';
 import { writeTinyModel } from '../fixtures/hf-model';
@@ -86,27 +88,11 @@ describe('JSON mode in the engine', () => {
   });
 });
 
-// A plain validator of the schema subset, written for the tests: the judge of the checker's
-// schema mode next to JSON.parse.
-type TestSchema = { type?: string; properties?: Record<string, TestSchema>; required?: string[]; items?: TestSchema; enum?: unknown[]; const?: unknown };
-function validates(value: unknown, s: TestSchema): boolean {
-  if (s.const !== undefined) return JSON.stringify(value) === JSON.stringify(s.const);
-  if (s.enum) return s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value));
-  switch (s.type) {
-    case undefined: return true;
-    case 'object': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-      const o = value as Record<string, unknown>, props = s.properties ?? {};
-      return Object.keys(o).every((k) => k in props && validates(o[k], props[k])) && (s.required ?? []).every((k) => k in o);
-    }
-    case 'array': return Array.isArray(value) && value.every((v) => validates(v, s.items ?? {}));
-    case 'string': return typeof value === 'string';
-    case 'number': return typeof value === 'number';
-    case 'integer': return Number.isInteger(value);
-    case 'boolean': return typeof value === 'boolean';
-    case 'null': return value === null;
-  }
-  return false;
+// ajv (the JSON Schema validator fastify uses) judges the checker's schema mode next to JSON.parse.
+type TestSchema = Record<string, unknown>;
+const ajv = new Ajv({ strict: false, allErrors: false });
+function validates(value: unknown, schema: TestSchema): boolean {
+  return ajv.validate(schema, value) as boolean;
 }
 
 const PERSON: TestSchema = {
@@ -127,13 +113,14 @@ describe('JSON schema mode', () => {
     '{"name":"n","kind":null,"age":1,"extra":{"n":null},"tags":[]}', '{"kind":3,"age":12,"name":"z"}',
   ];
   const INVALID_DOCS = [
-    '{"name": "Ann"}', '{"age": 1}', '{"name": "a", "age": 1.5}', '{"name": 1, "age": 1}', '{"name": "a", "age": 1, "other": 2}',
+    '{"name": "Ann"}', '{"age": 1}', '{"name": "a", "age": 1.5}', '{"name": 1, "age": 1}',
     '{"name": "a", "age": 1, "kind": "b"}', '{"name": "a", "age": 1, "kind": 34}', '{"name": "a", "age": 1, "tags": [1]}',
     '{"name": "a", "age": 1, "v": "v2"}', '[]', '{"name": "a", "age": 1, "extra": {"n": 0}}', '{"name": "a", "age": 1, "ok": null}',
   ];
-  // Refused by the checker though JSON.parse + the validator cannot tell: a duplicate key (parse
-  // keeps the last), an integer written with an exponent (integers are generated as digits).
-  const REFUSED_TOO = ['{"name": "a", "age": 1, "name": "b"}', '{"name": "a", "age": 1e3}'];
+  // Refused by the checker though ajv passes them: a duplicate key (parse keeps the last), an
+  // integer written with an exponent (integers are generated as digits), a key the properties do
+  // not list (without additionalProperties, generated objects hold only their properties).
+  const REFUSED_TOO = ['{"name": "a", "age": 1, "name": "b"}', '{"name": "a", "age": 1e3}', '{"name": "a", "age": 1, "other": 2}'];
 
   it('accepts every prefix of valid documents and completes exactly at their end', () => {
     for (const doc of VALID_DOCS) {
@@ -160,9 +147,128 @@ describe('JSON schema mode', () => {
   });
 
   it('refuses what the subset cannot enforce', () => {
-    for (const bad of [{ anyOf: [] }, { type: 'object', additionalProperties: true }, { type: ['string', 'null'] }, { type: 'string', pattern: 'x' },
-      { type: 'object', properties: { a: {} }, required: ['b'] }])
+    const loop = { $defs: { a: { anyOf: [{ $ref: '#/$defs/a' }, { type: 'null' }] } }, $ref: '#/$defs/a' };
+    for (const bad of [{ anyOf: [] }, { oneOf: [{ type: 'null' }] }, { type: 'string', pattern: 'x' }, { type: 'string', minLength: 2 },
+      { type: 'object', properties: { a: {} }, required: ['b'] }, { allOf: [{ type: 'null' }, { type: 'null' }] }, { type: [] },
+      { $ref: 'https://example.com/s.json' }, { $ref: '#/$defs/missing' }, loop, { type: 'array', minItems: 3, maxItems: 2 }, { type: 'date' }])
       expect(() => parseSchema(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+});
+
+// Schemas as Pydantic and OpenAI's strict mode write them: nullable fields (a list of types or
+// anyOf with null), $defs and $ref (recursive too), unions of objects told apart by a const field,
+// dictionaries (additionalProperties with a schema), bounded arrays.
+const UNION_SCHEMAS: Record<string, { schema: TestSchema; valid: string[]; invalid: string[] }> = {
+  nullable: {
+    schema: { type: 'object', properties: { a: { type: ['string', 'null'] }, b: { anyOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' }, maxItems: 2 }] } }, required: ['a'] },
+    valid: ['{"a": null}', '{"a": "x", "b": 3}', '{"b": [], "a": ""}', '{"a": null, "b": [1, -2]}'],
+    invalid: ['{"a": 1}', '{"b": 1}', '{"a": null, "b": [1, 2, 3]}', '{"a": null, "b": 1.5}', '{"a": null, "b": null}'],
+  },
+  pets: {
+    schema: {
+      $defs: { Pet: { title: 'Pet', type: 'object', properties: { kind: { enum: ['cat', 'dog'] }, name: { type: 'string' } }, required: ['kind'] } },
+      type: 'object', title: 'Owner',
+      properties: { owner: { type: 'string' }, pets: { type: 'array', items: { $ref: '#/$defs/Pet' }, minItems: 1 }, nick: { anyOf: [{ type: 'string' }, { type: 'null' }], default: null } },
+      required: ['owner', 'pets'],
+    },
+    valid: ['{"owner": "o", "pets": [{"kind": "cat"}]}', '{"pets": [{"name": "Rex", "kind": "dog"}, {"kind": "cat"}], "owner": "o", "nick": null}', '{"owner":"o","pets":[{"kind":"dog"}],"nick":"n"}'],
+    invalid: ['{"owner": "o", "pets": []}', '{"owner": "o", "pets": [{"kind": "cow"}]}', '{"owner": "o", "pets": [{"name": "x"}]}', '{"owner": "o", "pets": [{"kind": "cat"}], "nick": 1}'],
+  },
+  tree: {
+    schema: { $defs: { node: { type: 'object', properties: { v: { type: 'integer' }, kids: { type: 'array', items: { $ref: '#/$defs/node' } } }, required: ['v'] } }, $ref: '#/$defs/node' },
+    valid: ['{"v": 1}', '{"v": 1, "kids": [{"v": 2, "kids": [{"v": 3}]}, {"kids": [], "v": 4}]}'],
+    invalid: ['{"v": 1, "kids": [{}]}', '{"v": 1, "kids": [{"v": 2, "kids": [{"v": "3"}]}]}', '{"kids": []}'],
+  },
+  tagged: {
+    schema: {
+      anyOf: [
+        { type: 'object', properties: { type: { const: 'point' }, x: { type: 'integer' }, y: { type: 'integer' } }, required: ['type', 'x', 'y'], additionalProperties: false },
+        { type: 'object', properties: { type: { const: 'label' }, x: { type: 'integer' }, text: { type: 'string' } }, required: ['type', 'text'], additionalProperties: false },
+      ],
+    },
+    valid: ['{"type": "point", "x": 1, "y": 2}', '{"type": "label", "text": "t"}', '{"x": 5, "type": "label", "text": ""}', '{"x": 5, "y": 6, "type": "point"}'],
+    invalid: ['{"type": "point", "x": 1}', '{"type": "label", "x": 1, "y": 2, "text": "t"}', '{"type": "point", "x": 1, "y": 2, "text": "t"}', '{"x": 1}'],
+  },
+  dictionary: {
+    schema: { type: 'object', properties: { id: { type: 'integer' }, scores: { type: 'object', additionalProperties: { type: 'number' } } }, additionalProperties: { type: 'boolean' } },
+    valid: ['{"id": 1}', '{"id": 1, "scores": {"a": 1.5, "b\\"c": -2}, "flag": true}', '{"other": false, "id": 0, "scores": {}}', '{}'],
+    invalid: ['{"id": 1, "flag": 1}', '{"id": 1, "scores": {"a": "x"}}', '{"id": true}', '{"id": 1, "id": 2}', '{"scores": 1}'],
+  },
+  bounded: {
+    schema: { type: 'object', properties: { xs: { type: 'array', items: { enum: [1, 2] }, minItems: 2, maxItems: 3 }, any: { type: 'array', maxItems: 0 } }, required: ['xs'] },
+    valid: ['{"xs": [1, 2]}', '{"xs": [2, 2, 1], "any": []}'],
+    invalid: ['{"xs": [1]}', '{"xs": []}', '{"xs": [1, 2, 1, 2]}', '{"xs": [1, 2], "any": [1]}'],
+  },
+};
+
+// A seeded random walk through the checker: each step a char it allows (closing chars favoured),
+// until the document is complete (or too long). What completes must be valid.
+function randomWalk(start: JsonState, alphabet: string[], seed: number): string | null {
+  let x = seed * 2654435761 >>> 0;
+  const rand = () => ((x = (x * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  let s = start, text = '';
+  while (text.length < 400) {
+    if (isComplete(s)) return text;
+    const next = alphabet.filter((c) => step(s, c) !== null);
+    if (next.length === 0) throw new Error(`dead end after ${JSON.stringify(text)}`);
+    const closing = next.filter((c) => '"}]'.includes(c));
+    const c = closing.length > 0 && rand() < 0.25 ? closing[Math.floor(rand() * closing.length)] : next[Math.floor(rand() * next.length)];
+    s = step(s, c)!;
+    text += c;
+  }
+  return null;
+}
+
+describe('JSON schema mode: unions, references, dictionaries, bounded arrays', () => {
+  for (const [name, { schema, valid, invalid }] of Object.entries(UNION_SCHEMAS)) {
+    it(name, () => {
+      const start = jsonStart(parseSchema(schema));
+      for (const doc of valid) {
+        expect(validates(JSON.parse(doc), schema), doc).toBe(true);
+        const chars = [...doc];
+        for (let i = 0; i < chars.length; i++) {
+          const s = feed(start, chars.slice(0, i).join(''));
+          expect(s, `${doc} prefix ${i}`).not.toBeNull();
+          expect(isComplete(s!), `${doc} prefix ${i}`).toBe(false);
+        }
+        expect(isComplete(feed(start, doc)!), doc).toBe(true);
+      }
+      for (const doc of invalid) {
+        const parsed = JSON.parse(doc);
+        // ajv cannot see a duplicate key (JSON.parse keeps the last one); the checker refuses it.
+        if (!/"id": 1, "id"/.test(doc)) expect(validates(parsed, schema), doc).toBe(false);
+        const s = feed(start, doc);
+        expect(s === null || !isComplete(s), doc).toBe(true);
+      }
+      const alphabet = [...new Set([...valid.join(''), ...'{}[]",:-0123456789.eE tfalsnu'])];
+      let complete = 0;
+      for (let seed = 1; seed <= 300; seed++) {
+        const doc = randomWalk(start, alphabet, seed);
+        if (doc === null) continue;
+        complete++;
+        expect(validates(JSON.parse(doc), schema), doc).toBe(true);
+      }
+      expect(complete).toBeGreaterThan(100);
+    });
+  }
+
+  it('walks forks through the trie exactly as a scan of the vocabulary does', () => {
+    const texts = ['{', '}', '"', '"type"', ':', ' ', '"point"', '"p', 'oint"', '"label', '"x"', '1', ',', 'null', '"', 'text', '"text":', null];
+    const trie = new TokenTrie(texts);
+    const start = jsonStart(parseSchema(UNION_SCHEMAS.tagged.schema));
+    for (const prefix of ['', '{', '{"', '{"x": 1', '{"x": 1,', '{"x": 1, "type": ', '{"x": 1, "type": "label", ', '{"x": 1, "type": "point"']) {
+      const s = feed(start, prefix)!;
+      expect(s, prefix).not.toBeNull();
+      const scan = texts.flatMap((t, id) => (t && feed(s, t) !== null ? [id] : []));
+      expect(trie.allowed(s).sort((a, b) => a - b), JSON.stringify(prefix)).toEqual(scan);
+    }
+    // A key read against names in one reading, free in the other (a dictionary).
+    const mixed = jsonStart(parseSchema({ anyOf: [{ type: 'object', properties: { type: { type: 'null' } } }, { type: 'object', additionalProperties: { type: 'null' } }] }));
+    for (const prefix of ['{"', '{"t', '{"x', '{"type": null, "']) {
+      const s = feed(mixed, prefix)!;
+      const scan = texts.flatMap((t, id) => (t && feed(s, t) !== null ? [id] : []));
+      expect(trie.allowed(s).sort((a, b) => a - b), JSON.stringify(prefix)).toEqual(scan);
+    }
   });
 
   // A random model runs on inside free strings, numbers and arrays, so the schema it writes here is
@@ -183,6 +289,21 @@ describe('JSON schema mode', () => {
         expect(o.finishReason, o.text).toBe('stop');
         expect(validates(JSON.parse(o.text), VERDICT), o.text).toBe(true);
       }
+      // A union of objects told apart by a const field, a $ref, nullable items, a bounded array.
+      const BALLOT: TestSchema = {
+        $defs: { Level: { enum: [1, 2, null] } },
+        anyOf: [
+          { type: 'object', properties: { kind: { const: 'vote' }, answer: { enum: ['yes', 'no'] }, level: { $ref: '#/$defs/Level' } }, required: ['kind', 'answer'], additionalProperties: false },
+          { type: 'object', properties: { kind: { const: 'skip' }, flags: { type: 'array', items: { type: ['boolean', 'null'] }, maxItems: 3 } }, required: ['kind'], additionalProperties: false },
+        ],
+      };
+      const ballots = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((seed) =>
+        engine.complete('Ballot:', { temperature: 1, seed, maxTokens: 2000, responseFormat: { jsonSchema: BALLOT } })));
+      for (const o of ballots) {
+        expect(o.finishReason, o.text).toBe('stop');
+        expect(validates(JSON.parse(o.text), BALLOT), o.text).toBe(true);
+      }
+      console.log(`json schema, union: ${ballots.map((o) => JSON.stringify(JSON.parse(o.text))).join(' ')}`);
     } finally {
       engine.dispose();
     }

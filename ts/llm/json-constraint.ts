@@ -1,27 +1,30 @@
 // JSON mode (response_format json_object or json_schema): an incremental JSON checker over the
 // generated text, and, per step, the set of tokens whose text keeps the output a prefix of a valid
 // document (RFC 8259; insignificant whitespace allowed, nothing after it but end-of-sequence): any
-// object, or a value of the schema subset of json-schema.ts.
+// object, or a value of the schema subset of json-schema.ts. Where a value may take several schemas
+// (anyOf) and its text so far fits more than one, the state is a fork of one state per reading.
 // The vocabulary's token texts sit in a trie, walked with the checker's state, so that tokens
 // sharing a rejected prefix are rejected together. Token texts are decoded one by one: a token
 // holding part of a multi-byte character decodes to U+FFFD, which only a string accepts.
-import { ANY, ANY_OBJECT, type Schema } from './json-schema';
+import { ANY, ANY_OBJECT, resolveRef, type Schema } from './json-schema';
 
-// An open object or array: its schema, and for an object the keys it has and the key whose value
-// is being read.
+// An open object or array: its schema, for an object the keys it has and the key whose value is
+// being read, for an array the count of its items.
 type Frame = {
   readonly kind: 'obj' | 'arr';
   readonly schema: Schema;
   readonly up: Frame | null;
   readonly seen: ReadonlySet<string>;
   readonly key: string | null;
+  readonly count: number;
 };
 
 // What the checker expects next.
 type Mode =
   | 'value' | 'first-value-or-close' | 'key' | 'first-key-or-close' | 'colon' | 'after-value' | 'end'
   | 'string' | 'escape' | 'hex' | 'literal' | 'enum'
-  | 'minus' | 'zero' | 'int' | 'frac-start' | 'frac' | 'exp-start' | 'exp-sign' | 'exp';
+  | 'minus' | 'zero' | 'int' | 'frac-start' | 'frac' | 'exp-start' | 'exp-sign' | 'exp'
+  | 'fork';
 
 /** Immutable checker state: each char gives a new state (or null: the char is not allowed). */
 export interface JsonState {
@@ -36,6 +39,8 @@ export interface JsonState {
   readonly text: string;
   /** Whitespace chars just read (a run is capped, or a sampler may pad forever). */
   readonly ws: number;
+  /** fork: the readings still possible, each a state of its own. */
+  readonly alts?: readonly JsonState[];
 }
 
 // The longest run of insignificant whitespace inside a document: room for a newline and the
@@ -61,8 +66,10 @@ function st(mode: Mode, stack: Frame | null, schema: Schema = ANY, key = false, 
 }
 
 type ObjectSchema = Extract<Schema, { kind: 'object' }>;
-const propsOf = (f: Frame): ObjectSchema['props'] => (f.schema.kind === 'object' ? f.schema.props : null);
-const itemsOf = (f: Frame): Schema => (f.schema.kind === 'array' ? f.schema.items : ANY);
+type ArraySchema = Extract<Schema, { kind: 'array' }>;
+const ANY_ARRAY: ArraySchema = { kind: 'array', items: ANY, minItems: 0, maxItems: Infinity };
+const objectOf = (f: Frame) => f.schema as ObjectSchema;
+const arrayOf = (f: Frame) => f.schema as ArraySchema;
 
 // Keys the open object may still take (null: any key). Frames never change, so the list is kept
 // per frame: the trie walk asks for it at every node of a key.
@@ -70,37 +77,61 @@ const keysLeftOf = new WeakMap<Frame, string[] | null>();
 function keysLeft(f: Frame): string[] | null {
   let left = keysLeftOf.get(f);
   if (left === undefined) {
-    const props = propsOf(f);
-    left = props === null ? null : [...props.keys()].filter((k) => !f.seen.has(k));
+    const o = objectOf(f);
+    left = o.extra !== null ? null : [...o.props.keys()].filter((k) => !f.seen.has(k));
     keysLeftOf.set(f, left);
   }
   return left;
 }
 
+// Whether a key's text is read (to match names or pick its value's schema); not for an object
+// whose keys are all alike (json_object, a dictionary).
+function readsKeys(f: Frame): boolean {
+  const o = objectOf(f);
+  return o.extra === null || o.props.size > 0;
+}
+
 function requiredMet(f: Frame): boolean {
-  return f.schema.kind !== 'object' || [...f.schema.required].every((k) => f.seen.has(k));
+  return [...objectOf(f).required].every((k) => f.seen.has(k));
+}
+
+// At most this many readings are followed at once; any further ones are dropped (what is generated
+// still fits the schema; only some of its documents are no longer reachable).
+const MAX_READINGS = 16;
+
+function fork(states: readonly (JsonState | null)[]): JsonState | null {
+  const alts: JsonState[] = [];
+  for (const s of states) {
+    if (s === null) continue;
+    if (s.mode === 'fork') alts.push(...s.alts!);
+    else alts.push(s);
+  }
+  if (alts.length <= 1) return alts[0] ?? null;
+  return { mode: 'fork', stack: null, schema: ANY, key: false, text: '', ws: 0, alts: alts.slice(0, MAX_READINGS) };
 }
 
 // A value is complete: the enclosing object records its key; what may follow depends on the container.
 function valueDone(stack: Frame | null): JsonState {
   if (stack === null) return st('end', null);
-  if (stack.kind === 'obj' && stack.key !== null) {
-    const seen = new Set(stack.seen).add(stack.key);
+  if (stack.kind === 'obj') {
+    const seen = new Set(stack.seen).add(stack.key!);
     return st('after-value', { ...stack, seen, key: null });
   }
-  return st('after-value', stack);
+  return st('after-value', { ...stack, count: stack.count + 1 });
 }
 
 function open(kind: 'obj' | 'arr', schema: Schema, stack: Frame | null): JsonState {
-  const frame: Frame = { kind, schema, up: stack, seen: new Set(), key: null };
+  const frame: Frame = { kind, schema, up: stack, seen: new Set(), key: null, count: 0 };
   return st(kind === 'obj' ? 'first-key-or-close' : 'first-value-or-close', frame);
 }
 
 // The first char of a value of `schema`.
-function startValue(c: string, schema: Schema, stack: Frame | null): JsonState | null {
+function startValue(c: string, ref: Schema, stack: Frame | null): JsonState | null {
+  const schema = resolveRef(ref);
+  if (schema.kind === 'anyOf') return fork(schema.options.map((o) => startValue(c, o, stack)));
   const any = schema.kind === 'any';
   if (c === '{' && (any || schema.kind === 'object')) return open('obj', any ? ANY_OBJECT : schema, stack);
-  if (c === '[' && (any || schema.kind === 'array')) return open('arr', any ? { kind: 'array', items: ANY } : schema, stack);
+  if (c === '[' && (any || schema.kind === 'array')) return open('arr', any ? ANY_ARRAY : schema, stack);
   if (c === '"' && (any || schema.kind === 'string')) return st('string', stack, schema);
   if (any || schema.kind === 'number') {
     if (c === '-') return st('minus', stack, schema);
@@ -126,12 +157,16 @@ function endNumber(c: string, s: JsonState): JsonState | null {
 /** The state after `c`, or null when `c` cannot come next. */
 export function step(s: JsonState, c: string): JsonState | null {
   switch (s.mode) {
+    case 'fork':
+      return fork(s.alts!.map((alt) => step(alt, c)));
     case 'value':
       return WS.has(c) ? space(s) : startValue(c, s.schema, s.stack);
-    case 'first-value-or-close':
+    case 'first-value-or-close': {
       if (WS.has(c)) return space(s);
-      if (c === ']') return valueDone(s.stack!.up);
-      return startValue(c, itemsOf(s.stack!), s.stack);
+      const a = arrayOf(s.stack!);
+      if (c === ']') return a.minItems === 0 ? valueDone(s.stack!.up) : null;
+      return a.maxItems > 0 ? startValue(c, a.items, s.stack) : null;
+    }
     case 'first-key-or-close':
       if (WS.has(c)) return space(s);
       if (c === '}') return requiredMet(s.stack!) ? valueDone(s.stack!.up) : null;
@@ -142,8 +177,8 @@ export function step(s: JsonState, c: string): JsonState | null {
     case 'colon': {
       if (WS.has(c)) return space(s);
       if (c !== ':') return null;
-      const props = propsOf(s.stack!);
-      return st('value', s.stack, props === null ? ANY : props.get(s.stack!.key!)!);
+      const o = objectOf(s.stack!);
+      return st('value', s.stack, o.props.get(s.stack!.key!) ?? o.extra!);
     }
     case 'after-value': {
       if (WS.has(c)) return space(s);
@@ -152,8 +187,9 @@ export function step(s: JsonState, c: string): JsonState | null {
         if (c === ',') return keysLeft(top)?.length !== 0 ? st('key', top) : null;
         return c === '}' && requiredMet(top) ? valueDone(top.up) : null;
       }
-      if (c === ',') return st('value', top, itemsOf(top));
-      return c === ']' ? valueDone(top.up) : null;
+      const a = arrayOf(top);
+      if (c === ',') return top.count < a.maxItems ? st('value', top, a.items) : null;
+      return c === ']' && top.count >= a.minItems ? valueDone(top.up) : null;
     }
     case 'end':
       return WS.has(c) ? s : null;  // unlimited: end-of-sequence is allowed all along
@@ -207,17 +243,19 @@ function stringChar(s: JsonState, c: string): JsonState | null {
   return c.charCodeAt(0) < 0x20 ? null : s;
 }
 
-// A char of an object key: any key in an open property list (escapes allowed), else a prefix of a
-// property not yet given, written without escapes.
+// A char of an object key. Where keys are all alike: any key (escapes allowed). Where other keys
+// are allowed beside the properties: a key not given yet, written without escapes (its text picks
+// the value's schema). Else: a prefix of a property not given yet.
 function keyChar(s: JsonState, c: string): JsonState | null {
   const frame = s.stack!;
-  const left = keysLeft(frame);
-  if (left === null) {
+  if (!readsKeys(frame)) {
     if (c === '"') return st('colon', { ...frame, key: '' });
     return c === '\\' ? st('escape', frame, ANY, true) : c.charCodeAt(0) < 0x20 ? null : s;
   }
-  if (c === '"') return left.includes(s.text) ? st('colon', { ...frame, key: s.text }) : null;
+  const left = keysLeft(frame);
+  if (c === '"') return (left === null ? !frame.seen.has(s.text) : left.includes(s.text)) ? st('colon', { ...frame, key: s.text }) : null;
   const next = s.text + c;
+  if (left === null) return c === '\\' || c.charCodeAt(0) < 0x20 ? null : st('string', frame, ANY, true, next);
   return left.some((k) => k.startsWith(next)) ? st('string', frame, ANY, true, next) : null;
 }
 
@@ -232,13 +270,15 @@ export function feed(s: JsonState | null, text: string): JsonState | null {
 
 /** Whether the document is complete (only end-of-sequence may follow). */
 export function isComplete(s: JsonState): boolean {
-  return s.mode === 'end';
+  return s.mode === 'fork' ? s.alts!.some(isComplete) : s.mode === 'end';
 }
 
-// Whether every plain-text token (no quote, backslash or control character) leaves `s` as it is:
-// inside a string whose text is not matched against names.
-function plainKeepsState(s: JsonState): boolean {
-  return s.mode === 'string' && !(s.key && keysLeft(s.stack!) !== null);
+// Whether `s` takes every plain-text token (no quote, backslash or control character): inside a
+// string whose text is not read (a value, or a key of an object whose keys are all alike). A fork
+// does when one of its readings does.
+function takesEveryPlainToken(s: JsonState): boolean {
+  if (s.mode === 'fork') return s.alts!.some(takesEveryPlainToken);
+  return s.mode === 'string' && !(s.key && readsKeys(s.stack!));
 }
 
 interface TrieNode {
@@ -277,7 +317,7 @@ export class TokenTrie {
 
   /** Ids of every token whose whole text the checker accepts from state `s`. */
   allowed(s: JsonState): number[] {
-    if (plainKeepsState(s)) return [...this.plain, ...this.walk(this.stringSpecial, s)];
+    if (takesEveryPlainToken(s)) return [...this.plain, ...this.walk(this.stringSpecial, s)];
     return this.walk(this.root, s);
   }
 

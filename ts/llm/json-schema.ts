@@ -1,67 +1,186 @@
-// The JSON Schema subset that JSON mode enforces while generating (response_format json_schema):
-// objects with `properties` (each key at most once, every `required` key before the object
-// closes, no other keys: OpenAI's strict mode), arrays of `items`, string, number, integer,
-// boolean and null types, and `enum` / `const` of any JSON values. What the subset cannot enforce
-// ($ref, anyOf, patterns, lengths, ...) is refused rather than silently ignored.
+// The JSON Schema subset that JSON mode enforces while generating (response_format json_schema,
+// forced tool calls): objects with `properties` (each key at most once, every `required` key before
+// the object closes) and `additionalProperties` (absent or false with properties: no other keys, as
+// OpenAI's strict mode; true or a schema: other keys of that schema, e.g. a dictionary), arrays of
+// `items` with `minItems` / `maxItems`, the JSON types (one or a list), `enum` / `const` of any JSON
+// values, `anyOf`, and `$ref` into the same document (`$defs`, `definitions`; recursion allowed
+// where an object or array comes between). What the subset cannot enforce (patterns, lengths,
+// ranges, formats, oneOf, ...) is refused rather than silently ignored.
 import { HsError } from '../errors';
 
 export type Schema =
   | { kind: 'any' }
-  /** props null: any keys, any values (json_object). */
-  | { kind: 'object'; props: ReadonlyMap<string, Schema> | null; required: ReadonlySet<string> }
-  | { kind: 'array'; items: Schema }
+  /** `extra`: the schema of keys not in `props` (null: no other keys). */
+  | { kind: 'object'; props: ReadonlyMap<string, Schema>; required: ReadonlySet<string>; extra: Schema | null }
+  | { kind: 'array'; items: Schema; minItems: number; maxItems: number }
   | { kind: 'string' }
   | { kind: 'number'; integer: boolean }
   | { kind: 'boolean' }
   | { kind: 'null' }
   /** The JSON texts of the allowed values (compact, as JSON.stringify writes them). */
-  | { kind: 'enum'; texts: readonly string[] };
+  | { kind: 'enum'; texts: readonly string[] }
+  | { kind: 'anyOf'; options: readonly Schema[] }
+  /** A `$ref`, its target filled in once parsed (so that a schema may refer to itself). */
+  | RefSchema;
+
+export interface RefSchema {
+  kind: 'ref';
+  ref: string;
+  target: Schema | null;
+}
 
 export const ANY: Schema = { kind: 'any' };
-export const ANY_OBJECT: Schema = { kind: 'object', props: null, required: new Set() };
+export const ANY_OBJECT: Schema = { kind: 'object', props: new Map(), required: new Set(), extra: ANY };
 
 // Annotations that do not constrain the value.
-const IGNORED = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', 'strict', 'additionalProperties']);
+const IGNORED = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'deprecated', 'readOnly', 'writeOnly']);
+const SUPPORTED = ['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'enum', 'const', 'anyOf', 'allOf', '$ref'];
+const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
 
 function fail(path: string, message: string): never {
   throw new HsError('ERR_INVALID_ARGUMENT', `json_schema at ${path}: ${message}`);
 }
 
-export function parseSchema(raw: unknown, path = '$'): Schema {
-  if (raw === true || (typeof raw === 'object' && raw !== null && Object.keys(raw).length === 0)) return ANY;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(path, 'a schema must be an object');
-  const s = raw as Record<string, unknown>;
-  for (const key of Object.keys(s))
-    if (!IGNORED.has(key) && !['type', 'properties', 'required', 'items', 'enum', 'const'].includes(key))
-      fail(path, `'${key}' is not supported (type, properties, required, items, enum and const are)`);
-  if (s.additionalProperties !== undefined && s.additionalProperties !== false)
-    fail(path, 'additionalProperties must be false or absent (only the listed properties are generated)');
-  if (s.const !== undefined) return { kind: 'enum', texts: [JSON.stringify(s.const)] };
-  if (s.enum !== undefined) {
-    if (!Array.isArray(s.enum) || s.enum.length === 0) fail(path, 'enum must be a non-empty array');
-    return { kind: 'enum', texts: s.enum.map((v) => JSON.stringify(v)) };
+/** A `$ref`'s target: a JSON pointer into the document ('#', '#/$defs/Name', ...). */
+function pointer(root: unknown, ref: string, path: string): unknown {
+  if (ref !== '#' && !ref.startsWith('#/')) fail(path, `$ref ${JSON.stringify(ref)}: only references into the same schema ('#/...') are supported`);
+  let node = root;
+  for (const part of ref === '#' ? [] : ref.slice(2).split('/')) {
+    const name = decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, name)) fail(path, `$ref ${JSON.stringify(ref)} points nowhere`);
+    node = (node as Record<string, unknown>)[name];
   }
-  switch (s.type) {
-    case 'object': {
-      const props = new Map<string, Schema>();
-      const rawProps = (s.properties ?? {}) as Record<string, unknown>;
-      if (typeof rawProps !== 'object' || Array.isArray(rawProps)) fail(path, 'properties must be an object');
-      for (const [name, sub] of Object.entries(rawProps)) {
-        if (/["\\\u0000-\u001f]/.test(name)) fail(path, `property name ${JSON.stringify(name)} needs escapes, which are not generated`);
-        props.set(name, parseSchema(sub, `${path}.${name}`));
-      }
-      const required = s.required ?? [];
-      if (!Array.isArray(required) || !required.every((r) => typeof r === 'string' && props.has(r)))
-        fail(path, 'required must list names of properties');
-      return { kind: 'object', props, required: new Set(required as string[]) };
+  return node;
+}
+
+class Parser {
+  private readonly refs = new Map<string, RefSchema>();
+
+  constructor(private readonly root: unknown) {}
+
+  parse(raw: unknown, path: string): Schema {
+    if (raw === true) return ANY;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(path, 'a schema must be an object');
+    const s = raw as Record<string, unknown>;
+    for (const key of Object.keys(s))
+      if (!IGNORED.has(key) && !SUPPORTED.includes(key)) fail(path, `'${key}' is not supported (${SUPPORTED.join(', ')} are)`);
+    const constraints = Object.keys(s).filter((k) => SUPPORTED.includes(k));
+    if (constraints.length === 0) return ANY;
+    const alone = (key: string) => {
+      if (constraints.length > 1) fail(path, `'${key}' with other constraints beside it is not supported`);
+    };
+    if (s.$ref !== undefined) {
+      alone('$ref');
+      if (typeof s.$ref !== 'string') fail(path, '$ref must be a string');
+      return this.ref(s.$ref, path);
     }
-    case 'array':
-      return { kind: 'array', items: s.items === undefined ? ANY : parseSchema(s.items, `${path}[]`) };
-    case 'string': return { kind: 'string' };
-    case 'number': return { kind: 'number', integer: false };
-    case 'integer': return { kind: 'number', integer: true };
-    case 'boolean': return { kind: 'boolean' };
-    case 'null': return { kind: 'null' };
-    default: return fail(path, `type ${JSON.stringify(s.type)} is not supported (a single type name is)`);
+    if (s.allOf !== undefined) {
+      alone('allOf');
+      if (!Array.isArray(s.allOf) || s.allOf.length !== 1) fail(path, 'allOf is supported with one schema only');
+      return this.parse(s.allOf[0], `${path}.allOf[0]`);
+    }
+    if (s.anyOf !== undefined) {
+      alone('anyOf');
+      if (!Array.isArray(s.anyOf) || s.anyOf.length === 0) fail(path, 'anyOf must be a non-empty array');
+      return { kind: 'anyOf', options: s.anyOf.map((o, i) => this.parse(o, `${path}.anyOf[${i}]`)) };
+    }
+    if (s.const !== undefined) return { kind: 'enum', texts: [JSON.stringify(s.const)] };
+    if (s.enum !== undefined) {
+      if (!Array.isArray(s.enum) || s.enum.length === 0) fail(path, 'enum must be a non-empty array');
+      return { kind: 'enum', texts: s.enum.map((v) => JSON.stringify(v)) };
+    }
+    const type = s.type ?? (s.properties !== undefined || s.additionalProperties !== undefined ? 'object' : s.items !== undefined ? 'array' : undefined);
+    if (Array.isArray(type)) {
+      if (type.length === 0) fail(path, 'type must not be an empty list');
+      return { kind: 'anyOf', options: type.map((t) => this.typed(t, s, path)) };
+    }
+    return this.typed(type, s, path);
   }
+
+  // A schema of one type; keywords of the other types are ignored, as JSON Schema does.
+  private typed(type: unknown, s: Record<string, unknown>, path: string): Schema {
+    switch (type) {
+      case 'object': return this.object(s, path);
+      case 'array': return this.array(s, path);
+      case 'string': return { kind: 'string' };
+      case 'number': return { kind: 'number', integer: false };
+      case 'integer': return { kind: 'number', integer: true };
+      case 'boolean': return { kind: 'boolean' };
+      case 'null': return { kind: 'null' };
+      default: return fail(path, `type ${JSON.stringify(type)} is not supported (${TYPES.join(', ')} are, or a list of them)`);
+    }
+  }
+
+  private object(s: Record<string, unknown>, path: string): Schema {
+    const props = new Map<string, Schema>();
+    const rawProps = (s.properties ?? {}) as Record<string, unknown>;
+    if (typeof rawProps !== 'object' || Array.isArray(rawProps)) fail(path, 'properties must be an object');
+    for (const [name, sub] of Object.entries(rawProps)) {
+      if (/["\\\u0000-\u001f]/.test(name)) fail(path, `property name ${JSON.stringify(name)} needs escapes, which are not generated`);
+      props.set(name, this.parse(sub, `${path}.${name}`));
+    }
+    const required = s.required ?? [];
+    if (!Array.isArray(required) || !required.every((r) => typeof r === 'string' && props.has(r)))
+      fail(path, 'required must list names of properties');
+    // Without additionalProperties, an object with properties takes only those (valid under both
+    // OpenAI's strict reading and JSON Schema's), and one without takes any keys.
+    const more = s.additionalProperties ?? (s.properties === undefined ? true : false);
+    const extra = more === false ? null : more === true ? ANY : this.parse(more, `${path}.additionalProperties`);
+    return { kind: 'object', props, required: new Set(required as string[]), extra };
+  }
+
+  private array(s: Record<string, unknown>, path: string): Schema {
+    const count = (key: string, fallback: number) => {
+      const v = s[key] ?? fallback;
+      if (!Number.isInteger(v) || (v as number) < 0) fail(path, `${key} must be a non-negative integer`);
+      return v as number;
+    };
+    const minItems = count('minItems', 0);
+    const maxItems = s.maxItems === undefined ? Infinity : count('maxItems', 0);
+    if (minItems > maxItems) fail(path, 'minItems is larger than maxItems');
+    const items = s.items === undefined ? ANY : this.parse(s.items, `${path}[]`);
+    return { kind: 'array', items, minItems, maxItems };
+  }
+
+  private ref(ref: string, path: string): Schema {
+    let holder = this.refs.get(ref);
+    if (!holder) {
+      holder = { kind: 'ref', ref, target: null };
+      this.refs.set(ref, holder);
+      holder.target = this.parse(pointer(this.root, ref, path), ref);
+    }
+    return holder;
+  }
+
+  /** Refuses a reference that reaches itself before any object or array opens (no value ends it). */
+  checkRecursion(): void {
+    const leads = (s: Schema, seen: Set<RefSchema>): RefSchema | null => {
+      if (s.kind === 'anyOf') {
+        for (const o of s.options) {
+          const r = leads(o, seen);
+          if (r) return r;
+        }
+      }
+      if (s.kind !== 'ref') return null;
+      if (seen.has(s)) return s;
+      return leads(s.target!, new Set(seen).add(s));
+    };
+    for (const ref of this.refs.values()) {
+      const loop = leads(ref, new Set());
+      if (loop) fail(loop.ref, 'refers to itself before any object or array opens');
+    }
+  }
+}
+
+export function parseSchema(raw: unknown): Schema {
+  const parser = new Parser(raw);
+  const schema = parser.parse(raw, '$');
+  parser.checkRecursion();
+  return schema;
+}
+
+/** A schema with its references followed. */
+export function resolveRef(s: Schema): Exclude<Schema, RefSchema> {
+  while (s.kind === 'ref') s = s.target!;
+  return s;
 }
