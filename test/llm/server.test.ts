@@ -1,8 +1,9 @@
 // The OpenAI-compatible server on 127.0.0.1, driven by the official `openai` client: models,
 // completions (string, token ids, several prompts, n choices, echo with prompt logprobs,
 // logit_bias, stop ids, min_tokens), vLLM's /tokenize and /detokenize, chat streaming with usage,
-// tool calls, JSON mode, OpenAI-style errors, client disconnects that cancel, and the Prometheus
+// tool calls (parsed, or forced by tool_choice), JSON mode, OpenAI-style errors, client disconnects that cancel, and the Prometheus
 // metrics.
+import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -175,7 +176,65 @@ describe('OpenAI-compatible LLM server', () => {
     } finally {
       spy.mockRestore();
     }
-    await expect(client.chat.completions.create({ model: MODEL, messages, tools, tool_choice: 'required' })).rejects.toMatchObject({ status: 400, param: 'tool_choice' });
+  });
+
+  // A forced call is constrained decoding, so the random model itself makes it: its arguments must
+  // validate (ajv) against the tool's parameters, streamed or not.
+  it('forces tool calls: a named function, or tool_choice required', async () => {
+    const ajv = new Ajv({ strict: false });
+    const weather = { type: 'object', properties: { city: { enum: ['Paris', 'Oslo'] }, unit: { enum: ['c', 'f'] }, days: { type: ['boolean', 'null'] } }, required: ['city'] };
+    const time = { $defs: { Zone: { enum: ['utc', 'cet'] } }, type: 'object', properties: { zone: { $ref: '#/$defs/Zone' } }, required: ['zone'], additionalProperties: false };
+    const tools = [
+      { type: 'function' as const, function: { name: 'get_weather', parameters: weather } },
+      { type: 'function' as const, function: { name: 'get_time', parameters: time } },
+    ];
+    const messages = [{ role: 'user' as const, content: 'weather?' }];
+    // A random model pads every gap with whitespace up to the checker's run limit; kept out here,
+    // the calls fit the server's context.
+    const logit_bias: Record<string, number> = {};
+    for (let id = 0; id < TINY_VOCAB; id++) if (/^\s+$/.test(server.engine.tokenizer.decode([id]))) logit_bias[id] = -100;
+    const params = { model: MODEL, messages, tools, max_tokens: 150, temperature: 1, logit_bias };
+    const named = { type: 'function' as const, function: { name: 'get_weather' } };
+    for (const seed of [1, 2, 3]) {
+      const res = await client.chat.completions.create({ ...params, seed, tool_choice: named });
+      expect(res.choices[0].finish_reason).toBe('stop'); // as OpenAI answers a named function
+      const call = res.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+      expect(call.function.name).toBe('get_weather');
+      expect(ajv.validate(weather, JSON.parse(call.function.arguments)), call.function.arguments).toBe(true);
+      // Streamed: the call's id and name first, then its arguments as they come.
+      const stream = await client.chat.completions.create({ ...params, seed, tool_choice: named, stream: true });
+      let args = '';
+      const heads: unknown[] = [];
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        for (const t of chunk.choices[0]?.delta?.tool_calls ?? []) {
+          if (t.id) heads.push({ id: t.id, name: t.function?.name });
+          args += t.function?.arguments ?? '';
+        }
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(heads).toEqual([{ id: expect.stringMatching(/^call_/), name: 'get_weather' }]);
+      expect(args.trim()).toBe(call.function.arguments);
+      expect(finish).toBe('stop');
+
+      const required = await client.chat.completions.create({ ...params, seed, tool_choice: 'required' });
+      expect(required.choices[0].finish_reason).toBe('tool_calls');
+      const calls = required.choices[0].message.tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[];
+      expect(calls.length).toBeGreaterThan(0);
+      for (const c of calls)
+        expect(ajv.validate(c.function.name === 'get_time' ? time : weather, JSON.parse(c.function.arguments)), `${c.function.name} ${c.function.arguments}`).toBe(true);
+      const requiredStream = await client.chat.completions.create({ ...params, seed, tool_choice: 'required', stream: true });
+      const deltas: OpenAI.ChatCompletionChunk.Choice[] = [];
+      for await (const chunk of requiredStream) deltas.push(...chunk.choices);
+      expect(deltas.flatMap((d) => (d.delta.content ? [d.delta.content] : []))).toEqual([]);
+      expect(deltas.at(-1)!.finish_reason).toBe('tool_calls');
+      expect(deltas.at(-1)!.delta.tool_calls!.map((t) => t.function)).toEqual(calls.map((c) => c.function));
+    }
+    await expect(client.chat.completions.create({ ...params, tool_choice: { type: 'function', function: { name: 'nope' } } })).rejects.toMatchObject({ status: 400, param: 'tool_choice' });
+    await expect(client.chat.completions.create({ ...params, tool_choice: 'sometimes' as never })).rejects.toMatchObject({ status: 400, param: 'tool_choice' });
+    const patterned = [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'string', pattern: '^x' } } } } }];
+    await expect(client.chat.completions.create({ ...params, tools: patterned, tool_choice: 'required' })).rejects.toMatchObject({ status: 400, param: 'tools' });
+    await expect(client.chat.completions.create({ ...params, tool_choice: named, response_format: { type: 'json_object' } })).rejects.toMatchObject({ status: 400, param: 'response_format' });
   });
 
   it('takes response_format json_object and json_schema (unsupported schema keywords refused)', async () => {

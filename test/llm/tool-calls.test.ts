@@ -1,11 +1,15 @@
 // Tool calls: the output parser (ts/llm/tool-calls.ts) on the Qwen2/Hermes and Llama 3.1 formats,
+// the schemas of forced calls (tool_choice required or named),
 // assistant tool_calls and tool messages as the chat template gets them, and tools in the template.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { feed, isComplete, jsonStart } from '../../lib/llm/json-constraint';
+import { parseSchema } from '../../lib/llm/json-schema';
 import { parseMessages, parseTools } from '../../lib/llm/server/params';
+import { forcedCalls, forcedCallSchema } from '../../lib/llm/server/tool-choice';
 import { parseToolCalls } from '../../lib/llm/tool-calls';
 import { writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
@@ -32,6 +36,28 @@ describe('tool calls in model output', () => {
   });
 });
 
+describe('forced tool calls (tool_choice required or named)', () => {
+  it('constrain the output to the calls, keeping the references inside each tool\'s parameters', () => {
+    const zone = { $defs: { Zone: { enum: ['utc', 'cet'] } }, type: 'object', properties: { zone: { $ref: '#/$defs/Zone' } }, required: ['zone'] };
+    const time = { type: 'function' as const, function: { name: 'get_time', parameters: zone } };
+    const ping = { type: 'function' as const, function: { name: 'ping' } };
+    for (const tools of [[time], [ping, time]]) {
+      const start = jsonStart(parseSchema(forcedCallSchema(tools, 'required')));
+      const doc = '[{"name": "get_time", "parameters": {"zone": "cet"}}]';
+      expect(isComplete(feed(start, doc)!)).toBe(true);
+      expect(feed(start, '[{"name": "get_time", "parameters": {"zone": "pst"}}]')).toBeNull();
+      expect(forcedCalls(doc, 'required')).toEqual([{ name: 'get_time', arguments: '{"zone":"cet"}' }]);
+    }
+    const both = jsonStart(parseSchema(forcedCallSchema([ping, time], 'required')));
+    expect(isComplete(feed(both, '[{"name": "ping", "parameters": {}}, {"name": "get_time", "parameters": {"zone": "utc"}}]')!)).toBe(true);
+    expect(feed(both, '[]')).toBeNull();
+    expect(feed(both, '[{"name": "ping", "parameters": {"x": 1}}]')).toBeNull(); // no parameters: none taken
+    const named = jsonStart(parseSchema(forcedCallSchema([ping, time], { name: 'get_time' })));
+    expect(isComplete(feed(named, '{"zone": "utc"}')!)).toBe(true);
+    expect(forcedCalls(' {"zone": "utc"}', { name: 'get_time' })).toEqual([{ name: 'get_time', arguments: '{"zone": "utc"}' }]);
+  });
+});
+
 describe('tools and tool messages in the chat template', () => {
   it('passes tools and parsed tool_calls arguments to the template', async () => {
     const model = writeTinyModel({ arch: 'qwen2', seed: 12 });
@@ -48,11 +74,12 @@ describe('tools and tool messages in the chat template', () => {
         { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
         { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
       ]);
-      const tools = parseTools({ tools: [{ type: 'function', function: { name: 'get_weather', parameters: {} } }] });
+      const tools = parseTools({ tools: [{ type: 'function', function: { name: 'get_weather', parameters: {} } }] })?.tools;
       expect(engine.tokenizer.applyChatTemplate(messages, { tools, addGenerationPrompt: false }))
         .toBe('[tool get_weather][user: weather?][call get_weather Paris][result c1: sunny]');
       expect(parseTools({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'none' })).toBeUndefined();
-      expect(() => parseTools({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'required' })).toThrow(/tool_choice/);
+      expect(parseTools({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'required' })?.choice).toBe('required');
+      expect(() => parseTools({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'g' } } })).toThrow(/tool_choice/);
       expect(() => parseTools({ tools: [{ type: 'retrieval' }] })).toThrow(/tools\[0\]/);
       expect(() => parseMessages([{ role: 'assistant', tool_calls: [{ function: { name: 'f', arguments: '{bad' } }] }])).toThrow(/JSON/);
     } finally {

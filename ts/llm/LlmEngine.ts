@@ -361,7 +361,8 @@ export class LlmEngine {
   private choose(it: ScheduledSequence, i: number, logits: Float32Array): { token: number; accepted: boolean } {
     const { seq } = it;
     const s = seq.sampling;
-    const row = seq.constraint ? masked(logits, seq.constraint.allowed()) : logits;
+    const mayEnd = !s.ignoreEos && seq.outputTokens.length >= s.minTokens;
+    const row = seq.constraint ? masked(logits, seq.constraint.allowed(mayEnd)) : logits;
     const draft = i < it.drafts.length ? it.drafts[i] : -1;
     if (draft >= 0 && it.draftProbs)
       return verifyDraftToken(samplingProbs(row, s, seq.promptTokens, seq.outputTokens), it.draftProbs[i], draft, seq.random);

@@ -352,13 +352,14 @@ export class JsonConstraint {
   }
 
   /**
-   * The tokens allowed next: the trie's; once the object is complete, end-of-sequence and
-   * whitespace (which keeps a sequence held open by minTokens valid).
+   * The tokens allowed next: the trie's; once the document is complete, end-of-sequence alone
+   * where it may end the sequence (`mayEnd`), else whitespace (which keeps a sequence held open by
+   * minTokens or ignoreEos valid).
    */
-  allowed(): number[] {
+  allowed(mayEnd: boolean): number[] {
     if (this.state === null) return [...this.eosTokenIds];
-    const tokens = this.trie.allowed(this.state);
-    return isComplete(this.state) ? [...this.eosTokenIds, ...tokens] : tokens;
+    if (!isComplete(this.state)) return this.trie.allowed(this.state);
+    return mayEnd && this.eosTokenIds.length > 0 ? [...this.eosTokenIds] : this.trie.allowed(this.state);
   }
 
   advance(token: number): void {

@@ -14,7 +14,7 @@ import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
 import { registerTokenizeRoutes } from './tokenize';
-import { assistantReply, finalDelta, streamableContent } from './tool-response';
+import { assistantReply, finalDelta, namedCallDelta, streamableContent } from './tool-response';
 
 type Kind = 'completion' | 'chat';
 
@@ -111,7 +111,7 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
   const created = Math.floor(Date.now() / 1000);
   const object = kind === 'chat' ? (parsed.stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
   const base = { id, object, created, model: engine.modelName };
-  const tools = kind === 'chat' && (parsed.chatTemplate?.tools?.length ?? 0) > 0;
+  const toolChoice = kind === 'chat' ? parsed.toolChoice : undefined;
   const cancelAll = () => choices.forEach((c) => void c.generation.return());
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) cancelAll();
@@ -127,8 +127,8 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
       ...base,
       choices: results.map(({ c, chunks }) => {
         if (kind === 'chat') {
-          const r = assistantReply(c.generation.outputText, tools);
-          const finish = r.toolCalls ? 'tool_calls' : finishReasonOf(c.generation.finishReason);
+          const r = assistantReply(c.generation.outputText, toolChoice, c.generation.finishReason === 'stop');
+          const finish = r.finishReason ?? finishReasonOf(c.generation.finishReason);
           return { index: c.index, message: r.message, logprobs: chatLogprobs(engine, chunks), finish_reason: finish };
         }
         return {
@@ -150,22 +150,27 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
       for (const c of choices) send({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
     await Promise.all(choices.map(async (c) => {
       let echoed = c.echo === null;
-      let sent = 0;  // content chars streamed (with tools)
+      let sent = 0;  // content chars streamed (with tools); a named call: its deltas
       for await (const chunk of c.generation) {
         // The prompt's log-probabilities are complete once its first token has come.
         if (!echoed) send({ ...base, choices: [{ index: c.index, text: c.echo, logprobs: promptLogprobsOf(engine, c.generation), finish_reason: null }] });
         echoed = true;
         const finish = finishReasonOf(chunk.finishReason);
-        if (tools) {
+        if (typeof toolChoice === 'object') {
+          if (chunk.text === '' && sent > 0 && finish === null) continue;
+          send({ ...base, choices: [{ index: c.index, delta: namedCallDelta(toolChoice.name, sent++ === 0, chunk.text), logprobs: null, finish_reason: finish }] });
+          continue;
+        }
+        if (toolChoice !== undefined) {
           const text = c.generation.outputText;
           if (finish === null) {
-            const end = streamableContent(text);
+            const end = toolChoice === 'required' ? 0 : streamableContent(text);
             if (end > sent) send({ ...base, choices: [{ index: c.index, delta: { content: text.slice(sent, end) }, logprobs: null, finish_reason: null }] });
             sent = Math.max(sent, end);
             continue;
           }
-          const r = assistantReply(text, true);
-          send({ ...base, choices: [{ index: c.index, delta: finalDelta(r, text, sent), logprobs: null, finish_reason: r.toolCalls ? 'tool_calls' : finish }] });
+          const r = assistantReply(text, toolChoice, chunk.finishReason === 'stop');
+          send({ ...base, choices: [{ index: c.index, delta: finalDelta(r, text, sent), logprobs: null, finish_reason: r.finishReason ?? finish }] });
           continue;
         }
         if (chunk.text === '' && finish === null && !chunk.logprobs) continue;

@@ -3,7 +3,9 @@
 import type { PromptInput } from '../LlmEngine';
 import type { SamplingParams } from '../sampling';
 import type { ChatMessage, ChatTemplateOptions } from '../tokenizer';
+import { parseSchema } from '../json-schema';
 import { invalidParam } from './errors';
+import { forcedCallSchema, type FunctionTool, parametersOf, type ToolChoice } from './tool-choice';
 
 export type Body = Record<string, unknown>;
 
@@ -19,6 +21,8 @@ export interface ParsedRequest {
   n: number;
   /** Chat: how the messages are rendered. */
   chatTemplate?: ChatTemplateOptions;
+  /** Chat with tools: how calls are made (undefined: no tools). */
+  toolChoice?: ToolChoice;
 }
 
 function optional<T>(body: Body, key: string, check: (v: unknown) => boolean, what: string): T | undefined {
@@ -98,9 +102,10 @@ export function parseChatRequest(body: Body): ParsedRequest {
   const messages = parseMessages(body.messages);
   const wantLogprobs = optional<boolean>(body, 'logprobs', (v) => typeof v === 'boolean', 'a boolean');
   const top = optional<number>(body, 'top_logprobs', isInt, 'an integer');
+  const offered = parseTools(body);
   return {
-    ...c, prompts: [messages], echo: false, chatTemplate: { ...parseChatTemplateOptions(body), tools: parseTools(body) },
-    sampling: { ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined },
+    ...c, prompts: [messages], echo: false, chatTemplate: { ...parseChatTemplateOptions(body), tools: offered?.tools }, toolChoice: offered?.choice,
+    sampling: forceToolCall({ ...c.sampling, logprobs: wantLogprobs ? top ?? 0 : undefined }, offered),
   };
 }
 
@@ -153,17 +158,42 @@ function parseMessageToolCalls(raw: unknown, i: number): NonNullable<ChatMessage
   });
 }
 
-/** Chat tools: OpenAI's function tools; tool_choice 'auto' (the default) or 'none' (tools ignored). */
-export function parseTools(body: Body): unknown[] | undefined {
-  const tools = optional<unknown[]>(body, 'tools', (v) => Array.isArray(v), 'an array');
-  const choice = body.tool_choice ?? 'auto';
-  if (choice !== 'auto' && choice !== 'none')
-    throw invalidParam('tool_choice', "only tool_choice 'auto' and 'none' are supported (a forced call needs constrained decoding)");
-  if (!tools || tools.length === 0 || choice === 'none') return undefined;
+/**
+ * Chat tools: OpenAI's function tools, and tool_choice: 'auto' (the default), 'required', a named
+ * function ({ type: 'function', function: { name } }), or 'none' (tools ignored). A forced call's
+ * parameters must be schemas JSON mode can enforce.
+ */
+export function parseTools(body: Body): { tools: FunctionTool[]; choice: ToolChoice } | undefined {
+  const tools = optional<FunctionTool[]>(body, 'tools', (v) => Array.isArray(v), 'an array');
+  const raw = body.tool_choice ?? 'auto';
+  if (!tools || tools.length === 0 || raw === 'none') return undefined;
   for (const [i, t] of tools.entries()) {
-    const tool = t as { type?: unknown; function?: { name?: unknown } };
-    if (tool?.type !== 'function' || typeof tool.function?.name !== 'string')
+    if (t?.type !== 'function' || typeof t.function?.name !== 'string')
       throw invalidParam(`tools[${i}]`, `'tools[${i}]' must be { type: 'function', function: { name, ... } }`);
   }
-  return tools;
+  const named = (raw as { type?: unknown; function?: { name?: unknown } })?.function?.name;
+  let choice: ToolChoice;
+  if (raw === 'auto' || raw === 'required') choice = raw;
+  else if ((raw as { type?: unknown }).type === 'function' && typeof named === 'string') choice = { name: named };
+  else throw invalidParam('tool_choice', "tool_choice must be 'auto', 'required', 'none' or { type: 'function', function: { name } }");
+  if (typeof choice === 'object' && !tools.some((t) => t.function.name === named))
+    throw invalidParam('tool_choice', `tool_choice names '${named}', which is not among the tools`);
+  if (choice !== 'auto') {
+    for (const t of tools.filter((t) => choice === 'required' || t.function.name === named)) {
+      try {
+        parseSchema(parametersOf(t));
+      } catch (e) {
+        throw invalidParam('tools', `the parameters of '${t.function.name}' cannot be enforced for tool_choice: ${(e as Error).message}`);
+      }
+    }
+  }
+  return { tools, choice };
+}
+
+// A forced call: the output is constrained to the calls' JSON (tool-choice.ts).
+function forceToolCall(sampling: SamplingParams, offered: ReturnType<typeof parseTools>): SamplingParams {
+  if (offered === undefined || offered.choice === 'auto') return sampling;
+  if (sampling.responseFormat !== undefined && sampling.responseFormat !== 'text')
+    throw invalidParam('response_format', 'response_format cannot be combined with a forced tool_choice');
+  return { ...sampling, responseFormat: { jsonSchema: forcedCallSchema(offered.tools, offered.choice) } };
 }
