@@ -362,7 +362,7 @@ export class LlmEngine {
     const { seq } = it;
     const s = seq.sampling;
     const mayEnd = !s.ignoreEos && seq.outputTokens.length >= s.minTokens;
-    const row = seq.constraint ? masked(logits, seq.constraint.allowed(mayEnd)) : logits;
+    const row = seq.constraint ? seq.constraint.mask(logits, mayEnd) : logits;
     const draft = i < it.drafts.length ? it.drafts[i] : -1;
     if (draft >= 0 && it.draftProbs)
       return verifyDraftToken(samplingProbs(row, s, seq.promptTokens, seq.outputTokens), it.draftProbs[i], draft, seq.random);
@@ -429,9 +429,3 @@ export function startLlmEngine(dir: string, options: LlmEngineOptions = {}): Pro
   return LlmEngine.load(dir, options);
 }
 
-/** A copy of `row` with every token but `allowed` at -infinity. */
-function masked(row: Float32Array, allowed: readonly number[]): Float32Array {
-  const out = new Float32Array(row.length).fill(-Infinity);
-  for (const id of allowed) out[id] = row[id];
-  return out;
-}

@@ -304,21 +304,37 @@ function insert(root: TrieNode, text: string, id: number): void {
 export class TokenTrie {
   private readonly root: TrieNode = { children: new Map(), ids: [] };
   private readonly stringSpecial: TrieNode = { children: new Map(), ids: [] };
-  private readonly plain: number[] = [];
+  /** 1 at the ids of plain tokens. */
+  private readonly isPlain: Uint8Array;
 
   constructor(texts: readonly (string | null)[]) {
+    this.isPlain = new Uint8Array(texts.length);
     texts.forEach((text, id) => {
       if (!text) return;
       insert(this.root, text, id);
       if (/["\\\u0000-\u001f]/.test(text)) insert(this.stringSpecial, text, id);
-      else this.plain.push(id);
+      else this.isPlain[id] = 1;
     });
   }
 
-  /** Ids of every token whose whole text the checker accepts from state `s`. */
-  allowed(s: JsonState): number[] {
-    if (takesEveryPlainToken(s)) return [...this.plain, ...this.walk(this.stringSpecial, s)];
-    return this.walk(this.root, s);
+  /**
+   * A copy of the logits `row` with every token whose whole text the checker does not accept from
+   * `s` at -infinity. Inside a string, plain tokens are copied in one pass (no list of nearly every
+   * id).
+   */
+  mask(s: JsonState, row: Float32Array): Float32Array {
+    const out = new Float32Array(row.length);
+    let ids: number[];
+    if (takesEveryPlainToken(s)) {
+      const plain = this.isPlain;
+      for (let i = 0; i < row.length; i++) out[i] = plain[i] === 1 ? row[i] : -Infinity;
+      ids = this.walk(this.stringSpecial, s);
+    } else {
+      out.fill(-Infinity);
+      ids = this.walk(this.root, s);
+    }
+    for (const id of ids) out[id] = row[id];
+    return out;
   }
 
   private walk(root: TrieNode, s: JsonState): number[] {
@@ -352,14 +368,18 @@ export class JsonConstraint {
   }
 
   /**
-   * The tokens allowed next: the trie's; once the document is complete, end-of-sequence alone
-   * where it may end the sequence (`mayEnd`), else whitespace (which keeps a sequence held open by
-   * minTokens or ignoreEos valid).
+   * The logits `row` masked to the tokens allowed next: the trie's; once the document is complete,
+   * end-of-sequence alone where it may end the sequence (`mayEnd`), else whitespace (which keeps a
+   * sequence held open by minTokens or ignoreEos valid).
    */
-  allowed(mayEnd: boolean): number[] {
-    if (this.state === null) return [...this.eosTokenIds];
-    if (!isComplete(this.state)) return this.trie.allowed(this.state);
-    return mayEnd && this.eosTokenIds.length > 0 ? [...this.eosTokenIds] : this.trie.allowed(this.state);
+  mask(row: Float32Array, mayEnd: boolean): Float32Array {
+    const endOnly = this.state === null || (isComplete(this.state) && mayEnd && this.eosTokenIds.length > 0);
+    if (endOnly) {
+      const out = new Float32Array(row.length).fill(-Infinity);
+      for (const id of this.eosTokenIds) out[id] = row[id];
+      return out;
+    }
+    return this.trie.mask(this.state!, row);
   }
 
   advance(token: number): void {
