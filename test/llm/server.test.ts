@@ -255,6 +255,28 @@ describe('OpenAI-compatible LLM server', () => {
     await expect(client.chat.completions.create({ model: MODEL, messages, response_format: { type: 'xml' } as never })).rejects.toMatchObject({ status: 400, param: 'response_format' });
   });
 
+  it("takes vLLM's structured_outputs and guided_json / guided_choice (regex and grammar refused)", async () => {
+    const messages = [{ role: 'user' as const, content: 'Sentiment?' }];
+    const choice = ['positive', 'negative', 'neutral'];
+    for (const extra of [{ guided_choice: choice }, { structured_outputs: { choice } }]) {
+      const res = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 30, temperature: 1, seed: 4, ...extra } as never) as OpenAI.ChatCompletion;
+      expect(choice).toContain(res.choices[0].message.content);
+      const done = await client.completions.create({ model: MODEL, prompt: 'Sentiment:', max_tokens: 30, temperature: 1, seed: 5, ...extra } as never) as OpenAI.Completion;
+      expect(choice).toContain(done.choices[0].text);
+    }
+    const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+    for (const extra of [{ guided_json: schema }, { guided_json: JSON.stringify(schema) }, { structured_outputs: { json: schema } }]) {
+      const res = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 150, temperature: 1, seed: 4, ...extra } as never) as OpenAI.ChatCompletion;
+      const text = res.choices[0].message.content!;
+      if (res.choices[0].finish_reason === 'stop') expect(typeof JSON.parse(text).ok).toBe('boolean');
+      else expect(feed(jsonStart(parseSchema(schema)), text), text).not.toBeNull();
+    }
+    for (const [extra, param] of [[{ guided_regex: '\\d+' }, 'guided_regex'], [{ structured_outputs: { regex: 'x' } }, 'structured_outputs'],
+      [{ guided_choice: ['a'], response_format: { type: 'json_object' } }, 'guided_choice'], [{ guided_choice: [] }, 'guided_choice']] as const)
+      await expect(client.chat.completions.create({ model: MODEL, messages, ...extra } as never)).rejects.toMatchObject({ status: 400, param });
+    await expect(client.chat.completions.create({ model: MODEL, messages, guided_choice: choice, min_tokens: 2 } as never)).rejects.toMatchObject({ status: 400 });
+  });
+
   it('streams chat completions with usage, matching the non-streamed answer', async () => {
     const messages = [{ role: 'user' as const, content: 'hello there' }];
     const whole = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 10, temperature: 0, logprobs: true, top_logprobs: 2 });

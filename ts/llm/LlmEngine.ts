@@ -11,14 +11,14 @@ import { nativeConfig, readModelConfig, type ModelConfig } from './config';
 import { DraftModel } from './draft-model';
 import { LlmGeneration } from './generation';
 import { readGenerationConfig, withDefaults } from './generation-config';
+import { ChoiceConstraint } from './choice-constraint';
 import { JsonConstraint, TokenTrie } from './json-constraint';
-import type { Schema } from './json-schema';
 import { loadNativeLlm, type LlmDevice, type MatmulPrecision, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
-import { adjustsLogits, argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling';
+import { adjustsLogits, argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type ResolvedSampling, type SamplingParams, type TokenLogprobs } from './sampling';
 import { BlockManager } from './scheduler/block-manager';
 import { buildBatch, logitsRows, Scheduler, type ScheduledBatch, type ScheduledSequence, type SpeculativeConfig } from './scheduler/scheduler';
-import { Sequence, type FinishReason } from './scheduler/sequence';
+import { Sequence, type FinishReason, type OutputConstraint } from './scheduler/sequence';
 import { verifyDraftToken } from './spec-sampling';
 import { LlmTokenizer, type ChatMessage, type ChatTemplateOptions } from './tokenizer';
 
@@ -112,7 +112,7 @@ export class LlmEngine {
   private readonly requests = new Map<Sequence, RequestState>();
   private nextId = 0;
   /** JSON mode's view of the vocabulary, built on the first request that asks for it. */
-  private jsonVocabulary: { texts: (string | null)[]; trie: TokenTrie } | null = null;
+  private vocabularyTrie: { texts: (string | null)[]; trie: TokenTrie } | null = null;
   private looping = false;
   private disposed = false;
   private readonly counters = { promptTokens: 0, generationTokens: 0, steps: 0, draftTokens: 0, acceptedDraftTokens: 0 };
@@ -201,7 +201,7 @@ export class LlmEngine {
     let seq: Sequence | null = null;
     const promptLogprobs = sampling.promptLogprobs === null ? null : [null];
     const generation = new LlmGeneration(this.tokenizer, prompt, sampling.stop, () => seq && this.abort(seq), promptLogprobs);
-    const constraint = sampling.json ? this.jsonConstraint(sampling.json) : null;
+    const constraint = sampling.format ? this.constraint(sampling.format) : null;
     seq = new Sequence(this.nextId++, prompt, sampling, makeRandom(sampling.seed), performance.now(), generation, promptLogprobs, constraint);
     this.requests.set(seq, { generation, arrival: performance.now(), firstTokenAt: null, lastTokenAt: null });
     this.counters.promptTokens += prompt.length;
@@ -250,13 +250,15 @@ export class LlmEngine {
     this.draft?.dispose();
   }
 
-  private jsonConstraint(schema: Schema): JsonConstraint {
-    if (!this.jsonVocabulary) {
+  private constraint(format: NonNullable<ResolvedSampling['format']>): OutputConstraint {
+    if (!this.vocabularyTrie) {
       // Special tokens decode to '' when skipped: they stay out of the trie (EOS is allowed apart).
       const texts = this.tokenizer.continuationTexts(this.config.vocabSize);
-      this.jsonVocabulary = { texts, trie: new TokenTrie(texts) };
+      this.vocabularyTrie = { texts, trie: new TokenTrie(texts) };
     }
-    return new JsonConstraint(schema, this.jsonVocabulary.trie, this.jsonVocabulary.texts, [...this.tokenizer.eosTokenIds]);
+    const { texts, trie } = this.vocabularyTrie;
+    const eos = [...this.tokenizer.eosTokenIds];
+    return 'json' in format ? new JsonConstraint(format.json, trie, texts, eos) : new ChoiceConstraint(format.choice, trie, texts, eos);
   }
 
   private abort(seq: Sequence): void {
@@ -361,7 +363,7 @@ export class LlmEngine {
   private choose(it: ScheduledSequence, i: number, logits: Float32Array): { token: number; accepted: boolean } {
     const { seq } = it;
     const s = seq.sampling;
-    const mayEnd = !s.ignoreEos && seq.outputTokens.length >= s.minTokens;
+    const mayEnd = !s.ignoreEos && seq.outputLength >= s.minTokens;
     const row = seq.constraint ? seq.constraint.mask(logits, mayEnd) : logits;
     const draft = i < it.drafts.length ? it.drafts[i] : -1;
     if (draft >= 0 && it.draftProbs)

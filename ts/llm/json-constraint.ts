@@ -7,6 +7,7 @@
 // sharing a rejected prefix are rejected together. Token texts are decoded one by one: a token
 // holding part of a multi-byte character decodes to U+FFFD, which only a string accepts.
 import { ANY, ANY_OBJECT, resolveRef, type Schema } from './json-schema';
+import type { OutputConstraint } from './scheduler/sequence';
 
 // An open object or array: its schema, for an object the keys it has and the key whose value is
 // being read, for an array the count of its items.
@@ -297,7 +298,8 @@ function insert(root: TrieNode, text: string, id: number): void {
 }
 
 /**
- * The vocabulary as a trie of token texts (empty texts and special tokens left out). Inside a
+ * The vocabulary as a trie of token texts (empty texts and special tokens left out), for JSON
+ * and choice modes. Inside a
  * string most tokens are plain text (no quote, backslash or control character), always allowed
  * there: they are listed apart, and a string walks only the trie of the others.
  */
@@ -337,6 +339,18 @@ export class TokenTrie {
     return out;
   }
 
+  /** Ids of the tokens whose whole text begins `text`. */
+  prefixesOf(text: string): number[] {
+    const out: number[] = [];
+    let node: TrieNode | undefined = this.root;
+    for (const c of text) {
+      node = node.children.get(c);
+      if (!node) break;
+      out.push(...node.ids);
+    }
+    return out;
+  }
+
   private walk(root: TrieNode, s: JsonState): number[] {
     const out: number[] = [];
     const walk = (node: TrieNode, state: JsonState) => {
@@ -355,7 +369,7 @@ export class TokenTrie {
 }
 
 /** One sequence's JSON mode: the state of its output so far and the tokens it may take next. */
-export class JsonConstraint {
+export class JsonConstraint implements OutputConstraint {
   private state: JsonState | null;
 
   constructor(

@@ -32,9 +32,10 @@ export interface SamplingParams {
   priority?: number;
   /**
    * 'json_object': the output is constrained to one JSON object; { jsonSchema }: to a value of that
-   * schema (the subset of json-schema.ts). Default 'text'.
+   * schema (the subset of json-schema.ts); { choice }: to exactly one of these strings (not with
+   * minTokens or ignoreEos, which would hold it past its end). Default 'text'.
    */
-  responseFormat?: 'text' | 'json_object' | { jsonSchema: unknown };
+  responseFormat?: 'text' | 'json_object' | { jsonSchema: unknown } | { choice: readonly string[] };
   signal?: AbortSignal;
 }
 
@@ -58,8 +59,8 @@ export interface ResolvedSampling {
   logprobs: number | null;
   promptLogprobs: number | null;
   priority: number;
-  /** JSON mode's schema (any object for json_object), or null. */
-  json: Schema | null;
+  /** The output's constraint: JSON mode's schema (any object for json_object), choices, or null. */
+  format: { json: Schema } | { choice: string[] } | null;
 }
 
 export interface TokenLogprobs {
@@ -74,11 +75,20 @@ function numberParam(name: string, v: unknown, fallback: number, ok: (x: number)
   return v;
 }
 
-function resolveFormat(format: SamplingParams['responseFormat']): Schema | null {
+function resolveFormat(p: SamplingParams): ResolvedSampling['format'] {
+  const format = p.responseFormat;
   if (format === undefined || format === null || format === 'text') return null;
-  if (format === 'json_object') return ANY_OBJECT;
-  if (typeof format === 'object' && 'jsonSchema' in format) return parseSchema(format.jsonSchema);
-  throw new HsError('ERR_INVALID_ARGUMENT', `responseFormat must be 'text', 'json_object' or { jsonSchema }, got ${JSON.stringify(format)}`);
+  if (format === 'json_object') return { json: ANY_OBJECT };
+  if (typeof format === 'object' && 'jsonSchema' in format) return { json: parseSchema(format.jsonSchema) };
+  if (typeof format === 'object' && 'choice' in format) {
+    const choice = format.choice;
+    if (!Array.isArray(choice) || choice.length === 0 || !choice.every((c) => typeof c === 'string' && c.length > 0))
+      throw new HsError('ERR_INVALID_ARGUMENT', 'responseFormat.choice must be a non-empty array of non-empty strings');
+    if ((p.minTokens ?? 0) > 0 || p.ignoreEos === true)
+      throw new HsError('ERR_INVALID_ARGUMENT', 'a choice cannot be combined with minTokens or ignoreEos (they would hold the output past its end)');
+    return { choice: [...choice] };
+  }
+  throw new HsError('ERR_INVALID_ARGUMENT', `responseFormat must be 'text', 'json_object', { jsonSchema } or { choice }, got ${JSON.stringify(format)}`);
 }
 
 function topCount(name: string, v: number | undefined): number | null {
@@ -123,7 +133,7 @@ export function resolveSampling(p: SamplingParams, vocabSize: number, eosTokenId
     logprobs: topCount('logprobs', p.logprobs),
     promptLogprobs: topCount('promptLogprobs', p.promptLogprobs),
     priority: numberParam('priority', p.priority, 0, Number.isInteger, 'an integer'),
-    json: resolveFormat(p.responseFormat),
+    format: resolveFormat(p),
   };
 }
 

@@ -1,10 +1,16 @@
 // One request inside the engine: its tokens, how many of them have KV in the cache, its blocks,
 // and where its output goes.
 import type { BlockOwner } from './block-manager';
-import type { JsonConstraint } from '../json-constraint';
 import type { ResolvedSampling, TokenLogprobs } from '../sampling';
 
 export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
+
+/** Constrained output (JSON or choice mode): what it may take next, advanced by each token. */
+export interface OutputConstraint {
+  /** `row` with the tokens not allowed next at -infinity; `mayEnd`: end-of-sequence may end it now. */
+  mask(row: Float32Array, mayEnd: boolean): Float32Array;
+  advance(token: number): void;
+}
 
 /** One generated token as the engine reports it. */
 export interface TokenEvent {
@@ -42,8 +48,8 @@ export class Sequence implements BlockOwner {
     readonly sink: SequenceSink,
     /** Filled in prompt order when sampling.promptLogprobs is set: entry i for prompt token i (0: null). */
     readonly promptLogprobs: (TokenLogprobs | null)[] | null = null,
-    /** JSON mode: the tokens the output may take next (advanced by each appended token). */
-    readonly constraint: JsonConstraint | null = null,
+    /** JSON or choice mode: the tokens the output may take next (advanced by each appended token). */
+    readonly constraint: OutputConstraint | null = null,
   ) {
     this.tokens = [...prompt];
     this.promptLength = prompt.length;

@@ -37,14 +37,50 @@ const isTokenList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(
 
 const MAX_N = 128;
 
-// response_format: { type: 'text' | 'json_object' } or { type: 'json_schema', json_schema: { schema } }.
+// The output's constraint, in OpenAI's response_format ({ type: 'text' | 'json_object' } or
+// { type: 'json_schema', json_schema: { schema } }) or vLLM's structured_outputs ({ json } or
+// { choice }) and older guided_json / guided_choice; at most one of them.
 function parseResponseFormat(body: Body): SamplingParams['responseFormat'] {
+  const given = ['response_format', 'structured_outputs', 'guided_json', 'guided_choice', 'guided_regex', 'guided_grammar']
+    .filter((k) => body[k] !== undefined && body[k] !== null);
+  if (given.length > 1) throw invalidParam(given[1], `'${given[0]}' and '${given[1]}' cannot both constrain the output`);
+  for (const k of ['guided_regex', 'guided_grammar'])
+    if (given[0] === k) throw invalidParam(k, `'${k}' is not supported (JSON schemas and choices are)`);
+  if (given[0] === 'structured_outputs') return parseStructuredOutputs(body.structured_outputs);
+  if (given[0] === 'guided_json') return { jsonSchema: jsonValue('guided_json', body.guided_json) };
+  if (given[0] === 'guided_choice') return { choice: choiceList('guided_choice', body.guided_choice) };
   const format = optional<{ type?: unknown; json_schema?: { schema?: unknown } }>(body, 'response_format', (v) => typeof v === 'object' && !Array.isArray(v), 'an object');
   if (format === undefined) return undefined;
   if (format.type === 'text' || format.type === 'json_object') return format.type;
   if (format.type === 'json_schema' && typeof format.json_schema === 'object' && format.json_schema !== null && format.json_schema.schema !== undefined)
     return { jsonSchema: format.json_schema.schema };
   throw invalidParam('response_format', "response_format must be { type: 'text' | 'json_object' } or { type: 'json_schema', json_schema: { schema } }");
+}
+
+function parseStructuredOutputs(raw: unknown): SamplingParams['responseFormat'] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidParam('structured_outputs', "'structured_outputs' must be an object");
+  const o = raw as Body;
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined && o[k] !== null);
+  if (keys.length === 1 && keys[0] === 'json') return { jsonSchema: jsonValue('structured_outputs.json', o.json) };
+  if (keys.length === 1 && keys[0] === 'choice') return { choice: choiceList('structured_outputs.choice', o.choice) };
+  if (keys.length === 1 && keys[0] === 'json_object' && o.json_object === true) return 'json_object';
+  throw invalidParam('structured_outputs', "'structured_outputs' must hold one of json, json_object or choice (regex and grammar are not supported)");
+}
+
+// A JSON schema given as an object or as its JSON text (vLLM takes both).
+function jsonValue(field: string, v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    throw invalidParam(field, `'${field}' must be a JSON schema (an object or its JSON text)`);
+  }
+}
+
+function choiceList(field: string, v: unknown): string[] {
+  if (!Array.isArray(v) || v.length === 0 || !v.every((c) => typeof c === 'string' && c.length > 0))
+    throw invalidParam(field, `'${field}' must be a non-empty array of non-empty strings`);
+  return v;
 }
 
 function common(body: Body, maxTokensDefault: number | undefined): Omit<ParsedRequest, 'prompts' | 'echo'> {
