@@ -12,7 +12,8 @@ import path from 'node:path';
 import { Bench } from 'tinybench';
 
 const require = createRequire(import.meta.url);
-const { TokenTrie, feed, jsonStart } = require('../../lib/llm/json-constraint.js');
+const { feed, jsonMask, jsonStart } = require('../../lib/llm/json-constraint.js');
+const { TokenTrie } = require('../../lib/llm/token-trie.js');
 const { ANY_OBJECT, parseSchema } = require('../../lib/llm/json-schema.js');
 const { writeRandomLlama } = require('../../lib/llm/bench/randomLlama.js');
 const { startLlmEngine } = require('../../lib/llm/index.js');
@@ -48,7 +49,7 @@ const bench = new Bench({ time: 2000, warmupTime: 300, retainSamples: true });
 bench.add('decode step (small, batch 1)', async () => { await engine.model.forward(batch); });
 for (const [label, start, prefix] of states) {
   const s = feed(start, prefix);
-  bench.add(`mask: ${label}`, () => { trie.mask(s, logits); });
+  bench.add(`mask: ${label}`, () => { jsonMask(trie, s, logits); });
 }
 await bench.run();
 engine.dispose();

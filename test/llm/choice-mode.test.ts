@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ChoiceConstraint } from '../../lib/llm/choice-constraint';
-import { TokenTrie } from '../../lib/llm/json-constraint';
+import { TokenTrie } from '../../lib/llm/token-trie';
 import { writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
 

@@ -11,7 +11,8 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 
-import { feed, isComplete, JSON_START, jsonStart, type JsonState, step, TokenTrie } from '../../lib/llm/json-constraint';
+import { feed, isComplete, JSON_START, jsonMask, jsonStart, type JsonState, step } from '../../lib/llm/json-constraint';
+import { TokenTrie } from '../../lib/llm/token-trie';
 import { parseSchema } from '../../lib/llm/json-schema';
 import { IncrementalDetokenizer, LlmTokenizer } from '../../lib/llm/tokenizer';
 import { writeTinyModel } from '../fixtures/hf-model';
@@ -27,7 +28,7 @@ const INVALID = ['[1]', '"x"', '1', '{a:1}', '{"a":01}', '{"a":1,}', '{"a" 1}', 
 // The ids a trie's mask lets through from state `s`, each with its logit unchanged.
 function maskedIds(trie: TokenTrie, s: JsonState, vocab: number): number[] {
   const row = Float32Array.from({ length: vocab }, () => Math.random() * 20 - 10);
-  const out = trie.mask(s, row);
+  const out = jsonMask(trie, s, row);
   const ids = [...out.keys()].filter((id) => out[id] !== -Infinity);
   for (const id of ids) expect(out[id]).toBe(row[id]);
   return ids;

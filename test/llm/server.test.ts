@@ -255,7 +255,7 @@ describe('OpenAI-compatible LLM server', () => {
     await expect(client.chat.completions.create({ model: MODEL, messages, response_format: { type: 'xml' } as never })).rejects.toMatchObject({ status: 400, param: 'response_format' });
   });
 
-  it("takes vLLM's structured_outputs and guided_json / guided_choice (regex and grammar refused)", async () => {
+  it("takes vLLM's structured_outputs and guided_json / guided_choice / guided_regex (grammar refused)", async () => {
     const messages = [{ role: 'user' as const, content: 'Sentiment?' }];
     const choice = ['positive', 'negative', 'neutral'];
     for (const extra of [{ guided_choice: choice }, { structured_outputs: { choice } }]) {
@@ -271,10 +271,16 @@ describe('OpenAI-compatible LLM server', () => {
       if (res.choices[0].finish_reason === 'stop') expect(typeof JSON.parse(text).ok).toBe('boolean');
       else expect(feed(jsonStart(parseSchema(schema)), text), text).not.toBeNull();
     }
-    for (const [extra, param] of [[{ guided_regex: '\\d+' }, 'guided_regex'], [{ structured_outputs: { regex: 'x' } }, 'structured_outputs'],
+    const regex = '(yes|no), [a-z]{2,8}\\.';
+    for (const extra of [{ guided_regex: regex }, { structured_outputs: { regex } }]) {
+      const res = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 30, temperature: 1, seed: 4, ...extra } as never) as OpenAI.ChatCompletion;
+      expect(res.choices[0].message.content).toMatch(new RegExp(`^(?:${regex})$`));
+    }
+    for (const [extra, param] of [[{ guided_grammar: 'root ::= "x"' }, 'guided_grammar'], [{ structured_outputs: { grammar: 'x' } }, 'structured_outputs'],
       [{ guided_choice: ['a'], response_format: { type: 'json_object' } }, 'guided_choice'], [{ guided_choice: [] }, 'guided_choice']] as const)
       await expect(client.chat.completions.create({ model: MODEL, messages, ...extra } as never)).rejects.toMatchObject({ status: 400, param });
     await expect(client.chat.completions.create({ model: MODEL, messages, guided_choice: choice, min_tokens: 2 } as never)).rejects.toMatchObject({ status: 400 });
+    await expect(client.chat.completions.create({ model: MODEL, messages, guided_regex: 'a(?=b)' } as never)).rejects.toMatchObject({ status: 400 });
   });
 
   it('streams chat completions with usage, matching the non-streamed answer', async () => {

@@ -12,7 +12,9 @@ import { DraftModel } from './draft-model';
 import { LlmGeneration } from './generation';
 import { readGenerationConfig, withDefaults } from './generation-config';
 import { ChoiceConstraint } from './choice-constraint';
-import { JsonConstraint, TokenTrie } from './json-constraint';
+import { JsonConstraint } from './json-constraint';
+import { RegexConstraint } from './regex-constraint';
+import { TokenTrie } from './token-trie';
 import { loadNativeLlm, type LlmDevice, type MatmulPrecision, type NativeLlm, type WeightType } from './native';
 import { readCheckpointTensors } from './safetensors';
 import { adjustsLogits, argmax, isGreedy, makeRandom, resolveSampling, sampleToken, samplingProbs, tokenLogprobs, type ResolvedSampling, type SamplingParams, type TokenLogprobs } from './sampling';
@@ -258,7 +260,9 @@ export class LlmEngine {
     }
     const { texts, trie } = this.vocabularyTrie;
     const eos = [...this.tokenizer.eosTokenIds];
-    return 'json' in format ? new JsonConstraint(format.json, trie, texts, eos) : new ChoiceConstraint(format.choice, trie, texts, eos);
+    if ('json' in format) return new JsonConstraint(format.json, trie, texts, eos);
+    if ('regex' in format) return new RegexConstraint(format.regex, trie, texts, eos);
+    return new ChoiceConstraint(format.choice, trie, texts, eos);
   }
 
   private abort(seq: Sequence): void {

@@ -1,7 +1,7 @@
 // Choice mode (vLLM's guided_choice / structured_outputs.choice): the output is exactly one of the
 // given strings. Each step allows the tokens whose text continues the output along a choice, and
 // end-of-sequence once the output is one.
-import type { TokenTrie } from './json-constraint';
+import type { TokenTrie } from './token-trie';
 import type { OutputConstraint } from './scheduler/sequence';
 
 export class ChoiceConstraint implements OutputConstraint {

@@ -3,11 +3,12 @@
 // document (RFC 8259; insignificant whitespace allowed, nothing after it but end-of-sequence): any
 // object, or a value of the schema subset of json-schema.ts. Where a value may take several schemas
 // (anyOf) and its text so far fits more than one, the state is a fork of one state per reading.
-// The vocabulary's token texts sit in a trie, walked with the checker's state, so that tokens
-// sharing a rejected prefix are rejected together. Token texts are decoded one by one: a token
-// holding part of a multi-byte character decodes to U+FFFD, which only a string accepts.
+// The vocabulary's token texts sit in a trie (token-trie.ts), walked with the checker's state.
+// Token texts are decoded one by one: a token holding part of a multi-byte character decodes to
+// U+FFFD, which only a string accepts.
 import { ANY, ANY_OBJECT, resolveRef, type Schema } from './json-schema';
 import type { OutputConstraint } from './scheduler/sequence';
+import type { TokenTrie } from './token-trie';
 
 // An open object or array: its schema, for an object the keys it has and the key whose value is
 // being read, for an array the count of its items.
@@ -282,90 +283,23 @@ function takesEveryPlainToken(s: JsonState): boolean {
   return s.mode === 'string' && !(s.key && readsKeys(s.stack!));
 }
 
-interface TrieNode {
-  children: Map<string, TrieNode>;
-  ids: number[];
-}
-
-function insert(root: TrieNode, text: string, id: number): void {
-  let node = root;
-  for (const c of text) {
-    let next = node.children.get(c);
-    if (!next) node.children.set(c, (next = { children: new Map(), ids: [] }));
-    node = next;
-  }
-  node.ids.push(id);
-}
-
 /**
- * The vocabulary as a trie of token texts (empty texts and special tokens left out), for JSON
- * and choice modes. Inside a
- * string most tokens are plain text (no quote, backslash or control character), always allowed
- * there: they are listed apart, and a string walks only the trie of the others.
+ * A copy of the logits `row` with every token whose whole text the checker does not accept from
+ * `s` at -infinity. Inside a string, plain tokens are copied in one pass (no list of nearly every
+ * id) and only the others are walked.
  */
-export class TokenTrie {
-  private readonly root: TrieNode = { children: new Map(), ids: [] };
-  private readonly stringSpecial: TrieNode = { children: new Map(), ids: [] };
-  /** 1 at the ids of plain tokens. */
-  private readonly isPlain: Uint8Array;
-
-  constructor(texts: readonly (string | null)[]) {
-    this.isPlain = new Uint8Array(texts.length);
-    texts.forEach((text, id) => {
-      if (!text) return;
-      insert(this.root, text, id);
-      if (/["\\\u0000-\u001f]/.test(text)) insert(this.stringSpecial, text, id);
-      else this.isPlain[id] = 1;
-    });
+export function jsonMask(trie: TokenTrie, s: JsonState, row: Float32Array): Float32Array {
+  const out = new Float32Array(row.length);
+  let ids: number[];
+  if (takesEveryPlainToken(s)) {
+    trie.copyPlain(row, out);
+    ids = trie.walk(s, step, true);
+  } else {
+    out.fill(-Infinity);
+    ids = trie.walk(s, step);
   }
-
-  /**
-   * A copy of the logits `row` with every token whose whole text the checker does not accept from
-   * `s` at -infinity. Inside a string, plain tokens are copied in one pass (no list of nearly every
-   * id).
-   */
-  mask(s: JsonState, row: Float32Array): Float32Array {
-    const out = new Float32Array(row.length);
-    let ids: number[];
-    if (takesEveryPlainToken(s)) {
-      const plain = this.isPlain;
-      for (let i = 0; i < row.length; i++) out[i] = plain[i] === 1 ? row[i] : -Infinity;
-      ids = this.walk(this.stringSpecial, s);
-    } else {
-      out.fill(-Infinity);
-      ids = this.walk(this.root, s);
-    }
-    for (const id of ids) out[id] = row[id];
-    return out;
-  }
-
-  /** Ids of the tokens whose whole text begins `text`. */
-  prefixesOf(text: string): number[] {
-    const out: number[] = [];
-    let node: TrieNode | undefined = this.root;
-    for (const c of text) {
-      node = node.children.get(c);
-      if (!node) break;
-      out.push(...node.ids);
-    }
-    return out;
-  }
-
-  private walk(root: TrieNode, s: JsonState): number[] {
-    const out: number[] = [];
-    const walk = (node: TrieNode, state: JsonState) => {
-      for (const id of node.ids) out.push(id);
-      for (const [c, child] of node.children) {
-        const next = step(state, c);
-        if (next) walk(child, next);
-      }
-    };
-    for (const [c, child] of root.children) {
-      const next = step(s, c);
-      if (next) walk(child, next);
-    }
-    return out;
-  }
+  for (const id of ids) out[id] = row[id];
+  return out;
 }
 
 /** One sequence's JSON mode: the state of its output so far and the tokens it may take next. */
@@ -393,7 +327,7 @@ export class JsonConstraint implements OutputConstraint {
       for (const id of this.eosTokenIds) out[id] = row[id];
       return out;
     }
-    return this.trie.mask(this.state!, row);
+    return jsonMask(this.trie, this.state!, row);
   }
 
   advance(token: number): void {

@@ -3,6 +3,7 @@
 // seeded generator; log-probabilities come from the raw logits.
 import { HsError } from '../errors';
 import { ANY_OBJECT, parseSchema, type Schema } from './json-schema';
+import { compileRegex, type CompiledRegex } from './regex';
 
 export interface SamplingParams {
   /** Tokens to generate at most (default 256, and never past the model's context). */
@@ -32,10 +33,11 @@ export interface SamplingParams {
   priority?: number;
   /**
    * 'json_object': the output is constrained to one JSON object; { jsonSchema }: to a value of that
-   * schema (the subset of json-schema.ts); { choice }: to exactly one of these strings (not with
-   * minTokens or ignoreEos, which would hold it past its end). Default 'text'.
+   * schema (the subset of json-schema.ts); { choice }: to exactly one of these strings; { regex }:
+   * to a whole match of the pattern (regex.ts). Choice and regex not with minTokens or ignoreEos,
+   * which could hold the output past its end. Default 'text'.
    */
-  responseFormat?: 'text' | 'json_object' | { jsonSchema: unknown } | { choice: readonly string[] };
+  responseFormat?: 'text' | 'json_object' | { jsonSchema: unknown } | { choice: readonly string[] } | { regex: string };
   signal?: AbortSignal;
 }
 
@@ -60,7 +62,7 @@ export interface ResolvedSampling {
   promptLogprobs: number | null;
   priority: number;
   /** The output's constraint: JSON mode's schema (any object for json_object), choices, or null. */
-  format: { json: Schema } | { choice: string[] } | null;
+  format: { json: Schema } | { choice: string[] } | { regex: CompiledRegex } | null;
 }
 
 export interface TokenLogprobs {
@@ -80,15 +82,17 @@ function resolveFormat(p: SamplingParams): ResolvedSampling['format'] {
   if (format === undefined || format === null || format === 'text') return null;
   if (format === 'json_object') return { json: ANY_OBJECT };
   if (typeof format === 'object' && 'jsonSchema' in format) return { json: parseSchema(format.jsonSchema) };
+  const ends = typeof format === 'object' && ('choice' in format || 'regex' in format);
+  if (ends && ((p.minTokens ?? 0) > 0 || p.ignoreEos === true))
+    throw new HsError('ERR_INVALID_ARGUMENT', 'a choice or regex cannot be combined with minTokens or ignoreEos (they could hold the output past its end)');
   if (typeof format === 'object' && 'choice' in format) {
     const choice = format.choice;
     if (!Array.isArray(choice) || choice.length === 0 || !choice.every((c) => typeof c === 'string' && c.length > 0))
       throw new HsError('ERR_INVALID_ARGUMENT', 'responseFormat.choice must be a non-empty array of non-empty strings');
-    if ((p.minTokens ?? 0) > 0 || p.ignoreEos === true)
-      throw new HsError('ERR_INVALID_ARGUMENT', 'a choice cannot be combined with minTokens or ignoreEos (they would hold the output past its end)');
     return { choice: [...choice] };
   }
-  throw new HsError('ERR_INVALID_ARGUMENT', `responseFormat must be 'text', 'json_object', { jsonSchema } or { choice }, got ${JSON.stringify(format)}`);
+  if (typeof format === 'object' && 'regex' in format) return { regex: compileRegex(format.regex, 'responseFormat.regex') };
+  throw new HsError('ERR_INVALID_ARGUMENT', `responseFormat must be 'text', 'json_object', { jsonSchema }, { choice } or { regex }, got ${JSON.stringify(format)}`);
 }
 
 function topCount(name: string, v: number | undefined): number | null {

@@ -38,17 +38,18 @@ const isTokenList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(
 const MAX_N = 128;
 
 // The output's constraint, in OpenAI's response_format ({ type: 'text' | 'json_object' } or
-// { type: 'json_schema', json_schema: { schema } }) or vLLM's structured_outputs ({ json } or
-// { choice }) and older guided_json / guided_choice; at most one of them.
+// { type: 'json_schema', json_schema: { schema } }) or vLLM's structured_outputs ({ json },
+// { json_object }, { choice } or { regex }) and older guided_json / guided_choice / guided_regex;
+// at most one of them.
 function parseResponseFormat(body: Body): SamplingParams['responseFormat'] {
   const given = ['response_format', 'structured_outputs', 'guided_json', 'guided_choice', 'guided_regex', 'guided_grammar']
     .filter((k) => body[k] !== undefined && body[k] !== null);
   if (given.length > 1) throw invalidParam(given[1], `'${given[0]}' and '${given[1]}' cannot both constrain the output`);
-  for (const k of ['guided_regex', 'guided_grammar'])
-    if (given[0] === k) throw invalidParam(k, `'${k}' is not supported (JSON schemas and choices are)`);
+  if (given[0] === 'guided_grammar') throw invalidParam('guided_grammar', "'guided_grammar' is not supported (JSON schemas, choices and regexes are)");
   if (given[0] === 'structured_outputs') return parseStructuredOutputs(body.structured_outputs);
   if (given[0] === 'guided_json') return { jsonSchema: jsonValue('guided_json', body.guided_json) };
   if (given[0] === 'guided_choice') return { choice: choiceList('guided_choice', body.guided_choice) };
+  if (given[0] === 'guided_regex') return { regex: regexSource('guided_regex', body.guided_regex) };
   const format = optional<{ type?: unknown; json_schema?: { schema?: unknown } }>(body, 'response_format', (v) => typeof v === 'object' && !Array.isArray(v), 'an object');
   if (format === undefined) return undefined;
   if (format.type === 'text' || format.type === 'json_object') return format.type;
@@ -63,8 +64,14 @@ function parseStructuredOutputs(raw: unknown): SamplingParams['responseFormat'] 
   const keys = Object.keys(o).filter((k) => o[k] !== undefined && o[k] !== null);
   if (keys.length === 1 && keys[0] === 'json') return { jsonSchema: jsonValue('structured_outputs.json', o.json) };
   if (keys.length === 1 && keys[0] === 'choice') return { choice: choiceList('structured_outputs.choice', o.choice) };
+  if (keys.length === 1 && keys[0] === 'regex') return { regex: regexSource('structured_outputs.regex', o.regex) };
   if (keys.length === 1 && keys[0] === 'json_object' && o.json_object === true) return 'json_object';
-  throw invalidParam('structured_outputs', "'structured_outputs' must hold one of json, json_object or choice (regex and grammar are not supported)");
+  throw invalidParam('structured_outputs', "'structured_outputs' must hold one of json, json_object, choice or regex (grammar is not supported)");
+}
+
+function regexSource(field: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw invalidParam(field, `'${field}' must be a non-empty string`);
+  return v;
 }
 
 // A JSON schema given as an object or as its JSON text (vLLM takes both).

@@ -1,0 +1,74 @@
+// The vocabulary as a trie of token texts (empty texts and special tokens left out), walked with the
+// state of a constraint (JSON, regex, choice) so that tokens sharing a rejected prefix are rejected
+// together. Inside a JSON string most tokens are plain text (no quote, backslash or control
+// character) and always allowed: they are flagged apart, and a walk may take only the others.
+
+interface TrieNode {
+  children: Map<string, TrieNode>;
+  ids: number[];
+}
+
+function insert(root: TrieNode, text: string, id: number): void {
+  let node = root;
+  for (const c of text) {
+    let next = node.children.get(c);
+    if (!next) node.children.set(c, (next = { children: new Map(), ids: [] }));
+    node = next;
+  }
+  node.ids.push(id);
+}
+
+export class TokenTrie {
+  private readonly root: TrieNode = { children: new Map(), ids: [] };
+  private readonly special: TrieNode = { children: new Map(), ids: [] };
+  /** 1 at the ids of plain tokens. */
+  private readonly isPlain: Uint8Array;
+
+  constructor(texts: readonly (string | null)[]) {
+    this.isPlain = new Uint8Array(texts.length);
+    texts.forEach((text, id) => {
+      if (!text) return;
+      insert(this.root, text, id);
+      if (/["\\\u0000-\u001f]/.test(text)) insert(this.special, text, id);
+      else this.isPlain[id] = 1;
+    });
+  }
+
+  /**
+   * Ids of the tokens whose whole text `step` takes, char by char, from `start` (a null step
+   * rejects); `specialOnly`: among the tokens that are not plain text.
+   */
+  walk<S>(start: S, step: (s: S, c: string) => S | null, specialOnly = false): number[] {
+    const out: number[] = [];
+    const visit = (node: TrieNode, state: S) => {
+      for (const id of node.ids) out.push(id);
+      for (const [c, child] of node.children) {
+        const next = step(state, c);
+        if (next !== null) visit(child, next);
+      }
+    };
+    for (const [c, child] of (specialOnly ? this.special : this.root).children) {
+      const next = step(start, c);
+      if (next !== null) visit(child, next);
+    }
+    return out;
+  }
+
+  /** `row` into `out` at the plain tokens, -infinity elsewhere. */
+  copyPlain(row: Float32Array, out: Float32Array): void {
+    const plain = this.isPlain;
+    for (let i = 0; i < row.length; i++) out[i] = plain[i] === 1 ? row[i] : -Infinity;
+  }
+
+  /** Ids of the tokens whose whole text begins `text`. */
+  prefixesOf(text: string): number[] {
+    const out: number[] = [];
+    let node: TrieNode | undefined = this.root;
+    for (const c of text) {
+      node = node.children.get(c);
+      if (!node) break;
+      out.push(...node.ids);
+    }
+    return out;
+  }
+}
