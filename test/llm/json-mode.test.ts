@@ -158,7 +158,8 @@ describe('JSON schema mode', () => {
 
   it('refuses what the subset cannot enforce', () => {
     const loop = { $defs: { a: { anyOf: [{ $ref: '#/$defs/a' }, { type: 'null' }] } }, $ref: '#/$defs/a' };
-    for (const bad of [{ anyOf: [] }, { oneOf: [{ type: 'null' }] }, { type: 'string', pattern: 'x' }, { type: 'string', minLength: 2 },
+    for (const bad of [{ anyOf: [] }, { oneOf: [{ type: 'null' }] }, { type: 'string', pattern: 'a(?=b)' }, { type: 'string', minLength: 3, maxLength: 2 },
+      { type: 'number', minimum: 1 }, { type: 'string', format: 'date' }, { type: 'string', pattern: 1 }, { type: 'string', pattern: 'a+', maxLength: 3 },
       { type: 'object', properties: { a: {} }, required: ['b'] }, { allOf: [{ type: 'null' }, { type: 'null' }] }, { type: [] },
       { $ref: 'https://example.com/s.json' }, { $ref: '#/$defs/missing' }, loop, { type: 'array', minItems: 3, maxItems: 2 }, { type: 'date' }])
       expect(() => parseSchema(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
@@ -203,6 +204,16 @@ const UNION_SCHEMAS: Record<string, { schema: TestSchema; valid: string[]; inval
     schema: { type: 'object', properties: { id: { type: 'integer' }, scores: { type: 'object', additionalProperties: { type: 'number' } } }, additionalProperties: { type: 'boolean' } },
     valid: ['{"id": 1}', '{"id": 1, "scores": {"a": 1.5, "b\\"c": -2}, "flag": true}', '{"other": false, "id": 0, "scores": {}}', '{}'],
     invalid: ['{"id": 1, "flag": 1}', '{"id": 1, "scores": {"a": "x"}}', '{"id": true}', '{"id": 1, "id": 2}', '{"scores": 1}'],
+  },
+  strings: {
+    schema: {
+      type: 'object',
+      properties: { code: { type: 'string', pattern: '^[A-Z]{3}-\\d{2}$' }, name: { type: 'string', minLength: 2, maxLength: 5 }, note: { type: ['string', 'null'], maxLength: 3 } },
+      required: ['code'],
+    },
+    valid: ['{"code": "ABC-12"}', '{"code":"XYZ-00","name":"ab","note":null}', '{"name": "a\\"b", "code": "QQQ-99", "note": "é!"}', '{"code": "ABC-12", "name": "\\n\\t\\\\x"}'],
+    invalid: ['{"code": "AB-12"}', '{"code": "ABC-123"}', '{"code": "ABC-12", "name": "a"}', '{"code": "ABC-12", "name": "abcdef"}', '{"code": "ABC-12", "note": "abcd"}',
+      '{"code": "abc-12"}'],
   },
   bounded: {
     schema: { type: 'object', properties: { xs: { type: 'array', items: { enum: [1, 2] }, minItems: 2, maxItems: 3 }, any: { type: 'array', maxItems: 0 } }, required: ['xs'] },
@@ -250,7 +261,7 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
         const s = feed(start, doc);
         expect(s === null || !isComplete(s), doc).toBe(true);
       }
-      const alphabet = [...new Set([...valid.join(''), ...'{}[]",:-0123456789.eE tfalsnu'])];
+      const alphabet = [...new Set([...valid.join(''), ...'{}[]",:-0123456789.eE tfalsnu\uFFFD'])];
       let complete = 0;
       for (let seed = 1; seed <= 300; seed++) {
         const doc = randomWalk(start, alphabet, seed);
@@ -262,6 +273,22 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
     });
   }
 
+  it('generates limited strings without \\u escapes (their chars are counted and matched decoded)', () => {
+    const start = jsonStart(parseSchema(UNION_SCHEMAS.strings.schema));
+    const doc = '{"code": "ABC-12", "name": "\\u0041b"}';
+    expect(validates(JSON.parse(doc), UNION_SCHEMAS.strings.schema)).toBe(true);
+    expect(feed(start, doc)).toBeNull();
+    // A token ending mid-character (U+FFFD) counts toward the maximum, not the minimum (and only
+    // while the minimum can still be reached), and no pattern takes it.
+    expect(feed(start, '{"code": "AB\uFFFD')).toBeNull();
+    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFD\uFFFD"}')).toBeNull();
+    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFDab"}')).not.toBeNull();
+    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFDabcde')).toBeNull();
+    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFD\uFFFD\uFFFD')).not.toBeNull();
+    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFD\uFFFD\uFFFD\uFFFD')).toBeNull(); // 1 left for the 2 needed
+    expect(feed(start, '{"code": "ABC-12", "note": "\uFFFD\uFFFD\uFFFD"}')).not.toBeNull();
+  });
+
   it('walks forks through the trie exactly as a scan of the vocabulary does', () => {
     const texts = ['{', '}', '"', '"type"', ':', ' ', '"point"', '"p', 'oint"', '"label', '"x"', '1', ',', 'null', '"', 'text', '"text":', null];
     const trie = new TokenTrie(texts);
@@ -271,6 +298,17 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
       expect(s, prefix).not.toBeNull();
       const scan = texts.flatMap((t, id) => (t && feed(s, t) !== null ? [id] : []));
       expect(maskedIds(trie, s, texts.length), JSON.stringify(prefix)).toEqual(scan);
+    }
+    // Limited strings: plain tokens only as long as there is room; a pattern reads every char.
+    const limited = jsonStart(parseSchema(UNION_SCHEMAS.strings.schema));
+    const words = ['ab', 'abcd', 'abcdef', '"', 'b"', '\\n', '"ABC', 'AB', 'C-1', '2"', '"}', 'é', null, 'x\uFFFD', '\uFFFD\uFFFD', '\uFFFD', 'a\uFFFD\uFFFD'];
+    const wordTrie = new TokenTrie(words);
+    for (const prefix of ['{"name": "', '{"name": "a', '{"name": "abcd', '{"name": "abcde', '{"name": "\uFFFD\uFFFD', '{"name": "\uFFFDa',
+      '{"code": "', '{"code": "AB', '{"code": "ABC-1', '{"note": "é', '{"note": ']) {
+      const s = feed(limited, prefix)!;
+      expect(s, prefix).not.toBeNull();
+      const scan = words.flatMap((t, id) => (t && feed(s, t) !== null ? [id] : []));
+      expect(maskedIds(wordTrie, s, words.length), JSON.stringify(prefix)).toEqual(scan);
     }
     // A key read against names in one reading, free in the other (a dictionary).
     const mixed = jsonStart(parseSchema({ anyOf: [{ type: 'object', properties: { type: { type: 'null' } } }, { type: 'object', additionalProperties: { type: 'null' } }] }));
@@ -299,11 +337,13 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
         expect(o.finishReason, o.text).toBe('stop');
         expect(validates(JSON.parse(o.text), VERDICT), o.text).toBe(true);
       }
-      // A union of objects told apart by a const field, a $ref, nullable items, a bounded array.
+      // A union of objects told apart by a const field, a $ref, nullable items, a bounded array,
+      // a patterned string and a bounded one.
       const BALLOT: TestSchema = {
         $defs: { Level: { enum: [1, 2, null] } },
         anyOf: [
-          { type: 'object', properties: { kind: { const: 'vote' }, answer: { enum: ['yes', 'no'] }, level: { $ref: '#/$defs/Level' } }, required: ['kind', 'answer'], additionalProperties: false },
+          { type: 'object', properties: { kind: { const: 'vote' }, answer: { enum: ['yes', 'no'] }, level: { $ref: '#/$defs/Level' },
+            code: { type: 'string', pattern: '^[a-c]{2}\\d$' }, tag: { type: 'string', minLength: 1, maxLength: 3 } }, required: ['kind', 'answer', 'code', 'tag'], additionalProperties: false },
           { type: 'object', properties: { kind: { const: 'skip' }, flags: { type: 'array', items: { type: ['boolean', 'null'] }, maxItems: 3 } }, required: ['kind'], additionalProperties: false },
         ],
       };

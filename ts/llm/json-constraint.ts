@@ -6,7 +6,8 @@
 // The vocabulary's token texts sit in a trie (token-trie.ts), walked with the checker's state.
 // Token texts are decoded one by one: a token holding part of a multi-byte character decodes to
 // U+FFFD, which only a string accepts.
-import { ANY, ANY_OBJECT, resolveRef, type Schema } from './json-schema';
+import { ANY, ANY_OBJECT, resolveRef, type Schema, type StringLimits } from './json-schema';
+import type { RegexState } from './regex';
 import type { OutputConstraint } from './scheduler/sequence';
 import type { TokenTrie } from './token-trie';
 
@@ -43,6 +44,17 @@ export interface JsonState {
   readonly ws: number;
   /** fork: the readings still possible, each a state of its own. */
   readonly alts?: readonly JsonState[];
+  /** A string value with limits: what its text so far counts. */
+  readonly chars?: StringChars;
+}
+
+interface StringChars {
+  /** Code points (an upper bound on the decoded text's: a token ending mid-character reads U+FFFD). */
+  readonly n: number;
+  /** Code points other than U+FFFD (a lower bound). */
+  readonly m: number;
+  /** The pattern's automaton state. */
+  readonly re: RegexState | null;
 }
 
 // The longest run of insignificant whitespace inside a document: room for a newline and the
@@ -134,7 +146,11 @@ function startValue(c: string, ref: Schema, stack: Frame | null): JsonState | nu
   const any = schema.kind === 'any';
   if (c === '{' && (any || schema.kind === 'object')) return open('obj', any ? ANY_OBJECT : schema, stack);
   if (c === '[' && (any || schema.kind === 'array')) return open('arr', any ? ANY_ARRAY : schema, stack);
-  if (c === '"' && (any || schema.kind === 'string')) return st('string', stack, schema);
+  if (c === '"' && (any || schema.kind === 'string')) {
+    const limits = schema.kind === 'string' ? schema.limits : null;
+    const s = st('string', stack, schema);
+    return limits === null ? s : { ...s, chars: { n: 0, m: 0, re: limits.pattern?.initial ?? null } };
+  }
   if (any || schema.kind === 'number') {
     if (c === '-') return st('minus', stack, schema);
     if (c === '0') return st('zero', stack, schema);
@@ -197,9 +213,13 @@ export function step(s: JsonState, c: string): JsonState | null {
       return WS.has(c) ? s : null;  // unlimited: end-of-sequence is allowed all along
     case 'string':
       return s.key ? keyChar(s, c) : stringChar(s, c);
-    case 'escape':
-      if (c === 'u') return st('hex', s.stack, s.schema, s.key, '4');
-      return '"\\/bfnrt'.includes(c) ? st('string', s.stack, s.schema, s.key) : null;
+    case 'escape': {
+      const limits = limitsOf(s);
+      if (c === 'u') return limits === null ? st('hex', s.stack, s.schema, s.key, '4') : null;
+      const decoded = ESCAPED[c];
+      if (decoded === undefined) return null;
+      return limits === null ? st('string', s.stack, s.schema, s.key) : counted(s, limits, decoded);
+    }
     case 'hex': {
       if (!/[0-9a-fA-F]/.test(c)) return null;
       const due = Number(s.text) - 1;
@@ -239,10 +259,38 @@ export function step(s: JsonState, c: string): JsonState | null {
   }
 }
 
+// The char an escape stands for (\u escapes apart).
+const ESCAPED: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+const limitsOf = (s: JsonState): StringLimits | null => (s.schema.kind === 'string' ? s.schema.limits : null);
+
 function stringChar(s: JsonState, c: string): JsonState | null {
-  if (c === '"') return valueDone(s.stack);
-  if (c === '\\') return st('escape', s.stack, s.schema, s.key);
-  return c.charCodeAt(0) < 0x20 ? null : s;
+  const limits = limitsOf(s);
+  if (c === '"') return limits === null || closes(s.chars!, limits) ? valueDone(s.stack) : null;
+  if (c === '\\') {
+    if (limits === null) return st('escape', s.stack, s.schema, s.key);
+    // Only where some escaped char may follow (a pattern may take none).
+    return Object.values(ESCAPED).some((d) => counted(s, limits, d) !== null) ? { ...s, mode: 'escape', ws: 0 } : null;
+  }
+  if (c.charCodeAt(0) < 0x20) return null;
+  return limits === null ? s : counted(s, limits, c);
+}
+
+// A limited string takes one more (decoded) char: within the maximum, leaving room for the chars the
+// minimum still needs (a U+FFFD counts toward both ends against the string), or on along the pattern.
+function counted(s: JsonState, limits: StringLimits, c: string): JsonState | null {
+  const { n, m, re } = s.chars!;
+  if (limits.pattern) {
+    const next = limits.pattern.next(re!, c);
+    return next === null ? null : { ...s, mode: 'string', ws: 0, chars: { n: n + 1, m: m + 1, re: next } };
+  }
+  const m2 = c === '\uFFFD' ? m : m + 1;
+  if (n + 1 > limits.maxLength || limits.maxLength - (n + 1) < limits.minLength - m2) return null;
+  return { ...s, mode: 'string', ws: 0, chars: { n: n + 1, m: m2, re: null } };
+}
+
+function closes(chars: StringChars, limits: StringLimits): boolean {
+  return chars.m >= limits.minLength && (limits.pattern === null || limits.pattern.accepts(chars.re!));
 }
 
 // A char of an object key. Where keys are all alike: any key (escapes allowed). Where other keys
@@ -275,24 +323,39 @@ export function isComplete(s: JsonState): boolean {
   return s.mode === 'fork' ? s.alts!.some(isComplete) : s.mode === 'end';
 }
 
-// Whether `s` takes every plain-text token (no quote, backslash or control character): inside a
-// string whose text is not read (a value, or a key of an object whose keys are all alike). A fork
-// does when one of its readings does.
-function takesEveryPlainToken(s: JsonState): boolean {
-  if (s.mode === 'fork') return s.alts!.some(takesEveryPlainToken);
-  return s.mode === 'string' && !(s.key && readsKeys(s.stack!));
+// Which plain-text tokens (no quote, backslash or control character) `s` takes, whatever their
+// chars: any inside a string whose text is not read (a value, or a key of an object whose keys are
+// all alike); in one with lengths, those of at most `chars` code points of which at most
+// `replacements` are U+FFFD (see counted()); none elsewhere (a pattern reads every char). A
+// fork: any when one of its readings takes any, else none (the walk decides).
+interface PlainRoom {
+  chars: number;
+  replacements: number;
+}
+const ANY_PLAIN: PlainRoom = { chars: Infinity, replacements: Infinity };
+const NO_PLAIN: PlainRoom = { chars: 0, replacements: 0 };
+
+function plainRoom(s: JsonState): PlainRoom {
+  if (s.mode === 'fork') return s.alts!.some((alt) => plainRoom(alt) === ANY_PLAIN) ? ANY_PLAIN : NO_PLAIN;
+  if (s.mode !== 'string' || (s.key && readsKeys(s.stack!))) return NO_PLAIN;
+  const limits = limitsOf(s);
+  if (limits === null) return ANY_PLAIN;
+  if (limits.pattern !== null) return NO_PLAIN;
+  const { n, m } = s.chars!;
+  return { chars: limits.maxLength - n, replacements: limits.maxLength - n - (limits.minLength - m) };
 }
 
 /**
  * A copy of the logits `row` with every token whose whole text the checker does not accept from
- * `s` at -infinity. Inside a string, plain tokens are copied in one pass (no list of nearly every
- * id) and only the others are walked.
+ * `s` at -infinity. Inside a string, plain tokens (as many chars as there is room for) are copied in
+ * one pass (no list of nearly every id) and only the others are walked.
  */
 export function jsonMask(trie: TokenTrie, s: JsonState, row: Float32Array): Float32Array {
   const out = new Float32Array(row.length);
   let ids: number[];
-  if (takesEveryPlainToken(s)) {
-    trie.copyPlain(row, out);
+  const room = plainRoom(s);
+  if (room.chars > 0) {
+    trie.copyPlain(row, out, room.chars, room.replacements);
     ids = trie.walk(s, step, true);
   } else {
     out.fill(-Infinity);

@@ -2,18 +2,21 @@
 // forced tool calls): objects with `properties` (each key at most once, every `required` key before
 // the object closes) and `additionalProperties` (absent or false with properties: no other keys, as
 // OpenAI's strict mode; true or a schema: other keys of that schema, e.g. a dictionary), arrays of
-// `items` with `minItems` / `maxItems`, the JSON types (one or a list), `enum` / `const` of any JSON
-// values, `anyOf`, and `$ref` into the same document (`$defs`, `definitions`; recursion allowed
-// where an object or array comes between). What the subset cannot enforce (patterns, lengths,
-// ranges, formats, oneOf, ...) is refused rather than silently ignored.
+// `items` with `minItems` / `maxItems`, strings with `minLength` / `maxLength` / `pattern` (a whole
+// match, regex.ts; such strings are generated without \u escapes), the JSON types (one or a list),
+// `enum` / `const` of any JSON values, `anyOf`, and `$ref` into the same document (`$defs`,
+// `definitions`; recursion allowed where an object or array comes between). What the subset cannot
+// enforce (number ranges, formats, oneOf, ...) is refused rather than silently ignored.
 import { HsError } from '../errors';
+import { compileRegex, type CompiledRegex } from './regex';
 
 export type Schema =
   | { kind: 'any' }
   /** `extra`: the schema of keys not in `props` (null: no other keys). */
   | { kind: 'object'; props: ReadonlyMap<string, Schema>; required: ReadonlySet<string>; extra: Schema | null }
   | { kind: 'array'; items: Schema; minItems: number; maxItems: number }
-  | { kind: 'string' }
+  /** limits null: any string. */
+  | { kind: 'string'; limits: StringLimits | null }
   | { kind: 'number'; integer: boolean }
   | { kind: 'boolean' }
   | { kind: 'null' }
@@ -22,6 +25,13 @@ export type Schema =
   | { kind: 'anyOf'; options: readonly Schema[] }
   /** A `$ref`, its target filled in once parsed (so that a schema may refer to itself). */
   | RefSchema;
+
+/** Lengths count code points, as JSON Schema does; a pattern (then without lengths) must match the whole string. */
+export interface StringLimits {
+  minLength: number;
+  maxLength: number;
+  pattern: CompiledRegex | null;
+}
 
 export interface RefSchema {
   kind: 'ref';
@@ -34,11 +44,19 @@ export const ANY_OBJECT: Schema = { kind: 'object', props: new Map(), required: 
 
 // Annotations that do not constrain the value.
 const IGNORED = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'deprecated', 'readOnly', 'writeOnly']);
-const SUPPORTED = ['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'enum', 'const', 'anyOf', 'allOf', '$ref'];
+const SUPPORTED = ['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern',
+  'enum', 'const', 'anyOf', 'allOf', '$ref'];
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
 
 function fail(path: string, message: string): never {
   throw new HsError('ERR_INVALID_ARGUMENT', `json_schema at ${path}: ${message}`);
+}
+
+// A count keyword (minItems, maxLength, ...): a non-negative integer, or `fallback` when absent.
+function count(s: Record<string, unknown>, key: string, fallback: number, path: string): number {
+  const v = s[key] ?? fallback;
+  if (v !== Infinity && (!Number.isInteger(v) || (v as number) < 0)) fail(path, `${key} must be a non-negative integer`);
+  return v as number;
 }
 
 /** A `$ref`'s target: a JSON pointer into the document ('#', '#/$defs/Name', ...). */
@@ -102,7 +120,7 @@ class Parser {
     switch (type) {
       case 'object': return this.object(s, path);
       case 'array': return this.array(s, path);
-      case 'string': return { kind: 'string' };
+      case 'string': return this.string(s, path);
       case 'number': return { kind: 'number', integer: false };
       case 'integer': return { kind: 'number', integer: true };
       case 'boolean': return { kind: 'boolean' };
@@ -130,16 +148,21 @@ class Parser {
   }
 
   private array(s: Record<string, unknown>, path: string): Schema {
-    const count = (key: string, fallback: number) => {
-      const v = s[key] ?? fallback;
-      if (!Number.isInteger(v) || (v as number) < 0) fail(path, `${key} must be a non-negative integer`);
-      return v as number;
-    };
-    const minItems = count('minItems', 0);
-    const maxItems = s.maxItems === undefined ? Infinity : count('maxItems', 0);
+    const minItems = count(s, 'minItems', 0, path);
+    const maxItems = count(s, 'maxItems', Infinity, path);
     if (minItems > maxItems) fail(path, 'minItems is larger than maxItems');
     const items = s.items === undefined ? ANY : this.parse(s.items, `${path}[]`);
     return { kind: 'array', items, minItems, maxItems };
+  }
+
+  private string(s: Record<string, unknown>, path: string): Schema {
+    const minLength = count(s, 'minLength', 0, path);
+    const maxLength = count(s, 'maxLength', Infinity, path);
+    if (minLength > maxLength) fail(path, 'minLength is larger than maxLength');
+    if (s.pattern !== undefined && typeof s.pattern !== 'string') fail(path, 'pattern must be a string');
+    const pattern = s.pattern === undefined ? null : compileRegex(s.pattern as string, `json_schema at ${path}: pattern`);
+    if (pattern && (minLength > 0 || maxLength < Infinity)) fail(path, 'pattern with minLength or maxLength is not supported (the pattern can bound the length)');
+    return { kind: 'string', limits: minLength === 0 && maxLength === Infinity && pattern === null ? null : { minLength, maxLength, pattern } };
   }
 
   private ref(ref: string, path: string): Schema {

@@ -7,6 +7,10 @@ import { DFA, JS, NFA } from 'refa';
 
 import { HsError } from '../errors';
 
+// A token that ends inside a multi-byte character reads U+FFFD on its own: the character it becomes
+// is not known, so no automaton takes it (what is generated then still matches).
+const REPLACEMENT = '\uFFFD';
+
 /** A state of the automaton: the text so far matches a prefix of the pattern. */
 export type RegexState = DFA.ReadonlyNode;
 
@@ -53,7 +57,7 @@ function compile(pattern: string, field: string): CompiledRegex {
   if (dfa.finals.size === 0) throw new HsError('ERR_INVALID_ARGUMENT', `${field} ${JSON.stringify(pattern)} matches nothing`);
   return {
     initial: dfa.initial,
-    next: (state, char) => state.out.get(char.codePointAt(0)!) ?? null,
+    next: (state, char) => (char === REPLACEMENT ? null : state.out.get(char.codePointAt(0)!) ?? null),
     accepts: (state) => dfa.finals.has(state as DFA.Node),
   };
 }

@@ -21,16 +21,23 @@ function insert(root: TrieNode, text: string, id: number): void {
 export class TokenTrie {
   private readonly root: TrieNode = { children: new Map(), ids: [] };
   private readonly special: TrieNode = { children: new Map(), ids: [] };
-  /** 1 at the ids of plain tokens. */
-  private readonly isPlain: Uint8Array;
+  /** At the ids of plain tokens: their length in code points (at least 1); 0 elsewhere. */
+  private readonly plainLength: Uint32Array;
+  /** At the ids of plain tokens: how many of their code points are U+FFFD (a character cut by the token's end). */
+  private readonly plainReplacements: Uint32Array;
 
   constructor(texts: readonly (string | null)[]) {
-    this.isPlain = new Uint8Array(texts.length);
+    this.plainLength = new Uint32Array(texts.length);
+    this.plainReplacements = new Uint32Array(texts.length);
     texts.forEach((text, id) => {
       if (!text) return;
       insert(this.root, text, id);
       if (/["\\\u0000-\u001f]/.test(text)) insert(this.special, text, id);
-      else this.isPlain[id] = 1;
+      else {
+        const chars = [...text];
+        this.plainLength[id] = chars.length;
+        this.plainReplacements[id] = chars.filter((c) => c === '\uFFFD').length;
+      }
     });
   }
 
@@ -54,10 +61,16 @@ export class TokenTrie {
     return out;
   }
 
-  /** `row` into `out` at the plain tokens, -infinity elsewhere. */
-  copyPlain(row: Float32Array, out: Float32Array): void {
-    const plain = this.isPlain;
-    for (let i = 0; i < row.length; i++) out[i] = plain[i] === 1 ? row[i] : -Infinity;
+  /**
+   * `row` into `out` at the plain tokens of at most `room` code points, of which at most
+   * `replacementRoom` are U+FFFD; -infinity elsewhere.
+   */
+  copyPlain(row: Float32Array, out: Float32Array, room = Infinity, replacementRoom = Infinity): void {
+    const length = this.plainLength, replacements = this.plainReplacements;
+    for (let i = 0; i < row.length; i++) {
+      const n = length[i];
+      out[i] = n > 0 && n <= room && replacements[i] <= replacementRoom ? row[i] : -Infinity;
+    }
   }
 
   /** Ids of the tokens whose whole text begins `text`. */
