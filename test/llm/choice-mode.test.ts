@@ -46,6 +46,10 @@ describe('choice mode in the engine', () => {
       for (const bad of [{ choice: [] }, { choice: [''] }, { choice: 'yes' }])
         expect(() => engine.generate('x', { responseFormat: bad as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
       expect(() => engine.generate('x', { responseFormat: { choice }, minTokens: 3 })).toThrow(/minTokens/);
+      // 'é' exists here only as two byte tokens (each reads U+FFFD alone): the output cannot go on
+      // past 'caf', and the request fails with a typed error instead of sampling from nothing.
+      await expect(engine.complete('Drink:', { temperature: 0, maxTokens: 10, responseFormat: { choice: ['café'] } }))
+        .rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/byte pieces/) });
     } finally {
       engine.dispose();
     }

@@ -345,6 +345,11 @@ export class LlmEngine {
         const at = first + it.promptRows + i;
         const logitsRow = logits.subarray(at * vocab, (at + 1) * vocab);
         const choice = this.choose(it, i, logitsRow);
+        if (choice === null) {
+          this.end(seq, 'error', new HsError('ERR_INVALID_ARGUMENT',
+            'the constrained output cannot go on: no token of the vocabulary spells any text it may take next (a character the tokenizer has only in byte pieces?)'));
+          break;
+        }
         if (i > 0) {
           seq.numComputed++; // the draft at row i - 1 was accepted, so its KV is valid
           accepted++;
@@ -363,12 +368,16 @@ export class LlmEngine {
     }
   }
 
-  /** The token of logits row i of an item, and whether it keeps the draft verified at that row. */
-  private choose(it: ScheduledSequence, i: number, logits: Float32Array): { token: number; accepted: boolean } {
+  /**
+   * The token of logits row i of an item, and whether it keeps the draft verified at that row; null
+   * when a constraint leaves no token.
+   */
+  private choose(it: ScheduledSequence, i: number, logits: Float32Array): { token: number; accepted: boolean } | null {
     const { seq } = it;
     const s = seq.sampling;
     const mayEnd = !s.ignoreEos && seq.outputLength >= s.minTokens;
     const row = seq.constraint ? seq.constraint.mask(logits, mayEnd) : logits;
+    if (seq.constraint && !row.some((x) => x !== -Infinity)) return null;
     const draft = i < it.drafts.length ? it.drafts[i] : -1;
     if (draft >= 0 && it.draftProbs)
       return verifyDraftToken(samplingProbs(row, s, seq.promptTokens, seq.outputTokens), it.draftProbs[i], draft, seq.random);
