@@ -136,7 +136,7 @@ describe('OpenAI-compatible LLM server', () => {
         return: async () => ({ value: undefined, done: true }),
       };
     };
-    const pieces = ['Check', 'ing.', '<tool', '_call>{"name": "get_weather", ', '"arguments": {"city": "Paris"}}</tool_call>'];
+    const pieces = ['Check', 'ing.', '<tool', '_call>{"name": "get_weather", ', '"arguments": {"city": ', '"Par', 'is"}}</tool_call>'];
     const output = pieces.join('');
     const fake = generationOf(pieces);
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
@@ -147,17 +147,19 @@ describe('OpenAI-compatible LLM server', () => {
       expect(res.choices[0].finish_reason).toBe('tool_calls');
       expect(res.choices[0].message.content).toBe('Checking.');
       const call = res.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
-      expect(call.function).toEqual({ name: 'get_weather', arguments: '{"city":"Paris"}' });
+      expect(call.function).toEqual({ name: 'get_weather', arguments: '{"city": "Paris"}' }); // as the model wrote it
       expect(call.id).toMatch(/^call_/);
       const stream = await client.chat.completions.create({ model: MODEL, messages, tools, stream: true });
       const deltas: OpenAI.ChatCompletionChunk.Choice[] = [];
       for await (const chunk of stream) deltas.push(...chunk.choices);
-      const last = deltas.at(-1)!;
-      expect(last.finish_reason).toBe('tool_calls');
-      expect(last.delta.tool_calls![0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
-      // The content before the call streamed as it came; nothing of the tag leaked into it.
-      const contents = deltas.slice(0, -1).map((d) => d.delta.content ?? '').filter((t) => t !== '');
-      expect(contents).toEqual(['Check', 'ing.']);
+      expect(deltas.at(-1)!.finish_reason).toBe('tool_calls');
+      // The content before the call streamed as it came; nothing of the tag leaked into it. Then the
+      // call: named once its arguments begin, which follow piece by piece and add up to the whole.
+      expect(deltas.map((d) => d.delta.content ?? '').filter((t) => t !== '')).toEqual(['Check', 'ing.']);
+      const callDeltas = deltas.flatMap((d) => d.delta.tool_calls ?? []);
+      expect(callDeltas[0]).toMatchObject({ index: 0, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'get_weather', arguments: '{"city": ' } });
+      expect(callDeltas.slice(1).map((t) => t.function?.arguments)).toEqual(['"Par', 'is"}']);
+      expect(callDeltas.map((t) => t.function?.arguments).join('')).toBe(call.function.arguments);
       // A plain reply streams piece by piece even with tools offered; a possible tag start waits.
       spy.mockImplementation(generationOf(['Hello', ' <b>', ' world <tool', 's>']) as never);
       const plainStream = await client.chat.completions.create({ model: MODEL, messages, tools, stream: true });

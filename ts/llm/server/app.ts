@@ -14,7 +14,9 @@ import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
 import { registerTokenizeRoutes } from './tokenize';
-import { assistantReply, finalDelta, namedCallDelta, streamableContent } from './tool-response';
+import type { FunctionTool } from './tool-choice';
+import { assistantReply } from './tool-response';
+import { toolReplyStream } from './tool-stream';
 
 type Kind = 'completion' | 'chat';
 
@@ -112,6 +114,7 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
   const object = kind === 'chat' ? (parsed.stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
   const base = { id, object, created, model: engine.modelName };
   const toolChoice = kind === 'chat' ? parsed.toolChoice : undefined;
+  const toolNames = new Set((parsed.chatTemplate?.tools as FunctionTool[] | undefined ?? []).map((t) => t.function.name));
   const cancelAll = () => choices.forEach((c) => void c.generation.return());
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) cancelAll();
@@ -150,27 +153,21 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
       for (const c of choices) send({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
     await Promise.all(choices.map(async (c) => {
       let echoed = c.echo === null;
-      let sent = 0;  // content chars streamed (with tools); a named call: its deltas
+      const tools = toolChoice === undefined ? null : toolReplyStream(toolChoice, toolNames);
       for await (const chunk of c.generation) {
         // The prompt's log-probabilities are complete once its first token has come.
         if (!echoed) send({ ...base, choices: [{ index: c.index, text: c.echo, logprobs: promptLogprobsOf(engine, c.generation), finish_reason: null }] });
         echoed = true;
         const finish = finishReasonOf(chunk.finishReason);
-        if (typeof toolChoice === 'object') {
-          if (chunk.text === '' && sent > 0 && finish === null) continue;
-          send({ ...base, choices: [{ index: c.index, delta: namedCallDelta(toolChoice.name, sent++ === 0, chunk.text), logprobs: null, finish_reason: finish }] });
-          continue;
-        }
-        if (toolChoice !== undefined) {
+        if (tools) {
           const text = c.generation.outputText;
           if (finish === null) {
-            const end = toolChoice === 'required' ? 0 : streamableContent(text);
-            if (end > sent) send({ ...base, choices: [{ index: c.index, delta: { content: text.slice(sent, end) }, logprobs: null, finish_reason: null }] });
-            sent = Math.max(sent, end);
+            const delta = tools.next(text, chunk.text);
+            if (delta) send({ ...base, choices: [{ index: c.index, delta, logprobs: null, finish_reason: null }] });
             continue;
           }
-          const r = assistantReply(text, toolChoice, chunk.finishReason === 'stop');
-          send({ ...base, choices: [{ index: c.index, delta: finalDelta(r, text, sent), logprobs: null, finish_reason: r.finishReason ?? finish }] });
+          const end = tools.finish(text, chunk.text, chunk.finishReason === 'stop');
+          send({ ...base, choices: [{ index: c.index, delta: end.delta, logprobs: null, finish_reason: end.finishReason ?? finish }] });
           continue;
         }
         if (chunk.text === '' && finish === null && !chunk.logprobs) continue;
