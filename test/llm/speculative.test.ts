@@ -95,6 +95,34 @@ describe('speculative decoding with a draft model', () => {
     e.dispose();
   });
 
+  // Each row is masked after the tokens before it are appended, so drafts the constraint forbids are
+  // rejected and greedy output equals plain decoding's.
+  it('keeps constrained (JSON schema, regex, choice) greedy output identical', async () => {
+    const formats = [
+      { jsonSchema: { type: 'object', properties: { ok: { type: 'boolean' }, n: { enum: [1, 2, 3] }, tag: { type: 'string', maxLength: 4 } }, required: ['ok', 'tag'] } },
+      { regex: '(yes|no)-\\d{2,4}[a-c]?' },
+      { choice: ['alpha', 'beta', 'alphabet'] },
+    ];
+    const plain = await llm.startLlmEngine(model.dir, BASE);
+    const drafted = await withDraft(partialDraft);
+    const ngram = await llm.startLlmEngine(model.dir, { ...BASE, speculative: { method: 'ngram', numSpeculativeTokens: 3 } });
+    try {
+      for (const responseFormat of formats)
+        for (const p of PROMPTS.slice(0, 4)) {
+          const params = { temperature: 0, maxTokens: 120, responseFormat };
+          const want = await plain.complete(p, params);
+          expect((await drafted.complete(p, params)).tokenIds).toEqual(want.tokenIds);
+          expect((await ngram.complete(p, params)).tokenIds).toEqual(want.tokenIds);
+        }
+      expect(drafted.stats().acceptedDraftTokens).toBeGreaterThan(0);
+      expect(ngram.stats().draftTokens).toBeGreaterThan(0);
+    } finally {
+      plain.dispose();
+      drafted.dispose();
+      ngram.dispose();
+    }
+  });
+
   it('frees the blocks of a cancelled request', async () => {
     const e = await withDraft(partialDraft, { enablePrefixCaching: false });
     const g = e.generate(PROMPTS[1], { ...GREEDY, maxTokens: 60 });
