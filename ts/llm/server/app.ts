@@ -10,6 +10,7 @@ import type { LlmEngine } from '../LlmEngine';
 import type { GenerationChunk, LlmGeneration } from '../generation';
 import type { FinishReason } from '../scheduler/sequence';
 import { requireApiKeys } from '../../server/apiKeys';
+import { type Choice, startChoices } from './choices';
 import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
@@ -19,13 +20,6 @@ import { assistantReply } from './tool-response';
 import { toolReplyStream } from './tool-stream';
 
 type Kind = 'completion' | 'chat';
-
-interface Choice {
-  generation: LlmGeneration;
-  index: number;
-  /** The prompt's text, sent before the completion (completions with echo), else null. */
-  echo: string | null;
-}
 
 function finishReasonOf(r: FinishReason | null): string | null {
   return r === 'length' ? 'length' : r === null ? null : 'stop';
@@ -75,40 +69,11 @@ export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { a
   return { app, metrics };
 }
 
-/** Starts every prompt of the request; a prompt that does not fit the context is a 400. */
-function start(engine: LlmEngine, req: ParsedRequest): Choice[] {
-  if (req.model !== engine.modelName)
-    throw new OpenAiError(404, `The model '${req.model}' does not exist`, 'invalid_request_error', 'model', 'model_not_found');
-  const ids = req.prompts.map((p) => engine.encodePrompt(p, req.chatTemplate));
-  for (const prompt of ids)
-    if (prompt.length >= engine.maxModelLen)
-      throw new OpenAiError(400, `This model's maximum context length is ${engine.maxModelLen} tokens; the prompt has ${prompt.length}`,
-        'invalid_request_error', 'messages', 'context_length_exceeded');
-  const choices: Choice[] = [];
-  try {
-    // Choice index = prompt index * n + sample; a seeded request seeds its samples seed, seed + 1, ...
-    ids.forEach((prompt, p) => {
-      // Chat without max_tokens: the rest of the context, or generation_config.json's max_new_tokens.
-      const maxTokens = req.sampling.maxTokens ?? Math.min(engine.generationDefaults.maxTokens ?? Infinity, engine.maxModelLen - prompt.length);
-      const input = req.prompts[p];
-      const echo = req.echo ? (typeof input === 'string' ? input : engine.tokenizer.decode(prompt, false, false)) : null;
-      for (let i = 0; i < req.n; i++) {
-        const seed = req.sampling.seed === undefined ? undefined : req.sampling.seed + i;
-        choices.push({ index: p * req.n + i, echo, generation: engine.generate(prompt, { ...req.sampling, maxTokens, seed }) });
-      }
-    });
-  } catch (e) {
-    for (const c of choices) void c.generation.return();
-    throw e;
-  }
-  return choices;
-}
-
 async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const body = (request.body ?? {}) as Body;
   if (typeof body !== 'object' || Array.isArray(body)) throw new OpenAiError(400, 'the request body must be a JSON object');
   const parsed = kind === 'chat' ? parseChatRequest(body) : parseCompletionRequest(body);
-  const choices = start(engine, parsed);
+  const choices = startChoices(engine, parsed);
   const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const object = kind === 'chat' ? (parsed.stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
