@@ -1,5 +1,6 @@
 // The OpenAI-compatible HTTP API of one LlmEngine (fastify): /v1/models, /v1/completions,
-// /v1/chat/completions (JSON or SSE streaming with usage; tool calls, tool-response.ts), /metrics,
+// /v1/chat/completions (JSON or SSE streaming with usage; tool calls, tool-response.ts),
+// /v1/responses (responses.ts), /metrics,
 // /health, and vLLM's /tokenize and /detokenize. A client that disconnects cancels its sequences;
 // bad requests get OpenAI-style 4xx bodies.
 import { randomUUID } from 'node:crypto';
@@ -14,6 +15,7 @@ import { type Choice, startChoices } from './choices';
 import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
+import { handleResponses } from './responses';
 import { registerTokenizeRoutes } from './tokenize';
 import type { FunctionTool } from './tool-choice';
 import { assistantReply } from './tool-response';
@@ -65,6 +67,7 @@ export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { a
   }));
   app.post('/v1/completions', (request, reply) => handle(engine, 'completion', request, reply));
   app.post('/v1/chat/completions', (request, reply) => handle(engine, 'chat', request, reply));
+  app.post('/v1/responses', (request, reply) => handleResponses(engine, request, reply));
   registerTokenizeRoutes(app, engine);
   return { app, metrics };
 }
