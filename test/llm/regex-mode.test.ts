@@ -56,6 +56,29 @@ describe('regex automaton', () => {
     }
   });
 
+  it('groups states that take the same strings up to a depth', () => {
+    const alphabet = ['a', 'b', '1', ' ', 'é'];
+    const words = (n: number): string[] => (n === 0 ? [''] : words(n - 1).flatMap((w) => (w.length === n - 1 ? [w, ...alphabet.map((c) => w + c)] : [w])));
+    const upTo3 = [...new Set(words(3))];
+    for (const pattern of ['[ab ]{0,12}', 'a+b?1{2,5}', '(ab|a)(b1|1)?', '[^1]{3,9}é?', 'é+ü?']) {
+      const re = compileRegex(pattern);
+      const states = new Set<number>();
+      for (const w of upTo3.concat(['aaaaaa', 'ab ab ab', 'ab1', 'aa11', 'ééé'])) {
+        const s = run(re, w);
+        if (s !== null) states.add(s);
+      }
+      for (const depth of [1, 2, 3]) {
+        const blocks = re.blocksUpTo(depth);
+        const signature = (s: number) => upTo3.filter((w) => w.length <= depth).map((w) => (run(re, w, s) === null ? 0 : 1)).join('');
+        for (const s of states) for (const t of states)
+          if (blocks[s] === blocks[t]) expect(signature(s), `${pattern} depth ${depth}: ${s} ~ ${t}`).toBe(signature(t));
+      }
+    }
+    // A counter collapses: states with more than `depth` chars of room left are one block.
+    const counted = compileRegex('[a-z]{0,200}');
+    expect(new Set(counted.blocksUpTo(8)).size).toBeLessThanOrEqual(10);
+  });
+
   it('refuses what has no automaton, or too large a one', () => {
     for (const bad of ['a(?=b)', '(a+)\\1', 'a\\bb', 'a^b', '(', '[z-a]', '[]', '(a|b)*a(a|b){20}'])
       expect(() => compileRegex(bad), bad).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));

@@ -7,7 +7,8 @@
 // Token texts are decoded one by one: a token holding part of a multi-byte character decodes to
 // U+FFFD, which only a string accepts.
 import { ANY, ANY_OBJECT, resolveRef, type Schema, type StringLimits } from './json-schema';
-import type { RegexState } from './regex';
+import type { CompiledRegex, RegexState } from './regex';
+import { regexTokens } from './regex-tokens';
 import type { OutputConstraint } from './scheduler/sequence';
 import type { TokenTrie } from './token-trie';
 
@@ -323,40 +324,43 @@ export function isComplete(s: JsonState): boolean {
   return s.mode === 'fork' ? s.alts!.some(isComplete) : s.mode === 'end';
 }
 
-// Which plain-text tokens (no quote, backslash or control character) `s` takes, whatever their
-// chars: any inside a string whose text is not read (a value, or a key of an object whose keys are
-// all alike); in one with lengths, those of at most `chars` code points of which at most
-// `replacements` are U+FFFD (see counted()); none elsewhere (a pattern reads every char). A
+// Which plain-text tokens (no quote, backslash or control character) `s` takes: any inside a string
+// whose text is not read (a value, or a key of an object whose keys are all alike); in one with
+// lengths, those of at most `chars` code points of which at most `replacements` are U+FFFD (see
+// counted()); in one with a pattern, those its automaton takes whole from `re`; none elsewhere. A
 // fork: any when one of its readings takes any, else none (the walk decides).
-interface PlainRoom {
-  chars: number;
-  replacements: number;
-}
-const ANY_PLAIN: PlainRoom = { chars: Infinity, replacements: Infinity };
-const NO_PLAIN: PlainRoom = { chars: 0, replacements: 0 };
+type PlainTokens =
+  | { chars: number; replacements: number }
+  | { pattern: CompiledRegex; re: RegexState };
+const ANY_PLAIN: PlainTokens = { chars: Infinity, replacements: Infinity };
+const NO_PLAIN: PlainTokens = { chars: 0, replacements: 0 };
 
-function plainRoom(s: JsonState): PlainRoom {
-  if (s.mode === 'fork') return s.alts!.some((alt) => plainRoom(alt) === ANY_PLAIN) ? ANY_PLAIN : NO_PLAIN;
+function plainTokens(s: JsonState): PlainTokens {
+  if (s.mode === 'fork') return s.alts!.some((alt) => plainTokens(alt) === ANY_PLAIN) ? ANY_PLAIN : NO_PLAIN;
   if (s.mode !== 'string' || (s.key && readsKeys(s.stack!))) return NO_PLAIN;
   const limits = limitsOf(s);
   if (limits === null) return ANY_PLAIN;
-  if (limits.pattern !== null) return NO_PLAIN;
-  const { n, m } = s.chars!;
+  const { n, m, re } = s.chars!;
+  if (limits.pattern !== null) return { pattern: limits.pattern, re: re! };
   return { chars: limits.maxLength - n, replacements: limits.maxLength - n - (limits.minLength - m) };
 }
 
 /**
  * A copy of the logits `row` with every token whose whole text the checker does not accept from
- * `s` at -infinity. Inside a string, plain tokens (as many chars as there is room for) are copied in
- * one pass (no list of nearly every id) and only the others are walked.
+ * `s` at -infinity. Inside a string, the plain tokens it takes are copied in one pass (no list of
+ * nearly every id; a pattern's kept list) and only the others are walked.
  */
 export function jsonMask(trie: TokenTrie, s: JsonState, row: Float32Array): Float32Array {
   const out = new Float32Array(row.length);
+  const plain = plainTokens(s);
   let ids: number[];
-  const room = plainRoom(s);
-  if (room.chars > 0) {
-    trie.copyPlain(row, out, room.chars, room.replacements);
-    ids = trie.walk(s, step, true);
+  if ('pattern' in plain) {
+    out.fill(-Infinity);
+    for (const id of regexTokens(trie, plain.pattern, plain.re, 'plain')) out[id] = row[id];
+    ids = trie.walk(s, step, 'special');
+  } else if (plain.chars > 0) {
+    trie.copyPlain(row, out, plain.chars, plain.replacements);
+    ids = trie.walk(s, step, 'special');
   } else {
     out.fill(-Infinity);
     ids = trie.walk(s, step);

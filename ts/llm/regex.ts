@@ -3,6 +3,8 @@
 // mode, so a char is a code point); Python's (?P<name>...) groups are read as (?<name>...), and a
 // leading ^ / trailing $ are dropped (the match is whole anyway). Other assertions (lookarounds,
 // \b, inner anchors) and backreferences have no automaton and are refused.
+// The automaton is kept as a table: states by char classes (the code point ranges no transition
+// splits), so a step is a class lookup and an array read.
 import { DFA, JS, NFA } from 'refa';
 
 import { HsError } from '../errors';
@@ -11,8 +13,8 @@ import { HsError } from '../errors';
 // is not known, so no automaton takes it (what is generated then still matches).
 const REPLACEMENT = '\uFFFD';
 
-/** A state of the automaton: the text so far matches a prefix of the pattern. */
-export type RegexState = DFA.ReadonlyNode;
+/** A state of the automaton (an index): the text so far matches a prefix of the pattern. */
+export type RegexState = number;
 
 export interface CompiledRegex {
   readonly initial: RegexState;
@@ -20,13 +22,21 @@ export interface CompiledRegex {
   next(state: RegexState, char: string): RegexState | null;
   /** Whether the text so far matches the whole pattern. */
   accepts(state: RegexState): boolean;
+  /**
+   * Per state, a block of states that take exactly the same strings of up to `depth` chars (so the
+   * same tokens of up to that length); blocks are numbered from 0.
+   */
+  blocksUpTo(depth: number): Int32Array;
 }
 
-// Beyond this many states a pattern is refused (a DFA can be exponential in the pattern).
+// Beyond this many states, or table entries, a pattern is refused (a DFA can be exponential in the
+// pattern; a table is states x char classes).
 const MAX_STATES = 20_000;
+const MAX_TABLE = 8_000_000;
+const MAX_REFINE_WORK = 50_000_000;
 
-// Compiled patterns, the most recent last: requests often repeat one (and its kept token lists,
-// regex-constraint.ts, live as long as it does).
+// Compiled patterns, the most recent last: requests often repeat one (and the token lists kept for
+// it, regex-tokens.ts, live as long as it does).
 const compiled = new Map<string, CompiledRegex>();
 const MAX_COMPILED = 64;
 
@@ -41,6 +51,9 @@ export function compileRegex(pattern: string, field = 'regex'): CompiledRegex {
 }
 
 function compile(pattern: string, field: string): CompiledRegex {
+  const refuse = (why: string): never => {
+    throw new HsError('ERR_INVALID_ARGUMENT', `${field} ${JSON.stringify(pattern)} cannot be enforced: ${why}`);
+  };
   let source = pattern.replace(/\(\?P</g, '(?<');
   if (source.startsWith('^')) source = source.slice(1);
   if (source.endsWith('$') && !/(^|[^\\])(\\\\)*\\\$$/.test(source)) source = source.slice(0, -1);
@@ -49,15 +62,94 @@ function compile(pattern: string, field: string): CompiledRegex {
     const { expression, maxCharacter } = JS.Parser.fromLiteral({ source, flags: 'u' }).parse({ assertions: 'throw', backreferences: 'throw' });
     dfa = DFA.fromFA(NFA.fromRegex(expression, { maxCharacter }), new DFA.LimitedNodeFactory(MAX_STATES));
   } catch (e) {
-    throw new HsError('ERR_INVALID_ARGUMENT', `${field} ${JSON.stringify(pattern)} cannot be enforced: ${(e as Error).message}`);
+    return refuse((e as Error).message);
   }
   // Only states from which a match can still be completed are kept: a step anywhere else is refused.
   dfa.removeUnreachable();
   dfa.minimize();
-  if (dfa.finals.size === 0) throw new HsError('ERR_INVALID_ARGUMENT', `${field} ${JSON.stringify(pattern)} matches nothing`);
-  return {
-    initial: dfa.initial,
-    next: (state, char) => (char === REPLACEMENT ? null : state.out.get(char.codePointAt(0)!) ?? null),
-    accepts: (state) => dfa.finals.has(state as DFA.Node),
+  if (dfa.finals.size === 0) refuse('it matches nothing');
+  return new RegexTable(dfa, refuse);
+}
+
+class RegexTable implements CompiledRegex {
+  readonly initial = 0;
+  /** Sorted first code points of the char classes (class i: bounds[i] .. bounds[i + 1] - 1). */
+  private readonly bounds: number[];
+  /** next[state * classes + class]: the next state, or -1. */
+  private readonly table: Int32Array;
+  private readonly final: Uint8Array;
+  private readonly classOfChar = new Map<string, number>();
+  private readonly blocks = new Map<number, Int32Array>();
+
+  constructor(dfa: DFA, refuse: (why: string) => never) {
+    const nodes = [dfa.initial, ...[...dfa.nodes()].filter((n) => n !== dfa.initial)];
+    const index = new Map(nodes.map((n, i) => [n, i]));
+    const cuts = new Set<number>([0]);
+    for (const n of nodes) for (const [range] of n.out) cuts.add(range.min).add(range.max + 1);
+    this.bounds = [...cuts].sort((a, b) => a - b);
+    const classes = this.bounds.length;
+    if (nodes.length * classes > MAX_TABLE) refuse(`its automaton (${nodes.length} states x ${classes} char classes) is too large`);
+    this.table = new Int32Array(nodes.length * classes).fill(-1);
+    for (const [i, n] of nodes.entries())
+      for (const [range, to] of n.out)
+        for (let c = this.classOf(range.min); c < classes && this.bounds[c] <= range.max; c++) this.table[i * classes + c] = index.get(to)!;
+    this.final = Uint8Array.from(nodes, (n) => (dfa.finals.has(n) ? 1 : 0));
+  }
+
+  private classOf(codePoint: number): number {
+    let lo = 0, hi = this.bounds.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.bounds[mid] <= codePoint) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  next = (state: RegexState, char: string): RegexState | null => {
+    if (char === REPLACEMENT) return null;
+    let c = this.classOfChar.get(char);
+    if (c === undefined) this.classOfChar.set(char, (c = this.classOf(char.codePointAt(0)!)));
+    const to = this.table[state * this.bounds.length + c];
+    return to < 0 ? null : to;
   };
+
+  accepts(state: RegexState): boolean {
+    return this.final[state] === 1;
+  }
+
+  // Moore's refinement, `depth` rounds (or until nothing splits): two states stay in one block while,
+  // for every class, both have no next state or next states in one block.
+  blocksUpTo(depth: number): Int32Array {
+    let blocks = this.blocks.get(depth);
+    if (blocks) return blocks;
+    const states = this.final.length, classes = this.bounds.length;
+    // Too large to refine quickly: a block per state.
+    if (states * classes * depth > MAX_REFINE_WORK) {
+      blocks = Int32Array.from({ length: states }, (_, i) => i);
+      this.blocks.set(depth, blocks);
+      return blocks;
+    }
+    blocks = new Int32Array(states);
+    let count = 1;
+    for (let round = 0; round < depth; round++) {
+      const ids = new Map<string, number>();
+      const refined = new Int32Array(states);
+      for (let s = 0; s < states; s++) {
+        let key = `${blocks[s]}`;
+        for (let c = 0; c < classes; c++) {
+          const to = this.table[s * classes + c];
+          key += `,${to < 0 ? -1 : blocks[to]}`;
+        }
+        let id = ids.get(key);
+        if (id === undefined) ids.set(key, (id = ids.size));
+        refined[s] = id;
+      }
+      blocks = refined;
+      if (ids.size === count) break;
+      count = ids.size;
+    }
+    this.blocks.set(depth, blocks);
+    return blocks;
+  }
 }

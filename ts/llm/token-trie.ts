@@ -19,8 +19,13 @@ function insert(root: TrieNode, text: string, id: number): void {
 }
 
 export class TokenTrie {
-  private readonly root: TrieNode = { children: new Map(), ids: [] };
-  private readonly special: TrieNode = { children: new Map(), ids: [] };
+  private readonly tries = {
+    all: { children: new Map(), ids: [] } as TrieNode,
+    plain: { children: new Map(), ids: [] } as TrieNode,
+    special: { children: new Map(), ids: [] } as TrieNode,
+  };
+  /** The longest token text, in code points. */
+  readonly maxLength: number;
   /** At the ids of plain tokens: their length in code points (at least 1); 0 elsewhere. */
   private readonly plainLength: Uint32Array;
   /** At the ids of plain tokens: how many of their code points are U+FFFD (a character cut by the token's end). */
@@ -29,23 +34,27 @@ export class TokenTrie {
   constructor(texts: readonly (string | null)[]) {
     this.plainLength = new Uint32Array(texts.length);
     this.plainReplacements = new Uint32Array(texts.length);
+    let maxLength = 0;
     texts.forEach((text, id) => {
       if (!text) return;
-      insert(this.root, text, id);
-      if (/["\\\u0000-\u001f]/.test(text)) insert(this.special, text, id);
+      const chars = [...text];
+      maxLength = Math.max(maxLength, chars.length);
+      insert(this.tries.all, text, id);
+      if (/["\\\u0000-\u001f]/.test(text)) insert(this.tries.special, text, id);
       else {
-        const chars = [...text];
+        insert(this.tries.plain, text, id);
         this.plainLength[id] = chars.length;
         this.plainReplacements[id] = chars.filter((c) => c === '\uFFFD').length;
       }
     });
+    this.maxLength = maxLength;
   }
 
   /**
-   * Ids of the tokens whose whole text `step` takes, char by char, from `start` (a null step
-   * rejects); `specialOnly`: among the tokens that are not plain text.
+   * Ids of the tokens (all, the plain ones or the others) whose whole text `step` takes, char by
+   * char, from `start` (a null step rejects).
    */
-  walk<S>(start: S, step: (s: S, c: string) => S | null, specialOnly = false): number[] {
+  walk<S>(start: S, step: (s: S, c: string) => S | null, among: 'all' | 'plain' | 'special' = 'all'): number[] {
     const out: number[] = [];
     const visit = (node: TrieNode, state: S) => {
       for (const id of node.ids) out.push(id);
@@ -54,7 +63,7 @@ export class TokenTrie {
         if (next !== null) visit(child, next);
       }
     };
-    for (const [c, child] of (specialOnly ? this.special : this.root).children) {
+    for (const [c, child] of this.tries[among].children) {
       const next = step(start, c);
       if (next !== null) visit(child, next);
     }
@@ -76,7 +85,7 @@ export class TokenTrie {
   /** Ids of the tokens whose whole text begins `text`. */
   prefixesOf(text: string): number[] {
     const out: number[] = [];
-    let node: TrieNode | undefined = this.root;
+    let node: TrieNode | undefined = this.tries.all;
     for (const c of text) {
       node = node.children.get(c);
       if (!node) break;
