@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 
 import { feed, isComplete, JSON_START, jsonMask, jsonStart, type JsonState, step } from '../../lib/llm/json-constraint';
@@ -98,9 +99,10 @@ describe('JSON mode in the engine', () => {
   });
 });
 
-// ajv (the JSON Schema validator fastify uses) judges the checker's schema mode next to JSON.parse.
+// ajv (the JSON Schema validator fastify uses, with ajv-formats' full formats) judges the checker's
+// schema mode next to JSON.parse.
 type TestSchema = Record<string, unknown>;
-const ajv = new Ajv({ strict: false, allErrors: false });
+const ajv = addFormats(new Ajv({ strict: false, allErrors: false }));
 function validates(value: unknown, schema: TestSchema): boolean {
   return ajv.validate(schema, value) as boolean;
 }
@@ -159,7 +161,8 @@ describe('JSON schema mode', () => {
   it('refuses what the subset cannot enforce', () => {
     const loop = { $defs: { a: { anyOf: [{ $ref: '#/$defs/a' }, { type: 'null' }] } }, $ref: '#/$defs/a' };
     for (const bad of [{ anyOf: [] }, { oneOf: [{ type: 'null' }] }, { type: 'string', pattern: 'a(?=b)' }, { type: 'string', minLength: 3, maxLength: 2 },
-      { type: 'number', minimum: 1 }, { type: 'string', format: 'date' }, { type: 'string', pattern: 1 }, { type: 'string', pattern: 'a+', maxLength: 3 },
+      { type: 'number', minimum: 1 }, { type: 'string', format: 'hostname' }, { type: 'integer', format: 'int32' }, { type: 'string', format: 'date', pattern: 'x' },
+      { type: 'string', pattern: 1 }, { type: 'string', pattern: 'a+', maxLength: 3 },
       { type: 'object', properties: { a: {} }, required: ['b'] }, { allOf: [{ type: 'null' }, { type: 'null' }] }, { type: [] },
       { $ref: 'https://example.com/s.json' }, { $ref: '#/$defs/missing' }, loop, { type: 'array', minItems: 3, maxItems: 2 }, { type: 'date' }])
       expect(() => parseSchema(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
@@ -214,6 +217,18 @@ const UNION_SCHEMAS: Record<string, { schema: TestSchema; valid: string[]; inval
     valid: ['{"code": "ABC-12"}', '{"code":"XYZ-00","name":"ab","note":null}', '{"name": "a\\"b", "code": "QQQ-99", "note": "é!"}', '{"code": "ABC-12", "name": "\\n\\t\\\\x"}'],
     invalid: ['{"code": "AB-12"}', '{"code": "ABC-123"}', '{"code": "ABC-12", "name": "a"}', '{"code": "ABC-12", "name": "abcdef"}', '{"code": "ABC-12", "note": "abcd"}',
       '{"code": "abc-12"}'],
+  },
+  formats: {
+    schema: {
+      type: 'object',
+      properties: { d: { type: 'string', format: 'date' }, t: { type: 'string', format: 'time' }, at: { type: ['string', 'null'], format: 'date-time' },
+        id: { type: 'string', format: 'uuid' }, mail: { type: 'string', format: 'email' }, ip: { type: 'string', format: 'ipv4' } },
+      required: ['d'],
+    },
+    valid: ['{"d": "2024-02-28"}', '{"d": "1999-12-31", "t": "23:59:59.5+01:00", "at": "2020-04-30T00:00:00Z"}', '{"d":"0001-01-01","at":null,"ip":"255.0.10.199"}',
+      '{"d": "2024-11-30", "id": "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "mail": "ann.lee-x@mail-1.example.org"}'],
+    invalid: ['{"d": "2024-02-30"}', '{"d": "2024-13-01"}', '{"d": "2024-04-31"}', '{"d": "2024-01-01", "t": "24:00:00Z"}', '{"d": "2024-01-01", "ip": "256.1.1.1"}',
+      '{"d": "2024-01-01", "mail": "a@b"}', '{"d": "2024-01-01", "id": "0a1b2c3d-4e5f-6789-abcd-ef012345678"}', '{"d": "2024-01-01", "at": "2020-04-30T00:00:00"}'],
   },
   bounded: {
     schema: { type: 'object', properties: { xs: { type: 'array', items: { enum: [1, 2] }, minItems: 2, maxItems: 3 }, any: { type: 'array', maxItems: 0 } }, required: ['xs'] },

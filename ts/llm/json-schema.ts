@@ -3,11 +3,13 @@
 // the object closes) and `additionalProperties` (absent or false with properties: no other keys, as
 // OpenAI's strict mode; true or a schema: other keys of that schema, e.g. a dictionary), arrays of
 // `items` with `minItems` / `maxItems`, strings with `minLength` / `maxLength` / `pattern` (a whole
-// match, regex.ts; such strings are generated without \u escapes), the JSON types (one or a list),
+// match, regex.ts; such strings are generated without \u escapes) / `format` (date, time, date-time,
+// uuid, email, ipv4: json-formats.ts), the JSON types (one or a list),
 // `enum` / `const` of any JSON values, `anyOf`, and `$ref` into the same document (`$defs`,
 // `definitions`; recursion allowed where an object or array comes between). What the subset cannot
-// enforce (number ranges, formats, oneOf, ...) is refused rather than silently ignored.
+// enforce (number ranges, other formats, oneOf, ...) is refused rather than silently ignored.
 import { HsError } from '../errors';
+import { FORMAT_PATTERNS } from './json-formats';
 import { compileRegex, type CompiledRegex } from './regex';
 
 export type Schema =
@@ -44,7 +46,7 @@ export const ANY_OBJECT: Schema = { kind: 'object', props: new Map(), required: 
 
 // Annotations that do not constrain the value.
 const IGNORED = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'deprecated', 'readOnly', 'writeOnly']);
-const SUPPORTED = ['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern',
+const SUPPORTED = ['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'format',
   'enum', 'const', 'anyOf', 'allOf', '$ref'];
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
 
@@ -108,6 +110,8 @@ class Parser {
       return { kind: 'enum', texts: s.enum.map((v) => JSON.stringify(v)) };
     }
     const type = s.type ?? (s.properties !== undefined || s.additionalProperties !== undefined ? 'object' : s.items !== undefined ? 'array' : undefined);
+    if (s.format !== undefined && !(type === 'string' || (Array.isArray(type) && type.includes('string'))))
+      fail(path, 'format is supported on strings only');
     if (Array.isArray(type)) {
       if (type.length === 0) fail(path, 'type must not be an empty list');
       return { kind: 'anyOf', options: type.map((t) => this.typed(t, s, path)) };
@@ -160,8 +164,12 @@ class Parser {
     const maxLength = count(s, 'maxLength', Infinity, path);
     if (minLength > maxLength) fail(path, 'minLength is larger than maxLength');
     if (s.pattern !== undefined && typeof s.pattern !== 'string') fail(path, 'pattern must be a string');
-    const pattern = s.pattern === undefined ? null : compileRegex(s.pattern as string, `json_schema at ${path}: pattern`);
-    if (pattern && (minLength > 0 || maxLength < Infinity)) fail(path, 'pattern with minLength or maxLength is not supported (the pattern can bound the length)');
+    if (s.format !== undefined && !Object.hasOwn(FORMAT_PATTERNS, s.format as string))
+      fail(path, `format ${JSON.stringify(s.format)} is not supported (${Object.keys(FORMAT_PATTERNS).join(', ')} are)`);
+    if (s.format !== undefined && s.pattern !== undefined) fail(path, 'format with a pattern is not supported');
+    const source = s.format !== undefined ? FORMAT_PATTERNS[s.format as string] : (s.pattern as string | undefined);
+    const pattern = source === undefined ? null : compileRegex(source, `json_schema at ${path}: pattern`);
+    if (pattern && (minLength > 0 || maxLength < Infinity)) fail(path, 'pattern or format with minLength or maxLength is not supported (the pattern can bound the length)');
     return { kind: 'string', limits: minLength === 0 && maxLength === Infinity && pattern === null ? null : { minLength, maxLength, pattern } };
   }
 
