@@ -161,7 +161,7 @@ describe('JSON schema mode', () => {
   it('refuses what the subset cannot enforce', () => {
     const loop = { $defs: { a: { anyOf: [{ $ref: '#/$defs/a' }, { type: 'null' }] } }, $ref: '#/$defs/a' };
     for (const bad of [{ anyOf: [] }, { oneOf: [{ type: 'null' }] }, { type: 'string', pattern: 'a(?=b)' }, { type: 'string', minLength: 3, maxLength: 2 },
-      { type: 'number', minimum: 1 }, { type: 'string', format: 'hostname' }, { type: 'integer', format: 'int32' }, { type: 'string', format: 'date', pattern: 'x' },
+      { type: 'string', format: 'hostname' }, { type: 'integer', format: 'int32' }, { type: 'string', format: 'date', pattern: 'x' },
       { type: 'string', pattern: 1 }, { type: 'string', pattern: 'a+', maxLength: 3 },
       { type: 'object', properties: { a: {} }, required: ['b'] }, { allOf: [{ type: 'null' }, { type: 'null' }] }, { type: [] },
       { $ref: 'https://example.com/s.json' }, { $ref: '#/$defs/missing' }, loop, { type: 'array', minItems: 3, maxItems: 2 }, { type: 'date' }])
@@ -230,6 +230,17 @@ const UNION_SCHEMAS: Record<string, { schema: TestSchema; valid: string[]; inval
     invalid: ['{"d": "2024-02-30"}', '{"d": "2024-13-01"}', '{"d": "2024-04-31"}', '{"d": "2024-01-01", "t": "24:00:00Z"}', '{"d": "2024-01-01", "ip": "256.1.1.1"}',
       '{"d": "2024-01-01", "mail": "a@b"}', '{"d": "2024-01-01", "id": "0a1b2c3d-4e5f-6789-abcd-ef012345678"}', '{"d": "2024-01-01", "at": "2020-04-30T00:00:00"}'],
   },
+  numbers: {
+    schema: {
+      type: 'object',
+      properties: { age: { type: 'integer', minimum: 0, maximum: 150 }, p: { type: 'number', minimum: 0, maximum: 1 }, t: { type: 'integer', exclusiveMinimum: -5, exclusiveMaximum: 5 },
+        pos: { type: 'number', exclusiveMinimum: 0 }, big: { type: 'integer', minimum: 100 }, neg: { type: ['integer', 'null'], maximum: -3 } },
+      required: ['age'],
+    },
+    valid: ['{"age": 0}', '{"age": 150, "p": 1.0, "t": -4}', '{"age": 37, "p": 0.25, "t": 4, "pos": 0.001, "big": 100000, "neg": -3}', '{"age": 9, "p": 1, "pos": 12.5, "big": 100, "neg": null}'],
+    invalid: ['{"age": 151}', '{"age": -1}', '{"age": 1.5}', '{"age": 1, "p": 1.01}', '{"age": 1, "t": 5}', '{"age": 1, "t": -5}', '{"age": 1, "pos": 0}',
+      '{"age": 1, "big": 99}', '{"age": 1, "neg": -2}', '{"age": 1, "pos": 0.0}'],
+  },
   bounded: {
     schema: { type: 'object', properties: { xs: { type: 'array', items: { enum: [1, 2] }, minItems: 2, maxItems: 3 }, any: { type: 'array', maxItems: 0 } }, required: ['xs'] },
     valid: ['{"xs": [1, 2]}', '{"xs": [2, 2, 1], "any": []}'],
@@ -287,6 +298,45 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
       expect(complete).toBeGreaterThan(100);
     });
   }
+
+  it('generates exactly the integers within integer bounds, and bounded decimals by their value', () => {
+    const texts = [...Array.from({ length: 801 }, (_, i) => String(i - 400)), '1000', '123456', '-99999'];
+    let seed = 5;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = () => (rand() < 0.25 ? undefined : Math.round(rand() * 600 - 300));
+    for (let trial = 0; trial < 60; trial++) {
+      const bounds = { minimum: pick(), maximum: pick(), exclusiveMinimum: pick(), exclusiveMaximum: pick() };
+      const within = (x: number) => (bounds.minimum === undefined || x >= bounds.minimum) && (bounds.maximum === undefined || x <= bounds.maximum)
+        && (bounds.exclusiveMinimum === undefined || x > bounds.exclusiveMinimum) && (bounds.exclusiveMaximum === undefined || x < bounds.exclusiveMaximum);
+      let schema;
+      try {
+        schema = parseSchema({ type: 'integer', ...bounds });
+      } catch {
+        expect(texts.some((t) => within(Number(t))), JSON.stringify(bounds)).toBe(false); // refused only when empty
+        continue;
+      }
+      const start = jsonStart({ kind: 'array', items: schema, minItems: 0, maxItems: Infinity });
+      for (const t of texts) {
+        const s = feed(start, `[${t}]`);
+        expect(s !== null && isComplete(s), `${JSON.stringify(bounds)} ${t}`).toBe(within(Number(t)));
+      }
+    }
+    const decimals = Array.from({ length: 14 }, (_, i) => ['', '.0', '.00', '.5', '.05', '.999'].map((f) => `${i}${f}`)).flat();
+    for (const bounds of [{ minimum: 0, maximum: 1 }, { exclusiveMinimum: 2, maximum: 7 }, { minimum: 3, exclusiveMaximum: 10 }, { exclusiveMinimum: 0 }, { minimum: 4, maximum: 4 }]) {
+      const start = jsonStart({ kind: 'array', items: parseSchema({ type: 'number', ...bounds }), minItems: 0, maxItems: Infinity });
+      const b = bounds as { minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number };
+      for (const t of decimals) {
+        const x = Number(t);
+        const within = (b.minimum === undefined || x >= b.minimum) && (b.maximum === undefined || x <= b.maximum)
+          && (b.exclusiveMinimum === undefined || x > b.exclusiveMinimum) && (b.exclusiveMaximum === undefined || x < b.exclusiveMaximum);
+        const s = feed(start, `[${t}]`);
+        expect(s !== null && isComplete(s), `${JSON.stringify(bounds)} ${t}`).toBe(within);
+      }
+    }
+    for (const bad of [{ type: 'number', minimum: -1 }, { type: 'number', maximum: 3 }, { type: 'number', minimum: 0.5 }, { type: 'integer', minimum: 5, maximum: 4 },
+      { type: 'integer', minimum: 1e300 }, { type: 'integer', exclusiveMinimum: true, minimum: 1 }, { type: 'number', multipleOf: 2 }])
+      expect(() => parseSchema(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
 
   it('generates limited strings without \\u escapes (their chars are counted and matched decoded)', () => {
     const start = jsonStart(parseSchema(UNION_SCHEMAS.strings.schema));

@@ -26,7 +26,7 @@ type Frame = {
 // What the checker expects next.
 type Mode =
   | 'value' | 'first-value-or-close' | 'key' | 'first-key-or-close' | 'colon' | 'after-value' | 'end'
-  | 'string' | 'escape' | 'hex' | 'literal' | 'enum'
+  | 'string' | 'escape' | 'hex' | 'literal' | 'enum' | 'bounded-number'
   | 'minus' | 'zero' | 'int' | 'frac-start' | 'frac' | 'exp-start' | 'exp-sign' | 'exp'
   | 'fork';
 
@@ -45,7 +45,7 @@ export interface JsonState {
   readonly ws: number;
   /** fork: the readings still possible, each a state of its own. */
   readonly alts?: readonly JsonState[];
-  /** A string value with limits: what its text so far counts. */
+  /** A string value with limits: what its text so far counts; a bounded number: its automaton state. */
   readonly chars?: StringChars;
 }
 
@@ -152,6 +152,10 @@ function startValue(c: string, ref: Schema, stack: Frame | null): JsonState | nu
     const s = st('string', stack, schema);
     return limits === null ? s : { ...s, chars: { n: 0, m: 0, re: limits.pattern?.initial ?? null } };
   }
+  if (schema.kind === 'number' && schema.pattern) {
+    const re = schema.pattern.next(schema.pattern.initial, c);
+    return re === null ? null : { ...st('bounded-number', stack, schema), chars: { n: 0, m: 0, re } };
+  }
   if (any || schema.kind === 'number') {
     if (c === '-') return st('minus', stack, schema);
     if (c === '0') return st('zero', stack, schema);
@@ -234,6 +238,12 @@ export function step(s: JsonState, c: string): JsonState | null {
       const next = s.text + c;
       if (texts.some((t) => t.startsWith(next))) return st('enum', s.stack, s.schema, false, next);
       return texts.includes(s.text) ? step(valueDone(s.stack), c) : null;
+    }
+    case 'bounded-number': {
+      const pattern = (s.schema as Extract<Schema, { kind: 'number' }>).pattern!;
+      const re = pattern.next(s.chars!.re!, c);
+      if (re !== null) return { ...s, chars: { ...s.chars!, re } };
+      return pattern.accepts(s.chars!.re!) ? step(valueDone(s.stack), c) : null;
     }
     case 'minus':
       if (c === '0') return st('zero', s.stack, s.schema);

@@ -4,12 +4,14 @@
 // OpenAI's strict mode; true or a schema: other keys of that schema, e.g. a dictionary), arrays of
 // `items` with `minItems` / `maxItems`, strings with `minLength` / `maxLength` / `pattern` (a whole
 // match, regex.ts; such strings are generated without \u escapes) / `format` (date, time, date-time,
-// uuid, email, ipv4: json-formats.ts), the JSON types (one or a list),
+// uuid, email, ipv4: json-formats.ts), numbers with `minimum` / `maximum` / `exclusiveMinimum` /
+// `exclusiveMaximum` (json-numbers.ts), the JSON types (one or a list),
 // `enum` / `const` of any JSON values, `anyOf`, and `$ref` into the same document (`$defs`,
 // `definitions`; recursion allowed where an object or array comes between). What the subset cannot
-// enforce (number ranges, other formats, oneOf, ...) is refused rather than silently ignored.
+// enforce (multipleOf, other formats, oneOf, ...) is refused rather than silently ignored.
 import { HsError } from '../errors';
 import { FORMAT_PATTERNS } from './json-formats';
+import { boundedNumberPattern } from './json-numbers';
 import { compileRegex, type CompiledRegex } from './regex';
 
 export type Schema =
@@ -19,7 +21,8 @@ export type Schema =
   | { kind: 'array'; items: Schema; minItems: number; maxItems: number }
   /** limits null: any string. */
   | { kind: 'string'; limits: StringLimits | null }
-  | { kind: 'number'; integer: boolean }
+  /** pattern: the bounded numbers' (json-numbers.ts), null when unbounded. */
+  | { kind: 'number'; integer: boolean; pattern: CompiledRegex | null }
   | { kind: 'boolean' }
   | { kind: 'null' }
   /** The JSON texts of the allowed values (compact, as JSON.stringify writes them). */
@@ -47,6 +50,7 @@ export const ANY_OBJECT: Schema = { kind: 'object', props: new Map(), required: 
 // Annotations that do not constrain the value.
 const IGNORED = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'deprecated', 'readOnly', 'writeOnly']);
 const SUPPORTED = ['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'format',
+  'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
   'enum', 'const', 'anyOf', 'allOf', '$ref'];
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
 
@@ -125,8 +129,12 @@ class Parser {
       case 'object': return this.object(s, path);
       case 'array': return this.array(s, path);
       case 'string': return this.string(s, path);
-      case 'number': return { kind: 'number', integer: false };
-      case 'integer': return { kind: 'number', integer: true };
+      case 'number':
+      case 'integer': {
+        const bounded = boundedNumberPattern(s, type === 'integer');
+        if ('error' in bounded) return fail(path, bounded.error);
+        return { kind: 'number', integer: type === 'integer', pattern: bounded.pattern === null ? null : compileRegex(bounded.pattern, `json_schema at ${path}: bounds`) };
+      }
       case 'boolean': return { kind: 'boolean' };
       case 'null': return { kind: 'null' };
       default: return fail(path, `type ${JSON.stringify(type)} is not supported (${TYPES.join(', ')} are, or a list of them)`);
