@@ -1,12 +1,15 @@
 // OpenAI's Responses API (/v1/responses) on a tiny random model, driven by the official `openai`
 // client: the output equals the chat completion of the same conversation, streamed events add up
 // to the whole response, tool calls become function_call items (parsed from a fixed output, or
-// forced by tool_choice), input items map to chat messages, and what is not supported is a 400.
+// forced by tool_choice), input items map to chat messages, stored responses continue a
+// conversation (previous_response_id) and can be retrieved and deleted, and what is not supported
+// is a 400.
 import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { chatBodyOf } from '../../lib/llm/server/responses-request';
+import { ResponseStore } from '../../lib/llm/server/responses-store';
 import { TINY_VOCAB, writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
 
@@ -53,7 +56,7 @@ describe('Responses API', () => {
   });
 
   it('maps input items to chat messages', () => {
-    const body = chatBodyOf({
+    const { chat: body, input } = chatBodyOf({
       model: MODEL, instructions: 'sys',
       input: [
         { role: 'developer', content: 'dev' },
@@ -80,6 +83,42 @@ describe('Responses API', () => {
       tool_choice: { type: 'function', function: { name: 'get_weather' } },
       response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } },
     });
+    expect(input).toEqual(body.messages.slice(1)); // the conversation a stored response keeps: not the instructions
+  });
+
+  it('continues a stored response (previous_response_id), retrieves and deletes it', async () => {
+    const first = await client.responses.create({ model: MODEL, instructions: 'Be brief.', input: 'hello there', max_output_tokens: 5, temperature: 0 });
+    const second = await client.responses.create({ model: MODEL, previous_response_id: first.id, input: 'and then?', max_output_tokens: 5, temperature: 0 });
+    // The same as a chat of the whole conversation; the first response's instructions are not inherited.
+    const chat = await client.chat.completions.create({ model: MODEL, max_tokens: 5, temperature: 0, messages: [
+      { role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' }] });
+    expect(second.output_text).toBe(chat.choices[0].message.content);
+    expect(second.usage!.input_tokens).toBe(chat.usage!.prompt_tokens);
+    expect(second.previous_response_id).toBe(first.id);
+    const third = await client.responses.create({ model: MODEL, previous_response_id: second.id, input: 'ok', max_output_tokens: 3, temperature: 0 });
+    expect(third.usage!.input_tokens).toBeGreaterThan(second.usage!.input_tokens + second.usage!.output_tokens);
+    expect(await client.responses.retrieve(first.id)).toEqual(first);
+    await client.responses.delete(first.id);
+    await expect(client.responses.retrieve(first.id)).rejects.toMatchObject({ status: 404 });
+    await expect(client.responses.create({ model: MODEL, previous_response_id: first.id, input: 'x' })).rejects.toMatchObject({ status: 404, param: 'previous_response_id' });
+    const unstored = await client.responses.create({ model: MODEL, input: 'hi', max_output_tokens: 2, store: false });
+    expect(unstored.store).toBe(false);
+    await expect(client.responses.retrieve(unstored.id)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('keeps the most recently used responses up to its capacity', () => {
+    const store = new ResponseStore(2);
+    const entry = (n: number) => ({ response: { n }, conversation: [] });
+    store.set('a', entry(1));
+    store.set('b', entry(2));
+    expect(store.get('a')).toEqual(entry(1)); // a is now the most recent
+    store.set('c', entry(3));
+    expect(store.get('b')).toBeUndefined();
+    expect(store.get('a')).toEqual(entry(1));
+    expect(store.get('c')).toEqual(entry(3));
+    const none = new ResponseStore(0);
+    none.set('a', entry(1));
+    expect(none.get('a')).toBeUndefined();
   });
 
   // As in the chat test, a random model cannot be made to write a call: the generation is replaced
@@ -137,12 +176,13 @@ describe('Responses API', () => {
 
   it('refuses what it does not support with OpenAI-style 400s', async () => {
     const bad: [object, string | null][] = [
-      [{ previous_response_id: 'resp_1' }, 'previous_response_id'], [{ tools: [{ type: 'web_search' }] }, 'tools[0]'],
+      [{ previous_response_id: 7 }, 'previous_response_id'], [{ tools: [{ type: 'web_search' }] }, 'tools[0]'],
       [{ input: [{ type: 'reasoning', summary: [] }] }, 'input[0]'], [{ reasoning: { effort: 'high' } }, 'reasoning'], [{ input: [] }, 'input'],
       [{ conversation: 'c1' }, 'conversation'], [{ text: { format: { type: 'xml' } } }, 'text.format'],
     ];
     for (const [extra, param] of bad)
       await expect(client.responses.create({ model: MODEL, input: 'hi', ...extra } as never)).rejects.toMatchObject({ status: 400, param });
     await expect(client.responses.create({ model: 'nope', input: 'hi' })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    await expect(client.responses.create({ model: MODEL, input: 'hi', previous_response_id: 'resp_unknown' })).rejects.toMatchObject({ status: 404, param: 'previous_response_id' });
   });
 });

@@ -110,5 +110,7 @@ describe('highservice serve <llm dir> --generation-config', () => {
     expect(await cliError([model.dir, '--port', '0', '--generation-config', 'vllm'])).toContain('--generation-config must be auto or none');
     expect(await cliError([path.dirname(model.dir), '--port', '0', '--generation-config', 'none'])).toContain('apply to an LLM directory');
     expect(await cliError([model.dir, '--port', '0', '--max-batch', '4', '--workers', '2'])).toContain('--workers, --max-batch apply to a model repository');
+    expect(await cliError([model.dir, '--port', '0', '--stored-responses', '-1'])).toContain('--stored-responses must be an integer >= 0');
+    expect(await cliError([path.dirname(model.dir), '--port', '0', '--stored-responses', '5'])).toContain('apply to an LLM directory');
   });
 });

@@ -45,6 +45,7 @@ program
   .option('--device <device>', 'LLM: auto | cpu | cuda (default cpu)')
   .option('--matmul-precision <p>', 'LLM: fp32 | bf16 (projections with bf16 operands and fp32 accumulation; default fp32)')
   .option('--generation-config <mode>', "LLM: auto (generation_config.json's eos ids and sampling defaults) | none (default auto)")
+  .option('--stored-responses <n>', 'LLM: /v1/responses results kept in memory for previous_response_id (default 1000; 0: none)')
   .action(serveCommand);
 
 program

@@ -25,6 +25,8 @@ export interface ServeCommandOptions {
   matmulPrecision?: string;
   /** LLM directories only: 'auto' | 'none' (use generation_config.json or not). */
   generationConfig?: string;
+  /** LLM directories only: how many /v1/responses results are kept for previous_response_id. */
+  storedResponses?: string;
 }
 
 function integer(value: string, flag: string, min: number): number {
@@ -35,9 +37,9 @@ function integer(value: string, flag: string, min: number): number {
 
 export async function serveCommand(repository: string, options: ServeCommandOptions): Promise<void> {
   if (isHfModelDir(repository)) return serveLlmCommand(repository, options);
-  const llmOnly = [options.draftModel, options.numSpeculativeTokens, options.device, options.matmulPrecision, options.generationConfig];
+  const llmOnly = [options.draftModel, options.numSpeculativeTokens, options.device, options.matmulPrecision, options.generationConfig, options.storedResponses];
   if (llmOnly.some((v) => v !== undefined))
-    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model, --num-speculative-tokens, --device, --matmul-precision and --generation-config apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository (its models' config.json choose their device)`);
+    throw new HsError('ERR_INVALID_ARGUMENT', `--draft-model, --num-speculative-tokens, --device, --matmul-precision, --generation-config and --stored-responses apply to an LLM directory (config.json + *.safetensors); ${repository} is a model repository (its models' config.json choose their device)`);
   const modelDefaults: { maxBatchSize?: number; maxQueueDelayMs?: number } = {};
   if (options.maxBatch !== undefined) modelDefaults.maxBatchSize = integer(options.maxBatch, '--max-batch', 1);
   if (options.maxDelay !== undefined) {
@@ -90,13 +92,13 @@ async function serveLlmCommand(dir: string, options: ServeCommandOptions): Promi
     throw new HsError('ERR_INVALID_ARGUMENT', `--generation-config must be auto or none, got '${generationConfig}'`);
   const server = await serveLlm({
     dir, port: integer(options.port, '--port', 0), host: options.host, logger: options.log, speculative, device, matmulPrecision, generationConfig,
-    apiKeys: options.apiKey,
+    apiKeys: options.apiKey, storedResponses: options.storedResponses === undefined ? undefined : integer(options.storedResponses, '--stored-responses', 0),
   });
   const info = server.engine.model.info;
   console.log(`highservice: the LLM runs on ${info.device}${info.deviceName ? ` (${info.deviceName})` : ''}, ${info.weightType} weights`);
   const drafting = speculative ? `; speculative decoding with the draft model in ${speculative.model}, ${speculative.numSpeculativeTokens} tokens per step` : '';
   const precision = matmulPrecision === 'bf16' ? `; bf16 projections (${server.engine.model.info.bf16Kernel})` : '';
-  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions)${drafting}${precision}`);
+  console.log(`highservice: serving the LLM in ${dir} on ${server.url} (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/responses)${drafting}${precision}`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -15,7 +15,8 @@ import { type Choice, startChoices } from './choices';
 import { OpenAiError, toOpenAiError } from './errors';
 import { LlmMetrics } from './metrics';
 import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest } from './params';
-import { handleResponses } from './responses';
+import { handleResponses, registerStoredResponseRoutes } from './responses';
+import { ResponseStore } from './responses-store';
 import { registerTokenizeRoutes } from './tokenize';
 import type { FunctionTool } from './tool-choice';
 import { assistantReply } from './tool-response';
@@ -39,6 +40,8 @@ export interface LlmAppOptions {
   logger?: boolean;
   /** When set, every route but /health and /metrics needs `Authorization: Bearer <key>` (as vLLM's --api-key). */
   apiKeys?: string[];
+  /** How many /v1/responses results are kept for previous_response_id (default 1000; 0: none). */
+  storedResponses?: number;
 }
 
 export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { app: FastifyInstance; metrics: LlmMetrics } {
@@ -67,7 +70,9 @@ export function buildLlmApp(engine: LlmEngine, options: LlmAppOptions = {}): { a
   }));
   app.post('/v1/completions', (request, reply) => handle(engine, 'completion', request, reply));
   app.post('/v1/chat/completions', (request, reply) => handle(engine, 'chat', request, reply));
-  app.post('/v1/responses', (request, reply) => handleResponses(engine, request, reply));
+  const store = new ResponseStore(options.storedResponses ?? 1000);
+  app.post('/v1/responses', (request, reply) => handleResponses(engine, store, request, reply));
+  registerStoredResponseRoutes(app, store);
   registerTokenizeRoutes(app, engine);
   return { app, metrics };
 }

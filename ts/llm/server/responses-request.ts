@@ -1,19 +1,20 @@
 // An OpenAI Responses API request (/v1/responses) as the Chat Completions body it stands for, so
-// that both APIs share one parser (params.ts): `input` (a string, or message, function_call and
-// function_call_output items) and `instructions` become messages; function `tools`, `tool_choice`,
-// `text.format` and `max_output_tokens` their chat names. The server keeps no responses, so
-// previous_response_id is refused; so are tools and input items other than functions and text.
+// that both APIs share one parser (params.ts): `instructions`, the conversation of a previous
+// response (responses-store.ts) and `input` (a string, or message, function_call and
+// function_call_output items) become messages; function `tools`, `tool_choice`, `text.format` and
+// `max_output_tokens` their chat names. Tools and input items other than functions and text are
+// refused.
 import { invalidParam } from './errors';
 import type { Body } from './params';
 
-type Message = { role: string; content: string; tool_calls?: unknown[]; tool_call_id?: string };
+export type Message = { role: string; content: string; tool_calls?: unknown[]; tool_call_id?: string };
 
 // Sampling fields both APIs (or vLLM's extensions of them) name alike.
 const SHARED = ['model', 'temperature', 'top_p', 'stream', 'seed', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty',
   'logit_bias', 'stop', 'min_tokens', 'ignore_eos', 'priority', 'structured_outputs', 'guided_json', 'guided_choice', 'guided_regex', 'chat_template_kwargs'];
 
 // Accepted and without effect here (bookkeeping of OpenAI's hosted service).
-const IGNORED = ['store', 'metadata', 'user', 'parallel_tool_calls', 'truncation', 'service_tier', 'background', 'safety_identifier', 'prompt_cache_key'];
+const IGNORED = ['metadata', 'user', 'parallel_tool_calls', 'truncation', 'service_tier', 'background', 'safety_identifier', 'prompt_cache_key'];
 
 function text(content: unknown, where: string): string {
   if (typeof content === 'string') return content;
@@ -24,10 +25,9 @@ function text(content: unknown, where: string): string {
   }).join('');
 }
 
-function messagesOf(input: unknown, instructions: unknown): Message[] {
+function inputMessages(input: unknown): Message[] {
   const messages: Message[] = [];
-  if (instructions !== undefined && instructions !== null) messages.push({ role: 'system', content: text(instructions, 'instructions') });
-  if (typeof input === 'string') return [...messages, { role: 'user', content: input }];
+  if (typeof input === 'string') return [{ role: 'user', content: input }];
   if (!Array.isArray(input) || input.length === 0) throw invalidParam('input', "'input' must be a string or a non-empty array of items");
   for (const [i, raw] of input.entries()) {
     const item = raw as { type?: unknown; role?: unknown; content?: unknown; call_id?: unknown; name?: unknown; arguments?: unknown; output?: unknown };
@@ -77,14 +77,17 @@ function formatOf(textOptions: unknown): unknown {
   throw invalidParam('text.format', "text.format must be { type: 'text' | 'json_object' } or { type: 'json_schema', name, schema }");
 }
 
-/** The chat body of a Responses request. */
-export function chatBodyOf(body: Body): Body {
-  if (body.previous_response_id !== undefined && body.previous_response_id !== null)
-    throw invalidParam('previous_response_id', 'this server keeps no responses: send the conversation in input');
+/**
+ * The chat body of a Responses request that follows `history` (the conversation of its previous
+ * response), and its input as messages.
+ */
+export function chatBodyOf(body: Body, history: readonly Message[] = []): { chat: Body; input: Message[] } {
   if (body.reasoning !== undefined && body.reasoning !== null) throw invalidParam('reasoning', "'reasoning' is not supported by this server");
-  const known = new Set([...SHARED, ...IGNORED, 'input', 'instructions', 'tools', 'tool_choice', 'text', 'max_output_tokens', 'previous_response_id', 'reasoning']);
+  const known = new Set([...SHARED, ...IGNORED, 'input', 'instructions', 'tools', 'tool_choice', 'text', 'max_output_tokens', 'previous_response_id', 'store', 'reasoning']);
   for (const key of Object.keys(body)) if (!known.has(key)) throw invalidParam(key, `'${key}' is not supported on /v1/responses`);
-  const chat: Body = { messages: messagesOf(body.input, body.instructions) };
+  const input = inputMessages(body.input);
+  const instructions = body.instructions === undefined || body.instructions === null ? [] : [{ role: 'system', content: text(body.instructions, 'instructions') }];
+  const chat: Body = { messages: [...instructions, ...history, ...input] };
   for (const key of SHARED) if (body[key] !== undefined) chat[key] = body[key];
   if (body.max_output_tokens !== undefined) chat.max_tokens = body.max_output_tokens;
   const tools = toolsOf(body.tools);
@@ -93,5 +96,5 @@ export function chatBodyOf(body: Body): Body {
   if (choice !== undefined) chat.tool_choice = choice;
   const format = formatOf(body.text);
   if (format !== undefined) chat.response_format = format;
-  return chat;
+  return { chat, input };
 }

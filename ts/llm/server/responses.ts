@@ -3,16 +3,18 @@
 // output is a list of items, a message with output_text and function_call items; streamed, as the
 // typed events (response.created, response.output_item.added, response.output_text.delta,
 // response.function_call_arguments.delta, ..., response.completed) the openai client reads.
+// Responses are kept (responses-store.ts) for previous_response_id and GET /v1/responses/<id>.
 import { randomUUID } from 'node:crypto';
 
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { LlmGeneration } from '../generation';
 import type { LlmEngine } from '../LlmEngine';
 import { startChoices } from './choices';
-import { OpenAiError, toOpenAiError } from './errors';
+import { invalidParam, OpenAiError, toOpenAiError } from './errors';
 import { type Body, parseChatRequest } from './params';
-import { chatBodyOf } from './responses-request';
+import { chatBodyOf, type Message } from './responses-request';
+import type { ResponseStore } from './responses-store';
 import type { FunctionTool } from './tool-choice';
 import { assistantReply } from './tool-response';
 import { type StreamDelta, toolReplyStream } from './tool-stream';
@@ -87,6 +89,7 @@ class ResponseOutput {
 
 /** The request's settings as a response echoes them, and its status and usage once done. */
 function responseObject(id: string, body: Body, parsed: ReturnType<typeof parseChatRequest>, g: LlmGeneration | null, output: Item[]): object {
+  const previous = body.previous_response_id ?? null;
   const done = g?.finishReason ?? null;
   const usage = g?.usage;
   return {
@@ -94,7 +97,7 @@ function responseObject(id: string, body: Body, parsed: ReturnType<typeof parseC
     status: done === null ? 'in_progress' : done === 'length' ? 'incomplete' : 'completed',
     error: null, incomplete_details: done === 'length' ? { reason: 'max_output_tokens' } : null,
     instructions: body.instructions ?? null, max_output_tokens: body.max_output_tokens ?? null, metadata: body.metadata ?? {},
-    parallel_tool_calls: true, previous_response_id: null, temperature: body.temperature ?? null, top_p: body.top_p ?? null,
+    parallel_tool_calls: true, previous_response_id: previous, store: body.store !== false, temperature: body.temperature ?? null, top_p: body.top_p ?? null,
     tool_choice: body.tool_choice ?? 'auto', tools: body.tools ?? [], text: body.text ?? { format: { type: 'text' } },
     output,
     usage: usage && done !== null ? {
@@ -105,15 +108,37 @@ function responseObject(id: string, body: Body, parsed: ReturnType<typeof parseC
   };
 }
 
-export async function handleResponses(engine: LlmEngine, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+// The conversation a response's output adds: one assistant turn with its text and calls.
+function outputMessages(items: Item[]): Message[] {
+  const text = items.flatMap((i) => (i.type === 'message' ? [i.content[0]?.text ?? ''] : [])).join('');
+  const calls = items.flatMap((i) => (i.type === 'function_call' ? [{ id: i.call_id, type: 'function', function: { name: i.name, arguments: i.arguments } }] : []));
+  return [{ role: 'assistant', content: text, ...(calls.length > 0 ? { tool_calls: calls } : {}) }];
+}
+
+// The conversation before this request: its previous response's.
+function historyOf(body: Body, store: ResponseStore): Message[] {
+  const previous = body.previous_response_id;
+  if (previous === undefined || previous === null) return [];
+  if (typeof previous !== 'string') throw invalidParam('previous_response_id', "'previous_response_id' must be a string");
+  const entry = store.get(previous);
+  if (!entry) throw new OpenAiError(404, `No response with id '${previous}' is stored here`, 'invalid_request_error', 'previous_response_id', 'not_found');
+  return entry.conversation;
+}
+
+export async function handleResponses(engine: LlmEngine, store: ResponseStore, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const body = (request.body ?? {}) as Body;
   if (typeof body !== 'object' || Array.isArray(body)) throw new OpenAiError(400, 'the request body must be a JSON object');
-  const parsed = parseChatRequest(chatBodyOf(body));
+  const history = historyOf(body, store);
+  const { chat, input } = chatBodyOf(body, history);
+  const parsed = parseChatRequest(chat);
   const [{ generation }] = startChoices(engine, { ...parsed, n: 1 });
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) void generation.return();
   });
   const id = newId('resp');
+  const keep = (response: object, items: Item[]) => {
+    if (body.store !== false) store.set(id, { response, conversation: [...history, ...input, ...outputMessages(items)] });
+  };
   const toolNames = new Set((parsed.chatTemplate?.tools as FunctionTool[] | undefined ?? []).map((t) => t.function.name));
 
   if (!parsed.stream) {
@@ -123,7 +148,9 @@ export async function handleResponses(engine: LlmEngine, request: FastifyRequest
     if (r.message.content) output.add({ content: r.message.content });
     r.message.tool_calls?.forEach((t, index) => output.add({ tool_calls: [{ index, id: t.id, function: t.function }] }));
     output.close();
-    return responseObject(id, body, parsed, generation, output.items);
+    const response = responseObject(id, body, parsed, generation, output.items);
+    keep(response, output.items);
+    return response;
   }
 
   reply.hijack();
@@ -142,6 +169,7 @@ export async function handleResponses(engine: LlmEngine, request: FastifyRequest
     }
     output.close();
     const final = responseObject(id, body, parsed, generation, output.items);
+    keep(final, output.items);
     send(generation.finishReason === 'length' ? 'response.incomplete' : 'response.completed', { response: final });
   } catch (e) {
     send('error', toOpenAiError(e).body().error);
@@ -149,4 +177,18 @@ export async function handleResponses(engine: LlmEngine, request: FastifyRequest
     reply.raw.end();
   }
   return reply;
+}
+
+/** GET and DELETE /v1/responses/<id> on the stored responses. */
+export function registerStoredResponseRoutes(app: FastifyInstance, store: ResponseStore): void {
+  const missing = (id: string) => new OpenAiError(404, `No response with id '${id}' is stored here`, 'invalid_request_error', null, 'not_found');
+  app.get<{ Params: { id: string } }>('/v1/responses/:id', async (request) => {
+    const entry = store.get(request.params.id);
+    if (!entry) throw missing(request.params.id);
+    return entry.response;
+  });
+  app.delete<{ Params: { id: string } }>('/v1/responses/:id', async (request) => {
+    if (!store.delete(request.params.id)) throw missing(request.params.id);
+    return { id: request.params.id, object: 'response', deleted: true };
+  });
 }

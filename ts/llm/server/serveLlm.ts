@@ -12,6 +12,8 @@ export interface ServeLlmOptions extends LlmEngineOptions {
   logger?: boolean;
   /** Keys one of which every request but /health and /metrics must bring (Authorization: Bearer <key>). */
   apiKeys?: string[];
+  /** How many /v1/responses results are kept for previous_response_id (default 1000; 0: none). */
+  storedResponses?: number;
 }
 
 export interface LlmServer {
@@ -23,9 +25,9 @@ export interface LlmServer {
 }
 
 export async function serveLlm(options: ServeLlmOptions): Promise<LlmServer> {
-  const { dir, port = 8000, host = '127.0.0.1', logger, apiKeys, ...engineOptions } = options;
+  const { dir, port = 8000, host = '127.0.0.1', logger, apiKeys, storedResponses, ...engineOptions } = options;
   const engine = await LlmEngine.load(dir, engineOptions);
-  const { app } = buildLlmApp(engine, { logger, apiKeys });
+  const { app } = buildLlmApp(engine, { logger, apiKeys, storedResponses });
   try {
     await app.listen({ port, host });
   } catch (e) {
