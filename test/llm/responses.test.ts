@@ -35,7 +35,7 @@ const withoutIds = (items: unknown[]) => JSON.parse(JSON.stringify(items, (k, v)
 
 describe('Responses API', () => {
   it('answers as the chat completion of the same conversation, streamed or not', async () => {
-    const res = await client.responses.create({ model: MODEL, instructions: 'Be brief.', input: 'hello there', max_output_tokens: 10, temperature: 0 });
+    const res = await client.responses.create({ model: MODEL, instructions: 'Be brief.', input: 'hello there', max_output_tokens: 10, temperature: 0, include: [], store: false, parallel_tool_calls: true });
     const chat = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello there' }], max_tokens: 10, temperature: 0 });
     expect(res.output_text).toBe(chat.choices[0].message.content);
     expect(res.status).toBe(chat.choices[0].finish_reason === 'length' ? 'incomplete' : 'completed');
@@ -178,7 +178,7 @@ describe('Responses API', () => {
     const bad: [object, string | null][] = [
       [{ previous_response_id: 7 }, 'previous_response_id'], [{ tools: [{ type: 'web_search' }] }, 'tools[0]'],
       [{ input: [{ type: 'reasoning', summary: [] }] }, 'input[0]'], [{ reasoning: { effort: 'high' } }, 'reasoning'], [{ input: [] }, 'input'],
-      [{ conversation: 'c1' }, 'conversation'], [{ text: { format: { type: 'xml' } } }, 'text.format'],
+      [{ conversation: 'c1' }, 'conversation'], [{ text: { format: { type: 'xml' } } }, 'text.format'], [{ include: ['message.output_text.logprobs'] }, 'include'],
     ];
     for (const [extra, param] of bad)
       await expect(client.responses.create({ model: MODEL, input: 'hi', ...extra } as never)).rejects.toMatchObject({ status: 400, param });

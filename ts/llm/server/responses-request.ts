@@ -14,7 +14,7 @@ const SHARED = ['model', 'temperature', 'top_p', 'stream', 'seed', 'top_k', 'min
   'logit_bias', 'stop', 'min_tokens', 'ignore_eos', 'priority', 'structured_outputs', 'guided_json', 'guided_choice', 'guided_regex', 'chat_template_kwargs'];
 
 // Accepted and without effect here (bookkeeping of OpenAI's hosted service).
-const IGNORED = ['metadata', 'user', 'parallel_tool_calls', 'truncation', 'service_tier', 'background', 'safety_identifier', 'prompt_cache_key'];
+const IGNORED = ['metadata', 'user', 'parallel_tool_calls', 'truncation', 'service_tier', 'background', 'safety_identifier', 'prompt_cache_key', 'stream_options'];
 
 function text(content: unknown, where: string): string {
   if (typeof content === 'string') return content;
@@ -83,7 +83,9 @@ function formatOf(textOptions: unknown): unknown {
  */
 export function chatBodyOf(body: Body, history: readonly Message[] = []): { chat: Body; input: Message[] } {
   if (body.reasoning !== undefined && body.reasoning !== null) throw invalidParam('reasoning', "'reasoning' is not supported by this server");
-  const known = new Set([...SHARED, ...IGNORED, 'input', 'instructions', 'tools', 'tool_choice', 'text', 'max_output_tokens', 'previous_response_id', 'store', 'reasoning']);
+  if (body.include !== undefined && body.include !== null && !(Array.isArray(body.include) && body.include.length === 0))
+    throw invalidParam('include', "'include' is not supported (no extra output data is produced here)");
+  const known = new Set([...SHARED, ...IGNORED, 'input', 'instructions', 'tools', 'tool_choice', 'text', 'max_output_tokens', 'previous_response_id', 'store', 'reasoning', 'include']);
   for (const key of Object.keys(body)) if (!known.has(key)) throw invalidParam(key, `'${key}' is not supported on /v1/responses`);
   const input = inputMessages(body.input);
   const instructions = body.instructions === undefined || body.instructions === null ? [] : [{ role: 'system', content: text(body.instructions, 'instructions') }];
