@@ -234,7 +234,7 @@ describe('OpenAI-compatible LLM server', () => {
     }
     await expect(client.chat.completions.create({ ...params, tool_choice: { type: 'function', function: { name: 'nope' } } })).rejects.toMatchObject({ status: 400, param: 'tool_choice' });
     await expect(client.chat.completions.create({ ...params, tool_choice: 'sometimes' as never })).rejects.toMatchObject({ status: 400, param: 'tool_choice' });
-    const patterned = [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'number', minimum: 0 } } } } }];
+    const patterned = [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'number', multipleOf: 2 } } } } }];
     await expect(client.chat.completions.create({ ...params, tools: patterned, tool_choice: 'required' })).rejects.toMatchObject({ status: 400, param: 'tools' });
     await expect(client.chat.completions.create({ ...params, tool_choice: named, response_format: { type: 'json_object' } })).rejects.toMatchObject({ status: 400, param: 'response_format' });
   });
