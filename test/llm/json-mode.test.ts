@@ -12,11 +12,12 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 
-import { feed, isComplete, JSON_START, jsonMask, jsonStart, type JsonState, step } from '../../lib/llm/json-constraint';
+import { feed, feedJsonBytes, isComplete, JSON_START, jsonMask, jsonStart, type JsonState, step } from '../../lib/llm/json-constraint';
+import { whole } from '../../lib/llm/utf8-step';
 import { TokenTrie } from '../../lib/llm/token-trie';
 import { parseSchema } from '../../lib/llm/json-schema';
 import { IncrementalDetokenizer, LlmTokenizer } from '../../lib/llm/tokenizer';
-import { writeTinyModel } from '../fixtures/hf-model';
+import { TINY_VOCAB, writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';
 
 const VALID = [
@@ -279,6 +280,13 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
           expect(isComplete(s!), `${doc} prefix ${i}`).toBe(false);
         }
         expect(isComplete(feed(start, doc)!), doc).toBe(true);
+        // Byte by byte, as byte-level tokens come: alive all along, complete at the end.
+        let u: ReturnType<typeof feedJsonBytes> = start;
+        for (const b of new TextEncoder().encode(doc)) {
+          u = feedJsonBytes(u, Uint8Array.of(b));
+          expect(u, `${doc} bytes`).not.toBeNull();
+        }
+        expect(whole(u!) !== null && isComplete(whole(u!)!), doc).toBe(true);
       }
       for (const doc of invalid) {
         const parsed = JSON.parse(doc);
@@ -287,7 +295,7 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
         const s = feed(start, doc);
         expect(s === null || !isComplete(s), doc).toBe(true);
       }
-      const alphabet = [...new Set([...valid.join(''), ...'{}[]",:-0123456789.eE tfalsnu\uFFFD'])];
+      const alphabet = [...new Set([...valid.join(''), ...'{}[]",:-0123456789.eE tfalsnué'])];
       let complete = 0;
       for (let seed = 1; seed <= 300; seed++) {
         const doc = randomWalk(start, alphabet, seed);
@@ -343,15 +351,30 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
     const doc = '{"code": "ABC-12", "name": "\\u0041b"}';
     expect(validates(JSON.parse(doc), UNION_SCHEMAS.strings.schema)).toBe(true);
     expect(feed(start, doc)).toBeNull();
-    // A token ending mid-character (U+FFFD) counts toward the maximum, not the minimum (and only
-    // while the minimum can still be reached), and no pattern takes it.
-    expect(feed(start, '{"code": "AB\uFFFD')).toBeNull();
-    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFD\uFFFD"}')).toBeNull();
-    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFDab"}')).not.toBeNull();
-    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFDabcde')).toBeNull();
-    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFD\uFFFD\uFFFD')).not.toBeNull();
-    expect(feed(start, '{"code": "ABC-12", "name": "\uFFFD\uFFFD\uFFFD\uFFFD')).toBeNull(); // 1 left for the 2 needed
-    expect(feed(start, '{"code": "ABC-12", "note": "\uFFFD\uFFFD\uFFFD"}')).not.toBeNull();
+  });
+
+  // Byte-level BPE pieces: a token may hold part of a character, which the next one finishes.
+  it('reads tokens byte by byte: a character begun only where it can be finished, counted once whole', () => {
+    const bytes = (...parts: (string | number[])[]) => parts.map((p) => (typeof p === 'string' ? new TextEncoder().encode(p) : Uint8Array.from(p)));
+    const run = (schema: object, ...tokens: Uint8Array[]) => tokens.reduce<ReturnType<typeof feedJsonBytes>>((u, t) => feedJsonBytes(u, t), jsonStart(parseSchema(schema)));
+    const strings = UNION_SCHEMAS.strings.schema;
+    // 'é' = C3 A9 in pieces; name takes 2 to 5 characters.
+    const e = [[0xc3], [0xa9]] as const;
+    const done = (u: ReturnType<typeof run>) => u !== null && whole(u) !== null && isComplete(whole(u)!);
+    expect(done(run(strings, ...bytes('{"code": "ABC-12", "name": "', [...e[0]], [...e[1], 0xc3], [...e[1]], '"}')))).toBe(true);
+    expect(run(strings, ...bytes('{"code": "ABC-12", "name": "', [0xc3], '"}'))).toBeNull(); // a begun character must be finished
+    expect(run(strings, ...bytes('{"code": "ABC-12", "name": "ééééé', [0xc3]))).toBeNull(); // a sixth character cannot begin
+    expect(run(strings, ...bytes('{"code": "ABC-12", "name": "é"}'))).toBeNull(); // one character: under the minimum
+    expect(run(strings, ...bytes('{"code": "AB', [0xc3]))).toBeNull(); // [A-Z] takes no 'é'
+    expect(done(run(strings, ...bytes('{"code": "ABC-12", "note": "', [0xf0, 0x9f], [0x91, 0x8d], '"}')))).toBe(true); // 👍 in two pieces
+    // Names and enum values with characters in pieces.
+    const named = { type: 'object', properties: { 'café': { enum: ['thé', 'crème'] } }, required: ['café'] };
+    expect(done(run(named, ...bytes('{"caf', [0xc3], [0xa9, 0x22, 0x3a], ' "th', [0xc3, 0xa9], '"}')))).toBe(true);
+    expect(run(named, ...bytes('{"caf', [0xc3, 0xa8]))).toBeNull(); // 'è'
+    expect(run(named, ...bytes('{"caf', [0xc3, 0x41]))).toBeNull(); // malformed UTF-8
+    expect(run(named, ...bytes('{"café": "cr', [0xc3]))).not.toBeNull();
+    expect(run(named, ...bytes('{"café": "th', [0xc3, 0xa8]))).toBeNull();
+    expect(run(named, ...bytes('{', [0xc3]))).toBeNull(); // no character but a quote or space goes here
   });
 
   it('walks forks through the trie exactly as a scan of the vocabulary does', () => {
@@ -366,9 +389,9 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
     }
     // Limited strings: plain tokens only as long as there is room; a pattern reads every char.
     const limited = jsonStart(parseSchema(UNION_SCHEMAS.strings.schema));
-    const words = ['ab', 'abcd', 'abcdef', '"', 'b"', '\\n', '"ABC', 'AB', 'C-1', '2"', '"}', 'é', null, 'x\uFFFD', '\uFFFD\uFFFD', '\uFFFD', 'a\uFFFD\uFFFD'];
+    const words = ['ab', 'abcd', 'abcdef', '"', 'b"', '\\n', '"ABC', 'AB', 'C-1', '2"', '"}', 'é', null, 'xé', 'éé', 'aéé'];
     const wordTrie = new TokenTrie(words);
-    for (const prefix of ['{"name": "', '{"name": "a', '{"name": "abcd', '{"name": "abcde', '{"name": "\uFFFD\uFFFD', '{"name": "\uFFFDa',
+    for (const prefix of ['{"name": "', '{"name": "a', '{"name": "abcd', '{"name": "abcde', '{"name": "éé', '{"name": "éa',
       '{"code": "', '{"code": "AB', '{"code": "ABC-1', '{"note": "é', '{"note": ']) {
       const s = feed(limited, prefix)!;
       expect(s, prefix).not.toBeNull();
@@ -422,6 +445,22 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
     } finally {
       engine.dispose();
     }
+  });
+});
+
+describe('byte-level tokenizers', () => {
+  // GPT-2 style byte-level BPE (the tiny models', Qwen2's, Llama 3's): a token may hold part of a
+  // character. Its bytes come from the vocabulary, so a text's tokens add up to its UTF-8.
+  it('give each token its bytes, pieces of characters included', async () => {
+    const model = writeTinyModel({ arch: 'qwen2', seed: 12 });
+    const tokenizer = await LlmTokenizer.load(model.dir, []);
+    const bytes = tokenizer.continuationBytes(TINY_VOCAB);
+    for (const text of ['café ✓ naïve', 'emoji 👍🏽 and 漢字', '{"k": "ü"}']) {
+      const ids = tokenizer.encode(text, false);
+      expect(ids.some((id) => tokenizer.decode([id]).includes('\uFFFD')), text).toBe(true); // some pieces
+      expect(Buffer.concat(ids.map((id) => bytes[id]!)).toString('utf8')).toBe(text);
+    }
+    rmSync(model.dir, { recursive: true, force: true });
   });
 });
 

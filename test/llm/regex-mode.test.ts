@@ -92,7 +92,7 @@ describe('regex mask', () => {
     const re = compileRegex('\\d{3}-\\d{1,2}');
     const trie = new TokenTrie(texts);
     for (const path of [[], [0], [1], [2], [2, 4], [2, 4, 9], [1, 5], [2, 8]]) {
-      const c = new RegexConstraint(re, trie, texts, [EOS]);
+      const c = new RegexConstraint(re, trie, texts.map((t) => (t === null ? null : new TextEncoder().encode(t))), [EOS]);
       for (const t of path) c.advance(t);
       const state = run(re, path.map((t) => texts[t]).join(''))!;
       const row = Float32Array.from(texts, () => Math.random());

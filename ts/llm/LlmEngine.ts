@@ -114,7 +114,7 @@ export class LlmEngine {
   private readonly requests = new Map<Sequence, RequestState>();
   private nextId = 0;
   /** JSON mode's view of the vocabulary, built on the first request that asks for it. */
-  private vocabularyTrie: { texts: (string | null)[]; trie: TokenTrie } | null = null;
+  private vocabularyTrie: { tokens: (Uint8Array | null)[]; trie: TokenTrie } | null = null;
   private looping = false;
   private disposed = false;
   private readonly counters = { promptTokens: 0, generationTokens: 0, steps: 0, draftTokens: 0, acceptedDraftTokens: 0 };
@@ -254,15 +254,15 @@ export class LlmEngine {
 
   private constraint(format: NonNullable<ResolvedSampling['format']>): OutputConstraint {
     if (!this.vocabularyTrie) {
-      // Special tokens decode to '' when skipped: they stay out of the trie (EOS is allowed apart).
-      const texts = this.tokenizer.continuationTexts(this.config.vocabSize);
-      this.vocabularyTrie = { texts, trie: new TokenTrie(texts) };
+      // Special tokens have no bytes: they stay out of the trie (EOS is allowed apart).
+      const tokens = this.tokenizer.continuationBytes(this.config.vocabSize);
+      this.vocabularyTrie = { tokens, trie: new TokenTrie(tokens) };
     }
-    const { texts, trie } = this.vocabularyTrie;
+    const { tokens, trie } = this.vocabularyTrie;
     const eos = [...this.tokenizer.eosTokenIds];
-    if ('json' in format) return new JsonConstraint(format.json, trie, texts, eos);
-    if ('regex' in format) return new RegexConstraint(format.regex, trie, texts, eos);
-    return new ChoiceConstraint(format.choice, trie, texts, eos);
+    if ('json' in format) return new JsonConstraint(format.json, trie, tokens, eos);
+    if ('regex' in format) return new RegexConstraint(format.regex, trie, tokens, eos);
+    return new ChoiceConstraint(format.choice, trie, tokens, eos);
   }
 
   private abort(seq: Sequence): void {
@@ -347,7 +347,7 @@ export class LlmEngine {
         const choice = this.choose(it, i, logitsRow);
         if (choice === null) {
           this.end(seq, 'error', new HsError('ERR_INVALID_ARGUMENT',
-            'the constrained output cannot go on: no token of the vocabulary spells any text it may take next (a character the tokenizer has only in byte pieces?)'));
+            'the constrained output cannot go on: no token of the vocabulary spells any text it may take next (a character the vocabulary cannot spell?)'));
           break;
         }
         if (i > 0) {

@@ -3,12 +3,12 @@
 // document (RFC 8259; insignificant whitespace allowed, nothing after it but end-of-sequence): any
 // object, or a value of the schema subset of json-schema.ts. Where a value may take several schemas
 // (anyOf) and its text so far fits more than one, the state is a fork of one state per reading.
-// The vocabulary's token texts sit in a trie (token-trie.ts), walked with the checker's state.
-// Token texts are decoded one by one: a token holding part of a multi-byte character decodes to
-// U+FFFD, which only a string accepts.
+// The checker reads characters; tokens come as bytes (a byte-level piece may end inside a character)
+// through utf8-step.ts, and sit in a trie (token-trie.ts) walked with the checker's state.
 import { ANY, ANY_OBJECT, resolveRef, type Schema, type StringLimits } from './json-schema';
 import type { CompiledRegex, RegexState } from './regex';
 import { regexTokens } from './regex-tokens';
+import { feedBytes, utf8Stepper, type Utf8State, whole } from './utf8-step';
 import type { OutputConstraint } from './scheduler/sequence';
 import type { TokenTrie } from './token-trie';
 
@@ -50,10 +50,8 @@ export interface JsonState {
 }
 
 interface StringChars {
-  /** Code points (an upper bound on the decoded text's: a token ending mid-character reads U+FFFD). */
+  /** Code points so far. */
   readonly n: number;
-  /** Code points other than U+FFFD (a lower bound). */
-  readonly m: number;
   /** The pattern's automaton state. */
   readonly re: RegexState | null;
 }
@@ -150,11 +148,11 @@ function startValue(c: string, ref: Schema, stack: Frame | null): JsonState | nu
   if (c === '"' && (any || schema.kind === 'string')) {
     const limits = schema.kind === 'string' ? schema.limits : null;
     const s = st('string', stack, schema);
-    return limits === null ? s : { ...s, chars: { n: 0, m: 0, re: limits.pattern?.initial ?? null } };
+    return limits === null ? s : { ...s, chars: { n: 0, re: limits.pattern?.initial ?? null } };
   }
   if (schema.kind === 'number' && schema.pattern) {
     const re = schema.pattern.next(schema.pattern.initial, c);
-    return re === null ? null : { ...st('bounded-number', stack, schema), chars: { n: 0, m: 0, re } };
+    return re === null ? null : { ...st('bounded-number', stack, schema), chars: { n: 0, re } };
   }
   if (any || schema.kind === 'number') {
     if (c === '-') return st('minus', stack, schema);
@@ -287,22 +285,48 @@ function stringChar(s: JsonState, c: string): JsonState | null {
   return limits === null ? s : counted(s, limits, c);
 }
 
-// A limited string takes one more (decoded) char: within the maximum, leaving room for the chars the
-// minimum still needs (a U+FFFD counts toward both ends against the string), or on along the pattern.
+// A limited string takes one more (decoded) char: within the maximum, or on along the pattern.
 function counted(s: JsonState, limits: StringLimits, c: string): JsonState | null {
-  const { n, m, re } = s.chars!;
+  const { n, re } = s.chars!;
   if (limits.pattern) {
     const next = limits.pattern.next(re!, c);
-    return next === null ? null : { ...s, mode: 'string', ws: 0, chars: { n: n + 1, m: m + 1, re: next } };
+    return next === null ? null : { ...s, mode: 'string', ws: 0, chars: { n: n + 1, re: next } };
   }
-  const m2 = c === '\uFFFD' ? m : m + 1;
-  if (n + 1 > limits.maxLength || limits.maxLength - (n + 1) < limits.minLength - m2) return null;
-  return { ...s, mode: 'string', ws: 0, chars: { n: n + 1, m: m2, re: null } };
+  return n < limits.maxLength ? { ...s, mode: 'string', ws: 0, chars: { n: n + 1, re: null } } : null;
 }
 
 function closes(chars: StringChars, limits: StringLimits): boolean {
-  return chars.m >= limits.minLength && (limits.pattern === null || limits.pattern.accepts(chars.re!));
+  return chars.n >= limits.minLength && (limits.pattern === null || limits.pattern.accepts(chars.re!));
 }
+
+/** Whether some code point in [lo, hi] can come next (a multi-byte character begun: utf8-step.ts). */
+export function takesSomeIn(s: JsonState, lo: number, hi: number): boolean {
+  const inRange = (text: string, at: number) => {
+    const cp = text.codePointAt(at);
+    return cp !== undefined && cp >= lo && cp <= hi;
+  };
+  switch (s.mode) {
+    case 'fork':
+      return s.alts!.some((alt) => takesSomeIn(alt, lo, hi));
+    case 'string': {
+      if (hi < 0x20) return false;
+      if (s.key) {
+        const left = readsKeys(s.stack!) ? keysLeft(s.stack!) : null;
+        return left === null || left.some((k) => k.startsWith(s.text) && inRange(k, s.text.length));
+      }
+      const limits = limitsOf(s);
+      if (limits === null) return true;
+      return limits.pattern ? limits.pattern.takesSomeIn(s.chars!.re!, lo, hi) : s.chars!.n < limits.maxLength;
+    }
+    case 'enum':
+      return (s.schema as Extract<Schema, { kind: 'enum' }>).texts.some((t) => t.startsWith(s.text) && inRange(t, s.text.length));
+    default:
+      return false; // structure, numbers and literals are ASCII
+  }
+}
+
+const JSON_CHARS = { step, takesSomeIn };
+const jsonBytes = utf8Stepper<JsonState>(JSON_CHARS);
 
 // A char of an object key. Where keys are all alike: any key (escapes allowed). Where other keys
 // are allowed beside the properties: a key not given yet, written without escapes (its text picks
@@ -334,59 +358,63 @@ export function isComplete(s: JsonState): boolean {
   return s.mode === 'fork' ? s.alts!.some(isComplete) : s.mode === 'end';
 }
 
-// Which plain-text tokens (no quote, backslash or control character) `s` takes: any inside a string
-// whose text is not read (a value, or a key of an object whose keys are all alike); in one with
-// lengths, those of at most `chars` code points of which at most `replacements` are U+FFFD (see
-// counted()); in one with a pattern, those its automaton takes whole from `re`; none elsewhere. A
-// fork: any when one of its readings takes any, else none (the walk decides).
-type PlainTokens =
-  | { chars: number; replacements: number }
-  | { pattern: CompiledRegex; re: RegexState };
-const ANY_PLAIN: PlainTokens = { chars: Infinity, replacements: Infinity };
-const NO_PLAIN: PlainTokens = { chars: 0, replacements: 0 };
+// Which plain-text tokens (no quote, backslash or control byte: token-trie.ts) `s` takes: any inside
+// a string whose text is not read (a value, or a key of an object whose keys are all alike); in one
+// with a maximum length, those that begin at most `chars` characters; in one with a pattern, those
+// its automaton takes whole from `re`; none elsewhere. A fork: any when one of its readings takes
+// any, else none (the walk decides).
+type PlainTokens = { chars: number } | { pattern: CompiledRegex; re: RegexState };
+const ANY_PLAIN: PlainTokens = { chars: Infinity };
+const NO_PLAIN: PlainTokens = { chars: 0 };
 
 function plainTokens(s: JsonState): PlainTokens {
   if (s.mode === 'fork') return s.alts!.some((alt) => plainTokens(alt) === ANY_PLAIN) ? ANY_PLAIN : NO_PLAIN;
   if (s.mode !== 'string' || (s.key && readsKeys(s.stack!))) return NO_PLAIN;
   const limits = limitsOf(s);
   if (limits === null) return ANY_PLAIN;
-  const { n, m, re } = s.chars!;
+  const { n, re } = s.chars!;
   if (limits.pattern !== null) return { pattern: limits.pattern, re: re! };
-  return { chars: limits.maxLength - n, replacements: limits.maxLength - n - (limits.minLength - m) };
+  return { chars: limits.maxLength - n };
 }
 
 /**
- * A copy of the logits `row` with every token whose whole text the checker does not accept from
- * `s` at -infinity. Inside a string, the plain tokens it takes are copied in one pass (no list of
- * nearly every id; a pattern's kept list) and only the others are walked.
+ * A copy of the logits `row` with every token whose whole bytes the checker does not accept from
+ * `u` at -infinity. Inside a string (no character begun), the plain tokens it takes are copied in
+ * one pass (no list of nearly every id; a pattern's kept list) and only the others are walked.
  */
-export function jsonMask(trie: TokenTrie, s: JsonState, row: Float32Array): Float32Array {
+export function jsonMask(trie: TokenTrie, u: Utf8State<JsonState>, row: Float32Array): Float32Array {
   const out = new Float32Array(row.length);
-  const plain = plainTokens(s);
+  const s = whole(u);
+  const plain = s === null ? NO_PLAIN : plainTokens(s);
   let ids: number[];
   if ('pattern' in plain) {
     out.fill(-Infinity);
     for (const id of regexTokens(trie, plain.pattern, plain.re, 'plain')) out[id] = row[id];
-    ids = trie.walk(s, step, 'special');
+    ids = trie.walk(u, jsonBytes, 'special');
   } else if (plain.chars > 0) {
-    trie.copyPlain(row, out, plain.chars, plain.replacements);
-    ids = trie.walk(s, step, 'special');
+    trie.copyPlain(row, out, plain.chars);
+    ids = trie.walk(u, jsonBytes, 'special');
   } else {
     out.fill(-Infinity);
-    ids = trie.walk(s, step);
+    ids = trie.walk(u, jsonBytes);
   }
   for (const id of ids) out[id] = row[id];
   return out;
 }
 
+/** The state after `bytes` (a token's), or null when they are not a prefix of a valid document. */
+export function feedJsonBytes(u: Utf8State<JsonState> | null, bytes: Uint8Array): Utf8State<JsonState> | null {
+  return feedBytes(jsonBytes, u, bytes);
+}
+
 /** One sequence's JSON mode: the state of its output so far and the tokens it may take next. */
 export class JsonConstraint implements OutputConstraint {
-  private state: JsonState | null;
+  private state: Utf8State<JsonState> | null;
 
   constructor(
     schema: Schema,
     private readonly trie: TokenTrie,
-    private readonly texts: readonly (string | null)[],
+    private readonly tokens: readonly (Uint8Array | null)[],
     private readonly eosTokenIds: readonly number[],
   ) {
     this.state = jsonStart(schema);
@@ -398,16 +426,19 @@ export class JsonConstraint implements OutputConstraint {
    * sequence held open by minTokens or ignoreEos valid).
    */
   mask(row: Float32Array, mayEnd: boolean): Float32Array {
-    const endOnly = this.state === null || (isComplete(this.state) && mayEnd && this.eosTokenIds.length > 0);
+    const u = this.state;
+    const s = u === null ? null : whole(u);
+    const endOnly = u === null || (s !== null && isComplete(s) && mayEnd && this.eosTokenIds.length > 0);
     if (endOnly) {
       const out = new Float32Array(row.length).fill(-Infinity);
       for (const id of this.eosTokenIds) out[id] = row[id];
       return out;
     }
-    return jsonMask(this.trie, this.state!, row);
+    return jsonMask(this.trie, u!, row);
   }
 
   advance(token: number): void {
-    this.state = feed(this.state, this.texts[token] ?? '');
+    const bytes = this.tokens[token];
+    if (bytes) this.state = feedJsonBytes(this.state, bytes);
   }
 }

@@ -1,18 +1,19 @@
 // Regex mode (vLLM's guided_regex / structured_outputs.regex): the whole output matches the
-// pattern (regex.ts). Each step allows the tokens whose text keeps the automaton alive
-// (regex-tokens.ts), and end-of-sequence in an accepting state.
+// pattern (regex.ts). Each step allows the tokens whose bytes keep the automaton alive
+// (regex-tokens.ts), and end-of-sequence in an accepting state with no character begun.
 import type { CompiledRegex, RegexState } from './regex';
-import { regexTokens } from './regex-tokens';
+import { regexBytes, regexTokens } from './regex-tokens';
 import type { OutputConstraint } from './scheduler/sequence';
 import type { TokenTrie } from './token-trie';
+import { feedBytes, type Utf8State, whole } from './utf8-step';
 
 export class RegexConstraint implements OutputConstraint {
-  private state: RegexState | null;
+  private state: Utf8State<RegexState> | null;
 
   constructor(
     private readonly regex: CompiledRegex,
     private readonly trie: TokenTrie,
-    private readonly texts: readonly (string | null)[],
+    private readonly tokens: readonly (Uint8Array | null)[],
     private readonly eosTokenIds: readonly number[],
   ) {
     this.state = regex.initial;
@@ -20,17 +21,18 @@ export class RegexConstraint implements OutputConstraint {
 
   mask(row: Float32Array): Float32Array {
     const out = new Float32Array(row.length).fill(-Infinity);
-    const s = this.state;
-    if (s === null || this.regex.accepts(s)) for (const id of this.eosTokenIds) out[id] = row[id];
-    if (s === null) return out;
-    for (const id of regexTokens(this.trie, this.regex, s, 'all')) out[id] = row[id];
+    const u = this.state;
+    const s = u === null ? null : whole(u);
+    if (u === null || (s !== null && this.regex.accepts(s))) for (const id of this.eosTokenIds) out[id] = row[id];
+    if (u === null) return out;
+    // A character begun: only the tokens that go on with it (few, found at the trie's first level).
+    const ids = s !== null ? regexTokens(this.trie, this.regex, s, 'all') : this.trie.walk(u, regexBytes(this.regex));
+    for (const id of ids) out[id] = row[id];
     return out;
   }
 
   advance(token: number): void {
-    for (const c of this.texts[token] ?? '') {
-      if (this.state === null) return;
-      this.state = this.regex.next(this.state, c);
-    }
+    const bytes = this.tokens[token];
+    if (bytes) this.state = feedBytes(regexBytes(this.regex), this.state, bytes);
   }
 }

@@ -9,10 +9,6 @@ import { DFA, JS, NFA } from 'refa';
 
 import { HsError } from '../errors';
 
-// A token that ends inside a multi-byte character reads U+FFFD on its own: the character it becomes
-// is not known, so no automaton takes it (what is generated then still matches).
-const REPLACEMENT = '\uFFFD';
-
 /** A state of the automaton (an index): the text so far matches a prefix of the pattern. */
 export type RegexState = number;
 
@@ -22,6 +18,8 @@ export interface CompiledRegex {
   next(state: RegexState, char: string): RegexState | null;
   /** Whether the text so far matches the whole pattern. */
   accepts(state: RegexState): boolean;
+  /** Whether some code point in [lo, hi] can come next. */
+  takesSomeIn(state: RegexState, lo: number, hi: number): boolean;
   /**
    * Per state, a block of states that take exactly the same strings of up to `depth` chars (so the
    * same tokens of up to that length); blocks are numbered from 0.
@@ -107,7 +105,6 @@ class RegexTable implements CompiledRegex {
   }
 
   next = (state: RegexState, char: string): RegexState | null => {
-    if (char === REPLACEMENT) return null;
     let c = this.classOfChar.get(char);
     if (c === undefined) this.classOfChar.set(char, (c = this.classOf(char.codePointAt(0)!)));
     const to = this.table[state * this.bounds.length + c];
@@ -117,6 +114,12 @@ class RegexTable implements CompiledRegex {
   accepts(state: RegexState): boolean {
     return this.final[state] === 1;
   }
+
+  takesSomeIn = (state: RegexState, lo: number, hi: number): boolean => {
+    const classes = this.bounds.length;
+    for (let c = this.classOf(lo); c < classes && this.bounds[c] <= hi; c++) if (this.table[state * classes + c] >= 0) return true;
+    return false;
+  };
 
   // Moore's refinement, `depth` rounds (or until nothing splits): two states stay in one block while,
   // for every class, both have no next state or next states in one block.

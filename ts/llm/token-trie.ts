@@ -1,21 +1,40 @@
-// The vocabulary as a trie of token texts (empty texts and special tokens left out), walked with the
-// state of a constraint (JSON, regex, choice) so that tokens sharing a rejected prefix are rejected
-// together. Inside a JSON string most tokens are plain text (no quote, backslash or control
-// character) and always allowed: they are flagged apart, and a walk may take only the others.
+// The vocabulary as a trie of token bytes (tokens without bytes left out: special tokens), walked
+// with the state of a constraint (JSON, regex, choice) so that tokens sharing a rejected prefix are
+// rejected together. Inside a JSON string most tokens are plain text (no quote, backslash or
+// control byte; well-formed UTF-8, maybe ending inside a character) and always allowed: they are
+// flagged apart, and a walk may take only the others.
 
 interface TrieNode {
-  children: Map<string, TrieNode>;
+  children: Map<number, TrieNode>;
   ids: number[];
 }
 
-function insert(root: TrieNode, text: string, id: number): void {
+function insert(root: TrieNode, bytes: Uint8Array, id: number): void {
   let node = root;
-  for (const c of text) {
-    let next = node.children.get(c);
-    if (!next) node.children.set(c, (next = { children: new Map(), ids: [] }));
+  for (const b of bytes) {
+    let next = node.children.get(b);
+    if (!next) node.children.set(b, (next = { children: new Map(), ids: [] }));
     node = next;
   }
   node.ids.push(id);
+}
+
+// The characters plain text begins (its UTF-8 lead bytes), or 0 when it is not plain: a quote,
+// backslash or control byte, a continuation byte first, or a malformed sequence.
+function plainChars(bytes: Uint8Array): number {
+  let chars = 0, due = 0;
+  for (const b of bytes) {
+    if (due > 0) {
+      if ((b & 0xc0) !== 0x80) return 0;
+      due--;
+    } else if (b === 0x22 || b === 0x5c || b < 0x20 || (b >= 0x80 && b < 0xc2) || b > 0xf4) {
+      return 0;
+    } else {
+      chars++;
+      due = b < 0x80 ? 0 : b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
+    }
+  }
+  return chars;
 }
 
 export class TokenTrie {
@@ -24,70 +43,66 @@ export class TokenTrie {
     plain: { children: new Map(), ids: [] } as TrieNode,
     special: { children: new Map(), ids: [] } as TrieNode,
   };
-  /** The longest token text, in code points. */
-  readonly maxLength: number;
-  /** At the ids of plain tokens: their length in code points (at least 1); 0 elsewhere. */
+  /** At the ids of plain tokens: the characters they begin (at least 1); 0 elsewhere. */
   private readonly plainLength: Uint32Array;
-  /** At the ids of plain tokens: how many of their code points are U+FFFD (a character cut by the token's end). */
-  private readonly plainReplacements: Uint32Array;
+  /** The longest token, in bytes. */
+  readonly maxLength: number;
 
-  constructor(texts: readonly (string | null)[]) {
-    this.plainLength = new Uint32Array(texts.length);
-    this.plainReplacements = new Uint32Array(texts.length);
+  /** `tokens`: each id's bytes (text: its UTF-8), or null. */
+  constructor(tokens: readonly (Uint8Array | string | null)[]) {
+    this.plainLength = new Uint32Array(tokens.length);
+    const encoder = new TextEncoder();
     let maxLength = 0;
-    texts.forEach((text, id) => {
-      if (!text) return;
-      const chars = [...text];
-      maxLength = Math.max(maxLength, chars.length);
-      insert(this.tries.all, text, id);
-      if (/["\\\u0000-\u001f]/.test(text)) insert(this.tries.special, text, id);
+    tokens.forEach((token, id) => {
+      const bytes = typeof token === 'string' ? encoder.encode(token) : token;
+      if (!bytes || bytes.length === 0) return;
+      maxLength = Math.max(maxLength, bytes.length);
+      insert(this.tries.all, bytes, id);
+      const chars = plainChars(bytes);
+      if (chars === 0) insert(this.tries.special, bytes, id);
       else {
-        insert(this.tries.plain, text, id);
-        this.plainLength[id] = chars.length;
-        this.plainReplacements[id] = chars.filter((c) => c === '\uFFFD').length;
+        insert(this.tries.plain, bytes, id);
+        this.plainLength[id] = chars;
       }
     });
     this.maxLength = maxLength;
   }
 
   /**
-   * Ids of the tokens (all, the plain ones or the others) whose whole text `step` takes, char by
-   * char, from `start` (a null step rejects).
+   * Ids of the tokens (all, the plain ones or the others) whose whole bytes `step` takes from
+   * `start` (a null step rejects).
    */
-  walk<S>(start: S, step: (s: S, c: string) => S | null, among: 'all' | 'plain' | 'special' = 'all'): number[] {
+  walk<S>(start: S, step: (s: S, byte: number) => S | null, among: 'all' | 'plain' | 'special' = 'all'): number[] {
     const out: number[] = [];
     const visit = (node: TrieNode, state: S) => {
       for (const id of node.ids) out.push(id);
-      for (const [c, child] of node.children) {
-        const next = step(state, c);
+      for (const [b, child] of node.children) {
+        const next = step(state, b);
         if (next !== null) visit(child, next);
       }
     };
-    for (const [c, child] of this.tries[among].children) {
-      const next = step(start, c);
+    for (const [b, child] of this.tries[among].children) {
+      const next = step(start, b);
       if (next !== null) visit(child, next);
     }
     return out;
   }
 
-  /**
-   * `row` into `out` at the plain tokens of at most `room` code points, of which at most
-   * `replacementRoom` are U+FFFD; -infinity elsewhere.
-   */
-  copyPlain(row: Float32Array, out: Float32Array, room = Infinity, replacementRoom = Infinity): void {
-    const length = this.plainLength, replacements = this.plainReplacements;
+  /** `row` into `out` at the plain tokens that begin at most `room` characters, -infinity elsewhere. */
+  copyPlain(row: Float32Array, out: Float32Array, room = Infinity): void {
+    const length = this.plainLength;
     for (let i = 0; i < row.length; i++) {
       const n = length[i];
-      out[i] = n > 0 && n <= room && replacements[i] <= replacementRoom ? row[i] : -Infinity;
+      out[i] = n > 0 && n <= room ? row[i] : -Infinity;
     }
   }
 
-  /** Ids of the tokens whose whole text begins `text`. */
-  prefixesOf(text: string): number[] {
+  /** Ids of the tokens whose whole bytes begin `bytes`. */
+  prefixesOf(bytes: Uint8Array): number[] {
     const out: number[] = [];
     let node: TrieNode | undefined = this.tries.all;
-    for (const c of text) {
-      node = node.children.get(c);
+    for (const b of bytes) {
+      node = node.children.get(b);
       if (!node) break;
       out.push(...node.ids);
     }

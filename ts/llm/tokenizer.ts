@@ -37,6 +37,24 @@ function tokenText(v: unknown): string | null {
   return null;
 }
 
+// GPT-2's byte-level BPE writes each byte as a printable char: this map reads them back.
+const BYTE_OF_CHAR: ReadonlyMap<string, number> = (() => {
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const map = new Map<string, number>();
+  let extra = 0;
+  for (let b = 0; b < 256; b++) map.set(String.fromCharCode(printable(b) ? b : 256 + extra++), b);
+  return map;
+})();
+
+// The bytes of a vocabulary entry that holds part of a character, or null when unknown.
+function pieceBytes(piece: string | undefined): Uint8Array | null {
+  if (piece === undefined) return null;
+  const fallback = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
+  if (fallback) return Uint8Array.of(parseInt(fallback[1], 16));
+  const bytes = [...piece].map((c) => BYTE_OF_CHAR.get(c));
+  return bytes.every((b) => b !== undefined) ? Uint8Array.from(bytes as number[]) : null;
+}
+
 export class LlmTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
@@ -115,6 +133,25 @@ export class LlmTokenizer {
       if (!alone || lead === null) return alone || null;
       const both = this.decode([anchor, id], true, false);
       return both.startsWith(lead) && both.length > lead.length ? both.slice(lead.length) : alone;
+    });
+  }
+
+  /**
+   * The bytes each token id adds where it follows other text (null for special tokens, ids without
+   * text, and pieces of a character whose bytes the vocabulary does not show): the UTF-8 of its
+   * continuation text, or, for a token that holds part of a multi-byte character (its text reads
+   * U+FFFD), the bytes its vocabulary entry stands for: a byte-level BPE string (GPT-2's byte to
+   * char map) or a byte-fallback token '<0xHH>'.
+   */
+  continuationBytes(vocabSize: number): (Uint8Array | null)[] {
+    const texts = this.continuationTexts(vocabSize);
+    const pieces = new Map<number, string>();
+    for (const [piece, id] of this.vocabulary()) pieces.set(id, piece);
+    const encoder = new TextEncoder();
+    return texts.map((text, id) => {
+      if (text === null) return null;
+      if (!text.includes('\uFFFD')) return encoder.encode(text);
+      return pieceBytes(pieces.get(id));
     });
   }
 
