@@ -110,7 +110,8 @@ describe('regex mode in the engine', () => {
     const model = writeTinyModel({ arch: 'qwen2', seed: 21 });
     const engine = await llm.startLlmEngine(model.dir, { numBlocks: 128, blockSize: 4, threads: 2 });
     try {
-      for (const regex of ['\\d{3}-\\d{2}-[A-Z][a-z]{2,5}', '(yes|no), because [a-z]{1,6}( [a-z]{1,6}){0,2}\\.', '(?P<y>20\\d\\d)-(0[1-9]|1[0-2])']) {
+      // The last: characters the tiny byte-level vocabulary has only in pieces.
+      for (const regex of ['\\d{3}-\\d{2}-[A-Z][a-z]{2,5}', '(yes|no), because [a-z]{1,6}( [a-z]{1,6}){0,2}\\.', '(?P<y>20\\d\\d)-(0[1-9]|1[0-2])', '(é|ü|👍){1,3}!']) {
         const js = new RegExp(`^(?:${regex.replace('(?P<', '(?<')})$`, 'u');
         const outputs = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => engine.complete('Answer:', { temperature: 1, seed, maxTokens: 60, responseFormat: { regex } })));
         for (const o of outputs) {
