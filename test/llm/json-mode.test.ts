@@ -161,7 +161,7 @@ describe('JSON schema mode', () => {
 
   it('refuses what the subset cannot enforce', () => {
     const loop = { $defs: { a: { anyOf: [{ $ref: '#/$defs/a' }, { type: 'null' }] } }, $ref: '#/$defs/a' };
-    for (const bad of [{ anyOf: [] }, { oneOf: [{ type: 'null' }] }, { type: 'string', pattern: 'a(?=b)' }, { type: 'string', minLength: 3, maxLength: 2 },
+    for (const bad of [{ anyOf: [] }, { oneOf: [{ type: 'null' }] }, { oneOf: [{ type: 'object', properties: { a: { const: 1 } } }, { type: 'object', properties: { a: { const: 2 } } }] }, { type: 'string', pattern: 'a(?=b)' }, { type: 'string', minLength: 3, maxLength: 2 },
       { type: 'string', format: 'hostname' }, { type: 'integer', format: 'int32' }, { type: 'string', format: 'date', pattern: 'x' },
       { type: 'string', pattern: 1 }, { type: 'string', pattern: 'a+', maxLength: 3 },
       { type: 'object', properties: { a: {} }, required: ['b'] }, { allOf: [{ type: 'null' }, { type: 'null' }] }, { type: [] },
@@ -203,6 +203,23 @@ const UNION_SCHEMAS: Record<string, { schema: TestSchema; valid: string[]; inval
     },
     valid: ['{"type": "point", "x": 1, "y": 2}', '{"type": "label", "text": "t"}', '{"x": 5, "type": "label", "text": ""}', '{"x": 5, "y": 6, "type": "point"}'],
     invalid: ['{"type": "point", "x": 1}', '{"type": "label", "x": 1, "y": 2, "text": "t"}', '{"type": "point", "x": 1, "y": 2, "text": "t"}', '{"x": 1}'],
+  },
+  // Pydantic's discriminated union: oneOf of $refs told apart by a constant, required property.
+  discriminated: {
+    schema: {
+      $defs: {
+        Cat: { title: 'Cat', type: 'object', properties: { pet_type: { const: 'cat', title: 'Pet Type' }, meows: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['pet_type', 'meows'] },
+        Dog: { title: 'Dog', type: 'object', properties: { pet_type: { const: 'dog' }, barks: { type: 'number', minimum: 0, maximum: 1 } }, required: ['pet_type', 'barks'] },
+      },
+      type: 'object',
+      properties: {
+        pet: { oneOf: [{ $ref: '#/$defs/Cat' }, { $ref: '#/$defs/Dog' }], discriminator: { propertyName: 'pet_type', mapping: { cat: '#/$defs/Cat', dog: '#/$defs/Dog' } } },
+        n: { type: 'integer' },
+      },
+      required: ['pet'],
+    },
+    valid: ['{"pet": {"pet_type": "cat", "meows": 3}}', '{"pet": {"barks": 0.5, "pet_type": "dog"}, "n": 1}'],
+    invalid: ['{"pet": {"pet_type": "cat", "barks": 1}}', '{"pet": {"pet_type": "dog", "meows": 1}}', '{"pet": {"pet_type": "cow"}}', '{"pet": {"pet_type": "cat", "meows": 10}}'],
   },
   dictionary: {
     schema: { type: 'object', properties: { id: { type: 'integer' }, scores: { type: 'object', additionalProperties: { type: 'number' } } }, additionalProperties: { type: 'boolean' } },

@@ -5,10 +5,11 @@
 // `items` with `minItems` / `maxItems`, strings with `minLength` / `maxLength` / `pattern` (a whole
 // match, regex.ts; such strings are generated without \u escapes) / `format` (date, time, date-time,
 // uuid, email, ipv4: json-formats.ts), numbers with `minimum` / `maximum` / `exclusiveMinimum` /
-// `exclusiveMaximum` (json-numbers.ts), the JSON types (one or a list),
-// `enum` / `const` of any JSON values, `anyOf`, and `$ref` into the same document (`$defs`,
-// `definitions`; recursion allowed where an object or array comes between). What the subset cannot
-// enforce (multipleOf, other formats, oneOf, ...) is refused rather than silently ignored.
+// `exclusiveMaximum` (json-numbers.ts), the JSON types (one or a list), `enum` / `const` of any JSON
+// values, `anyOf` (and `oneOf` of a discriminated union), and `$ref` into the same document
+// (`$defs`, `definitions`; recursion allowed where an object or array comes between). What the
+// subset cannot enforce (multipleOf, other formats, other oneOfs, ...) is refused rather than
+// silently ignored.
 import { HsError } from '../errors';
 import { FORMAT_PATTERNS } from './json-formats';
 import { boundedNumberPattern } from './json-numbers';
@@ -48,10 +49,11 @@ export const ANY: Schema = { kind: 'any' };
 export const ANY_OBJECT: Schema = { kind: 'object', props: new Map(), required: new Set(), extra: ANY };
 
 // Annotations that do not constrain the value.
-const IGNORED = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'deprecated', 'readOnly', 'writeOnly']);
+const IGNORED = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'deprecated', 'readOnly', 'writeOnly',
+  'discriminator']);
 const SUPPORTED = ['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'format',
   'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
-  'enum', 'const', 'anyOf', 'allOf', '$ref'];
+  'enum', 'const', 'anyOf', 'oneOf', 'allOf', '$ref'];
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
 
 function fail(path: string, message: string): never {
@@ -103,10 +105,15 @@ class Parser {
       if (!Array.isArray(s.allOf) || s.allOf.length !== 1) fail(path, 'allOf is supported with one schema only');
       return this.parse(s.allOf[0], `${path}.allOf[0]`);
     }
-    if (s.anyOf !== undefined) {
-      alone('anyOf');
-      if (!Array.isArray(s.anyOf) || s.anyOf.length === 0) fail(path, 'anyOf must be a non-empty array');
-      return { kind: 'anyOf', options: s.anyOf.map((o, i) => this.parse(o, `${path}.anyOf[${i}]`)) };
+    for (const key of ['anyOf', 'oneOf'] as const) {
+      if (s[key] === undefined) continue;
+      alone(key);
+      const list = s[key];
+      if (!Array.isArray(list) || list.length === 0) fail(path, `${key} must be a non-empty array`);
+      const options = list.map((o, i) => this.parse(o, `${path}.${key}[${i}]`));
+      if (key === 'oneOf' && !tagged(options))
+        fail(path, 'oneOf is supported for objects told apart by a required property of one constant value each (a discriminated union); else use anyOf');
+      return { kind: 'anyOf', options };
     }
     if (s.const !== undefined) return { kind: 'enum', texts: [JSON.stringify(s.const)] };
     if (s.enum !== undefined) {
@@ -216,6 +223,27 @@ export function parseSchema(raw: unknown): Schema {
   const schema = parser.parse(raw, '$');
   parser.checkRecursion();
   return schema;
+}
+
+// Whether no value fits two of the options: objects that all require one property, each with a
+// constant value of its own (Pydantic's discriminated unions), so oneOf reads as anyOf.
+function tagged(options: readonly Schema[]): boolean {
+  // A reference still being parsed (recursion) has no target yet: not told apart.
+  const follow = (s: Schema | null): Schema | null => {
+    while (s !== null && s.kind === 'ref') s = s.target;
+    return s;
+  };
+  const objects = options.map(follow);
+  if (!objects.every((o) => o?.kind === 'object')) return false;
+  const first = objects[0] as Extract<Schema, { kind: 'object' }>;
+  return [...first.required].some((name) => {
+    const tags = objects.map((o) => {
+      const prop = (o as Extract<Schema, { kind: 'object' }>).props.get(name);
+      const value = prop && (o as Extract<Schema, { kind: 'object' }>).required.has(name) ? follow(prop) : null;
+      return value?.kind === 'enum' && value.texts.length === 1 ? value.texts[0] : null;
+    });
+    return tags.every((t) => t !== null) && new Set(tags).size === tags.length;
+  });
 }
 
 /** A schema with its references followed. */
