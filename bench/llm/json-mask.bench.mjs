@@ -12,7 +12,8 @@ import path from 'node:path';
 import { Bench } from 'tinybench';
 
 const require = createRequire(import.meta.url);
-const { feed, jsonMask, jsonStart } = require('../../lib/llm/json-constraint.js');
+const { feed, jsonStart } = require('../../lib/llm/json-checker.js');
+const { jsonMask } = require('../../lib/llm/json-constraint.js');
 const { TokenTrie } = require('../../lib/llm/token-trie.js');
 const { ANY_OBJECT, parseSchema } = require('../../lib/llm/json-schema.js');
 const { writeRandomLlama } = require('../../lib/llm/bench/randomLlama.js');

@@ -1,5 +1,5 @@
 // JSON mode (response_format json_object / json_schema): the incremental checker of
-// ts/llm/json-constraint.ts judged by JSON.parse and by a plain validator of the schema subset
+// ts/llm/json-checker.ts judged by JSON.parse and by ajv (with ajv-formats)
 // (every prefix of a valid document accepted, complete exactly at its end; invalid documents
 // rejected; random walks through the checker end in documents ajv validates), the token trie
 // against a plain scan of the vocabulary, and the engine: a random tiny model's sampled outputs,
@@ -12,7 +12,8 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 
-import { feed, feedJsonBytes, isComplete, JSON_START, jsonMask, jsonStart, type JsonState, step } from '../../lib/llm/json-constraint';
+import { feed, isComplete, JSON_START, jsonStart, type JsonState, step } from '../../lib/llm/json-checker';
+import { feedJsonBytes, jsonMask } from '../../lib/llm/json-constraint';
 import { whole } from '../../lib/llm/utf8-step';
 import { TokenTrie } from '../../lib/llm/token-trie';
 import { parseSchema } from '../../lib/llm/json-schema';

@@ -7,7 +7,7 @@ import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { feed, JSON_START, jsonStart } from '../../lib/llm/json-constraint';
+import { feed, JSON_START, jsonStart } from '../../lib/llm/json-checker';
 import { parseSchema } from '../../lib/llm/json-schema';
 import { TINY_VOCAB, writeTinyModel } from '../fixtures/hf-model';
 import { llm } from './helpers';

@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { feed, isComplete, jsonStart } from '../../lib/llm/json-constraint';
+import { feed, isComplete, jsonStart } from '../../lib/llm/json-checker';
 import { parseSchema } from '../../lib/llm/json-schema';
 import { parseMessages, parseTools } from '../../lib/llm/server/params';
 import { forcedCalls, forcedCallSchema } from '../../lib/llm/server/tool-choice';
