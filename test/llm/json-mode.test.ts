@@ -164,7 +164,7 @@ describe('JSON schema mode', () => {
     const loop = { $defs: { a: { anyOf: [{ $ref: '#/$defs/a' }, { type: 'null' }] } }, $ref: '#/$defs/a' };
     for (const bad of [{ anyOf: [] }, { oneOf: [{ type: 'null' }] }, { oneOf: [{ type: 'object', properties: { a: { const: 1 } } }, { type: 'object', properties: { a: { const: 2 } } }] }, { type: 'string', pattern: 'a(?=b)' }, { type: 'string', minLength: 3, maxLength: 2 },
       { type: 'string', format: 'hostname' }, { type: 'integer', format: 'int32' }, { type: 'string', format: 'date', pattern: 'x' },
-      { type: 'string', pattern: 1 }, { type: 'string', pattern: 'a+', maxLength: 3 },
+      { type: 'string', pattern: 1 }, { type: 'string', pattern: '\\d{5}', maxLength: 3 }, { type: 'string', pattern: 'a+', minLength: 3 },
       { type: 'object', properties: { a: {} }, required: ['b'] }, { allOf: [{ type: 'null' }, { type: 'null' }] }, { type: [] },
       { $ref: 'https://example.com/s.json' }, { $ref: '#/$defs/missing' }, loop, { type: 'array', minItems: 3, maxItems: 2 }, { type: 'date' }])
       expect(() => parseSchema(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
@@ -230,24 +230,27 @@ const UNION_SCHEMAS: Record<string, { schema: TestSchema; valid: string[]; inval
   strings: {
     schema: {
       type: 'object',
-      properties: { code: { type: 'string', pattern: '^[A-Z]{3}-\\d{2}$' }, name: { type: 'string', minLength: 2, maxLength: 5 }, note: { type: ['string', 'null'], maxLength: 3 } },
+      properties: { code: { type: 'string', pattern: '^[A-Z]{3}-\\d{2}$' }, name: { type: 'string', minLength: 2, maxLength: 5 }, note: { type: ['string', 'null'], maxLength: 3 },
+        tag: { type: 'string', pattern: '^[a-z]+\\d$', maxLength: 4 } },
       required: ['code'],
     },
-    valid: ['{"code": "ABC-12"}', '{"code":"XYZ-00","name":"ab","note":null}', '{"name": "a\\"b", "code": "QQQ-99", "note": "é!"}', '{"code": "ABC-12", "name": "\\n\\t\\\\x"}'],
-    invalid: ['{"code": "AB-12"}', '{"code": "ABC-123"}', '{"code": "ABC-12", "name": "a"}', '{"code": "ABC-12", "name": "abcdef"}', '{"code": "ABC-12", "note": "abcd"}',
+    valid: ['{"code": "ABC-12"}', '{"code":"XYZ-00","name":"ab","note":null,"tag":"abc1"}', '{"code": "ABC-12", "tag": "z9"}', '{"name": "a\\"b", "code": "QQQ-99", "note": "é!"}', '{"code": "ABC-12", "name": "\\n\\t\\\\x"}'],
+    invalid: ['{"code": "AB-12"}', '{"code": "ABC-123"}', '{"code": "ABC-12", "tag": "abcd1"}', '{"code": "ABC-12", "tag": "abcd"}', '{"code": "ABC-12", "name": "a"}', '{"code": "ABC-12", "name": "abcdef"}', '{"code": "ABC-12", "note": "abcd"}',
       '{"code": "abc-12"}'],
   },
   formats: {
     schema: {
       type: 'object',
       properties: { d: { type: 'string', format: 'date' }, t: { type: 'string', format: 'time' }, at: { type: ['string', 'null'], format: 'date-time' },
-        id: { type: 'string', format: 'uuid' }, mail: { type: 'string', format: 'email' }, ip: { type: 'string', format: 'ipv4' } },
+        id: { type: 'string', format: 'uuid' }, mail: { type: 'string', format: 'email' }, ip: { type: 'string', format: 'ipv4' },
+        url: { type: 'string', format: 'uri', minLength: 1, maxLength: 2083 } }, // Pydantic's HttpUrl
       required: ['d'],
     },
     valid: ['{"d": "2024-02-28"}', '{"d": "1999-12-31", "t": "23:59:59.5+01:00", "at": "2020-04-30T00:00:00Z"}', '{"d":"0001-01-01","at":null,"ip":"255.0.10.199"}',
-      '{"d": "2024-11-30", "id": "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "mail": "ann.lee-x@mail-1.example.org"}'],
+      '{"d": "2024-11-30", "id": "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "mail": "ann.lee-x@mail-1.example.org"}',
+      '{"d": "2024-11-30", "url": "https://a-b.example.org:8080/x/y.html?q=1&r=two#top"}', '{"d": "2024-11-30", "url": "http://ab.cd"}'],
     invalid: ['{"d": "2024-02-30"}', '{"d": "2024-13-01"}', '{"d": "2024-04-31"}', '{"d": "2024-01-01", "t": "24:00:00Z"}', '{"d": "2024-01-01", "ip": "256.1.1.1"}',
-      '{"d": "2024-01-01", "mail": "a@b"}', '{"d": "2024-01-01", "id": "0a1b2c3d-4e5f-6789-abcd-ef012345678"}', '{"d": "2024-01-01", "at": "2020-04-30T00:00:00"}'],
+      '{"d": "2024-01-01", "mail": "a@b"}', '{"d": "2024-01-01", "url": "example.com/x"}', '{"d": "2024-01-01", "id": "0a1b2c3d-4e5f-6789-abcd-ef012345678"}', '{"d": "2024-01-01", "at": "2020-04-30T00:00:00"}'],
   },
   numbers: {
     schema: {
@@ -407,10 +410,10 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
     }
     // Limited strings: plain tokens only as long as there is room; a pattern reads every char.
     const limited = jsonStart(parseSchema(UNION_SCHEMAS.strings.schema));
-    const words = ['ab', 'abcd', 'abcdef', '"', 'b"', '\\n', '"ABC', 'AB', 'C-1', '2"', '"}', 'é', null, 'xé', 'éé', 'aéé'];
+    const words = ['ab', 'abcd', 'abcdef', '"', 'b"', '\\n', '"ABC', 'AB', 'C-1', '2"', '"}', 'é', null, 'xé', 'éé', 'aéé', 'c1', 'c', '1"', 'abc1'];
     const wordTrie = new TokenTrie(words);
     for (const prefix of ['{"name": "', '{"name": "a', '{"name": "abcd', '{"name": "abcde', '{"name": "éé', '{"name": "éa',
-      '{"code": "', '{"code": "AB', '{"code": "ABC-1', '{"note": "é', '{"note": ']) {
+      '{"code": "', '{"code": "AB', '{"code": "ABC-1', '{"note": "é', '{"note": ', '{"tag": "', '{"tag": "ab', '{"tag": "abc']) {
       const s = feed(limited, prefix)!;
       expect(s, prefix).not.toBeNull();
       const scan = words.flatMap((t, id) => (t && feed(s, t) !== null ? [id] : []));

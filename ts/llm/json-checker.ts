@@ -279,12 +279,14 @@ function stringChar(s: JsonState, c: string): JsonState | null {
   return limits === null ? s : counted(s, limits, c);
 }
 
-// A limited string takes one more (decoded) char: within the maximum, or on along the pattern.
+// A limited string takes one more (decoded) char: within the maximum, or on along the pattern, still
+// within reach of a match under the maximum.
 function counted(s: JsonState, limits: StringLimits, c: string): JsonState | null {
   const { n, re } = s.chars!;
   if (limits.pattern) {
     const next = limits.pattern.next(re!, c);
-    return next === null ? null : { ...s, mode: 'string', ws: 0, chars: { n: n + 1, re: next } };
+    if (next === null || n + 1 + limits.pattern.charsToMatch(next) > limits.maxLength) return null;
+    return { ...s, mode: 'string', ws: 0, chars: { n: n + 1, re: next } };
   }
   return n < limits.maxLength ? { ...s, mode: 'string', ws: 0, chars: { n: n + 1, re: null } } : null;
 }
@@ -310,7 +312,8 @@ export function takesSomeIn(s: JsonState, lo: number, hi: number): boolean {
       }
       const limits = limitsOf(s);
       if (limits === null) return true;
-      return limits.pattern ? limits.pattern.takesSomeIn(s.chars!.re!, lo, hi) : s.chars!.n < limits.maxLength;
+      const room = limits.maxLength - s.chars!.n - 1;
+      return limits.pattern ? limits.pattern.takesSomeIn(s.chars!.re!, lo, hi, room) : room >= 0;
     }
     case 'enum':
       return (s.schema as Extract<Schema, { kind: 'enum' }>).texts.some((t) => t.startsWith(s.text) && inRange(t, s.text.length));
@@ -353,9 +356,9 @@ export function isComplete(s: JsonState): boolean {
 // Which plain-text tokens (no quote, backslash or control byte: token-trie.ts) `s` takes: any inside
 // a string whose text is not read (a value, or a key of an object whose keys are all alike); in one
 // with a maximum length, those that begin at most `chars` characters; in one with a pattern, those
-// its automaton takes whole from `re`; none elsewhere. A fork: any when one of its readings takes
-// any, else none (the walk decides).
-export type PlainTokens = { chars: number } | { pattern: CompiledRegex; re: RegexState };
+// its automaton takes whole from `re` (`room`: chars left under a maximum length); none elsewhere. A
+// fork: any when one of its readings takes any, else none (the walk decides).
+export type PlainTokens = { chars: number } | { pattern: CompiledRegex; re: RegexState; room: number };
 const ANY_PLAIN: PlainTokens = { chars: Infinity };
 export const NO_PLAIN: PlainTokens = { chars: 0 };
 
@@ -365,6 +368,6 @@ export function plainTokens(s: JsonState): PlainTokens {
   const limits = limitsOf(s);
   if (limits === null) return ANY_PLAIN;
   const { n, re } = s.chars!;
-  if (limits.pattern !== null) return { pattern: limits.pattern, re: re! };
+  if (limits.pattern !== null) return { pattern: limits.pattern, re: re!, room: limits.maxLength - n };
   return { chars: limits.maxLength - n };
 }

@@ -21,10 +21,14 @@ export function jsonMask(trie: TokenTrie, u: Utf8State<JsonState>, row: Float32A
   const s = whole(u);
   const plain = s === null ? NO_PLAIN : plainTokens(s);
   let ids: number[];
-  if ('pattern' in plain) {
+  // A pattern's kept list ignores a maximum length: it serves while no token can reach the maximum.
+  if ('pattern' in plain && plain.room >= trie.maxLength + plain.pattern.farthest) {
     out.fill(-Infinity);
     for (const id of regexTokens(trie, plain.pattern, plain.re, 'plain')) out[id] = row[id];
     ids = trie.walk(u, jsonBytes, 'special');
+  } else if ('pattern' in plain) {
+    out.fill(-Infinity);
+    ids = trie.walk(u, jsonBytes);
   } else if (plain.chars > 0) {
     trie.copyPlain(row, out, plain.chars);
     ids = trie.walk(u, jsonBytes, 'special');

@@ -3,9 +3,10 @@
 // the object closes) and `additionalProperties` (absent or false with properties: no other keys, as
 // OpenAI's strict mode; true or a schema: other keys of that schema, e.g. a dictionary), arrays of
 // `items` with `minItems` / `maxItems`, strings with `minLength` / `maxLength` / `pattern` (a whole
-// match, regex.ts; such strings are generated without \u escapes) / `format` (date, time, date-time,
-// uuid, email, ipv4: json-formats.ts), numbers with `minimum` / `maximum` / `exclusiveMinimum` /
-// `exclusiveMaximum` (json-numbers.ts), the JSON types (one or a list), `enum` / `const` of any JSON
+// match, regex.ts; a maximum length kept along; such strings are generated without \u escapes) /
+// `format` (date, time, date-time, uuid, email, ipv4, uri: json-formats.ts), numbers with `minimum`
+// / `maximum` / `exclusiveMinimum` / `exclusiveMaximum` (json-numbers.ts), the JSON types (one or a
+// list), `enum` / `const` of any JSON
 // values, `anyOf` (and `oneOf` of a discriminated union), and `$ref` into the same document
 // (`$defs`, `definitions`; recursion allowed where an object or array comes between). What the
 // subset cannot enforce (multipleOf, other formats, other oneOfs, ...) is refused rather than
@@ -184,7 +185,13 @@ class Parser {
     if (s.format !== undefined && s.pattern !== undefined) fail(path, 'format with a pattern is not supported');
     const source = s.format !== undefined ? FORMAT_PATTERNS[s.format as string] : (s.pattern as string | undefined);
     const pattern = source === undefined ? null : compileRegex(source, `json_schema at ${path}: pattern`);
-    if (pattern && (minLength > 0 || maxLength < Infinity)) fail(path, 'pattern or format with minLength or maxLength is not supported (the pattern can bound the length)');
+    if (pattern) {
+      // A maximum is kept while generating (json-checker.ts counted()); a minimum only where every
+      // match meets it anyway.
+      const shortest = pattern.charsToMatch(pattern.initial);
+      if (shortest > maxLength) fail(path, `no match of the pattern has at most ${maxLength} chars`);
+      if (minLength > shortest) fail(path, 'minLength beyond the pattern\'s shortest match is not supported (the pattern can bound the length)');
+    }
     return { kind: 'string', limits: minLength === 0 && maxLength === Infinity && pattern === null ? null : { minLength, maxLength, pattern } };
   }
 

@@ -18,8 +18,12 @@ export interface CompiledRegex {
   next(state: RegexState, char: string): RegexState | null;
   /** Whether the text so far matches the whole pattern. */
   accepts(state: RegexState): boolean;
-  /** Whether some code point in [lo, hi] can come next. */
-  takesSomeIn(state: RegexState, lo: number, hi: number): boolean;
+  /** Whether some code point in [lo, hi] can come next, leading to a state at most `within` chars from a match. */
+  takesSomeIn(state: RegexState, lo: number, hi: number, within?: number): boolean;
+  /** The fewest chars from `state` to a whole match (0 when it is one). */
+  charsToMatch(state: RegexState): number;
+  /** The most that charsToMatch gives over all states. */
+  readonly farthest: number;
   /**
    * Per state, a block of states that take exactly the same strings of up to `depth` chars (so the
    * same tokens of up to that length); blocks are numbered from 0.
@@ -76,6 +80,8 @@ class RegexTable implements CompiledRegex {
   /** next[state * classes + class]: the next state, or -1. */
   private readonly table: Int32Array;
   private readonly final: Uint8Array;
+  private readonly toMatch: Int32Array;
+  readonly farthest: number;
   private readonly classOfChar = new Map<string, number>();
   private readonly blocks = new Map<number, Int32Array>();
 
@@ -92,6 +98,32 @@ class RegexTable implements CompiledRegex {
       for (const [range, to] of n.out)
         for (let c = this.classOf(range.min); c < classes && this.bounds[c] <= range.max; c++) this.table[i * classes + c] = index.get(to)!;
     this.final = Uint8Array.from(nodes, (n) => (dfa.finals.has(n) ? 1 : 0));
+    // Backwards breadth-first from the accepting states (every state reaches one: see compile()).
+    const from: number[][] = nodes.map(() => []);
+    for (let i = 0; i < nodes.length; i++)
+      for (let c = 0; c < classes; c++) {
+        const to = this.table[i * classes + c];
+        if (to >= 0) from[to].push(i);
+      }
+    this.toMatch = new Int32Array(nodes.length).fill(-1);
+    const queue: number[] = [];
+    this.final.forEach((f, i) => {
+      if (f === 1) {
+        this.toMatch[i] = 0;
+        queue.push(i);
+      }
+    });
+    for (let q = 0; q < queue.length; q++)
+      for (const prev of from[queue[q]])
+        if (this.toMatch[prev] < 0) {
+          this.toMatch[prev] = this.toMatch[queue[q]] + 1;
+          queue.push(prev);
+        }
+    this.farthest = Math.max(...this.toMatch);
+  }
+
+  charsToMatch(state: RegexState): number {
+    return this.toMatch[state];
   }
 
   private classOf(codePoint: number): number {
@@ -115,9 +147,12 @@ class RegexTable implements CompiledRegex {
     return this.final[state] === 1;
   }
 
-  takesSomeIn = (state: RegexState, lo: number, hi: number): boolean => {
+  takesSomeIn = (state: RegexState, lo: number, hi: number, within = Infinity): boolean => {
     const classes = this.bounds.length;
-    for (let c = this.classOf(lo); c < classes && this.bounds[c] <= hi; c++) if (this.table[state * classes + c] >= 0) return true;
+    for (let c = this.classOf(lo); c < classes && this.bounds[c] <= hi; c++) {
+      const to = this.table[state * classes + c];
+      if (to >= 0 && this.toMatch[to] <= within) return true;
+    }
     return false;
   };
 
