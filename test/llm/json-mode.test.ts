@@ -398,6 +398,24 @@ describe('JSON schema mode: unions, references, dictionaries, bounded arrays', (
     expect(run(named, ...bytes('{', [0xc3]))).toBeNull(); // no character but a quote or space goes here
   });
 
+  it('masks random byte tokens as feeding them byte by byte does', () => {
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    // Bytes around the UTF-8 edges: ASCII, continuation bytes, leads (overlong, surrogate and past-U+10FFFF ranges too).
+    const pool = [0x41, 0x7a, 0x20, 0x22, 0x5c, 0x0a, 0x80, 0x9f, 0xa0, 0xbf, 0xc2, 0xc3, 0xdf, 0xe0, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xc0];
+    const tokens = Array.from({ length: 3000 }, () => Uint8Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pool[Math.floor(rand() * pool.length)]));
+    const trie = new TokenTrie(tokens);
+    const schema = parseSchema({ type: 'object', properties: { a: { type: 'string' }, b: { type: 'string', maxLength: 3 }, c: { type: 'string', pattern: '^[a-zé]+$' } } });
+    for (const prefix of ['{"a": "', '{"a": "x', '{"b": "', '{"b": "xy', '{"c": "', '{']) {
+      const s = feed(jsonStart(schema), prefix)!;
+      const row = Float32Array.from(tokens, () => Math.random());
+      const out = jsonMask(trie, s, row);
+      const masked = [...out.keys()].filter((id) => out[id] !== -Infinity);
+      const scan = tokens.flatMap((t, id) => (feedJsonBytes(s, t) !== null ? [id] : []));
+      expect(masked, prefix).toEqual(scan);
+    }
+  });
+
   it('walks forks through the trie exactly as a scan of the vocabulary does', () => {
     const texts = ['{', '}', '"', '"type"', ':', ' ', '"point"', '"p', 'oint"', '"label', '"x"', '1', ',', 'null', '"', 'text', '"text":', null];
     const trie = new TokenTrie(texts);

@@ -20,17 +20,22 @@ function insert(root: TrieNode, bytes: Uint8Array, id: number): void {
 }
 
 // The characters plain text begins (its UTF-8 lead bytes), or 0 when it is not plain: a quote,
-// backslash or control byte, a continuation byte first, or a malformed sequence.
+// backslash or control byte, a continuation byte first, or a malformed sequence (overlong forms,
+// surrogates and code points past U+10FFFF included, as utf8-step.ts refuses them).
 function plainChars(bytes: Uint8Array): number {
-  let chars = 0, due = 0;
+  let chars = 0, due = 0, lead = 0;
   for (const b of bytes) {
     if (due > 0) {
       if ((b & 0xc0) !== 0x80) return 0;
+      // The second byte of E0, ED, F0 and F4 sequences has a narrower range.
+      if ((lead === 0xe0 && b < 0xa0) || (lead === 0xed && b >= 0xa0) || (lead === 0xf0 && b < 0x90) || (lead === 0xf4 && b >= 0x90)) return 0;
+      lead = 0;
       due--;
     } else if (b === 0x22 || b === 0x5c || b < 0x20 || (b >= 0x80 && b < 0xc2) || b > 0xf4) {
       return 0;
     } else {
       chars++;
+      lead = b;
       due = b < 0x80 ? 0 : b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
     }
   }
