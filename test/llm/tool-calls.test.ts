@@ -69,7 +69,7 @@ describe('streamed tool calls (tool_choice auto)', () => {
     for (const output of outputs) {
       const whole = assistantReply(output, 'auto', true);
       for (let trial = 0; trial < 30; trial++) {
-        const stream = toolReplyStream('auto', new Set(['get_weather', 'get_time']));
+        const stream = toolReplyStream('auto', ['get_weather', 'get_time'].map((name) => ({ type: 'function', function: { name } })));
         const deltas: StreamDelta[] = [];
         let text = '';
         for (let i = 0; i < output.length;) {

@@ -32,8 +32,8 @@ export interface JsonState {
   readonly schema: Schema;
   /** string: whether it is an object key. */
   readonly key: boolean;
-  /** A key of a closed property list: its text so far; enum: the value's text so far;
-   *  literal: the chars still due; hex: the count of digits still due. */
+  /** A key that is read (matched against names or picking its value's schema): its text so far;
+   *  enum: the value's text so far; literal: the chars still due; hex: the count of digits still due. */
   readonly text: string;
   /** Whitespace chars just read (a run is capped, or a sampler may pad forever). */
   readonly ws: number;
@@ -321,7 +321,6 @@ export function takesSomeIn(s: JsonState, lo: number, hi: number): boolean {
       return false; // structure, numbers and literals are ASCII
   }
 }
-
 
 // A char of an object key. Where keys are all alike: any key (escapes allowed). Where other keys
 // are allowed beside the properties: a key not given yet, written without escapes (its text picks

@@ -26,10 +26,7 @@ export function jsonMask(trie: TokenTrie, u: Utf8State<JsonState>, row: Float32A
     out.fill(-Infinity);
     for (const id of regexTokens(trie, plain.pattern, plain.re, 'plain')) out[id] = row[id];
     ids = trie.walk(u, jsonBytes, 'special');
-  } else if ('pattern' in plain) {
-    out.fill(-Infinity);
-    ids = trie.walk(u, jsonBytes);
-  } else if (plain.chars > 0) {
+  } else if (!('pattern' in plain) && plain.chars > 0) {
     trie.copyPlain(row, out, plain.chars);
     ids = trie.walk(u, jsonBytes, 'special');
   } else {

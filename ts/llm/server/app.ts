@@ -18,7 +18,6 @@ import { parseChatRequest, parseCompletionRequest, type Body, type ParsedRequest
 import { handleResponses, registerStoredResponseRoutes } from './responses';
 import { ResponseStore } from './responses-store';
 import { registerTokenizeRoutes } from './tokenize';
-import type { FunctionTool } from './tool-choice';
 import { assistantReply } from './tool-response';
 import { toolReplyStream } from './tool-stream';
 
@@ -87,7 +86,6 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
   const object = kind === 'chat' ? (parsed.stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
   const base = { id, object, created, model: engine.modelName };
   const toolChoice = kind === 'chat' ? parsed.toolChoice : undefined;
-  const toolNames = new Set((parsed.chatTemplate?.tools as FunctionTool[] | undefined ?? []).map((t) => t.function.name));
   const cancelAll = () => choices.forEach((c) => void c.generation.return());
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) cancelAll();
@@ -126,7 +124,7 @@ async function handle(engine: LlmEngine, kind: Kind, request: FastifyRequest, re
       for (const c of choices) send({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
     await Promise.all(choices.map(async (c) => {
       let echoed = c.echo === null;
-      const tools = toolChoice === undefined ? null : toolReplyStream(toolChoice, toolNames);
+      const tools = toolChoice === undefined ? null : toolReplyStream(toolChoice, parsed.chatTemplate?.tools);
       for await (const chunk of c.generation) {
         // The prompt's log-probabilities are complete once its first token has come.
         if (!echoed) send({ ...base, choices: [{ index: c.index, text: c.echo, logprobs: promptLogprobsOf(engine, c.generation), finish_reason: null }] });

@@ -15,7 +15,6 @@ import { invalidParam, OpenAiError, toOpenAiError } from './errors';
 import { type Body, parseChatRequest } from './params';
 import { chatBodyOf, type Message } from './responses-request';
 import type { ResponseStore } from './responses-store';
-import type { FunctionTool } from './tool-choice';
 import { assistantReply } from './tool-response';
 import { type StreamDelta, toolReplyStream } from './tool-stream';
 
@@ -139,7 +138,6 @@ export async function handleResponses(engine: LlmEngine, store: ResponseStore, r
   const keep = (response: object, items: Item[]) => {
     if (body.store !== false) store.set(id, { response, conversation: [...history, ...input, ...outputMessages(items)] });
   };
-  const toolNames = new Set((parsed.chatTemplate?.tools as FunctionTool[] | undefined ?? []).map((t) => t.function.name));
 
   if (!parsed.stream) {
     for await (const chunk of generation) void chunk; // the text gathers in outputText
@@ -161,7 +159,7 @@ export async function handleResponses(engine: LlmEngine, store: ResponseStore, r
   try {
     send('response.created', { response: responseObject(id, body, parsed, null, []) });
     send('response.in_progress', { response: responseObject(id, body, parsed, null, []) });
-    const tools = parsed.toolChoice === undefined ? null : toolReplyStream(parsed.toolChoice, toolNames);
+    const tools = parsed.toolChoice === undefined ? null : toolReplyStream(parsed.toolChoice, parsed.chatTemplate?.tools);
     for await (const chunk of generation) {
       if (!tools) output.add({ content: chunk.text });
       else if (chunk.finishReason === null) output.add(tools.next(generation.outputText, chunk.text) ?? {});

@@ -4,7 +4,7 @@
 // with the arguments' text as it comes, the rest at the end. A named function: its arguments as
 // they come. 'required': the calls at the end, in one delta.
 import { CALL_TAG, scanCall } from '../tool-calls';
-import type { ToolChoice } from './tool-choice';
+import type { FunctionTool, ToolChoice } from './tool-choice';
 import { assistantReply, callId } from './tool-response';
 
 /**
@@ -53,8 +53,9 @@ export interface ToolReplyStream {
   finish(text: string, piece: string, finished: boolean): StreamEnd;
 }
 
-export function toolReplyStream(choice: ToolChoice, toolNames: ReadonlySet<string>): ToolReplyStream {
-  if (choice === 'auto') return new AutoCallStream(toolNames);
+/** `tools`: the function tools the request offered (their names may stream as calls). */
+export function toolReplyStream(choice: ToolChoice, tools: readonly unknown[] | undefined): ToolReplyStream {
+  if (choice === 'auto') return new AutoCallStream(new Set((tools as FunctionTool[] | undefined ?? []).map((t) => t.function.name)));
   if (choice === 'required') return { next: () => null, finish: (text, _piece, finished) => wholeReply(text, choice, finished) };
   return new NamedCallStream(choice.name);
 }
