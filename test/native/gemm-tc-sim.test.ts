@@ -3,22 +3,12 @@
 // under AddressSanitizer and UBSan. Needs g++ and the CUDA headers (cuda_bf16.h), which nvcc's
 // toolkit has; skipped, with the reason, without them.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { buildNativeProgram, ROOT } from './native-program';
+import { buildNativeProgram, cudaInclude, cudaSimUnavailable, ROOT } from './native-program';
 
-function cudaInclude(): string | null {
-  const nvcc = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' }).stdout.trim();
-  const candidates = [process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'include'), nvcc && path.join(path.dirname(nvcc), '../include'), '/usr/local/cuda/include'];
-  return candidates.find((d): d is string => Boolean(d) && existsSync(path.join(d as string, 'cuda_bf16.h'))) ?? null;
-}
-
-const include = cudaInclude();
-const gxx = spawnSync('g++', ['--version']).status === 0;
-const reason = !gxx ? 'g++ not found' : !include ? 'no CUDA headers (cuda_bf16.h) found' : null;
+const reason = cudaSimUnavailable();
 if (reason) console.log(`test/native/gemm-tc-sim: skipped, ${reason}`);
 
 (reason ? describe.skip : describe)('tensor-core GEMM kernel, device code run on the host', () => {
@@ -27,7 +17,7 @@ if (reason) console.log(`test/native/gemm-tc-sim: skipped, ${reason}`);
       name: 'gemm-tc-sim',
       sources: ['test/native/gemm_tc_sim.cpp', 'native/core/status.cpp'],
       includes: ['test/native/cuda_sim', 'native/include', 'native'],
-      systemIncludes: [include!],
+      systemIncludes: [cudaInclude()!],
       std: 'c++20',
       extraFlags: ['-Wno-unknown-pragmas'],
     });

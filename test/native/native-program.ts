@@ -1,11 +1,13 @@
 // Builds a C++ test program of test/native with g++ (sanitized), cached in the temp directory under
 // a hash of its sources and of every header it could include, so a rerun with unchanged sources
 // reuses the build.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+import { translateCuda } from './cuda_sim/translate-cuda';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -17,25 +19,57 @@ export interface NativeProgram {
   systemIncludes?: string[];
   std: 'c++17' | 'c++20';
   extraFlags?: string[];
+  /** .cu files relative to ROOT, run on the host: translated by translate-cuda.ts, built with cuda_sim.h. */
+  cudaSources?: string[];
+}
+
+/** The CUDA toolkit's include directory (for cuda_bf16.h and the runtime's declarations), or null. */
+export function cudaInclude(): string | null {
+  const nvcc = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' }).stdout.trim();
+  const candidates = [process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'include'), nvcc && path.join(path.dirname(nvcc), '../include'), '/usr/local/cuda/include'];
+  return candidates.find((d): d is string => Boolean(d) && existsSync(path.join(d as string, 'cuda_bf16.h'))) ?? null;
+}
+
+/** Why programs with cudaSources cannot be built here, or null when they can. */
+export function cudaSimUnavailable(): string | null {
+  if (spawnSync('g++', ['--version']).status !== 0) return 'g++ not found';
+  return cudaInclude() ? null : 'no CUDA headers (cuda_bf16.h) found';
 }
 
 function sourcesHash(p: NativeProgram): string {
   const hash = createHash('sha256');
   const headers = p.includes.flatMap((d) => (readdirSync(path.join(ROOT, d), { recursive: true }) as string[])
     .filter((f) => /\.(h|cuh)$/.test(f)).map((f) => path.join(d, f))).sort();
-  for (const f of [...p.sources, ...headers]) hash.update(f).update(readFileSync(path.join(ROOT, f)));
+  const translator = path.relative(ROOT, path.join(__dirname, 'cuda_sim/translate-cuda.ts'));
+  for (const f of [...p.sources, ...(p.cudaSources ?? []), ...headers, translator]) hash.update(f).update(readFileSync(path.join(ROOT, f)));
   hash.update(JSON.stringify([p.std, p.extraFlags ?? [], p.systemIncludes ?? []]));
   return hash.digest('hex').slice(0, 16);
 }
 
 /** The path of the built program (built now unless a build of the same sources exists). */
 export function buildNativeProgram(p: NativeProgram): string {
-  const exe = path.join(os.tmpdir(), `hs-${p.name}-${sourcesHash(p)}`);
+  const hash = sourcesHash(p);
+  const exe = path.join(os.tmpdir(), `hs-${p.name}-${hash}`);
   if (!existsSync(exe)) {
     const flags = [`-std=${p.std}`, '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-Wall', '-Wextra', '-Werror',
       ...(p.extraFlags ?? []), ...p.includes.map((d) => `-I${d}`), ...(p.systemIncludes ?? []).map((d) => `-isystem${d}`)];
-    execFileSync('g++', [...flags, ...p.sources, '-lpthread', '-o', `${exe}.${process.pid}`], { cwd: ROOT, stdio: 'pipe' });
+    const translated = (p.cudaSources ?? []).map((f) => {
+      const out = path.join(os.tmpdir(), `hs-${p.name}-${hash}-src`, `${f.replace(/[/\\]/g, '_')}.cpp`);
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, translateCuda(readFileSync(path.join(ROOT, f), 'utf8'), f));
+      return out;
+    });
+    const sim = translated.length ? ['-include', 'test/native/cuda_sim/cuda_sim.h', '-Itest/native/cuda_sim', `-isystem${cudaInclude()}`, 'test/native/cuda_sim/cuda_sim_runtime.cpp'] : [];
+    execFileSync('g++', [...flags, ...sim, ...p.sources, ...translated, '-lpthread', '-o', `${exe}.${process.pid}`], { cwd: ROOT, stdio: 'pipe' });
     renameSync(`${exe}.${process.pid}`, exe);
   }
   return exe;
+}
+
+/** Runs a built program from ROOT: its exit status and its output; one still running after timeoutMs (a deadlock) is killed. */
+export function runNativeProgram(exe: string, timeoutMs = 300_000): { status: number | null; out: string } {
+  const run = spawnSync(exe, [], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
+  const out = `${run.stdout}${run.stderr}${run.error ? `\n${run.error.message}` : ''}`;
+  if (run.status !== 0) console.log(out);
+  return { status: run.status, out };
 }

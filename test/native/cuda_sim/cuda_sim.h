@@ -1,17 +1,32 @@
-// Runs CUDA device code on the host, for tests of kernels' indexing and data movement on machines
-// without a GPU: a block is kThreads std::threads released together (__syncthreads is a barrier),
+// Runs CUDA device code on the host, for tests of kernels' indexing, synchronisation and data
+// movement on machines without a GPU: a block is its threads as std::threads released together
+// (__syncthreads is a barrier over the block, warp shuffles and __syncwarp one over the warp),
 // __shared__ arrays are function statics (blocks run one after another), threadIdx / blockIdx are
-// thread-local. Inline PTX is not emulated: kernels must keep a portable path where __CUDA_ARCH__
-// is undefined (as gemm_tc_kernel.cuh's scalar MMA does). Include before the kernel's header.
+// thread-local. A thread that returns leaves its block's and warp's barriers, as on the device; a
+// shuffle that reads a lane which has returned aborts (undefined on the device).
+//
+// Kernels are launched with cuda_sim::launch(), or, for a .cu file's own launchers, through
+// translate-cuda.ts, which rewrites `kernel<<<grid, block, smem, stream>>>(args)` into
+// cuda_sim::launch_kernel() (launch limits checked, errors through cudaGetLastError, see
+// cuda_sim_runtime.cpp) and `extern __shared__ T name[]` into the launch's dynamic shared memory.
+// Inline PTX is not emulated: kernels keep a portable path where __CUDA_ARCH__ is undefined.
+// Include before the kernel's headers (translated sources get it with -include).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 #include <vector_types.h>
 
+#include <atomic>
 #include <barrier>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 // The CUDA headers give these a meaning for host compilers that would break the emulation.
@@ -34,31 +49,156 @@
 
 inline thread_local uint3 threadIdx, blockIdx;
 inline dim3 gridDim, blockDim;
-inline thread_local std::barrier<>* cuda_sim_block_barrier = nullptr;
-
-inline void __syncthreads() { cuda_sim_block_barrier->arrive_and_wait(); }
 
 namespace cuda_sim {
 
+[[noreturn]] inline void die(const char* what) {
+  std::fprintf(stderr, "cuda_sim: %s\n", what);
+  std::abort();
+}
+
+// One warp's exchange: each lane publishes a value, all meet, each reads its source lane, all meet.
+struct Warp {
+  explicit Warp(unsigned lanes) : barrier((std::ptrdiff_t)lanes), lanes(lanes) {}
+  std::barrier<> barrier;
+  unsigned lanes;
+  uint64_t slot[32] = {};
+  std::atomic<bool> exited[32] = {};
+};
+
+struct ThreadState {
+  std::barrier<>* block = nullptr;
+  Warp* warp = nullptr;
+  unsigned lane = 0;
+};
+inline thread_local ThreadState self;
+
+// The launch's dynamic shared memory (extern __shared__), 16-byte aligned like the device's.
+inline unsigned char* dynamic_shared_base = nullptr;
+inline unsigned char* dynamic_shared() { return dynamic_shared_base; }
+
 // Runs body() as every thread of every block of the grid, one block at a time.
 template <class Body>
-void launch(dim3 grid, unsigned threads, Body&& body) {
+void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
+  const unsigned threads = block.x * block.y * block.z;
   gridDim = grid;
-  blockDim = dim3(threads);
+  blockDim = block;
+  std::unique_ptr<unsigned char[], void (*)(void*)> smem(
+      static_cast<unsigned char*>(std::aligned_alloc(16, (dynamic_smem + 15) / 16 * 16 + 16)), std::free);
+  dynamic_shared_base = smem.get();
   for (unsigned z = 0; z < grid.z; ++z)
     for (unsigned y = 0; y < grid.y; ++y)
       for (unsigned x = 0; x < grid.x; ++x) {
         std::barrier<> barrier((std::ptrdiff_t)threads);
-        std::vector<std::thread> block;
+        std::vector<std::unique_ptr<Warp>> warps;
+        for (unsigned w = 0; w * 32 < threads; ++w) warps.push_back(std::make_unique<Warp>(std::min(32u, threads - w * 32)));
+        std::vector<std::thread> team;
         for (unsigned t = 0; t < threads; ++t)
-          block.emplace_back([&, t] {
-            threadIdx = uint3{t, 0, 0};
+          team.emplace_back([&, t] {
+            threadIdx = uint3{t % block.x, t / block.x % block.y, t / (block.x * block.y)};
             blockIdx = uint3{x, y, z};
-            cuda_sim_block_barrier = &barrier;
+            self = ThreadState{&barrier, warps[t / 32].get(), t % 32};
             body();
+            // Leaving: the others' barriers stop waiting for this thread.
+            self.warp->exited[self.lane] = true;
+            self.warp->barrier.arrive_and_drop();
+            barrier.arrive_and_drop();
           });
-        for (std::thread& th : block) th.join();
+        for (std::thread& th : team) th.join();
       }
+  dynamic_shared_base = nullptr;
+}
+
+// Bits of any trivially copyable value of at most 8 bytes, through a warp's slots.
+template <class T>
+T exchange(T v, unsigned src_lane, unsigned mask) {
+  static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffles move at most 64 bits");
+  Warp& w = *self.warp;
+  const unsigned full = w.lanes == 32 ? 0xffffffffu : (1u << w.lanes) - 1;
+  if ((mask & full) != full) die("a shuffle or __syncwarp with a partial mask (not emulated)");
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(T));
+  w.slot[self.lane] = bits;
+  w.barrier.arrive_and_wait();
+  if (src_lane >= w.lanes || w.exited[src_lane]) die("a shuffle reads a lane that has returned");
+  bits = w.slot[src_lane];
+  w.barrier.arrive_and_wait();
+  T out;
+  std::memcpy(&out, &bits, sizeof(T));
+  return out;
+}
+
+}  // namespace cuda_sim
+
+inline void __syncthreads() { cuda_sim::self.block->arrive_and_wait(); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) { cuda_sim::exchange(0, cuda_sim::self.lane, mask); }
+
+template <class T>
+T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+  const unsigned lane = cuda_sim::self.lane;
+  return cuda_sim::exchange(v, lane / width * width + (unsigned)src % width, mask);
+}
+template <class T>
+T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+  const unsigned lane = cuda_sim::self.lane, target = lane ^ (unsigned)lane_mask;
+  return cuda_sim::exchange(v, target / width == lane / width ? target : lane, mask);
+}
+template <class T>
+T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+  const unsigned lane = cuda_sim::self.lane;
+  return cuda_sim::exchange(v, lane % width + delta < (unsigned)width ? lane + delta : lane, mask);
+}
+template <class T>
+T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+  const unsigned lane = cuda_sim::self.lane;
+  return cuda_sim::exchange(v, lane % width >= delta ? lane - delta : lane, mask);
+}
+
+template <class T>
+T atomicAdd(T* address, T v) {
+  return std::atomic_ref<T>(*address).fetch_add(v);
+}
+template <class T>
+T __ldg(const T* p) {
+  return *p;
+}
+
+// Device math the host library lacks (the device's approximate forms as their exact ones).
+inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
+inline float __expf(float x) { return std::exp(x); }
+inline float __logf(float x) { return std::log(x); }
+inline float __fdividef(float a, float b) { return a / b; }
+inline float __saturatef(float x) { return x < 0.f ? 0.f : x > 1.f ? 1.f : x; }
+
+namespace cuda_sim {
+
+// What a failed launch leaves for cudaGetLastError (cuda_sim_runtime.cpp reads and clears it).
+inline cudaError_t last_error = cudaSuccess;
+
+struct LaunchConfig {
+  LaunchConfig(dim3 grid, dim3 block, size_t smem = 0, cudaStream_t stream = nullptr)
+      : grid(grid), block(block), smem(smem), stream(stream) {}
+  dim3 grid, block;
+  size_t smem;
+  cudaStream_t stream;
+};
+
+// The device's launch limits (sm_70 and later): a launch past them runs nothing and reports
+// cudaErrorInvalidConfiguration, as the device does.
+inline bool launchable(const LaunchConfig& c) {
+  const uint64_t threads = (uint64_t)c.block.x * c.block.y * c.block.z;
+  return threads > 0 && threads <= 1024 && c.block.z <= 64 && c.grid.x > 0 && c.grid.y > 0 && c.grid.z > 0 &&
+         c.grid.x <= 0x7fffffffu && c.grid.y <= 65535 && c.grid.z <= 65535 && c.smem <= 227 * 1024;
+}
+
+// What `kernel<<<config>>>(args...)` becomes: the arguments copied once, as the device takes them.
+template <class Kernel, class... Args>
+void launch_kernel(const LaunchConfig& config, Kernel kernel, Args... args) {
+  if (!launchable(config)) {
+    last_error = cudaErrorInvalidConfiguration;
+    return;
+  }
+  launch(config.grid, config.block, [&] { kernel(args...); }, config.smem);
 }
 
 }  // namespace cuda_sim
