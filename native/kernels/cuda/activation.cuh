@@ -7,6 +7,13 @@ namespace hs::cuda {
 
 __device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
 
+// min(max(v, lo), hi) written so that a NaN passes through (fminf / fmaxf would drop it), as ONNX
+// and the CPU backend have it.
+__device__ __forceinline__ float clamp_keep_nan(float v, float lo, float hi) {
+  const float low = v < lo ? lo : v;
+  return low > hi ? hi : low;
+}
+
 __device__ __forceinline__ float apply_act(const Epilogue& ep, float v) {
   switch (ep.act) {
     case Act::kNone: return v;
@@ -14,8 +21,8 @@ __device__ __forceinline__ float apply_act(const Epilogue& ep, float v) {
     case Act::kLeakyRelu: return v < 0.f ? v * ep.alpha : v;
     case Act::kSigmoid: return sigmoidf(v);
     case Act::kTanh: return tanhf(v);
-    case Act::kClip: return fminf(fmaxf(v, ep.alpha), ep.beta);
-    case Act::kHardSigmoid: return fminf(fmaxf(v * ep.alpha + ep.beta, 0.f), 1.f);
+    case Act::kClip: return clamp_keep_nan(v, ep.alpha, ep.beta);
+    case Act::kHardSigmoid: return clamp_keep_nan(v * ep.alpha + ep.beta, 0.f, 1.f);
     case Act::kHardSwish: return v * fminf(fmaxf(v * (1.f / 6.f) + 0.5f, 0.f), 1.f);
     case Act::kSilu: return v * sigmoidf(v);
     case Act::kGelu: return 0.5f * v * (1.f + erff(v * 0.70710678118654752f));

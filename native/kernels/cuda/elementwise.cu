@@ -35,11 +35,11 @@ __device__ __forceinline__ float unary_value(UnaryOp op, float alpha, float beta
     case UnaryOp::kCeil: return ceilf(x);
     case UnaryOp::kLeakyRelu: return x < 0.f ? x * alpha : x;
     case UnaryOp::kElu: return x < 0.f ? alpha * expm1f(x) : x;
-    case UnaryOp::kHardSigmoid: return fminf(fmaxf(x * alpha + beta, 0.f), 1.f);
+    case UnaryOp::kHardSigmoid: return clamp_keep_nan(x * alpha + beta, 0.f, 1.f);
     case UnaryOp::kHardSwish: return apply_act(Epilogue{Act::kHardSwish}, x);
     case UnaryOp::kSoftplus: return x > 20.f ? x : log1pf(expf(x));
     case UnaryOp::kSilu: return x * sigmoidf(x);
-    case UnaryOp::kClip: return fminf(fmaxf(x, alpha), beta);
+    case UnaryOp::kClip: return clamp_keep_nan(x, alpha, beta);
     case UnaryOp::kSin: return sinf(x);
     case UnaryOp::kCos: return cosf(x);
     case UnaryOp::kSoftsign: return x / (1.f + fabsf(x));
@@ -56,7 +56,7 @@ __device__ __forceinline__ float unary_value(UnaryOp op, float alpha, float beta
     case UnaryOp::kAcosh: return acoshf(x);
     case UnaryOp::kAtanh: return atanhf(x);
     case UnaryOp::kSelu: return beta * (x > 0.f ? x : alpha * expm1f(x));
-    case UnaryOp::kCelu: return fmaxf(x, 0.f) + fminf(0.f, alpha * expm1f(x / alpha));
+    case UnaryOp::kCelu: return x > 0.f ? x : alpha * expm1f(x / alpha);  // max(0, x) + min(0, ...) for alpha > 0, NaN kept
     case UnaryOp::kThresholdedRelu: return x > alpha ? x : 0.f;
     case UnaryOp::kMish: return x * tanhf(x > 20.f ? x : log1pf(expf(x)));
   }
