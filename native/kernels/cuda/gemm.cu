@@ -103,6 +103,10 @@ Status gemm(const GemmArgs& args, GemmKernel kernel, MmaType mma, cudaStream_t s
 }
 
 Status conv2d(const Conv2dArgs& args, GemmKernel kernel, MmaType mma, cudaStream_t stream) {
+  // Two negative output sizes would multiply to a positive count of output pixels.
+  if (args.batch < 0 || args.in_channels < 0 || args.in_h < 0 || args.in_w < 0 || args.out_channels < 0 || args.out_h < 0 ||
+      args.out_w < 0 || args.kernel_h < 0 || args.kernel_w < 0)
+    HS_FAIL(kShape, "conv2d: negative size");
   if (args.groups <= 0 || args.in_channels % args.groups || args.out_channels % args.groups)
     HS_FAIL(kShape, "conv2d: channels ", args.in_channels, " -> ", args.out_channels, " do not split into ", args.groups,
             " groups");
