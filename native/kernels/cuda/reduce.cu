@@ -57,11 +57,12 @@ __global__ void reduce_kernel(ReduceArgs a, int64_t outputs, int64_t count) {
   acc = warp_combine(op, acc);
   if (a.op == ReduceOp::kLogSumExp) {
     const float max = acc;
+    const bool finite = fabsf(max) < INFINITY;  // else the result is max: -inf (empty or all -inf), +inf or NaN
     float sum = 0.f;
-    if (max != -INFINITY && max == max)
+    if (finite)
       for (int64_t r = lane; r < count; r += 32) sum += expf(base[strided_offset(a.reduced, a.reduced_strides, r)] - max);
     sum = warp_combine(ReduceOp::kSum, sum);
-    acc = max == -INFINITY || max != max ? max : logf(sum) + max;
+    acc = finite ? logf(sum) + max : max;
   } else if (a.op == ReduceOp::kMean) {
     acc = acc / (float)count;
   } else if (a.op == ReduceOp::kL2) {
