@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 
-import { translateCuda } from './cuda_sim/translate-cuda';
+import { translateCuda } from './cuda_sim/translate-cuda.mjs';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -19,7 +19,7 @@ export interface NativeProgram {
   systemIncludes?: string[];
   std: 'c++17' | 'c++20';
   extraFlags?: string[];
-  /** .cu files relative to ROOT, run on the host: translated by translate-cuda.ts, built with cuda_sim.h. */
+  /** .cu files relative to ROOT, run on the host: translated by cuda_sim/translate-cuda.mjs, built with cuda_sim.h. */
   cudaSources?: string[];
 }
 
@@ -40,7 +40,7 @@ function sourcesHash(p: NativeProgram): string {
   const hash = createHash('sha256');
   const headers = p.includes.flatMap((d) => (readdirSync(path.join(ROOT, d), { recursive: true }) as string[])
     .filter((f) => /\.(h|cuh)$/.test(f)).map((f) => path.join(d, f))).sort();
-  const translator = path.relative(ROOT, path.join(__dirname, 'cuda_sim/translate-cuda.ts'));
+  const translator = path.relative(ROOT, path.join(__dirname, 'cuda_sim/translate-cuda.mjs'));
   for (const f of [...p.sources, ...(p.cudaSources ?? []), ...headers, translator]) hash.update(f).update(readFileSync(path.join(ROOT, f)));
   hash.update(JSON.stringify([p.std, p.extraFlags ?? [], p.systemIncludes ?? []]));
   return hash.digest('hex').slice(0, 16);

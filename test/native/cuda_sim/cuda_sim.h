@@ -6,7 +6,7 @@
 // shuffle that reads a lane which has returned aborts (undefined on the device).
 //
 // Kernels are launched with cuda_sim::launch(), or, for a .cu file's own launchers, through
-// translate-cuda.ts, which rewrites `kernel<<<grid, block, smem, stream>>>(args)` into
+// translate-cuda.mjs, which rewrites `kernel<<<grid, block, smem, stream>>>(args)` into
 // cuda_sim::launch_kernel() (launch limits checked, errors through cudaGetLastError, see
 // cuda_sim_runtime.cpp) and `extern __shared__ T name[]` into the launch's dynamic shared memory.
 // Inline PTX is not emulated: kernels keep a portable path where __CUDA_ARCH__ is undefined.
@@ -17,6 +17,7 @@
 #include <cuda_runtime_api.h>
 #include <vector_types.h>
 
+#include <array>
 #include <atomic>
 #include <barrier>
 #include <cmath>
@@ -24,7 +25,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -63,6 +66,7 @@ struct Warp {
   std::barrier<> barrier;
   unsigned lanes;
   uint64_t slot[32] = {};
+  alignas(16) unsigned char wide[32][64] = {};  // all_lanes()
   std::atomic<bool> exited[32] = {};
 };
 
@@ -77,9 +81,14 @@ inline thread_local ThreadState self;
 inline unsigned char* dynamic_shared_base = nullptr;
 inline unsigned char* dynamic_shared() { return dynamic_shared_base; }
 
+// One grid runs at a time (host threads of a multi-stream program launch concurrently): the
+// grid dimensions, dynamic shared memory and __shared__ statics belong to the running grid.
+inline std::mutex grid_mutex;
+
 // Runs body() as every thread of every block of the grid, one block at a time.
 template <class Body>
 void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
+  std::lock_guard<std::mutex> running(grid_mutex);
   const unsigned threads = block.x * block.y * block.z;
   gridDim = grid;
   blockDim = block;
@@ -128,6 +137,23 @@ T exchange(T v, unsigned src_lane, unsigned mask) {
   return out;
 }
 
+// Every lane's v, for emulating warp-wide instructions (mma.sync): a whole warp must call it.
+template <class T>
+std::array<T, 32> all_lanes(const T& v) {
+  static_assert(sizeof(T) <= 64 && std::is_trivially_copyable_v<T>, "at most 64 bytes per lane");
+  Warp& w = *self.warp;
+  if (w.lanes != 32) die("a warp-wide instruction in a partial warp");
+  std::memcpy(w.wide[self.lane], &v, sizeof(T));
+  w.barrier.arrive_and_wait();
+  std::array<T, 32> out;
+  for (unsigned l = 0; l < 32; ++l) {
+    if (w.exited[l]) die("a warp-wide instruction after a lane has returned");
+    std::memcpy(&out[l], w.wide[l], sizeof(T));
+  }
+  w.barrier.arrive_and_wait();
+  return out;
+}
+
 }  // namespace cuda_sim
 
 inline void __syncthreads() { cuda_sim::self.block->arrive_and_wait(); }
@@ -172,8 +198,12 @@ inline float __saturatef(float x) { return x < 0.f ? 0.f : x > 1.f ? 1.f : x; }
 
 namespace cuda_sim {
 
-// What a failed launch leaves for cudaGetLastError (cuda_sim_runtime.cpp reads and clears it).
-inline cudaError_t last_error = cudaSuccess;
+// What a failed launch leaves for cudaGetLastError (cuda_sim_runtime.cpp reads and clears it); per
+// host thread, as the runtime keeps it.
+inline thread_local cudaError_t last_error = cudaSuccess;
+
+// Runs op now, or records it while `stream` is being captured into a graph (cuda_sim_runtime.cpp).
+void stream_op(cudaStream_t stream, std::function<void()> op);
 
 struct LaunchConfig {
   LaunchConfig(dim3 grid, dim3 block, size_t smem = 0, cudaStream_t stream = nullptr)
@@ -198,7 +228,23 @@ void launch_kernel(const LaunchConfig& config, Kernel kernel, Args... args) {
     last_error = cudaErrorInvalidConfiguration;
     return;
   }
-  launch(config.grid, config.block, [&] { kernel(args...); }, config.smem);
+  stream_op(config.stream, [config, kernel, args...] { launch(config.grid, config.block, [&] { kernel(args...); }, config.smem); });
 }
 
 }  // namespace cuda_sim
+
+// The C++ forms cuda_runtime.h adds, for launchers that pass a kernel itself.
+template <class T>
+cudaError_t cudaFuncSetAttribute(T* entry, cudaFuncAttribute attr, int value) {
+  return cudaFuncSetAttribute(reinterpret_cast<const void*>(entry), attr, value);
+}
+template <class T>
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, T* entry) {
+  return cudaFuncGetAttributes(attr, reinterpret_cast<const void*>(entry));
+}
+
+// The device's integer min and max (CUDA declares them for device code only).
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a < b ? b : a; }
+
+#include "ptx_sim.h"  // the sm_80 PTX of the attention kernels
