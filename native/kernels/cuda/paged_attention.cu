@@ -11,7 +11,7 @@
 // partition leaves its normalised row and log-sum-exp in the workspace, and the reduction kernel
 // combines them: out = sum_p 2^(lse_p - M) o_p / sum_p 2^(lse_p - M), M = max_p lse_p.
 // Block-table entries outside [0, num_blocks) read as zero rows; contexts longer than the block table
-// or than max_context_len are cut there.
+// are cut there, and past max_context_len (a contract breach) at the end of its last partition.
 #include "kernels/cuda/attention_device.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/paged_attention.cuh"
