@@ -1,12 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
+// The GPU suites that also run on the simulated device (test/native/cuda_sim: the addon with its
+// CUDA backend and kernels running on the host), within CI's time on two cores. The CNN, OCR and
+// encoder models of engine-cuda, cuda-graphs and attention take too long there (an OS thread per
+// CUDA thread).
+const simulatedGpuSuites = ['test/gpu/cuda-kernels.test.ts', 'test/gpu/gemm-tactics.test.ts', 'test/gpu/llm-cuda.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
     execArgv: ['--expose-gc'],
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'cuda-sim', include: simulatedGpuSuites, globalSetup: ['test/native/cuda_sim/sim-addon-setup.ts'], setupFiles: ['test/native/cuda_sim/use-sim-addon.ts'] } },
+    ],
   },
 });

@@ -48,7 +48,7 @@ for (const op of ['Relu', 'Sigmoid', 'Tanh', 'Erf', 'Exp', 'Abs', 'Neg', 'Floor'
   add(op, single(op, [[3, 7, 11]]), feedsOf([[3, 7, 11]]));
 for (const op of ['Sqrt', 'Log', 'Reciprocal']) add(op, single(op, [[3, 7, 11]]), feedsOf([[3, 7, 11]], positive));
 for (const op of ['Round', 'Sign', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Atanh', 'Mish', 'Selu', 'Celu', 'ThresholdedRelu'])
-  add(op, single(op, [[3, 7, 11]]), () => ({ x0: { ...randomTensor([3, 7, 11]), data: randomTensor([3, 7, 11]).data.map((v) => v * 0.99) } }));
+  add(op, single(op, [[3, 7, 11]], {}, op === 'Mish' ? 18 : 17), () => ({ x0: { ...randomTensor([3, 7, 11]), data: randomTensor([3, 7, 11]).data.map((v) => v * 0.99) } }));  // Mish: opset 18
 add('Acosh', single('Acosh', [[3, 7, 11]]), () => ({ x0: { ...randomTensor([3, 7, 11]), data: positive([3, 7, 11]).data.map((v) => v + 1) } }));
 add('LeakyRelu alpha', single('LeakyRelu', [[5, 9]], { alpha: float(0.3) }), feedsOf([[5, 9]]));
 add('Elu alpha', single('Elu', [[5, 9]], { alpha: float(0.7) }), feedsOf([[5, 9]]));

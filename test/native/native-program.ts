@@ -59,7 +59,8 @@ export function buildNativeProgram(p: NativeProgram): string {
       writeFileSync(out, translateCuda(readFileSync(path.join(ROOT, f), 'utf8'), f));
       return out;
     });
-    const sim = translated.length ? ['-include', 'test/native/cuda_sim/cuda_sim.h', '-Itest/native/cuda_sim', `-isystem${cudaInclude()}`, 'test/native/cuda_sim/cuda_sim_runtime.cpp'] : [];
+    // -fno-strict-aliasing: device code reads 16-byte vectors as their elements, which nvcc allows.
+    const sim = translated.length ? ['-fno-strict-aliasing', '-include', 'test/native/cuda_sim/cuda_sim.h', '-Itest/native/cuda_sim', `-isystem${cudaInclude()}`, 'test/native/cuda_sim/cuda_sim_runtime.cpp'] : [];
     execFileSync('g++', [...flags, ...sim, ...p.sources, ...translated, '-lpthread', '-o', `${exe}.${process.pid}`], { cwd: ROOT, stdio: 'pipe' });
     renameSync(`${exe}.${process.pid}`, exe);
   }

@@ -162,6 +162,16 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   if (bytes) cuda_sim::stream_op(stream, [=] { std::memcpy(dst, src, bytes); });
   return cudaSuccess;
 }
+cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                              cudaMemcpyKind, cudaStream_t stream) {
+  if (width > dpitch || width > spitch) return fail(cudaErrorInvalidPitchValue);
+  if (width && height)
+    cuda_sim::stream_op(stream, [=] {
+      for (size_t r = 0; r < height; ++r)
+        std::memcpy(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
+    });
+  return cudaSuccess;
+}
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
   if (capturing_streams) return fail(cudaErrorStreamCaptureImplicit);
   if (bytes) std::memset(p, value, bytes);
