@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 import { defineConfig } from 'vitest/config';
 
 // The GPU suites that also run on the simulated device (test/native/cuda_sim: the addon with its
@@ -5,6 +7,8 @@ import { defineConfig } from 'vitest/config';
 // encoder models of engine-cuda, cuda-graphs and attention take too long there (an OS thread per
 // CUDA thread).
 const simulatedGpuSuites = ['test/gpu/cuda-kernels.test.ts', 'test/gpu/gemm-tactics.test.ts', 'test/gpu/llm-cuda.test.ts'];
+// Where a real GPU is (an NVIDIA device node), the same suites run on it instead, in the main project.
+const simulate = process.env.HS_CUDA_SIM !== '0' && !existsSync('/dev/nvidiactl');
 
 export default defineConfig({
   test: {
@@ -15,7 +19,9 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'cuda-sim', include: simulatedGpuSuites, globalSetup: ['test/native/cuda_sim/sim-addon-setup.ts'], setupFiles: ['test/native/cuda_sim/use-sim-addon.ts'] } },
+      ...(simulate
+        ? [{ extends: true as const, test: { name: 'cuda-sim', include: simulatedGpuSuites, globalSetup: ['test/native/cuda_sim/sim-addon-setup.ts'], setupFiles: ['test/native/cuda_sim/use-sim-addon.ts'] } }]
+        : []),
     ],
   },
 });

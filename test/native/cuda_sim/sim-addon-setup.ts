@@ -1,7 +1,8 @@
 // Global setup of the cuda-sim test project: builds the addon whose CUDA backend runs on the host
 // (build-sim-addon.mjs), so the GPU suites check the device code and the backend's host code on
-// machines without a GPU. Where it cannot be built (no g++ or CUDA headers), or HS_CUDA_SIM=0, it
-// says why and the suites load the normal addon, which has no device: they skip with their reasons.
+// machines without a GPU (vitest.config.ts leaves the project out where a GPU is, or HS_CUDA_SIM=0).
+// Where it cannot be built (no g++ or CUDA headers), it says why and the suites load the normal
+// addon, which has no device: they skip with their reasons.
 // The path reaches the project's workers through provide() (use-sim-addon.ts sets HS_ADDON_PATH
 // there), not the environment, which the main project's workers share.
 import { execFileSync } from 'node:child_process';
@@ -18,7 +19,7 @@ declare module 'vitest' {
 }
 
 export default function setup(project: TestProject): void {
-  const reason = process.env.HS_CUDA_SIM === '0' ? 'HS_CUDA_SIM=0' : cudaSimUnavailable();
+  const reason = cudaSimUnavailable();
   if (reason) console.log(`cuda-sim project: the simulated addon is not built (${reason})`);
   else execFileSync(process.execPath, [path.join(__dirname, 'build-sim-addon.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
   project.provide('simAddon', reason ? null : path.resolve(__dirname, '../../../build-sim/highservice_native.node'));
