@@ -88,19 +88,6 @@ void expect_equal(const std::vector<T>& got, const std::vector<T>& want, const s
   }
 }
 
-// sim_test::close, where a NaN that the reference expects must be a NaN.
-void close_or_nan(const std::vector<float>& got, std::vector<double> want, double rtol, double atol, const std::string& what) {
-  std::vector<float> matched = got;
-  for (size_t i = 0; i < want.size(); ++i)
-    if (std::isnan(want[i]) && std::isnan(matched[i])) matched[i] = 0.f, want[i] = 0.0;
-  sim_test::close(matched, want, rtol, atol, what);
-}
-
-void expect_status(const Status& st, StatusCode code, const std::string& what) {
-  if (st.code() != code)
-    check(false, what + ": " + status_code_name(st.code()) + " (" + st.message() + "), want " + status_code_name(code));
-}
-
 // ONNX Round: halves to even.
 double round_half_even(double v) {
   const double floor = std::floor(v), fraction = v - floor;
@@ -255,13 +242,13 @@ void unary_case(const UnaryCase& c, int64_t n) {
   std::vector<float> y(n);
   poison(y);
   const std::string what = std::string("unary ") + c.name + " " + std::to_string(n);
-  expect_status(unary_f32(c.op, c.alpha, c.beta, x.data(), y.data(), n, nullptr), StatusCode::kOk, what);
+  sim_test::expect_code(unary_f32(c.op, c.alpha, c.beta, x.data(), y.data(), n, nullptr), StatusCode::kOk, what);
   std::vector<double> want(n);
   for (int64_t i = 0; i < n; ++i) {
     const double exact = c.reference(x[i], c.alpha, c.beta);
     want[i] = std::fabs(exact) > FLT_MAX ? std::copysign(INFINITY, exact) : exact;  // past float32's range: its infinity
   }
-  close_or_nan(y, want, c.rtol, c.atol, what);
+  sim_test::close(y, want, c.rtol, c.atol, what);
 }
 
 // ---- binary
@@ -296,12 +283,12 @@ void float_binary_case(BinaryOp op, const char* name, const BinaryShape& s) {
   std::vector<float> out(numel(s.out));
   poison(out);
   const std::string what = std::string("binary float32 ") + name + " " + s.name();
-  expect_status(binary(op, DType::kFloat32, a.data(), kernel_strides(s.a), b.data(), kernel_strides(s.b), out.data(), index_space(s.out), nullptr),
+  sim_test::expect_code(binary(op, DType::kFloat32, a.data(), kernel_strides(s.a), b.data(), kernel_strides(s.b), out.data(), index_space(s.out), nullptr),
                 StatusCode::kOk, what);
   const std::vector<int64_t> from_a = read_positions(s.out, s.a), from_b = read_positions(s.out, s.b);
   std::vector<double> want(out.size());
   for (size_t i = 0; i < want.size(); ++i) want[i] = float_binary_reference(op, a[from_a[i]], b[from_b[i]]);
-  close_or_nan(out, want, op == BinaryOp::kPow ? kFewUlp : kRounded, 0, what);
+  sim_test::close(out, want, op == BinaryOp::kPow ? kFewUlp : kRounded, 0, what);
 }
 
 // Exact in int64 for the operands below; Div truncates toward zero, and by 0 gives 0 (elementwise.cu's choice).
@@ -339,7 +326,7 @@ void int_binary_case(BinaryOp op, const char* name, DType dtype, const BinarySha
   std::vector<T> out(numel(s.out));
   poison(out);
   const std::string what = std::string("binary ") + dtype_name(dtype) + " " + name + " " + s.name();
-  expect_status(binary(op, dtype, a.data(), kernel_strides(s.a), b.data(), kernel_strides(s.b), out.data(), index_space(s.out), nullptr),
+  sim_test::expect_code(binary(op, dtype, a.data(), kernel_strides(s.a), b.data(), kernel_strides(s.b), out.data(), index_space(s.out), nullptr),
                 StatusCode::kOk, what);
   const std::vector<int64_t> from_a = read_positions(s.out, s.a), from_b = read_positions(s.out, s.b);
   std::vector<T> want(out.size());
@@ -377,7 +364,7 @@ void compare_case(CompareOp op, const char* name, DType dtype, const BinaryShape
   std::vector<BoolByte> out(numel(s.out));
   poison(out);
   const std::string what = std::string("compare ") + dtype_name(dtype) + " " + name + " " + s.name();
-  expect_status(compare(op, dtype, a.data(), kernel_strides(s.a), b.data(), kernel_strides(s.b), out.data(), index_space(s.out), nullptr),
+  sim_test::expect_code(compare(op, dtype, a.data(), kernel_strides(s.a), b.data(), kernel_strides(s.b), out.data(), index_space(s.out), nullptr),
                 StatusCode::kOk, what);
   const std::vector<int64_t> from_a = read_positions(s.out, s.a), from_b = read_positions(s.out, s.b);
   std::vector<BoolByte> want(out.size());
@@ -402,7 +389,7 @@ void where_case(const WhereShape& s) {
   poison(out);
   const std::string what = "where " + std::to_string(sizeof(T)) + "-byte " + shape(s.out) + " (cond " + describe(s.cond) + ", x " +
                            describe(s.x) + ", y " + describe(s.y) + ")";
-  expect_status(where(sizeof(T), cond.data(), kernel_strides(s.cond), x.data(), kernel_strides(s.x), y.data(), kernel_strides(s.y), out.data(),
+  sim_test::expect_code(where(sizeof(T), cond.data(), kernel_strides(s.cond), x.data(), kernel_strides(s.x), y.data(), kernel_strides(s.y), out.data(),
                       index_space(s.out), nullptr),
                 StatusCode::kOk, what);
   const std::vector<int64_t> from_c = read_positions(s.out, s.cond), from_x = read_positions(s.out, s.x), from_y = read_positions(s.out, s.y);
@@ -457,7 +444,7 @@ void cast_case(DType from, DType to, int64_t n) {
   poison(y);
   const std::string what = std::string("cast ") + dtype_name(from) + " -> " + dtype_name(to) + " " + std::to_string(n);
   check(cast_supported(from, to), what + ": not supported");
-  expect_status(cast(from, x.data(), to, y.data(), n, nullptr), StatusCode::kOk, what);
+  sim_test::expect_code(cast(from, x.data(), to, y.data(), n, nullptr), StatusCode::kOk, what);
   std::vector<To> want(n);
   for (int64_t i = 0; i < n; ++i) want[i] = cast_reference<To>(x[i], to);
   expect_equal(y, want, what);
@@ -531,7 +518,7 @@ void to_16bit_case(const Format16& f, int64_t n) {
   std::vector<uint16_t> y(n);
   poison(y);
   const std::string what = std::string("float_to_16bit ") + f.name + " " + std::to_string(n);
-  expect_status(float_to_16bit(x.data(), f.elem, y.data(), n, nullptr), StatusCode::kOk, what);
+  sim_test::expect_code(float_to_16bit(x.data(), f.elem, y.data(), n, nullptr), StatusCode::kOk, what);
   for (int64_t i = 0; i < n; ++i) {
     const uint16_t want = round_to(f, x[i]);
     if (f.is_nan(want) ? !f.is_nan(y[i]) : y[i] != want) {
@@ -560,30 +547,30 @@ void empty_and_refused_cases() {
   too_deep.rank = kMaxDims + 1;
   const Strides contiguous = kernel_strides(Operand({8}));
 
-  expect_status(unary_f32(UnaryOp::kExp, 0, 0, a.data(), out.data(), 0, nullptr), StatusCode::kOk, "unary size 0");
-  expect_status(binary(BinaryOp::kAdd, DType::kFloat32, a.data(), s, b.data(), s, out.data(), empty, nullptr), StatusCode::kOk, "binary 3x0x5");
-  expect_status(compare(CompareOp::kLess, DType::kFloat32, a.data(), s, b.data(), s, flags.data(), empty, nullptr), StatusCode::kOk, "compare 3x0x5");
-  expect_status(where(4, cond.data(), s, a.data(), s, b.data(), s, out.data(), empty, nullptr), StatusCode::kOk, "where 3x0x5");
-  expect_status(cast(DType::kFloat32, a.data(), DType::kBool, flags.data(), 0, nullptr), StatusCode::kOk, "cast size 0");
-  expect_status(float_to_16bit(a.data(), GemmElem::kF16, out.data(), 0, nullptr), StatusCode::kOk, "float_to_16bit size 0");
+  sim_test::expect_code(unary_f32(UnaryOp::kExp, 0, 0, a.data(), out.data(), 0, nullptr), StatusCode::kOk, "unary size 0");
+  sim_test::expect_code(binary(BinaryOp::kAdd, DType::kFloat32, a.data(), s, b.data(), s, out.data(), empty, nullptr), StatusCode::kOk, "binary 3x0x5");
+  sim_test::expect_code(compare(CompareOp::kLess, DType::kFloat32, a.data(), s, b.data(), s, flags.data(), empty, nullptr), StatusCode::kOk, "compare 3x0x5");
+  sim_test::expect_code(where(4, cond.data(), s, a.data(), s, b.data(), s, out.data(), empty, nullptr), StatusCode::kOk, "where 3x0x5");
+  sim_test::expect_code(cast(DType::kFloat32, a.data(), DType::kBool, flags.data(), 0, nullptr), StatusCode::kOk, "cast size 0");
+  sim_test::expect_code(float_to_16bit(a.data(), GemmElem::kF16, out.data(), 0, nullptr), StatusCode::kOk, "float_to_16bit size 0");
 
-  expect_status(binary(BinaryOp::kPow, DType::kInt32, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
+  sim_test::expect_code(binary(BinaryOp::kPow, DType::kInt32, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
                 StatusCode::kType, "binary int32 Pow");
-  expect_status(binary(BinaryOp::kAdd, DType::kFloat16, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
+  sim_test::expect_code(binary(BinaryOp::kAdd, DType::kFloat16, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
                 StatusCode::kType, "binary float16");
-  expect_status(binary(BinaryOp::kAdd, DType::kFloat32, a.data(), s, b.data(), s, out.data(), too_deep, nullptr), StatusCode::kInvalidArgument,
+  sim_test::expect_code(binary(BinaryOp::kAdd, DType::kFloat32, a.data(), s, b.data(), s, out.data(), too_deep, nullptr), StatusCode::kInvalidArgument,
                 "binary rank 9");
-  expect_status(compare(CompareOp::kEqual, DType::kBool, a.data(), contiguous, b.data(), contiguous, flags.data(), index_space({8}), nullptr),
+  sim_test::expect_code(compare(CompareOp::kEqual, DType::kBool, a.data(), contiguous, b.data(), contiguous, flags.data(), index_space({8}), nullptr),
                 StatusCode::kType, "compare bool");
-  expect_status(where(3, cond.data(), contiguous, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({2}), nullptr),
+  sim_test::expect_code(where(3, cond.data(), contiguous, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({2}), nullptr),
                 StatusCode::kType, "where 3-byte elements");
   check(!cast_supported(DType::kFloat32, DType::kFloat16) && !cast_supported(DType::kUint8, DType::kFloat32), "cast_supported of 16-bit and uint8");
-  expect_status(cast(DType::kFloat32, a.data(), DType::kFloat16, out.data(), 8, nullptr), StatusCode::kType, "cast to float16");
-  expect_status(float_to_16bit(a.data(), GemmElem::kF32, out.data(), 8, nullptr), StatusCode::kInvalidArgument, "float_to_16bit to float32");
+  sim_test::expect_code(cast(DType::kFloat32, a.data(), DType::kFloat16, out.data(), 8, nullptr), StatusCode::kType, "cast to float16");
+  sim_test::expect_code(float_to_16bit(a.data(), GemmElem::kF32, out.data(), 8, nullptr), StatusCode::kInvalidArgument, "float_to_16bit to float32");
 
   // A negative count makes a grid of no blocks (or more than 2^31): the device refuses the launch.
-  expect_status(cast(DType::kFloat32, a.data(), DType::kFloat32, out.data(), -1, nullptr), StatusCode::kCuda, "cast of -1 elements");
-  expect_status(binary(BinaryOp::kAdd, DType::kFloat32, a.data(), contiguous, b.data(), contiguous, out.data(), negative, nullptr), StatusCode::kCuda,
+  sim_test::expect_code(cast(DType::kFloat32, a.data(), DType::kFloat32, out.data(), -1, nullptr), StatusCode::kCuda, "cast of -1 elements");
+  sim_test::expect_code(binary(BinaryOp::kAdd, DType::kFloat32, a.data(), contiguous, b.data(), contiguous, out.data(), negative, nullptr), StatusCode::kCuda,
                 "binary over -3 elements");
   check(same_bytes(out, untouched) && same_bytes(flags, untouched_flags), "size 0, refused or failed launches wrote to their outputs");
 }

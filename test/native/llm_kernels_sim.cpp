@@ -13,49 +13,17 @@
 #include <vector>
 
 #include "kernels/cuda/llm_ops.cuh"
+#include "sim_16bit.h"
 #include "sim_test.h"
 
 using namespace hs::cuda;
 using sim_test::check;
 using sim_test::close;
+using sim_test::Dtype;
+using sim_test::rounded;
+using sim_test::widened;
 
 namespace {
-
-// The 16-bit types as the device stores them: conversions, the AttnDType that names them, and the
-// relative tolerance of a result stored in them: 2^-(mantissa bits), twice rounding's worst error.
-template <class T>
-struct Dtype;
-template <>
-struct Dtype<__half> {
-  static constexpr AttnDType kind = AttnDType::kFloat16;
-  static constexpr const char* name = "fp16";
-  static constexpr double rtol = 1.0 / 1024;
-  static __half from(float v) { return __float2half_rn(v); }
-  static float to(__half v) { return __half2float(v); }
-};
-template <>
-struct Dtype<__nv_bfloat16> {
-  static constexpr AttnDType kind = AttnDType::kBFloat16;
-  static constexpr const char* name = "bf16";
-  static constexpr double rtol = 1.0 / 128;
-  static __nv_bfloat16 from(float v) { return __float2bfloat16_rn(v); }
-  static float to(__nv_bfloat16 v) { return __bfloat162float(v); }
-};
-
-template <class T>
-std::vector<T> rounded(const std::vector<float>& v) {
-  std::vector<T> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = Dtype<T>::from(v[i]);
-  return out;
-}
-
-// Elements [begin, begin + n) of a 16-bit array as floats.
-template <class T>
-std::vector<float> widened(const std::vector<T>& v, size_t begin, size_t n) {
-  std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = Dtype<T>::to(v[begin + i]);
-  return out;
-}
 
 template <class T>
 bool all_nan(const std::vector<T>& v, size_t begin, size_t n) {

@@ -33,11 +33,6 @@ std::string shape(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
-void expect_code(const Status& status, StatusCode code, const std::string& what) {
-  check(status.code() == code, what + ": got " + status_code_name(status.code()) + " (" + status.message() + "), want " +
-                                   status_code_name(code));
-}
-
 // Unsigned integers of each element width stand for every dtype of that width; all-ones bits mark
 // an element not written, so inputs stay below them.
 template <class T>
@@ -190,13 +185,13 @@ void copy_argument_cases() {
   unit.s[0] = 1;
   IndexSpace too_deep = four, negative = four;
   too_deep.rank = kMaxDims + 1, negative.rank = -1;
-  expect_code(strided_copy(4, in.data(), unit, out.data(), too_deep, nullptr), StatusCode::kShape, "strided_copy rank 9");
-  expect_code(strided_copy(4, in.data(), unit, out.data(), negative, nullptr), StatusCode::kShape, "strided_copy rank -1");
+  sim_test::expect_code(strided_copy(4, in.data(), unit, out.data(), too_deep, nullptr), StatusCode::kShape, "strided_copy rank 9");
+  sim_test::expect_code(strided_copy(4, in.data(), unit, out.data(), negative, nullptr), StatusCode::kShape, "strided_copy rank -1");
   for (size_t size : {0, 3, 16})
-    expect_code(strided_copy(size, in.data(), unit, out.data(), four, nullptr), StatusCode::kType,
+    sim_test::expect_code(strided_copy(size, in.data(), unit, out.data(), four, nullptr), StatusCode::kType,
                 "strided_copy element size " + std::to_string(size));
-  expect_code(strided_copy(4, nullptr, unit, out.data(), four, nullptr), StatusCode::kInvalidArgument, "strided_copy null in");
-  expect_code(strided_copy(4, in.data(), unit, nullptr, four, nullptr), StatusCode::kInvalidArgument, "strided_copy null out");
+  sim_test::expect_code(strided_copy(4, nullptr, unit, out.data(), four, nullptr), StatusCode::kInvalidArgument, "strided_copy null in");
+  sim_test::expect_code(strided_copy(4, in.data(), unit, nullptr, four, nullptr), StatusCode::kInvalidArgument, "strided_copy null out");
   check(out == std::vector<uint32_t>(4, kUnwritten<uint32_t>), "refused copies wrote nothing");
 }
 
@@ -327,15 +322,15 @@ void convert_cases() {
                                                  {DType::kFloat16, DType::kFloat16}, {DType::kInt32, DType::kFloat32},
                                                  {DType::kFloat32, DType::kInt64}, {DType::kFloat64, DType::kFloat16}};
   for (auto [from, to] : unsupported)
-    expect_code(strided_convert(from, in.data(), unit, to, out.data(), four, nullptr), StatusCode::kType,
+    sim_test::expect_code(strided_convert(from, in.data(), unit, to, out.data(), four, nullptr), StatusCode::kType,
                 std::string("strided_convert ") + dtype_name(from) + " to " + dtype_name(to));
   IndexSpace too_deep = four;
   too_deep.rank = kMaxDims + 1;
-  expect_code(strided_convert(DType::kFloat32, in.data(), unit, DType::kFloat16, out.data(), too_deep, nullptr), StatusCode::kShape,
+  sim_test::expect_code(strided_convert(DType::kFloat32, in.data(), unit, DType::kFloat16, out.data(), too_deep, nullptr), StatusCode::kShape,
               "strided_convert rank 9");
-  expect_code(strided_convert(DType::kFloat16, nullptr, unit, DType::kFloat32, out.data(), four, nullptr),
+  sim_test::expect_code(strided_convert(DType::kFloat16, nullptr, unit, DType::kFloat32, out.data(), four, nullptr),
               StatusCode::kInvalidArgument, "strided_convert null in");
-  expect_code(strided_convert(DType::kFloat32, in.data(), unit, DType::kBFloat16, nullptr, four, nullptr),
+  sim_test::expect_code(strided_convert(DType::kFloat32, in.data(), unit, DType::kBFloat16, nullptr, four, nullptr),
               StatusCode::kInvalidArgument, "strided_convert null out");
 }
 
@@ -395,15 +390,15 @@ void gather_argument_cases() {
   check(gather(4, data.data(), indices.data(), true, out.data(), 2, 0, 2, 3, &flag, nullptr).is_ok(), "gather from an empty axis");
   check(out == std::vector<uint32_t>(12, 0) && flag == 1, "gather from an empty axis: zeros and the error flag");
   for (size_t size : {0, 3, 16})
-    expect_code(gather(size, data.data(), indices.data(), true, out.data(), 1, 4, 1, 3, &flag, nullptr), StatusCode::kType,
+    sim_test::expect_code(gather(size, data.data(), indices.data(), true, out.data(), 1, 4, 1, 3, &flag, nullptr), StatusCode::kType,
                 "gather element size " + std::to_string(size));
-  expect_code(gather(4, nullptr, indices.data(), true, out.data(), 1, 4, 1, 3, &flag, nullptr), StatusCode::kInvalidArgument,
+  sim_test::expect_code(gather(4, nullptr, indices.data(), true, out.data(), 1, 4, 1, 3, &flag, nullptr), StatusCode::kInvalidArgument,
               "gather null data");
-  expect_code(gather(4, data.data(), nullptr, true, out.data(), 1, 4, 1, 3, &flag, nullptr), StatusCode::kInvalidArgument,
+  sim_test::expect_code(gather(4, data.data(), nullptr, true, out.data(), 1, 4, 1, 3, &flag, nullptr), StatusCode::kInvalidArgument,
               "gather null indices");
-  expect_code(gather(4, data.data(), indices.data(), true, nullptr, 1, 4, 1, 3, &flag, nullptr), StatusCode::kInvalidArgument,
+  sim_test::expect_code(gather(4, data.data(), indices.data(), true, nullptr, 1, 4, 1, 3, &flag, nullptr), StatusCode::kInvalidArgument,
               "gather null out");
-  expect_code(gather(4, data.data(), indices.data(), true, out.data(), 1, 4, 1, 3, nullptr, nullptr), StatusCode::kInvalidArgument,
+  sim_test::expect_code(gather(4, data.data(), indices.data(), true, out.data(), 1, 4, 1, 3, nullptr, nullptr), StatusCode::kInvalidArgument,
               "gather null error flag");
 }
 

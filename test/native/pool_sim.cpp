@@ -49,21 +49,6 @@ struct Pool {
   }
 };
 
-void expect_code(const Status& status, StatusCode code, const std::string& what) {
-  check(status.code() == code, what + ": got " + status_code_name(status.code()) + " (" + status.message() + "), want " +
-                                   status_code_name(code));
-}
-
-// close(), where a NaN in the reference asks for a NaN.
-void close_or_nan(std::vector<float> got, std::vector<double> want, double rtol, double atol, const std::string& what) {
-  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
-    if (!std::isnan(want[i])) continue;
-    check(std::isnan(got[i]), what + ": element " + std::to_string(i) + " is " + std::to_string(got[i]) + ", want NaN");
-    got[i] = 0.f, want[i] = 0.0;
-  }
-  sim_test::close(got, want, rtol, atol, what);
-}
-
 // A padded plane's cell: an input value, or padding.
 struct Cell {
   double value = 0;
@@ -119,7 +104,7 @@ void pool_case(const Pool& p, std::vector<float> x, const std::string& label = "
   sim_test::poison(y);
   const Status status = pool2d_f32(args_of(p, x, y), nullptr);
   check(status.is_ok(), what + ": " + status.message());
-  close_or_nan(y, reference(p, x), p.max ? 0 : 1e-5, p.max ? 0 : 1e-6, what);
+  sim_test::close(y, reference(p, x), p.max ? 0 : 1e-5, p.max ? 0 : 1e-6, what);
 }
 
 std::vector<float> input_of(const Pool& p, float lo = -3, float hi = 3) {
@@ -192,10 +177,10 @@ void argument_checks() {
   check(pool2d_f32(none, nullptr).is_ok(), "pool with no outputs, null operands");
   Pool2dArgs no_x = args_of(p, x, y), no_y = no_x, huge = no_x;
   no_x.x = nullptr, no_y.y = nullptr;
-  expect_code(pool2d_f32(no_x, nullptr), StatusCode::kInvalidArgument, "pool null x");
-  expect_code(pool2d_f32(no_y, nullptr), StatusCode::kInvalidArgument, "pool null y");
+  sim_test::expect_code(pool2d_f32(no_x, nullptr), StatusCode::kInvalidArgument, "pool null x");
+  sim_test::expect_code(pool2d_f32(no_y, nullptr), StatusCode::kInvalidArgument, "pool null y");
   huge.planes = int64_t{1} << 38;  // 2^38 planes of 9 outputs: past 2^31 - 1 blocks of 256
-  expect_code(pool2d_f32(huge, nullptr), StatusCode::kShape, "pool past the grid");
+  sim_test::expect_code(pool2d_f32(huge, nullptr), StatusCode::kShape, "pool past the grid");
   check(std::all_of(y.begin(), y.end(), [](float v) { return std::isnan(v); }), "refused or empty pools wrote nothing");
 }
 

@@ -44,21 +44,6 @@ std::string axes(const std::vector<int>& list) {
   return s + "}";
 }
 
-void expect_code(const Status& status, StatusCode code, const std::string& what) {
-  check(status.code() == code, what + ": got " + status_code_name(status.code()) + " (" + status.message() + "), want " +
-                                   status_code_name(code));
-}
-
-// close(), where a NaN in the reference asks for a NaN.
-void close_or_nan(std::vector<float> got, std::vector<double> want, double rtol, double atol, const std::string& what) {
-  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
-    if (!std::isnan(want[i])) continue;
-    check(std::isnan(got[i]), what + ": element " + std::to_string(i) + " is " + std::to_string(got[i]) + ", want NaN");
-    got[i] = 0.f, want[i] = 0.0;
-  }
-  sim_test::close(got, want, rtol, atol, what);
-}
-
 // The ONNX operator on one output's elements, in float64.
 double reference(ReduceOp op, const std::vector<double>& xs) {
   const auto fold = [&](double init, auto f) { return std::accumulate(xs.begin(), xs.end(), init, f); };
@@ -157,7 +142,7 @@ void run_case(const Reduction& r, const OpInfo& op, const std::vector<float>& x,
     want.push_back(reference(op.op, xs));
     longest = std::max(longest, xs.size());
   }
-  close_or_nan(y, want, op.rtol, op.atol_per_element * (double)(longest + 1), what);
+  sim_test::close(y, want, op.rtol, op.atol_per_element * (double)(longest + 1), what);
 }
 
 // Every op on fresh inputs (Prod's near one in magnitude, so that long products stay in range).
@@ -201,7 +186,7 @@ void empty_reductions() {
     ReduceArgs a = args_of(empty, none, y, op.op);
     a.x = nullptr;
     check(reduce_f32(a, nullptr).is_ok(), std::string(op.name) + " of empty sets with no input");
-    close_or_nan(y, std::vector<double>(12, reference(op.op, {})), 0, 0, std::string(op.name) + " of empty sets with no input");
+    sim_test::close(y, std::vector<double>(12, reference(op.op, {})), 0, 0, std::string(op.name) + " of empty sets with no input");
   }
 }
 
@@ -221,15 +206,15 @@ void argument_checks() {
   for (int rank : {-1, kMaxDims + 1}) {
     ReduceArgs kept = ok, reduced = ok;
     kept.kept.rank = rank, reduced.reduced.rank = rank;
-    expect_code(reduce_f32(kept, nullptr), StatusCode::kShape, "reduce kept rank " + std::to_string(rank));
-    expect_code(reduce_f32(reduced, nullptr), StatusCode::kShape, "reduce reduced rank " + std::to_string(rank));
+    sim_test::expect_code(reduce_f32(kept, nullptr), StatusCode::kShape, "reduce kept rank " + std::to_string(rank));
+    sim_test::expect_code(reduce_f32(reduced, nullptr), StatusCode::kShape, "reduce reduced rank " + std::to_string(rank));
   }
   ReduceArgs no_y = ok, no_x = ok, huge = ok;
   no_y.y = nullptr, no_x.x = nullptr;
-  expect_code(reduce_f32(no_y, nullptr), StatusCode::kInvalidArgument, "reduce null y");
-  expect_code(reduce_f32(no_x, nullptr), StatusCode::kInvalidArgument, "reduce null x");
+  sim_test::expect_code(reduce_f32(no_y, nullptr), StatusCode::kInvalidArgument, "reduce null y");
+  sim_test::expect_code(reduce_f32(no_x, nullptr), StatusCode::kInvalidArgument, "reduce null x");
   huge.kept.rank = 2, huge.kept.dims[0] = int64_t{1} << 31, huge.kept.dims[1] = 8;  // 2^31 blocks of 8 outputs
-  expect_code(reduce_f32(huge, nullptr), StatusCode::kShape, "reduce past the grid");
+  sim_test::expect_code(reduce_f32(huge, nullptr), StatusCode::kShape, "reduce past the grid");
   check(std::all_of(y.begin(), y.end(), [](float v) { return std::isnan(v); }), "refused reductions wrote nothing");
 }
 

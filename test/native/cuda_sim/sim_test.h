@@ -1,6 +1,7 @@
 // What the programs that run kernels through cuda_sim.h share: a failure count, fresh random inputs
 // (the seed is printed, and HS_SIM_SEED repeats a run), outputs poisoned with NaN before a launch
-// (an element the kernel does not write fails), and comparison with a float64 reference.
+// (an element the kernel does not write fails), comparison with a float64 reference, and the
+// StatusCode a launcher must return.
 #pragma once
 #include <cmath>
 #include <cstdio>
@@ -8,6 +9,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "hs/status.h"
 
 namespace sim_test {
 
@@ -43,7 +46,8 @@ void poison(std::vector<T>& v) {
   for (T& x : v) x = T(NAN);
 }
 
-// Whether |got - want| <= atol + rtol * |want| everywhere (NaN never passes); reports the worst element.
+// Whether |got - want| <= atol + rtol * |want| everywhere; a NaN passes only where the reference is
+// NaN too (ONNX propagates it), so a poisoned element left unwritten fails. Reports the worst element.
 template <class Got>
 bool close(const std::vector<Got>& got, const std::vector<double>& want, double rtol, double atol, const std::string& what) {
   if (got.size() != want.size()) {
@@ -54,7 +58,8 @@ bool close(const std::vector<Got>& got, const std::vector<double>& want, double 
   size_t at = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     const double g = (double)got[i];
-    const double excess = g == want[i] ? 0.0 : std::fabs(g - want[i]) / (atol + rtol * std::fabs(want[i]));  // == lets infinities match
+    const bool same = g == want[i] || (std::isnan(g) && std::isnan(want[i]));  // == lets infinities match
+    const double excess = same ? 0.0 : std::fabs(g - want[i]) / (atol + rtol * std::fabs(want[i]));
     if (!(excess <= worst)) {  // NaN lands here and stays the worst
       worst = std::isnan(excess) ? INFINITY : excess;
       at = i;
@@ -67,6 +72,11 @@ bool close(const std::vector<Got>& got, const std::vector<double>& want, double 
     check(false, what + line);
   }
   return ok;
+}
+
+inline void expect_code(const hs::Status& status, hs::StatusCode code, const std::string& what) {
+  check(status.code() == code, what + ": got " + hs::status_code_name(status.code()) + " (" + status.message() + "), want " +
+                                   hs::status_code_name(code));
 }
 
 // Prints the verdict the test runner looks for; the process's exit status.
