@@ -7,7 +7,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 
+import { cudaInclude } from './cuda_sim/cuda-headers.mjs';
 import { translateCuda } from './cuda_sim/translate-cuda.mjs';
+
+export { cudaInclude };
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -21,13 +24,6 @@ export interface NativeProgram {
   extraFlags?: string[];
   /** .cu files relative to ROOT, run on the host: translated by cuda_sim/translate-cuda.mjs, built with cuda_sim.h. */
   cudaSources?: string[];
-}
-
-/** The CUDA toolkit's include directory (for cuda_bf16.h and the runtime's declarations), or null. */
-export function cudaInclude(): string | null {
-  const nvcc = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' }).stdout.trim();
-  const candidates = [process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'include'), nvcc && path.join(path.dirname(nvcc), '../include'), '/usr/local/cuda/include'];
-  return candidates.find((d): d is string => Boolean(d) && existsSync(path.join(d as string, 'cuda_bf16.h'))) ?? null;
 }
 
 /** Why programs with cudaSources cannot be built here, or null when they can. */

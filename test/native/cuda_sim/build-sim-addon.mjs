@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { cudaInclude } from './cuda-headers.mjs';
 import { translateCuda } from './translate-cuda.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -21,12 +22,6 @@ const require = createRequire(import.meta.url);
 
 function sources(kind) {
   return execFileSync(process.execPath, ['scripts/native-sources.js', kind], { cwd: ROOT, encoding: 'utf8' }).split(';').filter(Boolean);
-}
-
-function cudaInclude() {
-  const nvcc = execFileSync('sh', ['-c', 'command -v nvcc || true'], { encoding: 'utf8' }).trim();
-  const candidates = [process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'include'), nvcc && path.join(path.dirname(nvcc), '../include'), '/usr/local/cuda/include'];
-  return candidates.find((d) => d && existsSync(path.join(d, 'cuda_bf16.h'))) ?? null;
 }
 
 // The headers in `dir` a source could include: a change to any of them rebuilds what includes the dir.
