@@ -1,9 +1,12 @@
 // Runs CUDA device code on the host, for tests of kernels' indexing, synchronisation and data
-// movement on machines without a GPU: a block is its threads as std::threads released together
-// (__syncthreads is a barrier over the block, warp shuffles and __syncwarp one over the warp),
-// __shared__ arrays are function statics (blocks run one after another), threadIdx / blockIdx are
-// thread-local. A thread that returns leaves its block's and warp's barriers, as on the device; a
-// shuffle that reads a lane which has returned aborts (undefined on the device).
+// movement on machines without a GPU: a block's threads are fibers (fiber.h) run in turn, each until
+// it waits at a barrier (__syncthreads over the block, warp shuffles and __syncwarp over the warp) or
+// returns; __shared__ arrays are function statics (blocks run one after another); threadIdx, blockIdx
+// and the running thread's state are set before each turn. Turns go in thread order in even blocks
+// and in reverse in odd ones, so a read of another thread's write that no barrier orders finds the
+// write missing one way or the other. A thread that returns leaves its block's and warp's barriers,
+// as on the device; a shuffle that reads a lane which has returned aborts (undefined on the device),
+// and threads that wait at barriers the others never reach abort as a deadlock.
 //
 // Kernels are launched with cuda_sim::launch(), or, for a .cu file's own launchers, through
 // translate-cuda.mjs, which rewrites `kernel<<<grid, block, smem, stream>>>(args)` into
@@ -19,9 +22,10 @@
 #include <cuda_runtime_api.h>
 #include <vector_types.h>
 
+#include "fiber.h"
+
 #include <array>
 #include <atomic>
-#include <barrier>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -30,7 +34,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -62,32 +65,72 @@ namespace cuda_sim {
   std::abort();
 }
 
+// Arrivals at barriers and returns of the running block: a scheduling round without one is a deadlock.
+inline uint64_t progress = 0;
+
+// A block's or a warp's barrier: the last of the expected threads to arrive releases the others (who
+// wait by yielding until its generation moves on); a thread that returns stops being expected.
+struct Barrier {
+  explicit Barrier(unsigned expected) : expected(expected) {}
+  void arrive_and_wait() {
+    ++progress;
+    if (++arrived == expected) return release();
+    for (const uint64_t g = generation; g == generation;) Fiber::yield();
+  }
+  void drop() {
+    --expected;
+    if (arrived > 0 && arrived == expected) release();
+  }
+
+ private:
+  void release() {
+    arrived = 0;
+    ++generation;
+  }
+  unsigned expected, arrived = 0;
+  uint64_t generation = 0;
+};
+
 // One warp's exchange: each lane publishes a value, all meet, each reads its source lane, all meet.
 struct Warp {
-  explicit Warp(unsigned lanes) : barrier((std::ptrdiff_t)lanes), lanes(lanes) {}
-  std::barrier<> barrier;
+  explicit Warp(unsigned lanes) : barrier(lanes), lanes(lanes) {}
+  Barrier barrier;
   unsigned lanes;
   uint64_t slot[32] = {};
   alignas(16) unsigned char wide[32][64] = {};  // all_lanes()
-  std::atomic<bool> exited[32] = {};
+  bool exited[32] = {};
 };
 
+// A cp.async copy of 16 bytes (ptx_sim.h), issued and not yet waited for.
+struct AsyncCopy {
+  void* dst;
+  const void* src;
+  bool valid;
+};
+
+// What belongs to one CUDA thread of the running block.
 struct ThreadState {
-  std::barrier<>* block = nullptr;
+  uint3 thread_idx{};
+  Barrier* block = nullptr;
   Warp* warp = nullptr;
   unsigned lane = 0;
+  bool done = false;
+  std::vector<AsyncCopy> open_copies;                 // issued, not committed
+  std::vector<std::vector<AsyncCopy>> copy_groups;    // committed, oldest first
 };
-inline thread_local ThreadState self;
+inline thread_local ThreadState* self = nullptr;  // the CUDA thread running on this host thread
 
 // The launch's dynamic shared memory (extern __shared__), 16-byte aligned like the device's.
 inline unsigned char* dynamic_shared_base = nullptr;
 inline unsigned char* dynamic_shared() { return dynamic_shared_base; }
 
 // One grid runs at a time (host threads of a multi-stream program launch concurrently): the
-// grid dimensions, dynamic shared memory and __shared__ statics belong to the running grid.
+// grid dimensions, dynamic shared memory, __shared__ statics and fiber stacks belong to the running grid.
 inline std::mutex grid_mutex;
+inline std::vector<std::unique_ptr<Fiber>> fiber_pool;
 
-// Runs body() as every thread of every block of the grid, one block at a time.
+// Runs body() as every thread of every block of the grid, one block at a time; a block's threads are
+// fibers of the calling thread, each run until it waits at a barrier or returns, in turn.
 template <class Body>
 void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
   std::lock_guard<std::mutex> running(grid_mutex);
@@ -97,26 +140,54 @@ void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
   std::unique_ptr<unsigned char[], void (*)(void*)> smem(
       static_cast<unsigned char*>(std::aligned_alloc(16, (dynamic_smem + 15) / 16 * 16 + 16)), std::free);
   dynamic_shared_base = smem.get();
+  while (fiber_pool.size() < threads) fiber_pool.push_back(std::make_unique<Fiber>());
+  struct Thread {
+    ThreadState state;
+    Body* body;
+  };
+  auto thread_main = [](void* arg) {
+    Thread& t = *static_cast<Thread*>(arg);
+    (*t.body)();
+    // Leaving: the others' barriers stop waiting for this thread.
+    t.state.warp->exited[t.state.lane] = true;
+    t.state.warp->barrier.drop();
+    t.state.block->drop();
+    t.state.done = true;
+    ++progress;
+    Fiber::finish();
+  };
+  std::vector<Thread> team(threads);
   for (unsigned z = 0; z < grid.z; ++z)
     for (unsigned y = 0; y < grid.y; ++y)
       for (unsigned x = 0; x < grid.x; ++x) {
-        std::barrier<> barrier((std::ptrdiff_t)threads);
+        blockIdx = uint3{x, y, z};
+        Barrier barrier(threads);
         std::vector<std::unique_ptr<Warp>> warps;
         for (unsigned w = 0; w * 32 < threads; ++w) warps.push_back(std::make_unique<Warp>(std::min(32u, threads - w * 32)));
-        std::vector<std::thread> team;
-        for (unsigned t = 0; t < threads; ++t)
-          team.emplace_back([&, t] {
-            threadIdx = uint3{t % block.x, t / block.x % block.y, t / (block.x * block.y)};
-            blockIdx = uint3{x, y, z};
-            self = ThreadState{&barrier, warps[t / 32].get(), t % 32};
-            body();
-            // Leaving: the others' barriers stop waiting for this thread.
-            self.warp->exited[self.lane] = true;
-            self.warp->barrier.arrive_and_drop();
-            barrier.arrive_and_drop();
-          });
-        for (std::thread& th : team) th.join();
+        for (unsigned t = 0; t < threads; ++t) {
+          team[t].state = ThreadState{};
+          team[t].state.thread_idx = uint3{t % block.x, t / block.x % block.y, t / (block.x * block.y)};
+          team[t].state.block = &barrier;
+          team[t].state.warp = warps[t / 32].get();
+          team[t].state.lane = t % 32;
+          team[t].body = &body;
+          fiber_pool[t]->start(thread_main, &team[t]);
+        }
+        const bool reverse = (x + y + z) % 2;
+        for (unsigned live = threads; live > 0;) {
+          const uint64_t before = progress;
+          for (unsigned i = 0; i < threads; ++i) {
+            const unsigned t = reverse ? threads - 1 - i : i;
+            if (team[t].state.done) continue;
+            threadIdx = team[t].state.thread_idx;
+            self = &team[t].state;
+            fiber_pool[t]->resume();
+            live -= team[t].state.done;
+          }
+          if (live > 0 && progress == before) die("deadlock: threads wait at barriers the others never reach");
+        }
       }
+  self = nullptr;
   dynamic_shared_base = nullptr;
 }
 
@@ -124,12 +195,12 @@ void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
 template <class T>
 T exchange(T v, unsigned src_lane, unsigned mask) {
   static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffles move at most 64 bits");
-  Warp& w = *self.warp;
+  Warp& w = *self->warp;
   const unsigned full = w.lanes == 32 ? 0xffffffffu : (1u << w.lanes) - 1;
   if ((mask & full) != full) die("a shuffle or __syncwarp with a partial mask (not emulated)");
   uint64_t bits = 0;
   std::memcpy(&bits, &v, sizeof(T));
-  w.slot[self.lane] = bits;
+  w.slot[self->lane] = bits;
   w.barrier.arrive_and_wait();
   if (src_lane >= w.lanes || w.exited[src_lane]) die("a shuffle reads a lane that has returned");
   bits = w.slot[src_lane];
@@ -143,9 +214,9 @@ T exchange(T v, unsigned src_lane, unsigned mask) {
 template <class T>
 std::array<T, 32> all_lanes(const T& v) {
   static_assert(sizeof(T) <= 64 && std::is_trivially_copyable_v<T>, "at most 64 bytes per lane");
-  Warp& w = *self.warp;
+  Warp& w = *self->warp;
   if (w.lanes != 32) die("a warp-wide instruction in a partial warp");
-  std::memcpy(w.wide[self.lane], &v, sizeof(T));
+  std::memcpy(w.wide[self->lane], &v, sizeof(T));
   w.barrier.arrive_and_wait();
   std::array<T, 32> out;
   for (unsigned l = 0; l < 32; ++l) {
@@ -158,27 +229,27 @@ std::array<T, 32> all_lanes(const T& v) {
 
 }  // namespace cuda_sim
 
-inline void __syncthreads() { cuda_sim::self.block->arrive_and_wait(); }
-inline void __syncwarp(unsigned mask = 0xffffffffu) { cuda_sim::exchange(0, cuda_sim::self.lane, mask); }
+inline void __syncthreads() { cuda_sim::self->block->arrive_and_wait(); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) { cuda_sim::exchange(0, cuda_sim::self->lane, mask); }
 
 template <class T>
 T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
-  const unsigned lane = cuda_sim::self.lane;
+  const unsigned lane = cuda_sim::self->lane;
   return cuda_sim::exchange(v, lane / width * width + (unsigned)src % width, mask);
 }
 template <class T>
 T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
-  const unsigned lane = cuda_sim::self.lane, target = lane ^ (unsigned)lane_mask;
+  const unsigned lane = cuda_sim::self->lane, target = lane ^ (unsigned)lane_mask;
   return cuda_sim::exchange(v, target / width == lane / width ? target : lane, mask);
 }
 template <class T>
 T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
-  const unsigned lane = cuda_sim::self.lane;
+  const unsigned lane = cuda_sim::self->lane;
   return cuda_sim::exchange(v, lane % width + delta < (unsigned)width ? lane + delta : lane, mask);
 }
 template <class T>
 T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
-  const unsigned lane = cuda_sim::self.lane;
+  const unsigned lane = cuda_sim::self->lane;
   return cuda_sim::exchange(v, lane % width >= delta ? lane - delta : lane, mask);
 }
 

@@ -10,44 +10,37 @@
 
 namespace hs::cuda::device {
 
-struct SimPendingCopy {
-  void* dst;
-  const void* src;
-  bool valid;
-};
-inline thread_local std::vector<SimPendingCopy> sim_open_copies;                 // issued, not committed
-inline thread_local std::vector<std::vector<SimPendingCopy>> sim_copy_groups;  // committed, oldest first
-
 inline void cp_async16(void* smem_dst, const void* src, bool valid) {
   std::memset(smem_dst, 0xFF, 16);
-  sim_open_copies.push_back({smem_dst, src, valid});
+  cuda_sim::self->open_copies.push_back({smem_dst, src, valid});
 }
 inline void cp_async_commit() {
-  sim_copy_groups.push_back(std::move(sim_open_copies));
-  sim_open_copies.clear();
+  cuda_sim::self->copy_groups.push_back(std::move(cuda_sim::self->open_copies));
+  cuda_sim::self->open_copies.clear();
 }
 template <int kPending>
 void cp_async_wait() {
-  while (sim_copy_groups.size() > (size_t)kPending) {
-    for (const SimPendingCopy& c : sim_copy_groups.front()) {
+  auto& groups = cuda_sim::self->copy_groups;
+  while (groups.size() > (size_t)kPending) {
+    for (const cuda_sim::AsyncCopy& c : groups.front()) {
       if (c.valid) std::memcpy(c.dst, c.src, 16);
       else std::memset(c.dst, 0, 16);
     }
-    sim_copy_groups.erase(sim_copy_groups.begin());
+    groups.erase(groups.begin());
   }
 }
 
 // Lane l gives the address of row l % 8 of matrix l / 8; it receives, of each matrix i, row l / 4,
 // columns 2 (l % 4) and 2 (l % 4) + 1 (transposed: rows 2 (l % 4), 2 (l % 4) + 1 of column l / 4).
 inline void ldmatrix_x4(uint32_t (&r)[4], const void* smem_row) {
-  const unsigned lane = cuda_sim::self.lane;
+  const unsigned lane = cuda_sim::self->lane;
   for (unsigned i = 0; i < 4; ++i) {
     const auto* row = static_cast<const uint16_t*>(cuda_sim::exchange(smem_row, 8 * i + lane / 4, ~0u));
     r[i] = row[2 * (lane % 4)] | uint32_t(row[2 * (lane % 4) + 1]) << 16;
   }
 }
 inline void ldmatrix_x4_trans(uint32_t (&r)[4], const void* smem_row) {
-  const unsigned lane = cuda_sim::self.lane;
+  const unsigned lane = cuda_sim::self->lane;
   for (unsigned i = 0; i < 4; ++i) {
     const auto* lo = static_cast<const uint16_t*>(cuda_sim::exchange(smem_row, 8 * i + 2 * (lane % 4), ~0u));
     const auto* hi = static_cast<const uint16_t*>(cuda_sim::exchange(smem_row, 8 * i + 2 * (lane % 4) + 1, ~0u));
@@ -69,7 +62,7 @@ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) 
   };
   auto a_at = [&](int row, int k) { return element(all[4 * (row % 8) + (k % 8) / 2].a[(row >= 8) + 2 * (k >= 8)], k % 2); };
   auto b_at = [&](int k, int n) { return element(all[4 * n + (k % 8) / 2].b[k >= 8], k % 2); };
-  const unsigned lane = cuda_sim::self.lane, g = lane / 4, t = lane % 4;
+  const unsigned lane = cuda_sim::self->lane, g = lane / 4, t = lane % 4;
   for (int e = 0; e < 4; ++e) {
     const int row = g + (e >= 2 ? 8 : 0), col = 2 * t + (e & 1);
     float s = 0.f;
