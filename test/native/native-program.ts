@@ -64,8 +64,8 @@ export function buildNativeProgram(p: NativeProgram): string {
 }
 
 /** Runs a built program from ROOT: its exit status and its output; one still running after timeoutMs (a deadlock) is killed. */
-export function runNativeProgram(exe: string, timeoutMs = 300_000): { status: number | null; out: string } {
-  const run = spawnSync(exe, [], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
+export function runNativeProgram(exe: string, timeoutMs = 300_000, args: string[] = []): { status: number | null; out: string } {
+  const run = spawnSync(exe, args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
   const out = `${run.stdout}${run.stderr}${run.error ? `\n${run.error.message}` : ''}`;
   if (run.status !== 0) console.log(out);
   return { status: run.status, out };

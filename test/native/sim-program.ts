@@ -7,9 +7,9 @@ import { buildNativeProgram, cudaInclude, runNativeProgram } from './native-prog
 
 /**
  * Builds test/native/<program>.cpp, with the .cu files it runs on the host through cuda_sim, under the
- * sanitizers, and expects its verdict line `<program>: all passed` and exit status 0.
+ * sanitizers, and runs it with args: its exit status and output.
  */
-export function expectSimProgramPasses(program: string, cudaSources: string[], extraSources: string[] = [], timeoutMs?: number): void {
+export function runSimProgram(program: string, cudaSources: string[], extraSources: string[] = [], timeoutMs?: number, args: string[] = []): { status: number | null; out: string } {
   const exe = buildNativeProgram({
     name: program.replace(/_/g, '-'),
     sources: [`test/native/${program}.cpp`, 'native/core/status.cpp', ...extraSources],
@@ -19,7 +19,12 @@ export function expectSimProgramPasses(program: string, cudaSources: string[], e
     std: 'c++20',
     extraFlags: ['-Wno-unknown-pragmas'],
   });
-  const { status, out } = runNativeProgram(exe, timeoutMs);
+  return runNativeProgram(exe, timeoutMs, args);
+}
+
+/** runSimProgram, expecting the verdict line `<program>: all passed` and exit status 0. */
+export function expectSimProgramPasses(program: string, cudaSources: string[], extraSources: string[] = [], timeoutMs?: number): void {
+  const { status, out } = runSimProgram(program, cudaSources, extraSources, timeoutMs);
   expect(out).toContain(`${program}: all passed`);
   expect(status).toBe(0);
 }
