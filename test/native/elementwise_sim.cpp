@@ -6,9 +6,9 @@
 // references written from the headers' contracts and ONNX semantics (a NaN propagates as in numpy),
 // on fresh random inputs and edge values, over sizes that cross the 256-thread blocks. Size 0 writes
 // nothing, a negative count (the one impossible launch the launchers let through) is an error
-// Status, unsupported types and ranks are refused. Out of reach: a grid-stride loop's second pass
-// (the grids cap at 4096 blocks in to_16bit.cu, 524280 in elementwise.cu; a block is 256 OS threads
-// here). Built and run by elementwise-sim.test.ts.
+// Status, unsupported types and ranks are refused. to_16bit.cu's grid (4096 blocks) is crossed into
+// its grid-stride loop's second step; elementwise.cu's (524280 blocks of 256) is too large to cross
+// here. Built and run by elementwise-sim.test.ts.
 #include <algorithm>
 #include <bit>
 #include <cfloat>
@@ -626,6 +626,7 @@ int main() {
 
   to_16bit_case(kHalf, 1000);  // four blocks, the last part full
   to_16bit_case(kBFloat16, 1000);
+  to_16bit_case(kHalf, 4096 * 256 + 1000);  // the grid's 4096 blocks, and a second grid-stride step
 
   empty_and_refused_cases();
   return sim_test::finish("elementwise_sim");
