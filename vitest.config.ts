@@ -2,12 +2,9 @@ import { existsSync } from 'node:fs';
 
 import { defineConfig } from 'vitest/config';
 
-// The GPU suites that also run on the simulated device (test/native/cuda_sim: the addon with its
-// CUDA backend and kernels running on the host), within CI's time on two cores. The CNN, OCR and
-// encoder models of engine-cuda, cuda-graphs and attention take too long there (an OS thread per
-// CUDA thread).
-const simulatedGpuSuites = ['test/gpu/cuda-kernels.test.ts', 'test/gpu/gemm-tactics.test.ts', 'test/gpu/llm-cuda.test.ts'];
-// Where a real GPU is (an NVIDIA device node), the same suites run on it instead, in the main project.
+// The GPU suites also run on the simulated device (test/native/cuda_sim: the addon with its CUDA
+// backend and kernels running on the host). Where a real GPU is (an NVIDIA device node), they run on it
+// instead, in the main project.
 const simulate = process.env.HS_CUDA_SIM !== '0' && !existsSync('/dev/nvidiactl');
 
 export default defineConfig({
@@ -20,7 +17,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
       ...(simulate
-        ? [{ extends: true as const, test: { name: 'cuda-sim', include: simulatedGpuSuites, globalSetup: ['test/native/cuda_sim/sim-addon-setup.ts'], setupFiles: ['test/native/cuda_sim/use-sim-addon.ts'] } }]
+        ? [{ extends: true as const, test: { name: 'cuda-sim', include: ['test/gpu/**/*.test.ts'], globalSetup: ['test/native/cuda_sim/sim-addon-setup.ts'], setupFiles: ['test/native/cuda_sim/use-sim-addon.ts'] } }]
         : []),
     ],
   },
