@@ -13,7 +13,12 @@
 #include <vector>
 
 #include "kernels/cuda/flash_attention.cuh"
+#include "kernels/cuda/prefill_kernel_choice.h"
 #include "sim_test.h"
+
+namespace hs::cuda {
+void sm90a_probe_kernel(int* sink);  // flash_attention_sm90.cu: the marker of its sm_90a image
+}
 
 using namespace hs::cuda;
 using sim_test::check;
@@ -147,9 +152,41 @@ void argument_checks() {
   check(!flash_attention_prefill(a, nullptr).is_ok(), "head_dim 300 is refused");
 }
 
+// The Hopper kernel (flash_attention_sm90.cu, its wgmma emulated by ptx_sim_sm90.h) on a simulated
+// compute capability 9.0 device: refused while the addon has no sm_90a image, then, with one, the
+// cases it takes (head dims 64 and 128, no bias) against the same reference, including query tiles
+// past the first and enough key tiles to cycle its three K/V stages; the rest falls back to fa2.
+void sm90_cases(const std::vector<Case>& shared_cases) {
+  setenv("HS_CUDA_SIM_SM", "90", 1);
+  set_prefill_kernel(PrefillKernel::kSm90);
+  const Case probe{"sm90 without an sm_90a image", AttnDType::kFloat16, 64, 2, 2, {16}, {16}, false, false, false, false};
+  std::vector<uint16_t> buf(16 * 2 * 64);
+  PrefillArgs a;
+  a.q = a.k = a.v = a.out = buf.data();
+  a.batch = 1;
+  a.num_heads = a.num_kv_heads = 2;
+  a.head_dim = 64;
+  a.max_seqlen_q = a.max_seqlen_k = 16;
+  a.scale = 0.125f;
+  sim_test::expect_code(flash_attention_prefill(a, nullptr), hs::StatusCode::kCudaUnavailable, probe.name);
+
+  cuda_sim::set_static_shared_bytes(reinterpret_cast<const void*>(&sm90a_probe_kernel), 32 * sizeof(int));
+  const auto f16 = AttnDType::kFloat16, bf16 = AttnDType::kBFloat16;
+  std::vector<Case> cases = {
+      {"sm90 d128 fp16 causal gqa padding, 3 query and 4 key tiles", f16, 128, 4, 2, {300, 45}, {300, 420}, true, true, true, false},
+      {"sm90 d64 bf16 mqa, 5 key tiles", bf16, 64, 2, 1, {200}, {600}, false, false, false, false},
+  };
+  cases.insert(cases.end(), shared_cases.begin(), shared_cases.end());
+  for (Case& c : cases) {
+    if (c.name.rfind("sm90", 0) != 0) c.name = "sm90 mode: " + c.name;
+    run_case(c);
+  }
+}
+
 }  // namespace
 
-int main() {
+// With `sm90`, the Hopper kernel's cases; without, the FA2 and general kernels'.
+int main(int argc, char** argv) {
   const auto f16 = AttnDType::kFloat16, bf16 = AttnDType::kBFloat16;
   std::vector<Case> cases = {
       {"tc d64 fp16 causal gqa varlen", f16, 64, 4, 2, {37, 130}, {37, 130}, true, true, false, false},
@@ -160,7 +197,11 @@ int main() {
       {"general d40 fp16 causal gqa", f16, 40, 4, 2, {21, 5}, {30, 5}, true, true, false, false},
       {"general d200 bf16 bias padding", bf16, 200, 2, 1, {6, 9}, {11, 9}, true, false, true, true},
   };
-  for (const Case& c : cases) run_case(c);
-  argument_checks();
+  if (argc > 1 && std::string(argv[1]) == "sm90") {
+    sm90_cases(cases);
+  } else {
+    for (const Case& c : cases) run_case(c);
+    argument_checks();
+  }
   return sim_test::finish("flash_attention_sim");
 }

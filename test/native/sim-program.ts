@@ -23,8 +23,8 @@ export function runSimProgram(program: string, cudaSources: string[], extraSourc
 }
 
 /** runSimProgram, expecting the verdict line `<program>: all passed` and exit status 0. */
-export function expectSimProgramPasses(program: string, cudaSources: string[], extraSources: string[] = [], timeoutMs?: number): void {
-  const { status, out } = runSimProgram(program, cudaSources, extraSources, timeoutMs);
+export function expectSimProgramPasses(program: string, cudaSources: string[], extraSources: string[] = [], timeoutMs?: number, args: string[] = []): void {
+  const { status, out } = runSimProgram(program, cudaSources, extraSources, timeoutMs, args);
   expect(out).toContain(`${program}: all passed`);
   expect(status).toBe(0);
 }

@@ -295,20 +295,26 @@ __global__ void __launch_bounds__(Sm90Config<kHeadDim>::kThreads, 1)
 #endif
 }
 
+}  // namespace
+
 // Only the sm_90a image of this kernel has static shared memory, so cudaFuncGetAttributes on it
 // tells, without a launch (also safe during stream capture), whether the image the runtime picked for
-// this device is the sm_90a one; an sm_90 image of flash_prefill_sm90_kernel would be empty.
-constexpr int kProbeInts = 32;
+// this device is the sm_90a one; an sm_90 image of flash_prefill_sm90_kernel would be empty. Outside
+// the anonymous namespace so that test/native/cuda_sim, which cannot compile images, can be told the
+// one it models.
+constexpr int kSm90aProbeInts = 32;
 __global__ void sm90a_probe_kernel(int* sink) {
 #if HS_SM90A_DEVICE
-  __shared__ int marker[kProbeInts];
-  marker[threadIdx.x % kProbeInts] = threadIdx.x;
+  __shared__ int marker[kSm90aProbeInts];
+  marker[threadIdx.x % kSm90aProbeInts] = threadIdx.x;
   __syncthreads();
-  if (sink) *sink = marker[(threadIdx.x + 1) % kProbeInts];
+  if (sink) *sink = marker[(threadIdx.x + 1) % kSm90aProbeInts];
 #else
   (void)sink;
 #endif
 }
+
+namespace {
 
 Status check_device(int* smem_optin) {
   int dev = 0, major = 0, minor = 0;
@@ -327,7 +333,7 @@ Status check_device(int* smem_optin) {
     HS_FAIL(kCudaUnavailable, "flash_attention_prefill: no image of the sm90 kernel for this device (",
             cudaGetErrorName(err), ")");
   }
-  if (attr.sharedSizeBytes != kProbeInts * sizeof(int)) {
+  if (attr.sharedSizeBytes != kSm90aProbeInts * sizeof(int)) {
     HS_FAIL(kCudaUnavailable,
             "flash_attention_prefill: this library was built without an sm_90a image (add 90a to "
             "CMAKE_CUDA_ARCHITECTURES, or HS_ARCH=90a), so the sm90 kernel cannot run");

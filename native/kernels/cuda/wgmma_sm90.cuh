@@ -40,17 +40,18 @@
 
 namespace hs::cuda::device {
 
+// Matrix descriptor of a 128-byte-swizzled operand: start address, leading and stride byte offsets
+// (each stored >> 4 in 14 bits), base offset 0 (atoms are 1024-aligned), swizzle mode 1 (128 B).
+// Plain bit packing, outside the sm_90a guard: test/native/cuda_sim decodes what it packs.
+__host__ __device__ __forceinline__ constexpr uint64_t sw128_desc(uint32_t smem_addr, uint32_t lbo_bytes, uint32_t sbo_bytes) {
+  return uint64_t((smem_addr & 0x3FFFF) >> 4) | (uint64_t((lbo_bytes >> 4) & 0x3FFF) << 16) |
+         (uint64_t((sbo_bytes >> 4) & 0x3FFF) << 32) | (uint64_t(1) << 62);
+}
+
 #if HS_SM90A_DEVICE
 
 __device__ __forceinline__ uint32_t smem_u32(const void* ptr) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(ptr));
-}
-
-// Matrix descriptor of a 128-byte-swizzled operand: start address, leading and stride byte offsets
-// (each stored >> 4 in 14 bits), base offset 0 (atoms are 1024-aligned), swizzle mode 1 (128 B).
-__device__ __forceinline__ uint64_t sw128_desc(uint32_t smem_addr, uint32_t lbo_bytes, uint32_t sbo_bytes) {
-  return uint64_t((smem_addr & 0x3FFFF) >> 4) | (uint64_t((lbo_bytes >> 4) & 0x3FFF) << 16) |
-         (uint64_t((sbo_bytes >> 4) & 0x3FFF) << 32) | (uint64_t(1) << 62);
 }
 
 // Generic-proxy shared writes (cp.async, st.shared) made visible to the async proxy that wgmma reads

@@ -108,21 +108,53 @@ struct AsyncCopy {
   bool valid;
 };
 
+// A wgmma.mma_async of one thread (ptx_sim_sm90.h), issued and not yet waited for: its accumulator
+// registers (NaN until the wait), their value at issue unless an earlier pending op writes them
+// first, and its A fragment as issued (register form) with where it lives, to catch a change.
+struct WgmmaOp {
+  float* d;
+  int n;                 // the instruction's N: n / 2 accumulators per thread
+  bool chained;          // d's input is an earlier pending op's output
+  bool scale_d;          // false: d = A B, ignoring d's old value
+  float d_in[64];
+  bool a_in_registers, trans_b, bf16;
+  uint32_t a[4];
+  const uint32_t* a_regs;
+  uint64_t desc_a, desc_b;
+};
+
+struct ThreadState;
+// The four warps that issue a warpgroup instruction together, and where each member's state is.
+struct Warpgroup {
+  explicit Warpgroup(unsigned threads) : barrier(threads), threads(threads) {}
+  Barrier barrier;
+  unsigned threads;
+  const ThreadState* member[128] = {};
+};
+
 // What belongs to one CUDA thread of the running block.
 struct ThreadState {
   uint3 thread_idx{};
   Barrier* block = nullptr;
   Warp* warp = nullptr;
+  Warpgroup* warpgroup = nullptr;
   unsigned lane = 0;
   bool done = false;
-  std::vector<AsyncCopy> open_copies;                 // issued, not committed
-  std::vector<std::vector<AsyncCopy>> copy_groups;    // committed, oldest first
+  std::vector<AsyncCopy> open_copies;               // issued, not committed
+  std::vector<std::vector<AsyncCopy>> copy_groups;  // committed, oldest first
+  std::vector<WgmmaOp> open_wgmma;                  // the same for wgmma
+  std::vector<std::vector<WgmmaOp>> wgmma_groups;
 };
 inline thread_local ThreadState* self = nullptr;  // the CUDA thread running on this host thread
 
-// The launch's dynamic shared memory (extern __shared__), 16-byte aligned like the device's.
+// The launch's dynamic shared memory (extern __shared__), 16-byte aligned like the device's. It sits
+// 16 bytes into a 1024-aligned window whose start is shared address 0 (__cvta_generic_to_shared), as
+// if 16 bytes of static shared memory came first: kernels that need a coarser alignment align it.
+inline unsigned char* shared_window = nullptr;
+inline size_t shared_window_bytes = 0;
 inline unsigned char* dynamic_shared_base = nullptr;
 inline unsigned char* dynamic_shared() { return dynamic_shared_base; }
+constexpr size_t kStaticSharedBytes = 16;
 
 // One grid runs at a time (host threads of a multi-stream program launch concurrently): the
 // grid dimensions, dynamic shared memory, __shared__ statics and fiber stacks belong to the running grid.
@@ -137,9 +169,10 @@ void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
   const unsigned threads = block.x * block.y * block.z;
   gridDim = grid;
   blockDim = block;
-  std::unique_ptr<unsigned char[], void (*)(void*)> smem(
-      static_cast<unsigned char*>(std::aligned_alloc(16, (dynamic_smem + 15) / 16 * 16 + 16)), std::free);
-  dynamic_shared_base = smem.get();
+  shared_window_bytes = (kStaticSharedBytes + dynamic_smem + 1023) / 1024 * 1024;
+  std::unique_ptr<unsigned char[], void (*)(void*)> smem(static_cast<unsigned char*>(std::aligned_alloc(1024, shared_window_bytes)), std::free);
+  shared_window = smem.get();
+  dynamic_shared_base = shared_window + kStaticSharedBytes;
   while (fiber_pool.size() < threads) fiber_pool.push_back(std::make_unique<Fiber>());
   struct Thread {
     ThreadState state;
@@ -148,9 +181,11 @@ void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
   auto thread_main = [](void* arg) {
     Thread& t = *static_cast<Thread*>(arg);
     (*t.body)();
+    if (!t.state.open_wgmma.empty() || !t.state.wgmma_groups.empty()) die("a thread returned with a wgmma not waited for");
     // Leaving: the others' barriers stop waiting for this thread.
     t.state.warp->exited[t.state.lane] = true;
     t.state.warp->barrier.drop();
+    t.state.warpgroup->barrier.drop();
     t.state.block->drop();
     t.state.done = true;
     ++progress;
@@ -164,11 +199,14 @@ void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
         Barrier barrier(threads);
         std::vector<std::unique_ptr<Warp>> warps;
         for (unsigned w = 0; w * 32 < threads; ++w) warps.push_back(std::make_unique<Warp>(std::min(32u, threads - w * 32)));
+        std::vector<std::unique_ptr<Warpgroup>> warpgroups;
+        for (unsigned g = 0; g * 128 < threads; ++g) warpgroups.push_back(std::make_unique<Warpgroup>(std::min(128u, threads - g * 128)));
         for (unsigned t = 0; t < threads; ++t) {
           team[t].state = ThreadState{};
           team[t].state.thread_idx = uint3{t % block.x, t / block.x % block.y, t / (block.x * block.y)};
           team[t].state.block = &barrier;
           team[t].state.warp = warps[t / 32].get();
+          team[t].state.warpgroup = warpgroups[t / 128].get();
           team[t].state.lane = t % 32;
           team[t].body = &body;
           fiber_pool[t]->start(thread_main, &team[t]);
@@ -188,7 +226,7 @@ void launch(dim3 grid, dim3 block, Body&& body, size_t dynamic_smem = 0) {
         }
       }
   self = nullptr;
-  dynamic_shared_base = nullptr;
+  shared_window = dynamic_shared_base = nullptr;
 }
 
 // Bits of any trivially copyable value of at most 8 bytes, through a warp's slots.
@@ -278,6 +316,10 @@ inline thread_local cudaError_t last_error = cudaSuccess;
 // Runs op now, or records it while `stream` is being captured into a graph (cuda_sim_runtime.cpp).
 void stream_op(cudaStream_t stream, std::function<void()> op);
 
+// The static shared memory cudaFuncGetAttributes reports for a kernel (cuda_sim_runtime.cpp; 0 unless
+// set): the simulation has no compiled images to read it from, so a test that models one says it here.
+void set_static_shared_bytes(const void* kernel, size_t bytes);
+
 struct LaunchConfig {
   LaunchConfig(dim3 grid, dim3 block, size_t smem = 0, cudaStream_t stream = nullptr)
       : grid(grid), block(block), smem(smem), stream(stream) {}
@@ -320,4 +362,5 @@ cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, T* entry) {
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a < b ? b : a; }
 
-#include "ptx_sim.h"  // the sm_80 PTX of the attention kernels
+#include "ptx_sim.h"       // the sm_80 PTX of the attention kernels
+#include "ptx_sim_sm90.h"  // the sm_90a warpgroup MMA

@@ -32,6 +32,8 @@ constexpr size_t kDeviceBytes = size_t(16) << 30;
 std::mutex memory_mutex;
 std::map<void*, size_t> device_allocations;
 size_t device_in_use = 0;
+std::mutex static_shared_mutex;
+std::map<const void*, size_t> static_shared_bytes;  // cuda_sim::set_static_shared_bytes
 thread_local int capturing_streams = 0;  // streams this thread is capturing (cudaStreamCaptureModeThreadLocal)
 
 int device_sm() {
@@ -48,6 +50,11 @@ cudaError_t fail(cudaError_t err) {
 }
 
 }  // namespace
+
+void cuda_sim::set_static_shared_bytes(const void* kernel, size_t bytes) {
+  std::lock_guard<std::mutex> lock(static_shared_mutex);
+  static_shared_bytes[kernel] = bytes;
+}
 
 void cuda_sim::stream_op(cudaStream_t stream, std::function<void()> op) {
   if (stream && stream->capture) stream->capture->push_back(std::move(op));
@@ -113,8 +120,11 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
   }
 }
 cudaError_t cudaFuncSetAttribute(const void*, cudaFuncAttribute, int) { return cudaSuccess; }
-cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, const void*) {
-  *attr = cudaFuncAttributes{};  // no static shared memory: kernels that need an sm_90a image say it is missing
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, const void* kernel) {
+  *attr = cudaFuncAttributes{};
+  std::lock_guard<std::mutex> lock(static_shared_mutex);
+  const auto it = static_shared_bytes.find(kernel);
+  if (it != static_shared_bytes.end()) attr->sharedSizeBytes = it->second;
   return cudaSuccess;
 }
 
