@@ -12,9 +12,9 @@
 // translate-cuda.mjs, which rewrites `kernel<<<grid, block, smem, stream>>>(args)` into
 // cuda_sim::launch_kernel() (launch limits checked, errors through cudaGetLastError, see
 // cuda_sim_runtime.cpp) and `extern __shared__ T name[]` into the launch's dynamic shared memory.
-// Inline PTX is not emulated, but for the sm_80 instructions of the attention kernels (ptx_sim.h,
-// whose `__CUDA_ARCH__ >= 800` paths the translation turns on): other kernels keep a portable path
-// where __CUDA_ARCH__ is undefined.
+// Inline PTX is not emulated, but for the instructions of the attention kernels: sm_80's (ptx_sim.h)
+// and sm_90a's warpgroup MMA (ptx_sim_sm90.h), whose `__CUDA_ARCH__ >= 800` and HS_SM90A_DEVICE paths
+// the translation turns on; other kernels keep a portable path where __CUDA_ARCH__ is undefined.
 // Include before the kernel's headers (translated sources get it with -include).
 #pragma once
 #include <cuda_bf16.h>
