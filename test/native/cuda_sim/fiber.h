@@ -1,7 +1,8 @@
 // Stackful fibers for cuda_sim.h: a block's CUDA threads run as fibers of the host thread that launches
 // it, switched where they wait at a barrier. A switch is a few register moves on x86-64 (swapcontext
 // would make a system call each time: ~0.7 us here, against a barrier per warp shuffle); other
-// architectures use ucontext. Under AddressSanitizer every switch is announced to it.
+// architectures (or -DCUDA_SIM_UCONTEXT_FIBERS, to try that path here) use ucontext. Under
+// AddressSanitizer every switch is announced to it.
 #pragma once
 #include <sys/mman.h>
 
@@ -9,7 +10,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#if !defined(__x86_64__)
+#if defined(__x86_64__) && !defined(CUDA_SIM_UCONTEXT_FIBERS)
+#define CUDA_SIM_STACK_SWITCH 1
+#else
+#define CUDA_SIM_STACK_SWITCH 0
 #include <ucontext.h>
 #endif
 #if defined(__SANITIZE_ADDRESS__)
@@ -19,7 +23,7 @@
 
 namespace cuda_sim {
 
-#if defined(__x86_64__)
+#if CUDA_SIM_STACK_SWITCH
 // Saves the callee-saved registers on the current stack and its pointer in *from, then continues on
 // the stack `to`, which was left by a switch_stack or laid out by Fiber::start.
 [[gnu::naked, gnu::noinline]] inline void switch_stack(void** /*from*/, void* /*to*/) {
@@ -57,7 +61,7 @@ class Fiber {
 #endif
     entry_ = entry;
     arg_ = arg;
-#if defined(__x86_64__)
+#if CUDA_SIM_STACK_SWITCH
     // switch_stack pops six registers and returns into trampoline, whose frame then sits as after a
     // call (rsp + 8 a multiple of 16).
     void** top = reinterpret_cast<void**>(bottom + kStackBytes);
@@ -80,7 +84,7 @@ class Fiber {
 #if defined(__SANITIZE_ADDRESS__)
     __sanitizer_start_switch_fiber(&host_fake_stack_, base_ + kGuard, kStackBytes);
 #endif
-#if defined(__x86_64__)
+#if CUDA_SIM_STACK_SWITCH
     switch_stack(&host_sp_, sp_);
 #else
     swapcontext(&host_context_, &context_);
@@ -113,7 +117,7 @@ class Fiber {
 #else
     (void)finished;
 #endif
-#if defined(__x86_64__)
+#if CUDA_SIM_STACK_SWITCH
     switch_stack(&sp_, host_sp_);
 #else
     swapcontext(&context_, &host_context_);
@@ -132,7 +136,7 @@ class Fiber {
   char* base_;
   void (*entry_)(void*) = nullptr;
   void* arg_ = nullptr;
-#if defined(__x86_64__)
+#if CUDA_SIM_STACK_SWITCH
   void* sp_ = nullptr;
   void* host_sp_ = nullptr;
 #else
