@@ -32,13 +32,16 @@ export function cudaSimUnavailable(): string | null {
   return cudaInclude() ? null : 'no CUDA headers (cuda_bf16.h) found';
 }
 
+// Sanitized, with line tables for the reports (-g1: a third less compile time than -g).
+const BASE_FLAGS = ['-O1', '-g1', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-Wall', '-Wextra', '-Werror'];
+
 function sourcesHash(p: NativeProgram): string {
   const hash = createHash('sha256');
   const headers = p.includes.flatMap((d) => (readdirSync(path.join(ROOT, d), { recursive: true }) as string[])
     .filter((f) => /\.(h|cuh)$/.test(f)).map((f) => path.join(d, f))).sort();
   const translator = path.relative(ROOT, path.join(__dirname, 'cuda_sim/translate-cuda.mjs'));
   for (const f of [...p.sources, ...(p.cudaSources ?? []), ...headers, translator]) hash.update(f).update(readFileSync(path.join(ROOT, f)));
-  hash.update(JSON.stringify([p.std, p.extraFlags ?? [], p.systemIncludes ?? []]));
+  hash.update(JSON.stringify([p.std, BASE_FLAGS, p.extraFlags ?? [], p.systemIncludes ?? []]));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -47,8 +50,7 @@ export function buildNativeProgram(p: NativeProgram): string {
   const hash = sourcesHash(p);
   const exe = path.join(os.tmpdir(), `hs-${p.name}-${hash}`);
   if (!existsSync(exe)) {
-    const flags = [`-std=${p.std}`, '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-Wall', '-Wextra', '-Werror',
-      ...(p.extraFlags ?? []), ...p.includes.map((d) => `-I${d}`), ...(p.systemIncludes ?? []).map((d) => `-isystem${d}`)];
+    const flags = [`-std=${p.std}`, ...BASE_FLAGS, ...(p.extraFlags ?? []), ...p.includes.map((d) => `-I${d}`), ...(p.systemIncludes ?? []).map((d) => `-isystem${d}`)];
     const translated = (p.cudaSources ?? []).map((f) => {
       const out = path.join(os.tmpdir(), `hs-${p.name}-${hash}-src`, `${f.replace(/[/\\]/g, '_')}.cpp`);
       mkdirSync(path.dirname(out), { recursive: true });
