@@ -8,6 +8,15 @@
 #include <cstring>
 #include <vector>
 
+namespace cuda_sim {
+
+// A 16-bit tensor-core element (fp16, or bf16) as a float.
+inline float element16(uint16_t bits, bool bf16) {
+  return bf16 ? __bfloat162float(__ushort_as_bfloat16(bits)) : __half2float(__ushort_as_half(bits));
+}
+
+}  // namespace cuda_sim
+
 namespace hs::cuda::device {
 
 inline void cp_async16(void* smem_dst, const void* src, bool valid) {
@@ -56,9 +65,7 @@ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) 
   };
   const auto all = cuda_sim::all_lanes(Fragments{{a[0], a[1], a[2], a[3]}, {b0, b1}});
   auto element = [](uint32_t reg, int half) {
-    const uint16_t bits = uint16_t(reg >> (16 * half));
-    if constexpr (std::is_same_v<T, __half>) return __half2float(__ushort_as_half(bits));
-    else return __bfloat162float(__ushort_as_bfloat16(bits));
+    return cuda_sim::element16(uint16_t(reg >> (16 * half)), !std::is_same_v<T, __half>);
   };
   auto a_at = [&](int row, int k) { return element(all[4 * (row % 8) + (k % 8) / 2].a[(row >= 8) + 2 * (k >= 8)], k % 2); };
   auto b_at = [&](int k, int n) { return element(all[4 * n + (k % 8) / 2].b[k >= 8], k % 2); };

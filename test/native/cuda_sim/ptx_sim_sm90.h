@@ -38,17 +38,13 @@ inline uint32_t mn_major(const Descriptor& d, int k, int n) {
   return d.start + (n % 64) * 2 + (n / 64) * d.lbo + (k % 8) * 128 + (k / 8) * d.sbo;
 }
 
-inline float element(uint16_t bits, bool bf16) {
-  return bf16 ? __bfloat162float(__ushort_as_bfloat16(bits)) : __half2float(__ushort_as_half(bits));
-}
-
 // The 16-bit element at a shared address of a canonical layout, through the 128-byte swizzle.
 inline float shared_element(uint32_t addr, bool bf16) {
   addr ^= ((addr >> 7) & 7) << 4;
   if (addr + 2 > shared_window_bytes) die("wgmma: an operand outside the launch's shared memory");
   uint16_t bits;
   std::memcpy(&bits, shared_window + addr, 2);
-  return element(bits, bf16);
+  return element16(bits, bf16);
 }
 
 inline unsigned warpgroup_rank() {
@@ -94,7 +90,7 @@ inline void execute(const Warpgroup& wg, unsigned rank, size_t group, size_t ind
     if (!op.a_in_registers) return shared_element(k_major(a_desc, row, k), op.bf16);
     const WgmmaOp& owner = *ops[(row / 16) * 32 + (row % 8) * 4 + (k % 8) / 2];
     const uint32_t reg = owner.a[(row % 16 >= 8) + 2 * (k >= 8)];
-    return element(uint16_t(reg >> (16 * (k % 2))), op.bf16);
+    return element16(uint16_t(reg >> (16 * (k % 2))), op.bf16);
   };
   auto b_at = [&](int k, int n) {
     return shared_element(op.trans_b ? mn_major(b_desc, k, n) : k_major(b_desc, n, k), op.bf16);
