@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { GraphBuilder, randomFloats } from '../fixtures/onnx-builder';
-import { hs, ortRun, randomTensor, relError } from '../helpers';
+import { FP32_ORDER_TOLERANCE, hs, ortRun, randomTensor, relError } from '../helpers';
 
 type Feeds = Record<string, hs.TensorLike>;
 
@@ -188,7 +188,7 @@ describe('DynamicBatcher with a real Engine', () => {
     for (let i = 0; i < inputs.length; i++) {
       const ref = await ortRun(model, { x: inputs[i] });
       expect(outs[i][y].dims).toEqual(ref[y].dims);
-      expect(relError(outs[i][y], ref[y])).toBeLessThan(1e-5);
+      expect(relError(outs[i][y], ref[y])).toBeLessThan(FP32_ORDER_TOLERANCE);
     }
     await batcher.close();
     engine.dispose();

@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { hs, ortRun, randomTensor, relError } from '../helpers';
+import { FP32_ORDER_TOLERANCE, hs, ortRun, randomTensor, relError } from '../helpers';
 import { makeRepository, MLP_IN, MLP_OUT, MLP_OUTPUT, type TestRepository } from '../server/repo';
 
 let repo: TestRepository;
@@ -41,7 +41,7 @@ describe('multi-process server', () => {
     for (let i = 0; i < inputs.length; i += 5) {
       const ref = await ortRun(repo.models['mlp/2'], { x: inputs[i] });
       expect(bodies[i].outputs[0].shape).toEqual([inputs[i].dims[0], MLP_OUT]);
-      expect(relError({ data: Float32Array.from(bodies[i].outputs[0].data), dims: bodies[i].outputs[0].shape }, ref[MLP_OUTPUT])).toBeLessThan(1e-5);
+      expect(relError({ data: Float32Array.from(bodies[i].outputs[0].data), dims: bodies[i].outputs[0].shape }, ref[MLP_OUTPUT])).toBeLessThan(FP32_ORDER_TOLERANCE);
     }
   });
 

@@ -2,7 +2,7 @@
 // outputs equal onnxruntime-node's, JSON and binary tensors, metadata, health, repository API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { hs, ortRun, randomTensor, relError } from '../helpers';
+import { FP32_ORDER_TOLERANCE, hs, ortRun, randomTensor, relError } from '../helpers';
 import { cnnModel } from '../fixtures/models';
 import { makeRepository, MLP_IN, MLP_OUT, MLP_OUTPUT, type TestRepository } from './repo';
 
@@ -52,7 +52,7 @@ describe('KServe v2 over a model repository', () => {
       expect(body).toMatchObject({ model_name: 'mlp', model_version: version, id: 'r1' });
       const ref = await ortRun(repo.models[`mlp/${version}`], { x });
       expect(body.outputs[0].shape).toEqual([3, MLP_OUT]);
-      expect(relError({ data: Float32Array.from(body.outputs[0].data), dims: body.outputs[0].shape }, ref[MLP_OUTPUT])).toBeLessThan(1e-5);
+      expect(relError({ data: Float32Array.from(body.outputs[0].data), dims: body.outputs[0].shape }, ref[MLP_OUTPUT])).toBeLessThan(FP32_ORDER_TOLERANCE);
     }
   });
 
@@ -79,7 +79,7 @@ describe('KServe v2 over a model repository', () => {
     const bytes = res.rawPayload.subarray(headerLength);
     const y = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     const ref = await ortRun(repo.models['mlp/1'], { x });
-    expect(relError({ data: y, dims: [2, MLP_OUT] }, ref[MLP_OUTPUT])).toBeLessThan(1e-5);
+    expect(relError({ data: y, dims: [2, MLP_OUT] }, ref[MLP_OUTPUT])).toBeLessThan(FP32_ORDER_TOLERANCE);
   });
 
   it('lists, unloads and reloads models through the repository API', async () => {
@@ -103,7 +103,7 @@ describe('KServe v2 over a model repository', () => {
     }));
     for (let i = 0; i < inputs.length; i += 7) {
       const ref = await ortRun(repo.models['batched/1'], { x: inputs[i] });
-      expect(relError({ data: Float32Array.from(answers[i].outputs[0].data), dims: [1, MLP_OUT] }, ref[MLP_OUTPUT])).toBeLessThan(1e-5);
+      expect(relError({ data: Float32Array.from(answers[i].outputs[0].data), dims: [1, MLP_OUT] }, ref[MLP_OUTPUT])).toBeLessThan(FP32_ORDER_TOLERANCE);
     }
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     const sizes = [...metrics.matchAll(/^hs_batch_size_bucket\{le="1",model="batched"\} (\d+)$/gm)].map((m) => Number(m[1]));
