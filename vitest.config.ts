@@ -12,6 +12,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // Two test files at a time even on 2 cores (vitest's default there is one): most files wait on a
+    // single-threaded g++ build, a simulated kernel or a socket, and leave the other core idle.
+    maxWorkers: 2,
     execArgv: ['--expose-gc'],
     reporters: ['default'],
     projects: [
