@@ -1,6 +1,8 @@
 #include "engine.h"
 
 #include <atomic>
+#include <exception>
+#include <new>
 
 #include "hs/devices.h"
 #if HS_WITH_CUDA
@@ -69,6 +71,9 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
       engine->contexts_.push_back(std::make_unique<CpuRunContext>(engine->plan_, engine->pool_.get()));
   }
   for (auto& ctx : engine->contexts_) engine->free_.push_back(ctx.get());
+  // Like the pool's workers, the dispatch threads poll after a run: requests from a busy server
+  // follow each other closely.
+  engine->dispatch_ = std::make_unique<WorkQueue>((int)engine->contexts_.size(), options.spin ? kSpinUs : 0);
   return engine;
 }
 
@@ -130,6 +135,22 @@ Status Engine::run(const std::vector<Value>& inputs, std::vector<Value>* outputs
   }
   cv_.notify_one();
   return st;
+}
+
+void Engine::run_async(std::vector<Value> inputs, RunDone done) {
+  dispatch_->submit([this, inputs = std::move(inputs), done = std::move(done)]() mutable {
+    std::vector<Value> outputs;
+    Status st;
+    try {
+      st = run(inputs, &outputs);
+    } catch (const std::bad_alloc& e) {
+      st = Status(StatusCode::kOutOfMemory, e.what());
+    } catch (const std::exception& e) {  // nothing may escape a dispatch thread
+      st = Status(StatusCode::kInternal, e.what());
+    }
+    inputs.clear();
+    done(std::move(st), std::move(outputs));
+  });
 }
 
 RunStats Engine::stats() const {

@@ -4,6 +4,7 @@
 // CPU's ExecutionContexts, or CUDA contexts (streams, device arenas) when built with CUDA.
 #pragma once
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 #include "engine_backend.h"
 #include "execution_plan.h"
 #include "hs/graph.h"
+#include "work_queue.h"
 
 namespace hs {
 
@@ -47,6 +49,10 @@ class Engine {
   // Inputs in the order of inputs(); checked against the declared kinds, dtypes and fixed
   // dimensions (of the tensors inside sequences and optionals too).
   Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs);
+  // run() on one of the engine's own threads (one per context), then done(status, outputs) there.
+  // The caller keeps the Engine alive until done has been called, and done must not destroy it.
+  using RunDone = std::function<void(Status, std::vector<Value>)>;
+  void run_async(std::vector<Value> inputs, RunDone done);
 
  private:
   Status check_inputs(const std::vector<Value>& inputs) const;
@@ -60,6 +66,8 @@ class Engine {
   std::vector<RunContext*> free_;
   std::mutex mu_;
   std::condition_variable cv_;
+  // Declared last, destroyed first: its threads finish their jobs while the contexts still exist.
+  std::unique_ptr<WorkQueue> dispatch_;
 };
 
 }  // namespace hs

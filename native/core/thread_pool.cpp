@@ -30,9 +30,9 @@ int ThreadPool::default_threads() {
   return n ? (int)n : 1;
 }
 
-bool ThreadPool::spin_until(const std::function<bool()>& ready) const {
-  if (spin_us_ == 0) return ready();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
+bool spin_until(int spin_us, const std::function<bool()>& ready) {
+  if (spin_us <= 0) return ready();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
   for (int i = 1;; ++i) {
     if (ready()) return true;
     if (i % 16 == 0) {
@@ -50,7 +50,7 @@ bool ThreadPool::spin_until(const std::function<bool()>& ready) const {
 void ThreadPool::worker_loop() {
   for (;;) {
     std::function<void()> task;
-    spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
+    spin_until(spin_us_, [this] { return queued_.load(std::memory_order_acquire) > 0; });
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
@@ -101,7 +101,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   }
   cv_.notify_all();
   work();
-  if (spin_until([&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
+  if (spin_until(spin_us_, [&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
   std::unique_lock<std::mutex> lock(shared->mu);
   shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
 }

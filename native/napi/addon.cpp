@@ -3,7 +3,7 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new hs_napi::AddonData());
+  env.SetInstanceData(new hs_napi::AddonData(env));
   hs_napi::init_devices(env, exports);
   hs_napi::init_engine(env, exports);
   hs_napi::init_attention(env, exports);

@@ -3,11 +3,17 @@
 #pragma once
 #include <napi.h>
 
+#include <memory>
+
+#include "js_completions.h"
+
 namespace hs_napi {
 
 // Per-environment state (the addon may be loaded in several worker threads at once).
 struct AddonData {
+  explicit AddonData(Napi::Env env) : completions(env) {}
   Napi::FunctionReference engine_constructor;
+  Completions completions;
 };
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 

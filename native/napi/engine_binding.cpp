@@ -1,5 +1,6 @@
-// The Engine class of the addon and its async operations. Each operation is an AsyncWorker that
-// does its work on a libuv worker thread and settles a promise on the JS thread:
+// The Engine class of the addon and its async operations. Runs go to the engine's own threads
+// (Engine::run_async) and settle through Completions; loading and cache keys are AsyncWorkers on
+// libuv's pool. Each settles a promise on the JS thread:
 //   cacheKey(bytes, fingerprint)         -> Promise<string>
 //   loadEngine(source, options)          -> Promise<NativeEngine>
 //     source: { graph } builds (optimize_graph) and, with { cacheDir, key }, stores the plan;
@@ -146,53 +147,38 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::ObjectReference info_;
 };
 
-class RunWorker : public Napi::AsyncWorker {
+// A run in flight: its promise, what keeps its inputs' JS buffers alive, and the engine (even if
+// disposed meanwhile). The engine runs it on its own threads; settle() answers on the JS thread.
+class RunJob final : public Completion {
  public:
-  RunWorker(Napi::Env env, std::shared_ptr<hs::Engine> engine)
-      : Napi::AsyncWorker(env, "highservice:run"), deferred_(Napi::Promise::Deferred::New(env)), engine_(std::move(engine)) {}
+  RunJob(Napi::Env env, std::shared_ptr<hs::Engine> engine)
+      : deferred(Napi::Promise::Deferred::New(env)), engine(std::move(engine)) {}
 
-  Napi::Promise promise() { return deferred_.Promise(); }
+  Napi::Promise::Deferred deferred;
+  std::shared_ptr<hs::Engine> engine;
   std::vector<hs::Value> inputs;
   std::vector<Napi::Reference<Napi::Value>> keep_alive;
+  hs::Status status;
+  std::vector<hs::Value> outputs;
 
- protected:
-  void Execute() override {
-    try {
-      status_ = engine_->run(inputs, &outputs_);
-    } catch (const std::bad_alloc& e) {
-      status_ = out_of_memory(e);
-    }
-    inputs.clear();
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
+  void settle(Napi::Env env) override {
     keep_alive.clear();
-    if (!status_.is_ok()) {
-      deferred_.Reject(status_error(env, status_).Value());
+    if (!status.is_ok()) {
+      deferred.Reject(status_error(env, status).Value());
       return;
     }
     try {
-      Napi::Array arr = Napi::Array::New(env, outputs_.size());
-      for (size_t i = 0; i < outputs_.size(); ++i) {
-        hs::Value v = std::move(outputs_[i]);
-        outputs_[i] = hs::Value();  // so a lone output buffer can be handed to JS without a copy
+      Napi::Array arr = Napi::Array::New(env, outputs.size());
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        hs::Value v = std::move(outputs[i]);
+        outputs[i] = hs::Value();  // so a lone output buffer can be handed to JS without a copy
         arr.Set((uint32_t)i, value_to_js(env, v));
       }
-      deferred_.Resolve(arr);
+      deferred.Resolve(arr);
     } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      deferred.Reject(e.Value());
     }
   }
-  void OnError(const Napi::Error& e) override {
-    keep_alive.clear();
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<hs::Engine> engine_;
-  hs::Status status_;
-  std::vector<hs::Value> outputs_;
 };
 
 Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
@@ -201,20 +187,26 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
   if (!engine_) throw make_error(env, "ERR_DISPOSED", "the engine has been disposed");
   HS_NAPI_CHECK_ARG(env, info.Length() >= 1 && info[0].IsArray(), "run(tensors): tensors must be an array");
   Napi::Array arr = info[0].As<Napi::Array>();
-  auto* worker = new RunWorker(env, engine_);
+  auto job = std::make_unique<RunJob>(env, engine_);
+  const std::vector<hs::ValueInfo>& declared = engine_->inputs();
+  if (arr.Length() != declared.size())
+    throw make_error(env, "ERR_INVALID_ARGUMENT", hs::str_cat("run: expected ", declared.size(), " inputs, got ", arr.Length()));
+  for (uint32_t i = 0; i < arr.Length(); ++i)
+    job->inputs.push_back(value_from_js(env, arr.Get(i), declared[i], "input '" + declared[i].name + "'", &job->keep_alive));
+  Napi::Promise promise = job->deferred.Promise();
+  std::shared_ptr<CompletionChannel> channel = addon_data(env).completions.begin(env);
+  RunJob* raw = job.release();  // owned by the run until finish() hands it to the JS thread
   try {
-    const std::vector<hs::ValueInfo>& declared = engine_->inputs();
-    if (arr.Length() != declared.size())
-      throw make_error(env, "ERR_INVALID_ARGUMENT", hs::str_cat("run: expected ", declared.size(), " inputs, got ", arr.Length()));
-    for (uint32_t i = 0; i < arr.Length(); ++i)
-      worker->inputs.push_back(value_from_js(env, arr.Get(i), declared[i], "input '" + declared[i].name + "'", &worker->keep_alive));
-  } catch (...) {
-    delete worker;
-    throw;
+    raw->engine->run_async(std::move(raw->inputs), [raw, channel](hs::Status st, std::vector<hs::Value> outputs) {
+      raw->status = std::move(st);
+      raw->outputs = std::move(outputs);
+      channel->finish(raw);
+    });
+  } catch (const std::bad_alloc& e) {  // not queued: the promise still settles, on the JS thread
+    raw->status = out_of_memory(e);
+    channel->finish(raw);
   }
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
+  return promise;
   HS_NAPI_GUARD_END(env)
 }
 

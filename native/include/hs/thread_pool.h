@@ -16,6 +16,10 @@
 
 namespace hs {
 
+// Polls `ready` for up to spin_us microseconds, yielding now and then; true if it became true.
+// Threads that expect work soon call it before they block on a condition variable.
+bool spin_until(int spin_us, const std::function<bool()>& ready);
+
 class ThreadPool {
  public:
   // threads: total parallelism including the caller (>= 1); spin_us: see above (0: block at once).
@@ -33,8 +37,6 @@ class ThreadPool {
 
  private:
   void worker_loop();
-  // Polls `ready` for up to spin_us_; true if it became true.
-  bool spin_until(const std::function<bool()>& ready) const;
   const int spin_us_;
   std::vector<std::thread> workers_;
   std::deque<std::function<void()>> tasks_;
