@@ -46,7 +46,7 @@ function buildBench() {
   const inc = ['-I', path.join(root, 'native/include'), '-I', path.join(root, 'native')];
   const sources = ['gemm.cpp', 'gemm_kernel_avx512.cpp', 'gemm_kernel_avx2.cpp', 'gemm_kernel_generic.cpp']
     .map((f) => path.join(root, 'native/kernels/cpu', f))
-    .concat(path.join(root, 'native/core/thread_pool.cpp'));
+    .concat(['thread_pool.cpp', 'work_queue.cpp'].map((f) => path.join(root, 'native/core', f)));
   // Our sources exactly as the addon compiles them (no -march); only the bench main gets the
   // flags Eigen needs to vectorise, since Eigen picks its instruction set at compile time.
   const objects = sources.map((src) => {

@@ -2,7 +2,7 @@
 // given amount of busy work, called back to back or after a serial gap (the usual case between
 // two operators), timed against the ideal (one chunk's work). The difference is the wake-up and
 // hand-off cost every parallel kernel pays.
-//   g++ -O2 -std=gnu++17 -Inative/include bench/kernels/thread_pool_bench.cpp native/core/thread_pool.cpp \
+//   g++ -O2 -std=gnu++17 -Inative/include bench/kernels/thread_pool_bench.cpp native/core/thread_pool.cpp native/core/work_queue.cpp \
 //       -lpthread -o /tmp/thread_pool_bench && /tmp/thread_pool_bench [threads] [spin_us]   (the Engine's pool spins 200 us)
 #include <chrono>
 #include <cstdio>

@@ -7,7 +7,7 @@
 // measures.
 //   g++ -O3 -std=gnu++17 -Inative/include -Inative bench/llm/linear_bench.cpp native/kernels/cpu/llm/llm_linear.cpp
 //       native/kernels/cpu/llm/llm_linear_bf16.cpp native/kernels/cpu/llm/llm_simd.cpp native/kernels/cpu/llm/llm_weights.cpp
-//       native/kernels/cpu/llm/llm_bandwidth.cpp native/core/thread_pool.cpp native/core/status.cpp native/core/dtype.cpp
+//       native/kernels/cpu/llm/llm_bandwidth.cpp native/core/thread_pool.cpp native/core/work_queue.cpp native/core/status.cpp native/core/dtype.cpp
 //       native/core/tensor.cpp -lpthread -o /tmp/linear_bench && /tmp/linear_bench [threads]
 #include <chrono>
 #include <cstdio>

@@ -3,7 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
+
+#include "work_queue.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -11,19 +16,11 @@
 
 namespace hs {
 
-ThreadPool::ThreadPool(int threads, int spin_us) : spin_us_(std::max(0, spin_us)) {
-  for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
+ThreadPool::ThreadPool(int threads, int spin_us) : spin_us_(std::max(0, spin_us)), parallelism_(std::max(1, threads)) {
+  if (parallelism_ > 1) helpers_ = std::make_unique<WorkQueue>(parallelism_ - 1, spin_us_);
 }
 
-ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  queued_.store(1, std::memory_order_release);  // ends any spin; the workers then see stop_
-  cv_.notify_all();
-  for (auto& t : workers_) t.join();
-}
+ThreadPool::~ThreadPool() = default;
 
 int ThreadPool::default_threads() {
   unsigned n = std::thread::hardware_concurrency();
@@ -47,27 +44,11 @@ bool spin_until(int spin_us, const std::function<bool()>& ready) {
   }
 }
 
-void ThreadPool::worker_loop() {
-  for (;;) {
-    std::function<void()> task;
-    spin_until(spin_us_, [this] { return queued_.load(std::memory_order_acquire) > 0; });
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
-      if (stop_ && tasks_.empty()) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-      queued_.store((int64_t)tasks_.size(), std::memory_order_release);
-    }
-    task();
-  }
-}
-
 void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   int64_t max_chunks = std::min<int64_t>(parallelism(), (n + grain - 1) / grain);
-  if (max_chunks <= 1 || workers_.empty()) {
+  if (max_chunks <= 1 || !helpers_) {
     fn(0, n);
     return;
   }
@@ -94,12 +75,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
       }
     }
   };
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int64_t i = 0; i < max_chunks - 1; ++i) tasks_.emplace_back(work);
-    queued_.store((int64_t)tasks_.size(), std::memory_order_release);
-  }
-  cv_.notify_all();
+  helpers_->submit(work, (int)max_chunks - 1);
   work();
   if (spin_until(spin_us_, [&] { return shared->done.load(std::memory_order_acquire) == chunks; })) return;
   std::unique_lock<std::mutex> lock(shared->mu);

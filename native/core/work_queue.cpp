@@ -20,14 +20,17 @@ WorkQueue::~WorkQueue() {
   for (auto& t : threads_) t.join();
 }
 
-void WorkQueue::submit(std::function<void()> job) {
+void WorkQueue::submit(std::function<void()> job, int copies) {
+  if (copies <= 0) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    for (int i = 1; i < copies; ++i) jobs_.push_back(job);
     jobs_.push_back(std::move(job));
     queued_.store((int64_t)jobs_.size(), std::memory_order_release);
   }
   // Without a thread asleep on the condition variable this is a check, not a system call.
-  cv_.notify_one();
+  if (copies == 1) cv_.notify_one();
+  else cv_.notify_all();
 }
 
 void WorkQueue::worker_loop() {

@@ -22,7 +22,10 @@ class WorkQueue {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
-  void submit(std::function<void()> job);
+  // Queues `copies` runs of job (ThreadPool::parallel_for queues its helpers at once) and wakes
+  // as many threads.
+  void submit(std::function<void()> job, int copies = 1);
+  int threads() const { return (int)threads_.size(); }
 
  private:
   void worker_loop();

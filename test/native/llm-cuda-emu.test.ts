@@ -15,7 +15,7 @@ const SOURCES = [
   'native/backends/cuda/llm/cuda_llm_model.cpp',
   // Every CPU LLM source, so that one added there needs no change here.
   ...readdirSync(path.join(ROOT, 'native/kernels/cpu/llm')).filter((f) => f.endsWith('.cpp')).sort().map((f) => `native/kernels/cpu/llm/${f}`),
-  ...['status', 'tensor', 'dtype', 'thread_pool'].map((f) => `native/core/${f}.cpp`),
+  ...['status', 'tensor', 'dtype', 'thread_pool', 'work_queue'].map((f) => `native/core/${f}.cpp`),
 ];
 const gxx = spawnSync('g++', ['--version']).status === 0;
 if (!gxx) console.log('test/native/llm-cuda-emu: skipped, g++ not found');

@@ -9,7 +9,7 @@
 // embeddings; then the typed errors, out-of-memory at load and memory accounting. AddressSanitizer
 // catches any read or write past a buffer the model sized. The device kernels themselves are checked
 // on a GPU by test/gpu/llm-cuda.test.ts. Build and run (from the repository root):
-//   g++ -std=c++17 -O1 -g -fsanitize=address,undefined -Wall -Wextra -Itest/native/fake_cuda -Inative/include -Inative test/native/llm_cuda_emu.cpp native/backends/cuda/llm/cuda_llm_model.cpp native/kernels/cpu/llm/*.cpp native/core/status.cpp native/core/tensor.cpp native/core/dtype.cpp native/core/thread_pool.cpp -lpthread -o /tmp/llm_cuda_emu && /tmp/llm_cuda_emu
+//   g++ -std=c++17 -O1 -g -fsanitize=address,undefined -Wall -Wextra -Itest/native/fake_cuda -Inative/include -Inative test/native/llm_cuda_emu.cpp native/backends/cuda/llm/cuda_llm_model.cpp native/kernels/cpu/llm/*.cpp native/core/status.cpp native/core/tensor.cpp native/core/dtype.cpp native/core/thread_pool.cpp native/core/work_queue.cpp -lpthread -o /tmp/llm_cuda_emu && /tmp/llm_cuda_emu
 #include <unistd.h>
 
 #include <cmath>

@@ -5,20 +5,17 @@
 // blocking: a futex wake-up costs tens of microseconds on a VM, which is the whole budget of one
 // small parallel_for in an LLM decode step (hundreds of them per token).
 #pragma once
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <memory>
 
 namespace hs {
 
 // Polls `ready` for up to spin_us microseconds, yielding now and then; true if it became true.
 // Threads that expect work soon call it before they block on a condition variable.
 bool spin_until(int spin_us, const std::function<bool()>& ready);
+
+class WorkQueue;
 
 class ThreadPool {
  public:
@@ -28,7 +25,7 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  int parallelism() const { return (int)workers_.size() + 1; }
+  int parallelism() const { return parallelism_; }
 
   // Calls fn(begin, end) over [0, n) split into chunks of at least `grain` items.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
@@ -36,14 +33,9 @@ class ThreadPool {
   static int default_threads();
 
  private:
-  void worker_loop();
   const int spin_us_;
-  std::vector<std::thread> workers_;
-  std::deque<std::function<void()>> tasks_;
-  std::atomic<int64_t> queued_{0};  // tasks_.size(), readable without the lock
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  const int parallelism_;
+  std::unique_ptr<WorkQueue> helpers_;  // parallelism_ - 1 threads; none when the caller works alone
 };
 
 }  // namespace hs
