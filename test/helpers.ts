@@ -1,5 +1,7 @@
 // Shared by the test suites: the package as users load it (lib/, which `npm test` builds first), onnxruntime-node
 // as the independent reference, and comparisons of outputs.
+import { pbkdf2, pbkdf2Sync } from 'node:crypto';
+
 import * as ort from 'onnxruntime-node';
 
 import type { Tensor, TensorLike } from '../lib/index';
@@ -55,4 +57,17 @@ export function randomTensor(dims: number[], scale = 1): { type: 'float32'; dims
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (Math.random() * 2 - 1) * scale;
   return { type: 'float32', dims, data };
+}
+
+export const libuvPoolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+
+/** Fills libuv's pool with jobs of about `ms` each (or more, on a loaded machine); resolves when all end. */
+export function occupyLibuvPool(ms: number): { ended: () => number; done: Promise<void> } {
+  const t0 = performance.now();
+  pbkdf2Sync('x', 'salt', 20_000, 32, 'sha256');
+  const iterations = Math.ceil((20_000 * ms) / Math.max(1, performance.now() - t0));
+  let ended = 0;
+  const done = Promise.all(Array.from({ length: libuvPoolSize }, () => new Promise<void>((resolve, reject) =>
+    pbkdf2('x', 'salt', iterations, 32, 'sha256', (err) => (err ? reject(err) : (ended++, resolve())))))).then(() => {});
+  return { ended: () => ended, done };
 }

@@ -1,5 +1,5 @@
-// The LLM model of the addon (native/kernels/cpu/llm) and its async operations; each runs on a
-// libuv worker thread and settles a promise on the JS thread:
+// The LLM model of the addon (native/kernels/cpu/llm) and its async operations; forward steps run
+// on the model's own thread and settle through Completions, the rest on libuv's pool:
 //   loadLlm(config, tensors, options)  -> Promise<NativeLlm>
 //     config:  { hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize, vocabSize,
 //                rmsNormEps, qkvBias, tieWordEmbeddings, invFreq: Float32Array, ropeAttentionScaling }
@@ -16,6 +16,8 @@
 #include <memory>
 
 #include "bindings.h"
+#include "core/work_queue.h"
+#include "js_completions.h"
 #include "kernels/cpu/llm/llm_bandwidth.h"
 #include "kernels/cpu/llm/llm_linear_bf16.h"
 #include "kernels/cpu/llm/llm_model.h"
@@ -44,6 +46,9 @@ class CudaLlmModel {
 struct AnyLlm {
   std::shared_ptr<LlmModel> cpu;
   std::shared_ptr<CudaLlmModel> cuda;
+  // The thread that runs forward steps, off libuv's pool (shared with file I/O and loads). Its last
+  // reference is dropped on the JS thread (a finished ForwardJob is deleted there).
+  std::shared_ptr<hs::WorkQueue> steps;
   explicit operator bool() const { return cpu || cuda; }
   hs::Status forward(const hs::llm::LlmBatch& batch, std::vector<float>* logits) const {
     return cpu ? cpu->forward(batch, logits) : cuda->forward(batch, logits);
@@ -193,38 +198,34 @@ class LlmWrap : public Napi::ObjectWrap<LlmWrap> {
   AnyLlm model_;
 };
 
-class ForwardWorker : public Napi::AsyncWorker {
+// A forward step in flight: its promise and the model (even if disposed meanwhile). It runs on the
+// model's step thread; settle() answers on the JS thread.
+class ForwardJob final : public Completion {
  public:
-  ForwardWorker(Napi::Env env, AnyLlm model)
-      : Napi::AsyncWorker(env, "highservice:llmForward"), deferred_(Napi::Promise::Deferred::New(env)), model_(std::move(model)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  hs::llm::LlmBatch batch;
+  ForwardJob(Napi::Env env, AnyLlm model) : deferred(Napi::Promise::Deferred::New(env)), model(std::move(model)) {}
 
- protected:
-  void Execute() override {
+  Napi::Promise::Deferred deferred;
+  AnyLlm model;
+  hs::llm::LlmBatch batch;
+  hs::Status status;
+  std::vector<float> logits;
+
+  void run() {
     try {
-      status_ = model_.forward(batch, &logits_);
+      status = model.forward(batch, &logits);
     } catch (const std::bad_alloc& e) {
-      status_ = out_of_memory(e);
+      status = out_of_memory(e);
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!status_.is_ok()) {
-      deferred_.Reject(status_error(env, status_).Value());
+  void settle(Napi::Env env) override {
+    if (!status.is_ok()) {
+      deferred.Reject(status_error(env, status).Value());
       return;
     }
-    Napi::Float32Array out = Napi::Float32Array::New(env, logits_.size());
-    std::memcpy(out.Data(), logits_.data(), logits_.size() * sizeof(float));
-    deferred_.Resolve(out);
+    Napi::Float32Array out = Napi::Float32Array::New(env, logits.size());
+    std::memcpy(out.Data(), logits.data(), logits.size() * sizeof(float));
+    deferred.Resolve(out);
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  AnyLlm model_;
-  hs::Status status_;
-  std::vector<float> logits_;
 };
 
 Napi::Value LlmWrap::Forward(const Napi::CallbackInfo& info) {
@@ -233,16 +234,26 @@ Napi::Value LlmWrap::Forward(const Napi::CallbackInfo& info) {
   if (!model_) throw make_error(env, "ERR_DISPOSED", "the LLM has been disposed");
   HS_NAPI_CHECK_ARG(env, info.Length() >= 1 && info[0].IsObject(), "forward(batch): batch must be an object");
   Napi::Object b = info[0].As<Napi::Object>();
-  auto worker = std::make_unique<ForwardWorker>(env, model_);
-  worker->batch.tokens = int32_field(b, "tokens");
-  worker->batch.positions = int32_field(b, "positions");
-  worker->batch.query_lens = int32_field(b, "queryLens");
-  worker->batch.block_tables = int32_field(b, "blockTables");
-  worker->batch.logits_per_seq = int32_field(b, "logitsPerSeq");
-  worker->batch.max_blocks = int_field(b, "maxBlocks", "forward: batch", 0, true);
-  Napi::Promise p = worker->promise();
-  worker.release()->Queue();
-  return p;
+  auto job = std::make_unique<ForwardJob>(env, model_);
+  job->batch.tokens = int32_field(b, "tokens");
+  job->batch.positions = int32_field(b, "positions");
+  job->batch.query_lens = int32_field(b, "queryLens");
+  job->batch.block_tables = int32_field(b, "blockTables");
+  job->batch.logits_per_seq = int32_field(b, "logitsPerSeq");
+  job->batch.max_blocks = int_field(b, "maxBlocks", "forward: batch", 0, true);
+  Napi::Promise promise = job->deferred.Promise();
+  std::shared_ptr<CompletionChannel> channel = addon_data(env).completions.begin(env);
+  ForwardJob* raw = job.release();  // owned by the step until finish() hands it to the JS thread
+  try {
+    raw->model.steps->submit([raw, channel] {
+      raw->run();
+      channel->finish(raw);
+    });
+  } catch (const std::bad_alloc& e) {  // not queued: the promise still settles, on the JS thread
+    raw->status = out_of_memory(e);
+    channel->finish(raw);
+  }
+  return promise;
   HS_NAPI_GUARD_END(env)
 }
 
@@ -310,6 +321,10 @@ class LoadLlmWorker : public Napi::AsyncWorker {
       deferred_.Reject(status_error(env, status_).Value());
       return;
     }
+    // One step thread: the scheduler awaits each step before the next. It polls briefly after a
+    // step, so the next decode step of a running batch starts without a wake-up.
+    constexpr int kStepSpinUs = 200;
+    model_.steps = std::make_shared<hs::WorkQueue>(1, kStepSpinUs);
     deferred_.Resolve(LlmWrap::Wrap(*ctor_, std::move(model_)));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }

@@ -2,31 +2,17 @@
 // slow jobs, runs still finish, as many at once as there are streams. A run in flight keeps the
 // process alive; an idle engine does not.
 import { spawnSync } from 'node:child_process';
-import { pbkdf2, pbkdf2Sync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { cnnModel } from '../fixtures/models';
-import { hs, randomTensor } from '../helpers';
-
-const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-
-/** Fills libuv's pool with jobs of about `ms` each (or more, on a loaded machine); resolves when all end. */
-function occupyLibuvPool(ms: number): { ended: () => number; done: Promise<void> } {
-  const t0 = performance.now();
-  pbkdf2Sync('x', 'salt', 20_000, 32, 'sha256');
-  const iterations = Math.ceil((20_000 * ms) / Math.max(1, performance.now() - t0));
-  let ended = 0;
-  const done = Promise.all(Array.from({ length: poolSize }, () => new Promise<void>((resolve, reject) =>
-    pbkdf2('x', 'salt', iterations, 32, 'sha256', (err) => (err ? reject(err) : (ended++, resolve())))))).then(() => {});
-  return { ended: () => ended, done };
-}
+import { hs, libuvPoolSize, occupyLibuvPool, randomTensor } from '../helpers';
 
 describe('run dispatch', () => {
   it('runs while every libuv pool thread is busy, as many at once as there are streams', async () => {
-    const streams = poolSize + 2;
+    const streams = libuvPoolSize + 2;
     const engine = await hs.Engine.load(cnnModel(), { cacheDir: false, threads: 1, streams });
     const feeds = () => ({ input: randomTensor([1, 3, 64, 64]) });
     await engine.run(feeds());
