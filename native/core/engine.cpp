@@ -74,7 +74,7 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
   // The dispatch threads poll 1 ms after a run, longer than the pool's workers: back-to-back
   // requests to a server over loopback come ~0.3-0.6 ms apart here, and a submit to a polling
   // thread saves the JS thread the futex wake (~25 us) and the request the wake-up latency
-  // (serving-bench hs-1proc at c=1: p50 0.55 -> 0.45-0.50 ms against a 200 us poll).
+  // (serving-bench hs-1proc at c=1: p50 0.66-0.81 -> 0.54-0.60 ms against a 200 us poll).
   constexpr int kDispatchSpinUs = 1000;
   engine->dispatch_ = std::make_unique<WorkQueue>((int)engine->contexts_.size(), options.spin ? kDispatchSpinUs : 0);
   return engine;

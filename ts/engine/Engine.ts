@@ -24,8 +24,9 @@ export interface EngineOptions {
   /** CPU threads (default: the machine's cores). */
   threads?: number;
   /**
-   * Idle threads poll for ~200 us before sleeping, like onnxruntime's intra-op pool (default true):
-   * a parallel region then starts in ~1 us instead of a wake-up of tens. false saves the CPU where
+   * Idle threads poll before sleeping, like onnxruntime's intra-op pool (default true): pool threads
+   * ~200 us, so a parallel region starts in ~1 us instead of a wake-up of tens; each stream's run
+   * thread 1 ms after a run, so back-to-back requests skip the wake-up. false saves the CPU where
    * many engines or processes share few cores.
    */
   spin?: boolean;
