@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// node bench/llm/forward_steps.mjs [rounds]: the forward alone, without the scheduler. Decode steps
-// of batch 1 and 32 at context 100 on the random-weight Llama 'small' (2 threads), matmul precision
+// node bench/llm/forward_steps.mjs [rounds] [context]: the forward alone, without the scheduler. Decode
+// steps of batch 1 and 32 at position `context` (default 100) on the random-weight Llama 'small' (2 threads), matmul precision
 // fp32 and bf16 engines alternating in one process: median wall and CPU milliseconds per step.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +12,7 @@ const { writeRandomLlama } = require('../../lib/llm/bench/randomLlama.js');
 const { startLlmEngine } = require('../../lib/llm/index.js');
 
 const rounds = Number(process.argv[2] ?? 2);
+const context = Number(process.argv[3] ?? 100);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hs-forward-steps-'));
 const options = { threads: 2, numBlocks: 512, blockSize: 16 };
 try {
@@ -20,13 +21,15 @@ try {
     fp32: await startLlmEngine(model, options),
     bf16: await startLlmEngine(model, { ...options, matmulPrecision: 'bf16' }),
   };
-  // s sequences decoding one token each at position 100 (7 blocks of 16), in blocks of their own.
+  // s sequences decoding one token each at position `context`, in blocks of their own (shared
+  // round-robin once the 512 blocks run out: the timing does not depend on what the cache holds).
+  const blocks = Math.ceil((context + 1) / options.blockSize);
   const batch = (s) => ({
     tokens: Int32Array.from({ length: s }, (_, i) => 100 + i),
-    positions: new Int32Array(s).fill(100),
+    positions: new Int32Array(s).fill(context),
     queryLens: new Int32Array(s).fill(1),
-    blockTables: Int32Array.from({ length: s * 7 }, (_, i) => i % options.numBlocks),
-    maxBlocks: 7,
+    blockTables: Int32Array.from({ length: s * blocks }, (_, i) => i % options.numBlocks),
+    maxBlocks: blocks,
     logitsPerSeq: new Int32Array(s).fill(1),
   });
   const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
