@@ -158,19 +158,25 @@ HS_AVX2_FN void weigh_values_avx2(PagedKvCache& cache, int64_t layer, const Grou
   for (int64_t c0 = 0; c0 < vectors; c0 += W) {
     const int w = (int)std::min<int64_t>(W, vectors - c0);
     __m256 acc[G][W];
+#pragma GCC unroll 16
     for (int g = 0; g < G; ++g)
+#pragma GCC unroll 16
       for (int c = 0; c < W; ++c) acc[g][c] = _mm256_setzero_ps();
     for (int64_t j0 = 0; j0 < ctx; j0 += bs) {
       const float* v = cache.values(layer, it.table[j0 / bs], it.kvh) + c0 * 8;
       for (int64_t j = j0; j < std::min(ctx, j0 + bs); ++j, v += head_dim)
+#pragma GCC unroll 16
         for (int g = 0; g < G; ++g) {
           const __m256 p = _mm256_set1_ps(it.scores[g * ctx + j]);
+#pragma GCC unroll 16
           for (int c = 0; c < W; ++c)
             if (c < w) acc[g][c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + c * 8), acc[g][c]);
         }
     }
+#pragma GCC unroll 16
     for (int g = 0; g < G; ++g) {
       const __m256 inv = _mm256_set1_ps(inv_sum[g]);
+#pragma GCC unroll 16
       for (int c = 0; c < w; ++c) _mm256_storeu_ps(it.out + g * head_dim + (c0 + c) * 8, _mm256_mul_ps(inv, acc[g][c]));
     }
   }
@@ -238,23 +244,30 @@ HS_AVX512_FN void weigh_values(PagedKvCache& cache, int64_t layer, const GroupIt
   for (int64_t c0 = 0; c0 < vectors; c0 += W) {
     const int w = (int)std::min<int64_t>(W, vectors - c0);
     __m512 acc[G][W];
+#pragma GCC unroll 16
     for (int g = 0; g < G; ++g)
+#pragma GCC unroll 16
       for (int c = 0; c < W; ++c) acc[g][c] = _mm512_setzero_ps();
     for (int64_t j0 = 0; j0 < ctx; j0 += bs) {
       const float* v = cache.values(layer, it.table[j0 / bs], it.kvh) + c0 * 16;
       for (int64_t j = j0; j < std::min(ctx, j0 + bs); ++j, v += head_dim) {
         __m512 vv[W];
+#pragma GCC unroll 16
         for (int c = 0; c < W; ++c)
           if (c < w) vv[c] = _mm512_loadu_ps(v + c * 16);
+#pragma GCC unroll 16
         for (int g = 0; g < G; ++g) {
           const __m512 p = _mm512_set1_ps(it.scores[g * ctx + j]);
+#pragma GCC unroll 16
           for (int c = 0; c < W; ++c)
             if (c < w) acc[g][c] = _mm512_fmadd_ps(p, vv[c], acc[g][c]);
         }
       }
     }
+#pragma GCC unroll 16
     for (int g = 0; g < G; ++g) {
       const __m512 inv = _mm512_set1_ps(inv_sum[g]);
+#pragma GCC unroll 16
       for (int c = 0; c < w; ++c) _mm512_storeu_ps(it.out + g * head_dim + (c0 + c) * 16, _mm512_mul_ps(inv, acc[g][c]));
     }
   }

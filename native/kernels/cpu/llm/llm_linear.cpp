@@ -64,24 +64,31 @@ HS_AVX2_FN inline __m256 load8(const int8_t* p) {
 template <int MB, int NP, typename W>
 HS_AVX2_FN void kernel_avx2(const float* x, int64_t k, const W* w, int64_t ldk, float* out, int64_t ldo) {
   __m256 acc[MB][NP][2];
+#pragma GCC unroll 16
   for (int i = 0; i < MB; ++i)
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) acc[i][p][0] = acc[i][p][1] = _mm256_setzero_ps();
   for (int64_t c = 0; c < k; ++c) {
     __m256 wv[NP][2];
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) {
       const W* at = w + c * ldk + p * P;
       wv[p][0] = load8(at);
       wv[p][1] = load8(at + 8);
     }
+#pragma GCC unroll 16
     for (int i = 0; i < MB; ++i) {
       const __m256 xb = _mm256_broadcast_ss(x + i * k + c);
+#pragma GCC unroll 16
       for (int p = 0; p < NP; ++p) {
         acc[i][p][0] = _mm256_fmadd_ps(xb, wv[p][0], acc[i][p][0]);
         acc[i][p][1] = _mm256_fmadd_ps(xb, wv[p][1], acc[i][p][1]);
       }
     }
   }
+#pragma GCC unroll 16
   for (int i = 0; i < MB; ++i)
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) {
       _mm256_storeu_ps(out + i * ldo + p * P, acc[i][p][0]);
       _mm256_storeu_ps(out + i * ldo + p * P + 8, acc[i][p][1]);
@@ -108,17 +115,24 @@ HS_AVX512_FN inline __m512 load16(const int8_t* p) {
 template <int MB, int NP, typename W>
 HS_AVX512_FN void kernel_avx512(const float* x, int64_t k, const W* w, int64_t ldk, float* out, int64_t ldo) {
   __m512 acc[MB][NP];
+#pragma GCC unroll 16
   for (int i = 0; i < MB; ++i)
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_setzero_ps();
   for (int64_t c = 0; c < k; ++c) {
     __m512 wv[NP];
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) wv[p] = load16(w + c * ldk + p * P);
+#pragma GCC unroll 16
     for (int i = 0; i < MB; ++i) {
       const __m512 xb = _mm512_set1_ps(x[i * k + c]);
+#pragma GCC unroll 16
       for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_fmadd_ps(xb, wv[p], acc[i][p]);
     }
   }
+#pragma GCC unroll 16
   for (int i = 0; i < MB; ++i)
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) _mm512_storeu_ps(out + i * ldo + p * P, acc[i][p]);
 }
 

@@ -130,24 +130,29 @@ HS_AVX2_FN inline __m256 float_of_bits(uint32_t bits) {
 template <int MB>
 HS_AVX2_FN void kernel_avx2(const uint16_t* x, int64_t kp, const uint16_t* w, int64_t ldk, float* out, int64_t ldo) {
   __m256 acc[MB][2];
+#pragma GCC unroll 16
   for (int i = 0; i < MB; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   const __m256i high = _mm256_set1_epi32((int)0xffff0000u);
   for (int64_t c = 0; c < kp; ++c) {
     __m256 odd[2], even[2];
+#pragma GCC unroll 16
     for (int h = 0; h < 2; ++h) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c * ldk + h * P));
       odd[h] = _mm256_castsi256_ps(_mm256_and_si256(v, high));
       even[h] = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
     }
+#pragma GCC unroll 16
     for (int i = 0; i < MB; ++i) {
       const uint32_t pair = load_pair(x + (i * kp + c) * 2);
       const __m256 xo = float_of_bits(pair & 0xffff0000u), xe = float_of_bits(pair << 16);
+#pragma GCC unroll 16
       for (int h = 0; h < 2; ++h) {
         acc[i][h] = _mm256_fmadd_ps(xo, odd[h], acc[i][h]);
         acc[i][h] = _mm256_fmadd_ps(xe, even[h], acc[i][h]);
       }
     }
   }
+#pragma GCC unroll 16
   for (int i = 0; i < MB; ++i) {
     _mm256_storeu_ps(out + i * ldo, acc[i][0]);
     _mm256_storeu_ps(out + i * ldo + 8, acc[i][1]);
@@ -181,17 +186,24 @@ template <int MB, int NP>
 HS_BF16_FN void kernel_avx512bf16(const uint16_t* x, int64_t kp, const uint16_t* w, float* out, int64_t ldo) {
   constexpr int64_t ldk = NP * 2 * P;
   __m512 acc[MB][NP];
+#pragma GCC unroll 16
   for (int i = 0; i < MB; ++i)
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_setzero_ps();
   for (int64_t c = 0; c < kp; ++c) {
     __m512bh wv[NP];
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) wv[p] = (__m512bh)_mm512_loadu_si512(w + c * ldk + p * 2 * P);
+#pragma GCC unroll 16
     for (int i = 0; i < MB; ++i) {
       const __m512bh xb = (__m512bh)_mm512_set1_epi32((int)load_pair(x + (i * kp + c) * 2));
+#pragma GCC unroll 16
       for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_dpbf16_ps(acc[i][p], xb, wv[p]);
     }
   }
+#pragma GCC unroll 16
   for (int i = 0; i < MB; ++i)
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p) _mm512_storeu_ps(out + i * ldo + p * P, acc[i][p]);
 }
 
