@@ -25,7 +25,6 @@ class WorkQueue {
   // Queues `copies` runs of job (ThreadPool::parallel_for queues its helpers at once) and wakes
   // as many threads.
   void submit(std::function<void()> job, int copies = 1);
-  int threads() const { return (int)threads_.size(); }
 
  private:
   void worker_loop();
