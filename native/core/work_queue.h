@@ -1,8 +1,8 @@
 // WorkQueue: a few dedicated threads that take submitted jobs in order of arrival. The Engine keeps
-// one thread per execution context for its asynchronous runs, so a run from JS never waits in
-// libuv's pool (4 threads, shared with file I/O, DNS and model builds), and a submit to a thread
-// still polling after its last job (spin_us) is a store: no system call, no wake-up of a sleeping
-// thread (tens of microseconds on a VM).
+// one per execution context for its asynchronous runs and the LLM one for its forward steps, so
+// that work from JS never waits in libuv's pool (4 threads, shared with file I/O, DNS and model
+// builds); ThreadPool's helpers are one too. A submit to a thread still polling after its last job
+// (spin_us) is a store: no system call, no wake-up of a sleeping thread (tens of microseconds on a VM).
 #pragma once
 #include <atomic>
 #include <condition_variable>

@@ -3,8 +3,6 @@
 #pragma once
 #include <napi.h>
 
-#include <memory>
-
 #include "js_completions.h"
 
 namespace hs_napi {

@@ -12,6 +12,7 @@
 //   NativeLlm#info, NativeLlm#dispose()
 //   measureReadBandwidth(bytes, passes, threads)         -> Promise<number> (bytes per second)
 #include <cstring>
+#include <exception>
 #include <map>
 #include <memory>
 
@@ -215,6 +216,8 @@ class ForwardJob final : public Completion {
       status = model.forward(batch, &logits);
     } catch (const std::bad_alloc& e) {
       status = out_of_memory(e);
+    } catch (const std::exception& e) {  // nothing may escape the step thread
+      status = hs::Status(hs::StatusCode::kInternal, e.what());
     }
   }
   void settle(Napi::Env env) override {
