@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 import { defineConfig } from 'vitest/config';
 
@@ -6,6 +6,13 @@ import { defineConfig } from 'vitest/config';
 // backend and kernels running on the host). Where a real GPU is (an NVIDIA device node), they run on it
 // instead, in the main project.
 const simulate = process.env.HS_CUDA_SIM !== '0' && !existsSync('/dev/nvidiactl');
+
+// The convolution tests also run with the CPU kernels forced (HS_GEMM_KERNEL), since the kernel set
+// picks the algorithm (conv.cpp): implicit GEMM with the portable kernels on every host, and the
+// AVX2 direct convolution on AVX-512 hosts, which otherwise never take it.
+const cpuFlags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+const convTests = ['test/engine/conv-*.test.ts'];
+const forcedKernels = [...(/\bavx512f\b/.test(cpuFlags) ? ['avx2'] : []), 'generic'];
 
 export default defineConfig({
   test: {
@@ -19,6 +26,7 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
+      ...forcedKernels.map((kernels) => ({ extends: true as const, test: { name: `conv-${kernels}`, include: convTests, env: { HS_GEMM_KERNEL: kernels } } })),
       ...(simulate
         // The simulated device runs kernels far slower than a GPU: a test gets 5 minutes, not 2.
         ? [{ extends: true as const, test: { name: 'cuda-sim', include: ['test/gpu/**/*.test.ts'], testTimeout: 300_000, globalSetup: ['test/native/cuda_sim/sim-addon-setup.ts'], setupFiles: ['test/native/cuda_sim/use-sim-addon.ts'] } }]

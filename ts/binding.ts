@@ -129,6 +129,8 @@ export interface CudaDevice {
 export interface DevicesInfo {
   backends: string[];
   threads: number;
+  /** The CPU backend's micro-kernels, picked for this CPU ('avx512' | 'avx2' | 'generic'; HS_GEMM_KERNEL=avx2|generic forces a slower set). */
+  cpuKernels: string;
   cuda: {
     compiled: boolean;
     available: boolean;

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "hs/strcat.h"
+#include "kernels/cpu/gemm.h"
 
 #ifdef HS_WITH_CUDA
 #include <cuda_runtime_api.h>
@@ -61,5 +62,7 @@ const CudaInfo& cuda_info() {
   static const CudaInfo info = probe();
   return info;
 }
+
+const char* cpu_kernels() { return cpu::gemm_kernel_name(); }
 
 }  // namespace hs

@@ -18,6 +18,7 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
   if (cuda.compiled) backends.Set(1u, "cuda");
   out.Set("backends", backends);
   out.Set("threads", hs::ThreadPool::default_threads());
+  out.Set("cpuKernels", hs::cpu_kernels());
   Napi::Object c = Napi::Object::New(env);
   c.Set("compiled", cuda.compiled);
   c.Set("available", cuda.available);

@@ -27,6 +27,10 @@ struct CudaInfo {
 // Probed once, then cached.
 const CudaInfo& cuda_info();
 
+// The CPU backend's GEMM micro-kernels in use: "avx512", "avx2" or "generic" (picked for the CPU at
+// run time; HS_GEMM_KERNEL=avx2|generic forces a slower set). Convolutions follow (conv.cpp).
+const char* cpu_kernels();
+
 // Device and pinned host memory the CUDA backend holds now (weights, arenas, staging buffers),
 // over every engine of the process; zero without CUDA. dispose() brings it back down.
 struct CudaMemoryStats {

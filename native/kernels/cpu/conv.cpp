@@ -4,7 +4,8 @@
 // where col[C/g * kernel, pixels] holds the input patch of every output pixel (im2col). The
 // weights are packed once (at build time when they are an initializer) as the GEMM's A operand.
 //   - 1-D and 2-D: col is never built; the GEMM reads the padded input in place
-//     (conv_implicit_gemm.cpp);
+//     (conv_implicit_gemm.cpp); on AVX2 hosts, 2-D kernels larger than 1x1 with constant weights
+//     are computed directly instead (conv_direct.cpp, weights packed in its own layout);
 //   - depthwise 2-D (one input channel per group): direct, see conv_depthwise.cpp;
 //   - 3-D and more: col is materialised, then one GEMM.
 // Bias and activation run in the GEMM epilogue; a residual Z is accumulated by the GEMM.
@@ -15,6 +16,7 @@
 
 #include "kernels/cpu/common.h"
 #include "kernels/cpu/conv_depthwise.h"
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_geometry.h"
 #include "kernels/cpu/conv_implicit_gemm.h"
 #include "kernels/cpu/dense_dtype.h"
@@ -60,7 +62,16 @@ class ConvKernel : public KernelBase {
     if (fused) init_status = parse_activation(info.node, false, &activation_);
     if (!init_status.is_ok()) return;
     const Tensor* w = info.constant_input(1);
-    if (w && w->dtype() == DType::kFloat32 && w->rank() >= 3 && w->dim(0) % group_ == 0) pack_weights(*w, &packed_);
+    if (!w || w->dtype() != DType::kFloat32 || w->rank() < 3 || w->dim(0) % group_ != 0) return;
+    const bool depthwise = w->dim(1) == 1;  // as run() decides (group == channels)
+    const int64_t per_group = w->dim(0) / group_, k = w->numel() / w->dim(0);
+    // Below ~48 products per output (a 3x3 stem over RGB) the direct tile's fixed costs outweigh its gain.
+    if (w->rank() == 4 && !depthwise && w->dim(2) * w->dim(3) > 1 && k >= 48 && conv2d_direct_available()) {
+      for (int64_t gi = 0; gi < group_; ++gi) direct_.push_back(DirectConvWeights::pack(w->data<float>() + gi * per_group * k, per_group, k));
+      if (std::none_of(direct_.begin(), direct_.end(), [](const DirectConvWeights& d) { return d.empty(); })) return;
+      direct_.clear();
+    }
+    pack_weights(*w, &packed_);
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -135,23 +146,30 @@ class ConvKernel : public KernelBase {
       return Status::ok();
     }
 
-    std::vector<PackedMatrix> packed_now;
-    const std::vector<PackedMatrix>* packed = &packed_;
-    if (packed_.empty() || packed_[0].rows() * group_ != out_channels || packed_[0].cols() * out_channels != w.numel()) {
-      pack_weights(w, &packed_now);
-      packed = &packed_now;
-    }
     const int64_t in_size = shape_numel(in_spatial), pixels = shape_numel(g.out);
     const int64_t c_per_group = channels / group_, m_per_group = out_channels / group_;
     const int64_t k_size = c_per_group * shape_numel(g.kernel);
+    // direct_ is packed only for constant weights, whose shape the graph fixes.
+    const bool direct = spatial == 2 && !direct_.empty() && direct_[0].out_channels() == m_per_group && direct_[0].k() == k_size;
+    std::vector<PackedMatrix> packed_now;
+    const std::vector<PackedMatrix>* packed = &packed_;
+    if (!direct && (packed_.empty() || packed_[0].rows() * group_ != out_channels || packed_[0].cols() * out_channels != w.numel())) {
+      pack_weights(w, &packed_now);
+      packed = &packed_now;
+    }
 
     auto implicit_conv = [&](int64_t t) {
       const int64_t n = t / group_, gi = t % group_;
       const int64_t y_offset = (n * out_channels + gi * m_per_group) * pixels;
       return ImplicitConv2d{x.data<float>() + (n * channels + gi * c_per_group) * in_size, in_size, c_per_group,
-                            shape2d, &(*packed)[gi], m_per_group, bias ? bias + gi * m_per_group : nullptr,
+                            shape2d, direct ? nullptr : &(*packed)[gi], m_per_group, bias ? bias + gi * m_per_group : nullptr,
                             residual ? residual + y_offset : nullptr, activation_, y->data<float>() + y_offset,
                             pixels};
+    };
+    // Task t's convolution (or a band of it) on the calling thread.
+    auto run_one = [&](const ImplicitConv2d& conv, int64_t t) {
+      if (direct) conv2d_direct(conv, direct_[t % group_]);
+      else conv2d_implicit_gemm(conv, nullptr);
     };
     // One GEMM per (image, group), side by side on single threads, when there are enough of them
     // to feed every thread (or they are too small to split). Fewer but large 2-D ones are cut into
@@ -163,18 +181,17 @@ class ConvKernel : public KernelBase {
       ctx.pool().parallel_for(tasks * bands, 1, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           const int64_t band = i % bands, rows = shape2d.out_h;
-          conv2d_implicit_gemm(conv2d_row_band(implicit_conv(i / bands), band * rows / bands, (band + 1) * rows / bands),
-                               nullptr);
+          run_one(conv2d_row_band(implicit_conv(i / bands), band * rows / bands, (band + 1) * rows / bands), i / bands);
         }
       });
       return Status::ok();
     }
     if (spatial <= 2) {
-      if (split) {
+      if (split && !direct) {
         for (int64_t t = 0; t < tasks; ++t) conv2d_implicit_gemm(implicit_conv(t), &ctx.pool());
       } else {
         ctx.pool().parallel_for(tasks, 1, [&](int64_t begin, int64_t end) {
-          for (int64_t t = begin; t < end; ++t) conv2d_implicit_gemm(implicit_conv(t), nullptr);
+          for (int64_t t = begin; t < end; ++t) run_one(implicit_conv(t), t);
         });
       }
       return Status::ok();
@@ -205,6 +222,7 @@ class ConvKernel : public KernelBase {
   int64_t group_ = 1;
   Activation activation_;
   std::vector<PackedMatrix> packed_;  // weights packed at build time, when constant
+  std::vector<DirectConvWeights> direct_;  // or, per group, for conv2d_direct (then packed_ is empty)
 };
 
 struct Conv : ConvKernel {

@@ -1,0 +1,36 @@
+// 2-D convolution computed directly on AVX2 hosts: the weights packed once in panels of 16 output
+// channels, the output pixels the broadcast side. See conv_direct.cpp.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "hs/tensor.h"
+#include "kernels/cpu/conv_implicit_gemm.h"
+
+namespace hs::cpu {
+
+// Weights [out_channels, k] (k = channels * kernel_h * kernel_w) as panels of 16 output channels:
+// weight (m, i) at panels[(m / 16) * k * 16 + i * 16 + m % 16], zero past out_channels.
+class DirectConvWeights {
+ public:
+  // Empty when the memory cannot be allocated.
+  static DirectConvWeights pack(const float* w, int64_t out_channels, int64_t k);
+  bool empty() const { return !data_; }
+  int64_t out_channels() const { return out_channels_; }
+  int64_t k() const { return k_; }
+  const float* data() const { return static_cast<const float*>(data_->data()); }
+
+ private:
+  int64_t out_channels_ = 0, k_ = 0;
+  std::shared_ptr<Buffer> data_;
+};
+
+// Whether conv2d_direct runs here: AVX2 + FMA hosts whose GEMM has no AVX-512 kernel (with
+// AVX-512 the implicit GEMM is as fast); HS_GEMM_KERNEL=avx2 selects it on AVX-512 hosts too.
+bool conv2d_direct_available();
+
+// y = act(conv(x, w) + bias + residual) for a non-pointwise 2-D convolution, single-threaded (the
+// caller splits images, groups or bands of rows: conv2d_row_band). `c.weights` is not read.
+void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w);
+
+}  // namespace hs::cpu

@@ -1,0 +1,72 @@
+// 2-D convolutions with constant weights run directly on AVX2 hosts (conv_direct.cpp: panels of 16
+// output channels, tiles of 6 pixels, chunks stored through 8 x 8 transposes) and as an implicit
+// GEMM elsewhere; the conv-avx2 and conv-generic projects (vitest.config.ts) run this file with
+// HS_GEMM_KERNEL forcing each path on any x86 host. The edges of both: output channels that fill
+// part of a panel, pixel counts that are no multiple of 6 or 8, strides, dilations, uneven pads,
+// groups, a fused residual and activation, batches and bands, against onnxruntime-node.
+import { describe, expect, it } from 'vitest';
+
+import { GraphBuilder, randomFloats } from '../fixtures/onnx-builder';
+import { hs, ortRun, randomTensor, relError } from '../helpers';
+
+interface ConvCase {
+  channels: number;
+  outChannels: number;
+  height: number;
+  width: number;
+  kernel: [number, number];
+  strides: number[];
+  dilations: number[];
+  pads: number[];
+  group: number;
+  /** conv + conv2 -> activation: the builder fuses one convolution with the other's output as its residual */
+  residual?: 'Relu' | 'Sigmoid';
+  /** an activation on the convolution alone (fused into it) */
+  activation?: 'Sigmoid' | 'LeakyRelu';
+}
+
+function convModel(c: ConvCase, batch: number): Uint8Array {
+  const g = new GraphBuilder('conv-direct');
+  const x = g.input('x', 'float32', [batch, c.channels, c.height, c.width]);
+  const wDims = [c.outChannels, c.channels / c.group, ...c.kernel];
+  const weights = (name: string, seed: number) => g.init(name, randomFloats(wDims.reduce((a, d) => a * d), seed, 0.2), wDims);
+  const b = g.init('b', randomFloats(c.outChannels, 4), [c.outChannels]);
+  const attrs = { strides: c.strides, dilations: c.dilations, pads: c.pads, group: c.group };
+  let y = g.op('Conv', [x, weights('w', 3), b], attrs);
+  if (c.residual) y = g.op(c.residual, [g.op('Add', [y, g.op('Conv', [x, weights('w2', 5)], attrs)])]);
+  if (c.activation) y = g.op(c.activation, [y]);
+  g.output(y, 'float32');
+  return g.build();
+}
+
+const cases: [string, ConvCase][] = [
+  ['24 output channels (a panel and a half), 13x11 image', { channels: 8, outChannels: 24, height: 13, width: 11, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1 }],
+  ['5x5 stride 2 dilation 2, uneven pads', { channels: 4, outChannels: 20, height: 37, width: 29, kernel: [5, 5], strides: [2, 2], dilations: [2, 2], pads: [4, 3, 2, 1], group: 1 }],
+  ['3x3 stride 2x1, 3 groups, residual + Relu', { channels: 24, outChannels: 48, height: 22, width: 23, kernel: [3, 3], strides: [2, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 3, residual: 'Relu' }],
+  ['1x5 kernel, Sigmoid', { channels: 16, outChannels: 16, height: 9, width: 17, kernel: [1, 5], strides: [1, 1], dilations: [1, 1], pads: [0, 2, 0, 2], group: 1, activation: 'Sigmoid' }],
+  ['64 channels at 16x16, residual + Sigmoid', { channels: 64, outChannels: 64, height: 16, width: 16, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1, residual: 'Sigmoid' }],
+  ['a row longer than a chunk (260 pixels), LeakyRelu', { channels: 8, outChannels: 17, height: 3, width: 260, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1, activation: 'LeakyRelu' }],
+];
+
+describe('2-D convolutions match onnxruntime-node', () => {
+  it('runs the CPU kernels HS_GEMM_KERNEL asks for', () => {
+    const forced = process.env.HS_GEMM_KERNEL;
+    expect(hs.devices().cpuKernels).toBe(forced ?? hs.devices().cpuKernels);
+  });
+
+  it.each(cases)('%s', async (_label, c) => {
+    for (const batch of [1, 3]) {
+      const model = convModel(c, batch);
+      const feeds = { x: randomTensor([batch, c.channels, c.height, c.width]) };
+      const ref = await ortRun(model, feeds);
+      for (const threads of [1, 2, 3]) {
+        const engine = await hs.Engine.load(model, { cacheDir: false, threads });
+        const ours = await engine.run(feeds);
+        const name = engine.outputNames[0];
+        expect(ours[name].dims).toEqual(ref[name].dims);
+        expect(relError(ours[name], ref[name]), `batch ${batch}, ${threads} threads`).toBeLessThan(1e-5);
+        engine.dispose();
+      }
+    }
+  });
+});
