@@ -3,7 +3,8 @@
 // GEMM elsewhere; the conv-avx2 and conv-generic projects (vitest.config.ts) run this file with
 // HS_GEMM_KERNEL forcing each path on any x86 host. The edges of both: output channels that fill
 // part of a panel, pixel counts that are no multiple of 6 or 8, strides, dilations, uneven pads,
-// groups, a fused residual and activation, batches and bands, against onnxruntime-node.
+// groups, a fused residual and activation, batches and bands, random geometries, against
+// onnxruntime-node.
 import { describe, expect, it } from 'vitest';
 
 import { GraphBuilder, randomFloats } from '../fixtures/onnx-builder';
@@ -48,10 +49,43 @@ const cases: [string, ConvCase][] = [
   ['a row longer than a chunk (260 pixels), LeakyRelu', { channels: 8, outChannels: 17, height: 3, width: 260, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1, activation: 'LeakyRelu' }],
 ];
 
+/** A convolution of random geometry; its description says how to rebuild it. */
+function randomCase(): ConvCase {
+  const pick = (n: number) => Math.floor(Math.random() * n);
+  const group = [1, 1, 2, 3][pick(4)];
+  const kernel: [number, number] = [1 + pick(5), 1 + pick(5)];
+  if (kernel[0] * kernel[1] === 1) kernel[1] = 2;
+  const dilations = [1 + pick(2), 1 + pick(2)];
+  const pads = [pick(3), pick(3), pick(3), pick(3)];
+  const strides = [1 + pick(3), 1 + pick(3)];
+  // Big enough that the window fits: (size + pads - dilated kernel) / stride + 1 >= 1 output.
+  const fit = (axis: number) => Math.max(1, (kernel[axis] - 1) * dilations[axis] + 1 - pads[axis] - pads[axis + 2]);
+  return {
+    channels: group * (1 + pick(12)), outChannels: group * (1 + pick(40)), height: fit(0) + pick(30), width: fit(1) + pick(30),
+    kernel, strides, dilations, pads, group,
+    ...(pick(2) ? { residual: 'Relu' as const } : {}),
+  };
+}
+
 describe('2-D convolutions match onnxruntime-node', () => {
   it('runs the CPU kernels HS_GEMM_KERNEL asks for', () => {
     const forced = process.env.HS_GEMM_KERNEL;
     expect(hs.devices().cpuKernels).toBe(forced ?? hs.devices().cpuKernels);
+  });
+
+  it('random geometries', async () => {
+    for (let i = 0; i < 6; i++) {
+      const c = randomCase();
+      const model = convModel(c, 2);
+      const feeds = { x: randomTensor([2, c.channels, c.height, c.width]) };
+      const ref = await ortRun(model, feeds);
+      const engine = await hs.Engine.load(model, { cacheDir: false, threads: 2 });
+      const ours = await engine.run(feeds);
+      const name = engine.outputNames[0];
+      expect(ours[name].dims, JSON.stringify(c)).toEqual(ref[name].dims);
+      expect(relError(ours[name], ref[name]), JSON.stringify(c)).toBeLessThan(1e-5);
+      engine.dispose();
+    }
   });
 
   it.each(cases)('%s', async (_label, c) => {
