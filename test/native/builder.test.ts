@@ -106,6 +106,31 @@ describe('builder passes', () => {
     expect(error).toBeLessThan(1e-5);
   });
 
+  it('folds Mul and Add by per-channel or single constants into the Conv, and fuses HardSwish as exporters write it', async () => {
+    const b = new GraphBuilder('affine');
+    const x = b.input('x', 'float32', ['n', 4, 7, 7]);
+    const conv = (input: string, bias = true) => b.op('Conv', [input, b.init(`w${seed}`, weights(4 * 4 * 9), [4, 4, 3, 3]), ...(bias ? [b.init(`b${seed}`, weights(4), [4])] : [])], { pads: [1, 1, 1, 1] });
+    const c = (name: string, dims: number[], values = weights(dims.reduce((p, d) => p * d, 1))) => b.init(name, values, dims);
+    // PP-LCNet's learnable affine block, then x * Clip(x + 3, 0, 6) / 6.
+    const affine = b.op('Add', [b.op('Mul', [c('s', [1]), conv(x)]), c('t', [1])]);
+    const clip = b.op('Clip', [b.op('Add', [affine, c('three', [], f32([3]))]), c('zero', [], f32([0])), c('six', [], f32([6]))]);
+    const swish = b.op('Div', [b.op('Mul', [affine, clip]), c('six2', [], f32([6]))]);
+    // Per-channel scales [4, 1, 1] and [1, 4, 1, 1] on a Conv without bias, then x * HardSigmoid(x).
+    const scaled = b.op('Add', [b.op('Mul', [conv(swish, false), c('s2', [4, 1, 1])]), c('t2', [1, 4, 1, 1])]);
+    const hs2 = b.op('Mul', [scaled, b.op('HardSigmoid', [scaled], { alpha: float(1 / 6), beta: float(0.5) })]);
+    // BatchNormalization, then a scale (* (1/6) form of the decomposed HardSwish).
+    const bn = b.op('BatchNormalization', [conv(hs2), c('g', [4]), c('beta', [4]), c('m', [4]), c('v', [4], weights(4).map((v) => 1 + Math.abs(v)))]);
+    const bnScaled = b.op('Mul', [bn, c('s3', [1, 4, 1, 1])]);
+    const clip2 = b.op('Clip', [b.op('Add', [c('three2', [], f32([3])), bnScaled]), c('zero2', [], f32([0])), c('six3', [], f32([6]))]);
+    b.output(b.op('Mul', [b.op('Mul', [bnScaled, clip2]), c('sixth', [], f32([1 / 6]))]), 'float32', null);
+    const { built, error } = await compareLevels(b.build(17), { x: randomTensor([2, 4, 7, 7]) });
+    expect(built.fusions).toEqual([
+      'FusedConv(Conv_0+Mul_1+Add_2+Add_3+Clip_4+Mul_5+Div_6)', 'FusedConv(Conv_7+Mul_8+Add_9+HardSigmoid_10+Mul_11)',
+      'FusedConv(Conv_12+BatchNormalization_13+Mul_14+Add_15+Clip_16+Mul_17+Mul_18)']);
+    expect(built.nodes).toBe(3);
+    expect(error).toBeLessThan(1e-5);
+  });
+
   it('leaves alone what it cannot prove: shared intermediates, variable BN, broadcasting residuals', async () => {
     const b = new GraphBuilder('negative');
     const x = b.input('x', 'float32', ['n', 4, 6, 6]);
@@ -114,14 +139,17 @@ describe('builder passes', () => {
     const c1 = b.op('Conv', [x, w]);
     const shared = b.op('Relu', [c1]);
     const bn = b.op('BatchNormalization', [b.op('Conv', [x, w]), b.init('g', f32([1, 2, 3, 4]), [4]), b.init('beta', f32([0, 1, 0, 1]), [4]), mean, b.init('v', f32([1, 1, 2, 2]), [4])]);
-    const broadcast = b.op('Add', [b.op('Conv', [x, w]), b.init('per_channel', weights(4), [1, 4, 1, 1])]);
+    // A per-channel Add of a variable (a constant would fold into the bias), and a constant along the last axis.
+    const broadcast = b.op('Add', [b.op('Conv', [x, w]), b.input('per_channel', 'float32', [1, 4, 1, 1])]);
+    const lastAxis = b.op('Mul', [b.op('Conv', [x, w]), b.init('per_column', weights(6), [6])]);
     b.output(b.op('Add', [shared, c1]), 'float32', null); // c1 read twice: Relu cannot fold into the Conv
     b.output(bn, 'float32', null);
     b.output(broadcast, 'float32', null);
+    b.output(lastAxis, 'float32', null);
     const a = b.op('MatMul', [b.input('a', 'float32', ['n', 8]), b.init('mw', weights(8 * 3), [8, 3])]);
     b.output(a, 'float32', null); // a graph output: the bias Add may not swallow it
     b.output(b.op('Add', [a, b.init('mb', weights(3), [3])]), 'float32', null);
-    const feeds = { x: randomTensor([2, 4, 6, 6]), mean: randomTensor([4]), a: randomTensor([3, 8]) };
+    const feeds = { x: randomTensor([2, 4, 6, 6]), mean: randomTensor([4]), a: randomTensor([3, 8]), per_channel: randomTensor([1, 4, 1, 1]) };
     const { built, error } = await compareLevels(b.build(17), feeds);
     expect(built.fusions).toEqual([]);
     expect(error).toBeLessThan(1e-6);

@@ -80,6 +80,43 @@ bool match_silu(const GraphIndex& index, int a, int b, const std::string& value,
   return false;
 }
 
+// Clip(v, 0, 6) with constant bounds (or the opset < 11 attributes).
+bool is_relu6(const GraphIndex& index, const Node& n) {
+  if (!is_onnx_op(n, "Clip") || n.outputs.size() != 1) return false;
+  if (index.opset() < 11) return n.inputs.size() == 1 && n.attr_float("min", -FLT_MAX) == 0.f && n.attr_float("max", FLT_MAX) == 6.f;
+  return n.inputs.size() == 3 && scalar_close(index, n.inputs[1], 0.0) && scalar_close(index, n.inputs[2], 6.0);
+}
+
+// HardSwish as exporters decompose it: x * Clip(x + 3, 0, 6) / 6 (or * (1/6)), and
+// x * HardSigmoid(x) with alpha 1/6, beta 0.5.
+bool match_hardswish(const GraphIndex& index, int a, int b, const std::string& value, ActivationMatch* out) {
+  for (auto [gate, mul] : {std::pair{a, b}, std::pair{b, a}}) {
+    const Node& g = index.node(gate);
+    const Node& m = index.node(mul);
+    if (!is_onnx_op(m, "Mul") || g.outputs.size() != 1) continue;
+    if (is_onnx_op(g, "HardSigmoid") && g.inputs.size() == 1 && close_to(g.attr_float("alpha", 0.2f), 1.0 / 6) &&
+        close_to(g.attr_float("beta", 0.5f), 0.5) && other_input(m, value) == g.outputs[0] &&
+        index.sole_reader(g.outputs[0]) == mul) {
+      finish(index, "HardSwish", {}, {gate, mul}, out);
+      return true;
+    }
+    if (!is_onnx_op(g, "Add") || !scalar_close(index, other_input(g, value), 3.0)) continue;
+    const int clip = index.sole_reader(g.outputs[0]);
+    if (clip < 0 || !is_relu6(index, index.node(clip)) || other_input(m, value) != index.node(clip).outputs[0] ||
+        index.sole_reader(index.node(clip).outputs[0]) != mul)
+      continue;
+    const int scale = index.sole_reader(m.outputs[0]);
+    if (scale < 0) continue;
+    const Node& sc = index.node(scale);
+    const bool div6 = is_onnx_op(sc, "Div") && sc.inputs.size() == 2 && sc.inputs[0] == m.outputs[0] && scalar_close(index, sc.inputs[1], 6.0);
+    const bool mul6 = is_onnx_op(sc, "Mul") && scalar_close(index, other_input(sc, m.outputs[0]), 1.0 / 6);
+    if (!div6 && !mul6) continue;
+    finish(index, "HardSwish", {}, {gate, clip, mul, scale}, out);
+    return true;
+  }
+  return false;
+}
+
 // x * 0.5 * (1 + Erf(x / sqrt 2)), with x / sqrt 2 also as x * (1 / sqrt 2).
 bool match_gelu(const GraphIndex& index, int a, int b, const std::string& value, ActivationMatch* out) {
   for (auto [div, mul] : {std::pair{a, b}, std::pair{b, a}}) {
@@ -129,7 +166,7 @@ bool match_activation(const GraphIndex& index, const std::string& value, bool al
   const std::vector<int>& readers = index.readers(value);
   if (readers.size() == 1) return match_single(index, readers[0], value, allow_gelu, out);
   if (readers.size() != 2) return false;
-  return match_silu(index, readers[0], readers[1], value, out) ||
+  return match_silu(index, readers[0], readers[1], value, out) || match_hardswish(index, readers[0], readers[1], value, out) ||
          (allow_gelu && match_gelu(index, readers[0], readers[1], value, out));
 }
 

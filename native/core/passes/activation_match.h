@@ -1,6 +1,7 @@
 // Recognises the activation applied to a value, as the fused operators' `activation` /
 // `activation_params` attributes name it: a single activation node (Relu, LeakyRelu, Sigmoid,
-// Tanh, Clip with constant bounds, HardSigmoid, HardSwish, Gelu), Sigmoid(x) * x (Silu), and the
+// Tanh, Clip with constant bounds, HardSigmoid, HardSwish, Gelu), Sigmoid(x) * x (Silu), HardSwish
+// decomposed (x * Clip(x + 3, 0, 6) / 6, x * HardSigmoid(x)), and the
 // decomposed exact Gelu x * 0.5 * (1 + Erf(x / sqrt 2)) in the association orders exporters emit.
 // Every value inside the matched nodes must be read only by them.
 #pragma once

@@ -1,9 +1,11 @@
-// Conv [-> BatchNormalization] [-> Add residual] [-> activation] into one hs:FusedConv,
-// Y = act(conv(X, W') + B' + Z).
+// Conv [-> BatchNormalization] [-> Mul / Add by constants] [-> Add residual] [-> activation] into
+// one hs:FusedConv, Y = act(conv(X, W') + B' + Z).
 //
 // BatchNormalization (inference form, constant parameters, float32 weights) folds into the
 // weights: with s = scale / sqrt(var + eps) per output channel, W' = W * s and
-// B' = (B - mean) * s + bias, computed in double. The Add becomes the residual input Z when its
+// B' = (B - mean) * s + bias, computed in double. So do a Mul by and an Add of constants that
+// hold one value, or one per output channel (PP-LCNet's "learnable affine blocks"): W' = W * s,
+// B' = B * s, and B' = B + t. The Add becomes the residual input Z when its
 // other operand provably has the convolution's output shape (so the Add broadcasts nothing) and
 // dtype. Every intermediate value must be read only by the next node of the group.
 #include <cmath>
@@ -63,6 +65,43 @@ void fold_batch_norm(const GraphIndex& index, const Node& bn, const Tensor& w, c
   }
 }
 
+// A Mul or Add reading `value` (the output of a convolution with weights `w`) whose other operand
+// is a float32 constant with one value, or one per output channel laid along the channel axis
+// ([M, 1, ..., 1] or [1, M, 1, ..., 1]); its values, one per output channel, go to `per_channel`.
+bool channel_constant(const GraphIndex& index, const Node& op, const std::string& value, const Tensor& w,
+                      std::vector<float>* per_channel) {
+  if (!is_onnx_op(op, "Mul") && !is_onnx_op(op, "Add")) return false;
+  const Tensor* c = float32_constant(index, other_input(op, value));
+  const int64_t channels = w.dim(0);
+  const size_t rank = w.rank();  // the convolution's output rank
+  if (!c || w.rank() < 3 || (size_t)c->rank() > rank || op.outputs.size() != 1) return false;
+  if (c->numel() != 1) {
+    const Shape& s = c->shape();
+    const size_t axis = s.size() == rank ? 1 : 0;  // where the channels lie
+    if (s.size() + 1 < rank || s[axis] != channels) return false;
+    for (size_t i = 0; i < s.size(); ++i)
+      if (i != axis && s[i] != 1) return false;
+  }
+  const std::vector<float> v = c->to_float_vector();
+  per_channel->assign((size_t)channels, v[0]);
+  if (v.size() > 1) *per_channel = v;
+  return true;
+}
+
+// W' and B' of a convolution (weights w, bias b or none) followed by a Mul (`scale`) or an Add by
+// the per-channel values c.
+void fold_affine(const Tensor& w, const Tensor* b, const std::vector<float>& c, bool scale, Tensor* w_out, Tensor* b_out) {
+  const int64_t channels = w.dim(0), per_channel = w.numel() / channels;
+  *w_out = scale ? Tensor::empty(DType::kFloat32, w.shape()) : w;
+  *b_out = Tensor::empty(DType::kFloat32, {channels});
+  for (int64_t m = 0; m < channels; ++m) {
+    if (scale)
+      for (int64_t k = 0; k < per_channel; ++k) w_out->data<float>()[m * per_channel + k] = (float)((double)w.data<float>()[m * per_channel + k] * c[m]);
+    const double bias = b ? b->data<float>()[m] : 0.0;
+    b_out->data<float>()[m] = (float)(scale ? bias * c[m] : bias + c[m]);
+  }
+}
+
 }  // namespace
 
 int fuse_conv(Graph& graph, PassContext& ctx) {
@@ -80,17 +119,37 @@ int fuse_conv(Graph& graph, PassContext& ctx) {
 
     int next = index.sole_reader(value);
     const Tensor* w = float32_constant(index, inputs[1]);
+    const Tensor* b = inputs[2].empty() ? nullptr : index.constant(inputs[2]);  // folds replace both
     if (next >= 0 && foldable_batch_norm(index, index.node(next), value, w, inputs[2])) {
       const Node& bn = index.node(next);
       Tensor new_w, new_b;
-      fold_batch_norm(index, bn, *w, inputs[2].empty() ? nullptr : index.constant(inputs[2]), &new_w, &new_b);
+      fold_batch_norm(index, bn, *w, b, &new_w, &new_b);
       inputs[1] = index.fresh_name(inputs[1] + "_bn");
       inputs[2] = index.fresh_name(bn.outputs[0] + "_bias");
       graph.initializers[inputs[1]] = new_w;
       graph.initializers[inputs[2]] = new_b;
+      w = &graph.initializers[inputs[1]];
+      b = &graph.initializers[inputs[2]];
       group.push_back(next);
       value = bn.outputs[0];
       label += "+" + node_label(bn);
+      next = index.sole_reader(value);
+    }
+    // The affine folds need the bias to be none or a constant [M].
+    const bool bias_ok = inputs[2].empty() || (b && b->dtype() == DType::kFloat32 && b->rank() == 1 && w && b->dim(0) == w->dim(0));
+    for (std::vector<float> c; bias_ok && next >= 0 && w && channel_constant(index, index.node(next), value, *w, &c);) {
+      const Node& op = index.node(next);
+      Tensor new_w, new_b;
+      fold_affine(*w, b, c, op.op_type == "Mul", &new_w, &new_b);
+      inputs[1] = index.fresh_name(inputs[1] + "_scaled");
+      inputs[2] = index.fresh_name(op.outputs[0] + "_bias");
+      graph.initializers[inputs[1]] = new_w;
+      graph.initializers[inputs[2]] = new_b;
+      w = &graph.initializers[inputs[1]];
+      b = &graph.initializers[inputs[2]];
+      group.push_back(next);
+      value = op.outputs[0];
+      label += "+" + node_label(op);
       next = index.sole_reader(value);
     }
     if (next >= 0 && is_onnx_op(index.node(next), "Add")) {
