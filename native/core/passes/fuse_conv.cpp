@@ -120,37 +120,29 @@ int fuse_conv(Graph& graph, PassContext& ctx) {
     int next = index.sole_reader(value);
     const Tensor* w = float32_constant(index, inputs[1]);
     const Tensor* b = inputs[2].empty() ? nullptr : index.constant(inputs[2]);  // folds replace both
-    if (next >= 0 && foldable_batch_norm(index, index.node(next), value, w, inputs[2])) {
-      const Node& bn = index.node(next);
-      Tensor new_w, new_b;
-      fold_batch_norm(index, bn, *w, b, &new_w, &new_b);
-      inputs[1] = index.fresh_name(inputs[1] + "_bn");
-      inputs[2] = index.fresh_name(bn.outputs[0] + "_bias");
-      graph.initializers[inputs[1]] = new_w;
-      graph.initializers[inputs[2]] = new_b;
-      w = &graph.initializers[inputs[1]];
-      b = &graph.initializers[inputs[2]];
-      group.push_back(next);
-      value = bn.outputs[0];
-      label += "+" + node_label(bn);
-      next = index.sole_reader(value);
-    }
-    // The affine folds need the bias to be none or a constant [M].
-    const bool bias_ok = inputs[2].empty() || (b && b->dtype() == DType::kFloat32 && b->rank() == 1 && w && b->dim(0) == w->dim(0));
-    for (std::vector<float> c; bias_ok && next >= 0 && w && channel_constant(index, index.node(next), value, *w, &c);) {
+    // Node `next`, folded into new_w / new_b, joins the group.
+    auto fold = [&](Tensor new_w, Tensor new_b, const char* suffix) {
       const Node& op = index.node(next);
-      Tensor new_w, new_b;
-      fold_affine(*w, b, c, op.op_type == "Mul", &new_w, &new_b);
-      inputs[1] = index.fresh_name(inputs[1] + "_scaled");
+      inputs[1] = index.fresh_name(inputs[1] + suffix);
       inputs[2] = index.fresh_name(op.outputs[0] + "_bias");
-      graph.initializers[inputs[1]] = new_w;
-      graph.initializers[inputs[2]] = new_b;
-      w = &graph.initializers[inputs[1]];
-      b = &graph.initializers[inputs[2]];
+      w = &(graph.initializers[inputs[1]] = std::move(new_w));
+      b = &(graph.initializers[inputs[2]] = std::move(new_b));
       group.push_back(next);
       value = op.outputs[0];
       label += "+" + node_label(op);
       next = index.sole_reader(value);
+    };
+    if (next >= 0 && foldable_batch_norm(index, index.node(next), value, w, inputs[2])) {
+      Tensor new_w, new_b;
+      fold_batch_norm(index, index.node(next), *w, b, &new_w, &new_b);
+      fold(std::move(new_w), std::move(new_b), "_bn");
+    }
+    // The affine folds need the bias to be none or a constant [M].
+    const bool bias_ok = inputs[2].empty() || (b && b->dtype() == DType::kFloat32 && b->rank() == 1 && w && b->dim(0) == w->dim(0));
+    for (std::vector<float> c; bias_ok && next >= 0 && w && channel_constant(index, index.node(next), value, *w, &c);) {
+      Tensor new_w, new_b;
+      fold_affine(*w, b, c, index.node(next).op_type == "Mul", &new_w, &new_b);
+      fold(std::move(new_w), std::move(new_b), "_scaled");
     }
     if (next >= 0 && is_onnx_op(index.node(next), "Add")) {
       const std::string residual = other_input(index.node(next), value);
