@@ -46,6 +46,7 @@ const cases: [string, ConvCase][] = [
   ['3x3 stride 2x1, 3 groups, residual + Relu', { channels: 24, outChannels: 48, height: 22, width: 23, kernel: [3, 3], strides: [2, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 3, residual: 'Relu' }],
   ['1x5 kernel, Sigmoid', { channels: 16, outChannels: 16, height: 9, width: 17, kernel: [1, 5], strides: [1, 1], dilations: [1, 1], pads: [0, 2, 0, 2], group: 1, activation: 'Sigmoid' }],
   ['64 channels at 16x16, residual + Sigmoid', { channels: 64, outChannels: 64, height: 16, width: 16, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1, residual: 'Sigmoid' }],
+  ['one output row (threads split the output channels), residual + Relu', { channels: 64, outChannels: 40, height: 3, width: 200, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [0, 1, 0, 1], group: 1, residual: 'Relu' }],
   ['a row longer than a chunk (260 pixels), LeakyRelu', { channels: 8, outChannels: 17, height: 3, width: 260, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1, activation: 'LeakyRelu' }],
 ];
 

@@ -188,7 +188,13 @@ class ConvKernel : public KernelBase {
       return Status::ok();
     }
     if (spatial <= 2) {
-      if (split && !direct) {
+      if (split && direct) {  // one output row: the threads split the output channels instead
+        const int64_t panels = conv2d_direct_panels(m_per_group);
+        ctx.pool().parallel_for(tasks * panels, 1, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i)
+            conv2d_direct(implicit_conv(i / panels), direct_[i / panels % group_], i % panels, i % panels + 1);
+        });
+      } else if (split) {
         for (int64_t t = 0; t < tasks; ++t) conv2d_implicit_gemm(implicit_conv(t), &ctx.pool());
       } else {
         ctx.pool().parallel_for(tasks, 1, [&](int64_t begin, int64_t end) {

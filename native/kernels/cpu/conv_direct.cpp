@@ -27,7 +27,7 @@
 namespace hs::cpu {
 namespace {
 
-constexpr int64_t kPanel = 16;   // output channels per weight panel (two AVX2 vectors)
+constexpr int64_t kPanel = kDirectConvPanel;
 constexpr int kPixels = 6;       // output pixels per micro-tile (12 accumulators of 16 registers)
 constexpr int64_t kChunk = 240;  // output pixels per chunk (their input rows stay in L1/L2 across panels)
 
@@ -109,7 +109,7 @@ DirectConvWeights DirectConvWeights::pack(const float* w, int64_t out_channels, 
   DirectConvWeights packed;
   packed.out_channels_ = out_channels;
   packed.k_ = k;
-  const int64_t panels = (out_channels + kPanel - 1) / kPanel;
+  const int64_t panels = conv2d_direct_panels(out_channels);
   const size_t bytes = sizeof(float) * (size_t)(panels * k * kPanel);
   packed.data_ = Buffer::allocate(bytes);  // 64-byte aligned: one panel row is one cache line
   if (!packed.data_) return DirectConvWeights();
@@ -122,7 +122,7 @@ DirectConvWeights DirectConvWeights::pack(const float* w, int64_t out_channels, 
 
 bool conv2d_direct_available() { return simd_level() == SimdLevel::kAvx2; }
 
-void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w) {
+void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w, int64_t panel_begin, int64_t panel_end) {
 #if defined(__x86_64__)
   thread_local Scratch scratch;
   const Conv2dShape& s = c.shape;
@@ -138,13 +138,14 @@ void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w) {
     for (int64_t t = 0; t < taps; ++t) scratch.offsets[ch * taps + t] = ch * channel_size + tap_offsets[t];
   }
 
-  const int64_t pixels = s.out_h * s.out_w, panels = (c.out_channels + kPanel - 1) / kPanel;
+  const int64_t pixels = s.out_h * s.out_w;
+  panel_end = std::min(panel_end, conv2d_direct_panels(c.out_channels));
   alignas(32) float bias[kPanel];
   scratch.tile.resize((size_t)((kChunk + kPixels) * kPanel + 8));  // + room to align to 32 bytes
   float* tile = scratch.tile.data() + (-(reinterpret_cast<uintptr_t>(scratch.tile.data()) / 4) & 7);
   for (int64_t p0 = 0; p0 < pixels; p0 += kChunk) {
     const int64_t p1 = std::min(pixels, p0 + kChunk);
-    for (int64_t panel = 0; panel < panels; ++panel) {
+    for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
       const int64_t m0 = panel * kPanel, mn = std::min(kPanel, c.out_channels - m0);
       for (int64_t j = 0; j < kPanel; ++j) bias[j] = c.bias && j < mn ? c.bias[m0 + j] : 0.f;
       for (int64_t p = p0; p < p1; p += kPixels) {
@@ -165,6 +166,8 @@ void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w) {
 #else
   (void)c;
   (void)w;
+  (void)panel_begin;
+  (void)panel_end;
 #endif
 }
 

@@ -30,7 +30,11 @@ class DirectConvWeights {
 bool conv2d_direct_available();
 
 // y = act(conv(x, w) + bias + residual) for a non-pointwise 2-D convolution, single-threaded (the
-// caller splits images, groups or bands of rows: conv2d_row_band). `c.weights` is not read.
-void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w);
+// caller splits images, groups, bands of rows (conv2d_row_band) or panels), for the output channels
+// of panels [panel_begin, panel_end) (16 channels each; by default all). `c.weights` is not read.
+void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w, int64_t panel_begin = 0,
+                   int64_t panel_end = INT64_MAX);
+constexpr int64_t kDirectConvPanel = 16;  // output channels per weight panel (two AVX2 vectors)
+inline int64_t conv2d_direct_panels(int64_t out_channels) { return (out_channels + kDirectConvPanel - 1) / kDirectConvPanel; }
 
 }  // namespace hs::cpu
