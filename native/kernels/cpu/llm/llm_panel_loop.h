@@ -26,8 +26,12 @@ void for_panel_blocks(int64_t m, int64_t rows_per_block, const WeightMatrix& wm,
     const int np = (int)std::min(group, p1 - g0);
     const int64_t ldo = np * kPanelRows;
     tile.resize((size_t)(rows_per_block * ldo));
-    for (int64_t m0 = 0; m0 < m; m0 += rows_per_block) {
-      const int mb = (int)std::min(rows_per_block, m - m0);
+    // Blocks of equal size (32 rows in 6 + 6 + 5 + ... rather than 5 x 6 + 2): a block of few rows
+    // has too few FMA chains to hide their latency.
+    const int64_t blocks = (m + rows_per_block - 1) / rows_per_block;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t m0 = b * m / blocks;
+      const int mb = (int)((b + 1) * m / blocks - m0);
       block(m0, mb, g0, np, tile.data(), ldo);
       const int64_t r0 = g0 * kPanelRows, r1 = std::min(n, (g0 + np) * kPanelRows);
       for (int i = 0; i < mb; ++i)
