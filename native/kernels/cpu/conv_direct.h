@@ -9,6 +9,9 @@
 
 namespace hs::cpu {
 
+constexpr int64_t kDirectConvPanel = 16;  // output channels per weight panel (two AVX2 vectors)
+inline int64_t conv2d_direct_panels(int64_t out_channels) { return (out_channels + kDirectConvPanel - 1) / kDirectConvPanel; }
+
 // Weights [out_channels, k] (k = channels * kernel_h * kernel_w) as panels of 16 output channels:
 // weight (m, i) at panels[(m / 16) * k * 16 + i * 16 + m % 16], zero past out_channels.
 class DirectConvWeights {
@@ -25,8 +28,9 @@ class DirectConvWeights {
   std::shared_ptr<Buffer> data_;
 };
 
-// Whether conv2d_direct runs here: AVX2 + FMA hosts whose GEMM has no AVX-512 kernel (with
-// AVX-512 the implicit GEMM is as fast); HS_GEMM_KERNEL=avx2 selects it on AVX-512 hosts too.
+// Whether conv2d_direct runs here: AVX2 + FMA hosts whose GEMM has no AVX-512 kernel (AVX-512
+// hosts keep the implicit GEMM with its 512-bit kernel; the two were not compared there);
+// HS_GEMM_KERNEL=avx2 selects it on AVX-512 hosts too.
 bool conv2d_direct_available();
 
 // y = act(conv(x, w) + bias + residual) for a non-pointwise 2-D convolution, single-threaded (the
@@ -34,7 +38,5 @@ bool conv2d_direct_available();
 // of panels [panel_begin, panel_end) (16 channels each; by default all). `c.weights` is not read.
 void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w, int64_t panel_begin = 0,
                    int64_t panel_end = INT64_MAX);
-constexpr int64_t kDirectConvPanel = 16;  // output channels per weight panel (two AVX2 vectors)
-inline int64_t conv2d_direct_panels(int64_t out_channels) { return (out_channels + kDirectConvPanel - 1) / kDirectConvPanel; }
 
 }  // namespace hs::cpu

@@ -5,8 +5,8 @@
 // panel and input row. Every output lane is one FMA chain over k in the same order whatever MB,
 // NP and the instruction set are, so a sequence's logits do not depend on what else is in the
 // batch. Decode (m = 1) reads a group of 3 panels at a time (one contiguous stream, three
-// independent chains) and streams each weight byte once; larger m runs blocks of input rows (8 with
-// AVX-512's 32 registers: 8 x 3 accumulators; 6 with AVX2's 16: 6 x 1 x 2) over one group at a time
+// independent chains) and streams each weight byte once; larger m runs equal blocks of input rows (up to
+// 8 with AVX-512's 32 registers: 8 x 3 accumulators; up to 6 with AVX2's 16: 6 x 1 x 2) over one group at a time
 // while it sits in L1/L2 (llm_panel_loop.h). Threads split the groups.
 // kBFloat16Pairs weights (matmul precision bf16) go to llm_linear_bf16.cpp instead.
 #include "llm_linear.h"
