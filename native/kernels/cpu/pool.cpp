@@ -233,8 +233,11 @@ class GlobalPool : public KernelBase {
     Shape ys(xs.size(), 1);
     ys[0] = xs[0];
     ys[1] = xs[1];
-    const int64_t planes = xs[0] * xs[1], plane_size = x->numel() / std::max<int64_t>(planes, 1);
-    if (plane_size == 0) HS_FAIL(kShape, "global pooling over an empty plane, input ", xs);
+    const int64_t planes = xs[0] * xs[1];
+    int64_t plane_size = 1;
+    for (size_t i = 2; i < xs.size(); ++i) plane_size *= xs[i];
+    // No planes (an empty batch) is an empty output; a plane of no elements has no mean or max.
+    if (planes > 0 && plane_size == 0) HS_FAIL(kShape, "global pooling over an empty plane, input ", xs);
     Tensor* y = ctx.output(0, x->dtype(), ys);
     return dispatch(x->dtype(), kFloats, kMax ? "GlobalMaxPool" : "GlobalAveragePool", [&](auto tag) -> Status {
       using T = decltype(tag);
