@@ -30,6 +30,11 @@ export const OPERATOR_SET = new Set(
    ThresholdedRelu Tile TopK Transpose Trilu Unsqueeze Where Xor`.split(/\s+/),
 );
 
+// Operators beyond that set that the engine also runs: every one of their cases must pass.
+export const EXTRA_OPERATORS = new Set(
+  `ConvInteger DequantizeLinear DynamicQuantizeLinear MatMulInteger QLinearConv QLinearMatMul QuantizeLinear`.split(/\s+/),
+);
+
 const TYPE_NAMES = {
   1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
   10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',
@@ -48,14 +53,14 @@ function opTypes(graph, out = new Set()) {
   return out;
 }
 
-/** Every case: { name, dir, ops (all op types), op (the single node's op, or null), inSet }. */
+/** Every case: { name, dir, ops (all op types), op (the single node's op, or null), inSet, extra }. */
 export function listCases() {
   return fs.readdirSync(CASES_DIR).sort().map((name) => {
     const dir = path.join(CASES_DIR, name);
     const model = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx')));
     const ops = [...opTypes(model.graph)];
     const op = model.graph.node.length === 1 ? model.graph.node[0].opType : null;
-    return { name, dir, ops, op, inSet: op !== null && OPERATOR_SET.has(op) };
+    return { name, dir, ops, op, inSet: op !== null && OPERATOR_SET.has(op), extra: op !== null && EXTRA_OPERATORS.has(op) };
   });
 }
 

@@ -21,6 +21,14 @@ const std::set<std::string> kNondeterministic = {"RandomNormal", "RandomUniform"
                                                  "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"};
 constexpr size_t kFreeGrowthBytes = 1 << 20;  // results up to this size fold whatever their inputs' size
 
+// The most bytes a node's folded results may take. DequantizeLinear of quantised weights folds at
+// any size (4x its input at most): else each run would dequantise them again, and the Conv and
+// MatMul kernels could not pack them at build time.
+size_t growth_limit(const Node& node, size_t input_bytes) {
+  const size_t limit = std::max(input_bytes, kFreeGrowthBytes);
+  return node.op_type == "DequantizeLinear" ? std::max(limit, 4 * input_bytes) : limit;
+}
+
 bool has_subgraph(const Node& node) {
   for (const auto& [key, attr] : node.attrs)
     if (attr.kind == Attribute::Kind::kGraph) return true;
@@ -111,7 +119,7 @@ bool run_alone(const Node& node, const GraphIndex& index, const std::map<std::st
   }
   size_t output_bytes = 0;
   for (const Tensor& t : *results) output_bytes += t.nbytes();
-  return output_bytes <= std::max(input_bytes, kFreeGrowthBytes);
+  return output_bytes <= growth_limit(node, input_bytes);
 }
 
 // Whether shape inference already knows the node's results would outgrow its inputs (checked
@@ -128,7 +136,7 @@ bool too_large(const Node& node, const GraphIndex& index, const TypeMap& types) 
     if (elements * (double)std::max<size_t>(dtype_size(it->second.dtype), 1) > (double)(1ull << 40)) return true;
     output_bytes += (size_t)elements * dtype_size(it->second.dtype);
   }
-  return output_bytes > std::max(input_bytes, kFreeGrowthBytes);
+  return output_bytes > growth_limit(node, input_bytes);
 }
 
 bool foldable(const Node& node) {
