@@ -59,6 +59,18 @@ describe('quantisation operators', () => {
     expectEqual(ours, ref, names);
   });
 
+  it('QuantizeLinear / DequantizeLinear in blocks (opset 21): blocks of 4 along axis 0, the last one short', async () => {
+    const b = new GraphBuilder('blocks');
+    const x = b.input('x', 'float32', [10, 3]);
+    const s = b.init('s', scales(9), [3, 3]);
+    const z = b.init('z', int8(9), [3, 3]);
+    const q = b.op('QuantizeLinear', [x, s, z], { axis: 0, block_size: 4 });
+    b.output(q, 'int8');
+    b.output(b.op('DequantizeLinear', [q, s, z], { axis: 0, block_size: 4 }), 'float32');
+    const { ours, ref, names } = await compare(b.build(21), { x: randomTensor([10, 3], 5) });
+    expectEqual(ours, ref, names);
+  });
+
   it.each([
     ['random', (n: number) => randomFloats(n, seed(), 3)],
     ['all zero', (n: number) => new Float32Array(n)],
