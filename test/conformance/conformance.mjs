@@ -32,7 +32,8 @@ export const OPERATOR_SET = new Set(
 
 // Operators beyond that set that the engine also runs: every one of their cases must pass.
 export const EXTRA_OPERATORS = new Set(
-  `ConvInteger DequantizeLinear DynamicQuantizeLinear MatMulInteger QLinearConv QLinearMatMul QuantizeLinear`.split(/\s+/),
+  `BitShift Compress ConvInteger DequantizeLinear DynamicQuantizeLinear EyeLike MatMulInteger MeanVarianceNormalization
+   NonZero QLinearConv QLinearMatMul QuantizeLinear ReverseSequence Shrink Upsample`.split(/\s+/),
 );
 
 const TYPE_NAMES = {

@@ -235,6 +235,8 @@ struct UnaryOpDefaults {
   // Whether float32 goes through the op's own `void float_loop(const float* x, float* y, int64_t n)
   // const` (vector code) instead of the functor.
   static constexpr bool kHasFloatLoop = false;
+  // Attributes the op cannot run with, reported when the model loads.
+  Status check() const { return Status::ok(); }
 };
 
 // A unary kernel: Op declares kTypes (allowed TypeSet) and the functor (computing on
@@ -242,7 +244,7 @@ struct UnaryOpDefaults {
 template <typename Op>
 class UnaryKernel final : public KernelBase {
  public:
-  explicit UnaryKernel(const KernelInfo& info) : name_(info.node.op_type), op_(make_op<Op>(info)) {}
+  explicit UnaryKernel(const KernelInfo& info) : name_(info.node.op_type), op_(make_op<Op>(info)) { init_status = op_.check(); }
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x;

@@ -1,10 +1,10 @@
 // Activation functions: Relu LeakyRelu Elu Selu Celu HardSigmoid HardSwish Mish Sigmoid Softplus
-// Softsign ThresholdedRelu, Clip (bounds from attributes before opset 11, from optional scalar
+// Softsign ThresholdedRelu Gelu (opset 20; approximate 'none' or 'tanh') Shrink, Clip (bounds from attributes before opset 11, from optional scalar
 // inputs after) and PRelu (slope broadcast to the input's shape).
 //
 // Algorithm: y[i] = f(x[i]) over the flat tensor in parallel chunks (unary_map in elementwise.h).
 // On float32, the functions that the fused-activation code also implements (Relu, LeakyRelu,
-// Sigmoid, HardSigmoid, HardSwish, Clip) go through its vectorised form (activation_loop: copy a
+// Sigmoid, HardSigmoid, HardSwish, Gelu, Clip) go through its vectorised form (activation_loop: copy a
 // chunk, transform it in place). Softplus is computed as max(x, 0) + log1p(exp(-|x|)), which
 // neither overflows nor loses the small values; Elu and Celu use expm1 near zero.
 #include <cfloat>
@@ -123,6 +123,40 @@ struct ThresholdedReluOp : UnaryOpDefaults {
   float alpha;
 };
 
+struct GeluOp : UnaryOpDefaults {
+  static constexpr unsigned kTypes = kFloats;
+  static constexpr int64_t kGrain = kCostlyGrain;
+  static constexpr bool kHasFloatLoop = true;
+  explicit GeluOp(const KernelInfo& info)
+      : approximate(info.node.attr_string("approximate", "none")), tanh_form(approximate == "tanh") {}
+  Status check() const {
+    if (approximate == "none" || approximate == "tanh") return Status::ok();
+    HS_FAIL(kUnsupportedOp, "Gelu: approximate='", approximate, "' is not supported");
+  }
+  void float_loop(const float* x, float* y, int64_t n) const {
+    activation_loop({tanh_form ? ActivationKind::kGeluTanh : ActivationKind::kGelu}, x, y, n);
+  }
+  // 0.5 x (1 + erf(x / sqrt 2)), or 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+  template <typename C> C operator()(C x) const {
+    if (tanh_form) return C(0.5) * x * (C(1) + std::tanh(C(0.7978845608028654) * (x + C(0.044715) * x * x * x)));
+    return C(0.5) * x * (C(1) + std::erf(x * C(0.7071067811865476)));
+  }
+  std::string approximate;
+  bool tanh_form;
+};
+
+// x + bias below -lambd, x - bias above lambd, 0 between.
+struct ShrinkOp : UnaryOpDefaults {
+  static constexpr unsigned kTypes = kNumeric;
+  explicit ShrinkOp(const KernelInfo& info)
+      : lambd(info.node.attr_float("lambd", 0.5f)), bias(info.node.attr_float("bias", 0.f)) {}
+  template <typename C> C operator()(C x) const {
+    const double v = (double)x;
+    return v < -lambd ? C(v + bias) : v > lambd ? C(v - bias) : C(0);
+  }
+  float lambd, bias;
+};
+
 // max(lo, min(x, hi)) written so that NaN passes through.
 template <typename C>
 struct ClampOp {
@@ -228,6 +262,8 @@ HS_REGISTER_KERNEL("", "Mish", UnaryKernel<MishOp>);
 HS_REGISTER_KERNEL("", "Softplus", UnaryKernel<SoftplusOp>);
 HS_REGISTER_KERNEL("", "Softsign", UnaryKernel<SoftsignOp>);
 HS_REGISTER_KERNEL("", "ThresholdedRelu", UnaryKernel<ThresholdedReluOp>);
+HS_REGISTER_KERNEL("", "Gelu", UnaryKernel<GeluOp>);
+HS_REGISTER_KERNEL("", "Shrink", UnaryKernel<ShrinkOp>);
 HS_REGISTER_KERNEL("", "Clip", ClipKernel);
 HS_REGISTER_KERNEL("", "PRelu", PReluKernel);
 

@@ -1,4 +1,4 @@
-// Binary arithmetic with numpy broadcasting: Add Sub Mul Div Pow Mod.
+// Binary arithmetic with numpy broadcasting: Add Sub Mul Div Pow Mod BitShift.
 //
 // Algorithm: the broadcast is coalesced into a plan whose innermost axis is contiguous (or
 // constant) in both inputs, so same-shape, scalar and bias broadcasts run as flat vectorisable
@@ -91,6 +91,22 @@ struct ModOp : BinaryOpDefaults {
   bool fmod;
 };
 
+// Unsigned integers shifted by b bits (direction LEFT or RIGHT); b >= the width gives 0.
+struct BitShiftOp : BinaryOpDefaults {
+  static constexpr unsigned kTypes = kUnsignedInts;
+  explicit BitShiftOp(const KernelInfo& info) : direction(info.node.attr_string("direction", "")), left(direction == "LEFT") {}
+  template <typename T> Status check(const std::string& op, const Tensor&) const {
+    if (direction == "LEFT" || direction == "RIGHT") return Status::ok();
+    HS_FAIL(kInvalidModel, op, ": direction must be LEFT or RIGHT, got '", direction, "'");
+  }
+  template <typename C> C operator()(C a, C b) const {
+    if (b >= sizeof(C) * 8) return 0;
+    return left ? C(a << b) : C(a >> b);
+  }
+  std::string direction;
+  bool left;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Pow.
 
@@ -177,6 +193,7 @@ HS_REGISTER_KERNEL("", "Sub", BinaryKernel<SubOp>);
 HS_REGISTER_KERNEL("", "Mul", BinaryKernel<MulOp>);
 HS_REGISTER_KERNEL("", "Div", BinaryKernel<DivOp>);
 HS_REGISTER_KERNEL("", "Mod", BinaryKernel<ModOp>);
+HS_REGISTER_KERNEL("", "BitShift", BinaryKernel<BitShiftOp>);
 HS_REGISTER_KERNEL("", "Pow", PowKernel);
 
 }  // namespace

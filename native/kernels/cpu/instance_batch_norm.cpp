@@ -1,4 +1,4 @@
-// InstanceNormalization and BatchNormalization over X of shape [N, C, spatial...].
+// InstanceNormalization, GroupNormalization and BatchNormalization over X of shape [N, C, spatial...].
 //
 // Both reduce to a per-channel affine map y = a * x + b over rows of S = prod(spatial) contiguous
 // elements (vectorised, parallel over the N*C rows):
@@ -8,7 +8,10 @@
 //    channel over N and the spatial axes are computed first (two passes), Y uses them, and the
 //    optional outputs running_mean / running_var are input * momentum + batch * (1 - momentum);
 //  - InstanceNormalization: mean and variance of each (n, c) row (two vectorised passes), then
-//    a = scale[c] * inv_std, b = B[c] - mean * a.
+//    a = scale[c] * inv_std, b = B[c] - mean * a;
+//  - GroupNormalization (opsets 18 and 21): the same over each (n, group) run of C / num_groups
+//    contiguous channel rows (instance normalisation is one channel per group), with scale and
+//    bias per channel (opset 21) or per group (opset 18).
 // Statistics and coefficients are computed in float (double for float64 inputs); float16 and
 // bfloat16 rows are converted on the fly.
 #include <cmath>
@@ -80,48 +83,77 @@ const C* row_in_compute_type(const T* row, int64_t n, std::vector<C>& scratch) {
   }
 }
 
+// Normalises each (n, group) run of C / groups contiguous channel rows by its mean and variance,
+// then scales and shifts each channel by scale / B per channel (`per_channel`) or per group.
+Status normalize_groups(KernelContext& ctx, const char* op, const char* bias_name, int64_t groups, bool per_channel,
+                        float epsilon) {
+  const Tensor* x;
+  HS_RETURN_IF_ERROR(require_input(ctx, 0, op, &x));
+  ChannelLayout l;
+  HS_RETURN_IF_ERROR(channel_layout(op, *x, &l));
+  if (groups == 0) groups = l.channels;
+  if (l.channels % groups != 0) HS_FAIL(kShape, op, ": ", l.channels, " channels do not split into ", groups, " groups");
+  return dispatch(x->dtype(), kFloats, op, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (!kIsFloatType<T>) {
+      return dtype_not_supported(op, x->dtype());
+    } else {
+      using C = AccType<T>;
+      const int64_t params = per_channel ? l.channels : groups, per_group = l.channels / groups;
+      std::vector<C> scale, bias;
+      HS_RETURN_IF_ERROR(channel_param(op, "scale", ctx.input(1), params, &scale));
+      HS_RETURN_IF_ERROR(channel_param(op, bias_name, ctx.input(2), params, &bias));
+      Tensor* y = ctx.output(0, x->dtype(), x->shape());
+      if (y->numel() == 0) return Status::ok();
+      const int64_t rows = l.batch * l.channels, run = per_group * l.spatial;
+      std::vector<C> a(rows), b(rows);
+      const T* xs = x->data<T>();
+      ctx.pool().parallel_for(l.batch * groups, grain_for(run * 2), [&](int64_t begin, int64_t end) {
+        std::vector<C> scratch;
+        for (int64_t ng = begin; ng < end; ++ng) {
+          const C* in = row_in_compute_type(xs + ng * run, run, scratch);
+          const RowStats<C> stats = row_stats(in, run, static_cast<C>(epsilon));
+          for (int64_t row = ng * per_group; row < (ng + 1) * per_group; ++row) {
+            const int64_t p = per_channel ? row % l.channels : ng % groups;
+            a[row] = scale[p] * stats.inv_std;
+            b[row] = bias[p] - stats.mean * a[row];
+          }
+        }
+      });
+      affine_rows(xs, y->data<T>(), a.data(), b.data(), true, l, ctx.pool());
+      return Status::ok();
+    }
+  });
+}
+
 class InstanceNormKernel final : public KernelBase {
  public:
-  explicit InstanceNormKernel(const KernelInfo& info) { epsilon_ = info.node.attr_float("epsilon", 1e-5f); }
+  explicit InstanceNormKernel(const KernelInfo& info) : epsilon_(info.node.attr_float("epsilon", 1e-5f)) {}
 
   Status compute(KernelContext& ctx) const override {
-    const char* op = "InstanceNormalization";
-    const Tensor* x;
-    HS_RETURN_IF_ERROR(require_input(ctx, 0, op, &x));
-    ChannelLayout l;
-    HS_RETURN_IF_ERROR(channel_layout(op, *x, &l));
-    return dispatch(x->dtype(), kFloats, op, [&](auto tag) {
-      using T = decltype(tag);
-      if constexpr (!kIsFloatType<T>) {
-        return dtype_not_supported(op, x->dtype());
-      } else {
-        using C = AccType<T>;
-        std::vector<C> scale, bias;
-        HS_RETURN_IF_ERROR(channel_param(op, "scale", ctx.input(1), l.channels, &scale));
-        HS_RETURN_IF_ERROR(channel_param(op, "B", ctx.input(2), l.channels, &bias));
-        Tensor* y = ctx.output(0, x->dtype(), x->shape());
-        if (y->numel() == 0) return Status::ok();
-        const int64_t rows = l.batch * l.channels;
-        std::vector<C> a(rows), b(rows);
-        const T* xs = x->data<T>();
-        ctx.pool().parallel_for(rows, grain_for(l.spatial * 2), [&](int64_t begin, int64_t end) {
-          std::vector<C> scratch;
-          for (int64_t row = begin; row < end; ++row) {
-            const C* in = row_in_compute_type(xs + row * l.spatial, l.spatial, scratch);
-            const RowStats<C> stats = row_stats(in, l.spatial, static_cast<C>(epsilon_));
-            const int64_t c = row % l.channels;
-            a[row] = scale[c] * stats.inv_std;
-            b[row] = bias[c] - stats.mean * a[row];
-          }
-        });
-        affine_rows(xs, y->data<T>(), a.data(), b.data(), true, l, ctx.pool());
-        return Status::ok();
-      }
-    });
+    return normalize_groups(ctx, "InstanceNormalization", "B", 0, true, epsilon_);
   }
 
  private:
-  float epsilon_ = 1e-5f;
+  float epsilon_;
+};
+
+class GroupNormKernel final : public KernelBase {
+ public:
+  explicit GroupNormKernel(const KernelInfo& info)
+      : epsilon_(info.node.attr_float("epsilon", 1e-5f)), groups_(info.node.attr_int("num_groups", 0)),
+        per_channel_(info.opset >= 21) {
+    if (groups_ <= 0) init_status = Status(StatusCode::kInvalidModel, str_cat("GroupNormalization: num_groups must be > 0, got ", groups_));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    return normalize_groups(ctx, "GroupNormalization", "bias", groups_, per_channel_, epsilon_);
+  }
+
+ private:
+  float epsilon_;
+  int64_t groups_;
+  bool per_channel_;
 };
 
 class BatchNormKernel final : public KernelBase {
@@ -216,6 +248,7 @@ class BatchNormKernel final : public KernelBase {
 };
 
 HS_REGISTER_KERNEL("", "InstanceNormalization", InstanceNormKernel);
+HS_REGISTER_KERNEL("", "GroupNormalization", GroupNormKernel);
 HS_REGISTER_KERNEL("", "BatchNormalization", BatchNormKernel);
 
 }  // namespace

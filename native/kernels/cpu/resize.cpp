@@ -1,4 +1,5 @@
-// Resize (opsets 10 to 19): nearest, linear and cubic resampling of any axes, sized by `scales`
+// Resize (opsets 10 to 19) and Upsample (opsets 7 to 9, Resize-10 with its scales an attribute
+// before opset 9): nearest, linear and cubic resampling of any axes, sized by `scales`
 // or `sizes` (with axes and keep_aspect_ratio_policy from opset 18), every
 // coordinate_transformation_mode, nearest_mode, cubic_coeff_a, exclude_outside, antialias and
 // extrapolation_value (tf_crop_and_resize with roi). The per-axis taps are in resize_taps.h.
@@ -169,7 +170,8 @@ void interpolate(const T* in, const Shape& in_shape, T* out, const Shape& out_sh
 
 class ResizeKernel final : public KernelBase {
  public:
-  explicit ResizeKernel(const KernelInfo& info) : opset_(info.opset) {
+  explicit ResizeKernel(const KernelInfo& info)
+      : opset_(info.node.op_type == "Upsample" ? 10 : info.opset), attr_scales_(info.node.attr_floats("scales")) {
     const Node& n = info.node;
     auto unsupported = [&](const char* attr, const std::string& value) {
       init_status = Status(StatusCode::kUnsupportedOp, str_cat("Resize: ", attr, " '", value, "' is not supported"));
@@ -243,10 +245,10 @@ class ResizeKernel final : public KernelBase {
   Status axis_geometry(const KernelContext& ctx, const Tensor& x, std::vector<AxisGeometry>* out) const {
     const int64_t rank = x.rank();
     auto present = [&](int i) { return ctx.input(i) && ctx.input(i)->numel() > 0 ? ctx.input(i) : nullptr; };
-    const Tensor* scales_t = present(opset_ >= 11 ? 2 : 1);
+    const Tensor* scales_t = attr_scales_.empty() ? present(opset_ >= 11 ? 2 : 1) : nullptr;
     const Tensor* sizes_t = opset_ >= 11 ? present(3) : nullptr;
     const Tensor* roi_t = opset_ >= 11 ? present(1) : nullptr;
-    if (!!scales_t == !!sizes_t) HS_FAIL(kInvalidArgument, "Resize needs exactly one of scales and sizes");
+    if (!!(scales_t || !attr_scales_.empty()) == !!sizes_t) HS_FAIL(kInvalidArgument, "Resize needs exactly one of scales and sizes");
 
     std::vector<int64_t> axes = axes_;
     if (axes.empty())
@@ -255,9 +257,9 @@ class ResizeKernel final : public KernelBase {
     out->assign((size_t)rank, AxisGeometry{});
     for (int64_t d = 0; d < rank; ++d) (*out)[(size_t)d].in_len = (*out)[(size_t)d].out_len = x.dim(d);
 
-    if (scales_t) {
-      if (!is_float(scales_t->dtype())) HS_FAIL(kType, "Resize: scales must be float, got ", dtype_name(scales_t->dtype()));
-      const std::vector<float> scales = scales_t->to_float_vector();
+    if (!sizes_t) {
+      if (scales_t && !is_float(scales_t->dtype())) HS_FAIL(kType, "Resize: scales must be float, got ", dtype_name(scales_t->dtype()));
+      const std::vector<float> scales = scales_t ? scales_t->to_float_vector() : attr_scales_;
       if (scales.size() != axes.size()) HS_FAIL(kShape, "Resize: ", scales.size(), " scales for ", axes.size(), " axes");
       for (size_t i = 0; i < axes.size(); ++i) {
         AxisGeometry& g = (*out)[(size_t)axes[i]];
@@ -305,6 +307,7 @@ class ResizeKernel final : public KernelBase {
   }
 
   int64_t opset_;
+  std::vector<float> attr_scales_;  // Upsample before opset 9
   ResizeOptions options_;
   AspectPolicy policy_ = AspectPolicy::kStretch;
   float extrapolation_ = 0;
@@ -312,6 +315,7 @@ class ResizeKernel final : public KernelBase {
 };
 
 HS_REGISTER_KERNEL("", "Resize", ResizeKernel);
+HS_REGISTER_KERNEL("", "Upsample", ResizeKernel);
 
 }  // namespace
 }  // namespace hs::cpu

@@ -1,0 +1,98 @@
+// Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
+// of recent opsets, Upsample of old ones, NonZero, Compress, EyeLike, Shrink, BitShift,
+// MeanVarianceNormalization, ReverseSequence) against onnxruntime-node on fresh random inputs.
+import { describe, expect, it } from 'vitest';
+
+import { GraphBuilder, float, floats } from '../fixtures/onnx-builder';
+import { hs, ortRun, randomTensor, relError } from '../helpers';
+
+type Feed = { type: string; dims: number[]; data: ArrayLike<number> | ArrayLike<bigint> };
+
+async function compare(model: Uint8Array, feeds: Record<string, Feed>, tolerance: number | 'exact') {
+  const engine = await hs.Engine.load(model, { cacheDir: false, threads: 2 });
+  const [ours, ref] = await Promise.all([engine.run(feeds as never), ortRun(model, feeds as never)]);
+  engine.dispose();
+  for (const name of Object.keys(ref)) {
+    expect(ours[name].dims, name).toEqual(ref[name].dims);
+    expect(ours[name].type, name).toBe(ref[name].type);
+    if (tolerance === 'exact') expect(Array.from(ours[name].data as never), name).toEqual(Array.from(ref[name].data as never));
+    else expect(relError(ours[name], ref[name]), name).toBeLessThan(tolerance);
+  }
+}
+
+function oneNode(op: string, inputs: [string, 'float32' | 'int64' | 'uint8' | 'bool', number[]][], attrs: Record<string, unknown>,
+  outType: 'float32' | 'int64' | 'uint8' | 'int32', opset: number) {
+  const b = new GraphBuilder(op);
+  const names = inputs.map(([name, type, dims]) => b.input(name, type, dims));
+  b.output(b.op(op, names, attrs as never), outType);
+  return b.build(opset);
+}
+
+const randomInts = (n: number, hi: number) => Array.from({ length: n }, () => Math.floor(Math.random() * hi));
+
+describe('more operators against onnxruntime-node', () => {
+  it.each(['none', 'tanh'])('Gelu (opset 20), approximate=%s', async (approximate) => {
+    const model = oneNode('Gelu', [['x', 'float32', [3, 50]]], { approximate }, 'float32', 20);
+    await compare(model, { x: randomTensor([3, 50], 4) }, 1e-6);
+  });
+
+  it.each([18, 21])('GroupNormalization (opset %i): 8 channels in 4 groups', async (opset) => {
+    const params = opset >= 21 ? 8 : 4;
+    const model = oneNode('GroupNormalization', [['x', 'float32', [2, 8, 5, 3]], ['s', 'float32', [params]], ['b', 'float32', [params]]],
+      { num_groups: 4, epsilon: float(1e-3) }, 'float32', opset);
+    await compare(model, { x: randomTensor([2, 8, 5, 3], 3), s: randomTensor([params]), b: randomTensor([params]) }, 1e-5);
+  });
+
+  it.each([
+    ['nearest', 9],
+    ['linear', 9],
+    ['nearest', 7],
+  ] as const)('Upsample, mode %s (opset %i)', async (mode, opset) => {
+    const b = new GraphBuilder('up');
+    const x = b.input('x', 'float32', [1, 2, 3, 4]);
+    const scales = Float32Array.of(1, 1, 2, 3);
+    const y = opset >= 9 ? b.op('Upsample', [x, b.init('scales', scales, [4])], { mode }) : b.op('Upsample', [x], { mode, scales: floats(Array.from(scales)) });
+    b.output(y, 'float32');
+    await compare(b.build(opset), { x: randomTensor([1, 2, 3, 4]) }, 1e-6);
+  });
+
+  it('NonZero of a float tensor with zeros', async () => {
+    const x = randomTensor([3, 4, 5]);
+    for (let i = 0; i < x.data.length; i += 2) x.data[i] = 0;
+    await compare(oneNode('NonZero', [['x', 'float32', [3, 4, 5]]], {}, 'int64', 13), { x }, 'exact');
+  });
+
+  it.each([{}, { axis: 1 }, { axis: -1 }])('Compress %o', async (attrs) => {
+    const condition = { type: 'bool', dims: [3], data: Uint8Array.from(randomInts(3, 2)) };
+    const model = oneNode('Compress', [['x', 'float32', [4, 3, 3]], ['c', 'bool', [3]]], attrs, 'float32', 11);
+    await compare(model, { x: randomTensor([4, 3, 3]), c: condition }, 'exact');
+  });
+
+  it.each([{ k: 0 }, { k: 2 }, { k: -1, dtype: 7 }])('EyeLike %o', async (attrs) => {
+    const model = oneNode('EyeLike', [['x', 'float32', [4, 6]]], attrs, attrs.dtype === 7 ? 'int64' : 'float32', 9);
+    await compare(model, { x: randomTensor([4, 6]) }, 'exact');
+  });
+
+  it('Shrink', async () => {
+    const model = oneNode('Shrink', [['x', 'float32', [40]]], { lambd: float(0.7), bias: float(0.2) }, 'float32', 9);
+    await compare(model, { x: randomTensor([40], 2) }, 1e-7);
+  });
+
+  it.each(['LEFT', 'RIGHT'])('BitShift %s on uint8', async (direction) => {
+    const model = oneNode('BitShift', [['x', 'uint8', [12]], ['s', 'uint8', [12]]], { direction }, 'uint8', 11);
+    const feeds = { x: { type: 'uint8', dims: [12], data: Uint8Array.from(randomInts(12, 256)) }, s: { type: 'uint8', dims: [12], data: Uint8Array.from(randomInts(12, 8)) } };
+    await compare(model, feeds, 'exact');
+  });
+
+  it.each([{}, { axes: [1, 3] }])('MeanVarianceNormalization %o', async (attrs) => {
+    const model = oneNode('MeanVarianceNormalization', [['x', 'float32', [2, 3, 4, 5]]], attrs, 'float32', 13);
+    await compare(model, { x: randomTensor([2, 3, 4, 5], 3) }, 1e-5);
+  });
+
+  it.each([[1, 0], [0, 1]])('ReverseSequence, batch_axis %i, time_axis %i', async (batchAxis, timeAxis) => {
+    const dims = batchAxis === 0 ? [3, 5, 2] : [5, 3, 2];
+    const model = oneNode('ReverseSequence', [['x', 'float32', dims], ['lens', 'int64', [3]]], { batch_axis: batchAxis, time_axis: timeAxis }, 'float32', 10);
+    const lens = { type: 'int64', dims: [3], data: BigInt64Array.from(randomInts(3, 6).map(BigInt)) };
+    await compare(model, { x: randomTensor(dims), lens }, 'exact');
+  });
+});
