@@ -1,6 +1,7 @@
 // Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
-// of recent opsets, Upsample of old ones, NonZero, Compress, EyeLike, Shrink, BitShift,
-// MeanVarianceNormalization, ReverseSequence) against onnxruntime-node on fresh random inputs.
+// of recent opsets, Upsample of old ones, NonMaxSuppression, NonZero, Compress, EyeLike, Shrink,
+// BitShift, MeanVarianceNormalization, ReverseSequence) against onnxruntime-node on fresh random
+// inputs.
 import { describe, expect, it } from 'vitest';
 
 import { GraphBuilder, float, floats } from '../fixtures/onnx-builder';
@@ -94,5 +95,16 @@ describe('more operators against onnxruntime-node', () => {
     const model = oneNode('ReverseSequence', [['x', 'float32', dims], ['lens', 'int64', [3]]], { batch_axis: batchAxis, time_axis: timeAxis }, 'float32', 10);
     const lens = { type: 'int64', dims: [3], data: BigInt64Array.from(randomInts(3, 6).map(BigInt)) };
     await compare(model, { x: randomTensor(dims), lens }, 'exact');
+  });
+
+  it.each([0, 1])('NonMaxSuppression, center_point_box %i, 2 images x 3 classes x 60 boxes', async (center) => {
+    const b = new GraphBuilder('nms');
+    const inputs = [b.input('boxes', 'float32', [2, 60, 4]), b.input('scores', 'float32', [2, 3, 60]),
+      b.init('max', BigInt64Array.of(7n), [1]), b.init('iou', Float32Array.of(0.3), [1]), b.init('score', Float32Array.of(0.2), [1])];
+    b.output(b.op('NonMaxSuppression', inputs, { center_point_box: center }), 'int64');
+    // Corners in either order (center 0) or centres and positive sizes (center 1), overlapping often.
+    const boxes = Float32Array.from({ length: 480 }, (_, i) => (center && i % 4 >= 2 ? 0.5 + Math.random() : Math.random() * 3));
+    const scores = Float32Array.from({ length: 360 }, () => Math.random());
+    await compare(b.build(11), { boxes: { type: 'float32', dims: [2, 60, 4], data: boxes }, scores: { type: 'float32', dims: [2, 3, 60], data: scores } }, 'exact');
   });
 });
