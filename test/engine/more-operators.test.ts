@@ -1,5 +1,5 @@
 // Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
-// of recent opsets, Upsample of old ones, NonMaxSuppression, NonZero, Compress, EyeLike, Shrink,
+// of recent opsets, Upsample of old ones, GridSample, NonMaxSuppression, NonZero, Compress, EyeLike, Shrink,
 // BitShift, MeanVarianceNormalization, ReverseSequence) against onnxruntime-node on fresh random
 // inputs.
 import { describe, expect, it } from 'vitest';
@@ -106,5 +106,14 @@ describe('more operators against onnxruntime-node', () => {
     const boxes = Float32Array.from({ length: 480 }, (_, i) => (center && i % 4 >= 2 ? 0.5 + Math.random() : Math.random() * 3));
     const scores = Float32Array.from({ length: 360 }, () => Math.random());
     await compare(b.build(11), { boxes: { type: 'float32', dims: [2, 60, 4], data: boxes }, scores: { type: 'float32', dims: [2, 3, 60], data: scores } }, 'exact');
+  });
+
+  const gridCases = ['bilinear', 'nearest', 'bicubic'].flatMap((mode) =>
+    ['zeros', 'border', 'reflection'].flatMap((padding) => [0, 1].map((align) => [mode, padding, align] as const)));
+  it.each(gridCases)('GridSample, mode %s, padding %s, align_corners %i', async (mode, padding, align) => {
+    const model = oneNode('GridSample', [['x', 'float32', [2, 3, 5, 7]], ['grid', 'float32', [2, 4, 6, 2]]],
+      { mode, padding_mode: padding, align_corners: align }, 'float32', 16);
+    // Grid points inside and up to 1.5x outside the image, to exercise the padding.
+    await compare(model, { x: randomTensor([2, 3, 5, 7]), grid: randomTensor([2, 4, 6, 2], 1.5) }, 1e-5);
   });
 });
