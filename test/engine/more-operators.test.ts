@@ -1,5 +1,5 @@
 // Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
-// of recent opsets, Upsample of old ones, GridSample, NonMaxSuppression, NonZero, Compress, EyeLike, Shrink,
+// of recent opsets, Upsample of old ones, GridSample, RoiAlign, NonMaxSuppression, NonZero, Compress, EyeLike, Shrink,
 // BitShift, MeanVarianceNormalization, ReverseSequence) against onnxruntime-node on fresh random
 // inputs.
 import { describe, expect, it } from 'vitest';
@@ -115,5 +115,21 @@ describe('more operators against onnxruntime-node', () => {
       { mode, padding_mode: padding, align_corners: align }, 'float32', 16);
     // Grid points inside and up to 1.5x outside the image, to exercise the padding.
     await compare(model, { x: randomTensor([2, 3, 5, 7]), grid: randomTensor([2, 4, 6, 2], 1.5) }, 1e-5);
+  });
+
+  it.each([
+    ['avg', 'half_pixel', 0],
+    ['avg', 'output_half_pixel', 2],
+    ['max', 'half_pixel', 2],
+    ['max', 'output_half_pixel', 0],
+  ] as const)('RoiAlign, mode %s, %s, sampling_ratio %i', async (mode, coord, sampling) => {
+    const b = new GraphBuilder('roi');
+    const inputs = [b.input('x', 'float32', [2, 3, 12, 10]), b.input('rois', 'float32', [5, 4]), b.input('idx', 'int64', [5])];
+    b.output(b.op('RoiAlign', inputs, { mode, coordinate_transformation_mode: coord, sampling_ratio: sampling,
+      output_height: 3, output_width: 4, spatial_scale: float(0.5) }), 'float32');
+    // Corners in image coordinates at scale 2 (x up to 20, y up to 24), some past the edges.
+    const rois = Float32Array.from({ length: 20 }, (_, i) => (i % 4 < 2 ? -2 + Math.random() * 14 : 10 + Math.random() * 16));
+    const idx = { type: 'int64', dims: [5], data: BigInt64Array.from(randomInts(5, 2).map(BigInt)) };
+    await compare(b.build(16), { x: randomTensor([2, 3, 12, 10]), rois: { type: 'float32', dims: [5, 4], data: rois }, idx }, 1e-5);
   });
 });
