@@ -135,18 +135,26 @@ std::vector<int64_t> Tensor::to_int64_vector() const {
   return out;
 }
 
-std::vector<float> Tensor::to_float_vector() const {
-  std::vector<float> out((size_t)numel());
+namespace {
+
+template <typename R>
+std::vector<R> float_values(const Tensor& t) {
+  std::vector<R> out((size_t)t.numel());
   for (size_t i = 0; i < out.size(); ++i) {
-    switch (dtype_) {
-      case DType::kFloat32: out[i] = data<float>()[i]; break;
-      case DType::kFloat64: out[i] = (float)data<double>()[i]; break;
-      case DType::kFloat16: out[i] = half_to_float(data<uint16_t>()[i]); break;
-      case DType::kBFloat16: out[i] = bf16_to_float(data<uint16_t>()[i]); break;
+    switch (t.dtype()) {
+      case DType::kFloat32: out[i] = (R)t.data<float>()[i]; break;
+      case DType::kFloat64: out[i] = (R)t.data<double>()[i]; break;
+      case DType::kFloat16: out[i] = (R)half_to_float(t.data<uint16_t>()[i]); break;
+      case DType::kBFloat16: out[i] = (R)bf16_to_float(t.data<uint16_t>()[i]); break;
       default: out[i] = 0;
     }
   }
   return out;
 }
+
+}  // namespace
+
+std::vector<float> Tensor::to_float_vector() const { return float_values<float>(*this); }
+std::vector<double> Tensor::to_double_vector() const { return float_values<double>(*this); }
 
 }  // namespace hs

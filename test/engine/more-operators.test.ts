@@ -1,5 +1,5 @@
 // Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
-// of recent opsets, Upsample of old ones, GridSample, RoiAlign, NonMaxSuppression, NonZero, Compress, EyeLike, Shrink,
+// of recent opsets, Upsample of old ones, GridSample, RoiAlign, NonMaxSuppression, NonZero, Unique, Compress, EyeLike, Det, Shrink,
 // BitShift, MeanVarianceNormalization, ReverseSequence) against onnxruntime-node on fresh random
 // inputs.
 import { describe, expect, it } from 'vitest';
@@ -131,5 +131,21 @@ describe('more operators against onnxruntime-node', () => {
     const rois = Float32Array.from({ length: 20 }, (_, i) => (i % 4 < 2 ? -2 + Math.random() * 14 : 10 + Math.random() * 16));
     const idx = { type: 'int64', dims: [5], data: BigInt64Array.from(randomInts(5, 2).map(BigInt)) };
     await compare(b.build(16), { x: randomTensor([2, 3, 12, 10]), rois: { type: 'float32', dims: [5, 4], data: rois }, idx }, 1e-5);
+  });
+
+  it.each([{}, { sorted: 0 }, { axis: 1 }, { axis: 0, sorted: 0 }])('Unique %o: all four outputs', async (attrs) => {
+    const b = new GraphBuilder('unique');
+    const outs = b.node('Unique', [b.input('x', 'int64', [4, 6])], attrs as never, 4);
+    b.output(outs[0], 'int64');
+    for (const o of outs.slice(1)) b.output(o, 'int64');
+    // Few distinct values, and repeated rows and columns, so that slices repeat too.
+    const base = randomInts(6, 3);
+    const data = BigInt64Array.from({ length: 24 }, (_, i) => BigInt(base[(Math.floor(i / 6) % 2) * 3 + (i % 6) % 3]));
+    await compare(b.build(11), { x: { type: 'int64', dims: [4, 6], data } }, 'exact');
+  });
+
+  it('Det of a batch of 4x4 matrices', async () => {
+    const model = oneNode('Det', [['x', 'float32', [3, 2, 4, 4]]], {}, 'float32', 11);
+    await compare(model, { x: randomTensor([3, 2, 4, 4], 2) }, 1e-5);
   });
 });

@@ -109,8 +109,9 @@ class Tensor {
 
   // Reads an integer tensor of any integer dtype as int64 values (for shapes, axes, indices).
   std::vector<int64_t> to_int64_vector() const;
-  // Reads a float tensor of any float dtype as float32 values.
+  // Reads a float tensor of any float dtype as float32 values, or as double (exact).
   std::vector<float> to_float_vector() const;
+  std::vector<double> to_double_vector() const;
 
  private:
   DType dtype_ = DType::kUndefined;

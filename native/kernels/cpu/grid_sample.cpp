@@ -66,12 +66,12 @@ class GridSample final : public KernelBase {
     const int64_t oh = grid->dim(1), ow = grid->dim(2);
     return dispatch(x->dtype(), kFloats, op, [&](auto tag) -> Status {
       using T = decltype(tag);
-      const std::vector<float> xf = x->to_float_vector(), gf = grid->to_float_vector();
+      const std::vector<double> xf = x->to_double_vector(), gf = grid->to_double_vector();
       T* y = ctx.output(0, x->dtype(), {batch, channels, oh, ow})->data<T>();
       ctx.pool().parallel_for(batch * channels, grain_for(oh * ow * 16), [&](int64_t begin, int64_t end) {
         for (int64_t nc = begin; nc < end; ++nc) {
-          const float* plane = xf.data() + nc * h * w;
-          const float* g = gf.data() + (nc / channels) * oh * ow * 2;
+          const double* plane = xf.data() + nc * h * w;
+          const double* g = gf.data() + (nc / channels) * oh * ow * 2;
           for (int64_t p = 0; p < oh * ow; ++p) {
             const double v = sample(plane, h, w, g[2 * p], g[2 * p + 1]);
             if constexpr (is_half<T>::value) y[nc * oh * ow + p] = from_float<T>((float)v);
@@ -98,7 +98,7 @@ class GridSample final : public KernelBase {
   }
 
   // The pixel at integer (row, col), padding applied to out-of-range indices.
-  double pixel(const float* plane, int64_t h, int64_t w, int64_t row, int64_t col) const {
+  double pixel(const double* plane, int64_t h, int64_t w, int64_t row, int64_t col) const {
     if (padding_ == PaddingMode::kZeros) {
       if (row < 0 || row >= h || col < 0 || col >= w) return 0;
     } else {
@@ -110,7 +110,7 @@ class GridSample final : public KernelBase {
     return plane[row * w + col];
   }
 
-  double sample(const float* plane, int64_t h, int64_t w, float gx, float gy) const {
+  double sample(const double* plane, int64_t h, int64_t w, double gx, double gy) const {
     // Bicubic pads each tap's index rather than the coordinate, as PyTorch and onnxruntime do.
     const bool per_tap = mode_ == SampleMode::kCubic;
     const double ux = unnormalize(gx, w), uy = unnormalize(gy, h);

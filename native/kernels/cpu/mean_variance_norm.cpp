@@ -43,7 +43,7 @@ class MeanVarianceNorm final : public KernelBase {
     }
     return dispatch(x->dtype(), kFloats, op, [&](auto tag) -> Status {
       using T = decltype(tag);
-      const std::vector<float> xf = x->to_float_vector();
+      const std::vector<double> xf = x->to_double_vector();
       std::vector<double> sum((size_t)slots, 0.0), squares((size_t)slots, 0.0), count((size_t)slots, 0.0);
       for (size_t e = 0; e < xf.size(); ++e) {
         sum[(size_t)slot_of[e]] += xf[e];

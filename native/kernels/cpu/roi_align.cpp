@@ -46,12 +46,12 @@ class RoiAlign final : public KernelBase {
       if (i < 0 || i >= x->dim(0)) HS_FAIL(kInvalidArgument, op, ": batch index ", i, " is outside [0, ", x->dim(0), ")");
     return dispatch(x->dtype(), kFloats, op, [&](auto tag) -> Status {
       using T = decltype(tag);
-      const std::vector<float> xf = x->to_float_vector(), rf = rois->to_float_vector();
+      const std::vector<double> xf = x->to_double_vector(), rf = rois->to_double_vector();
       T* y = ctx.output(0, x->dtype(), {count, channels, out_h_, out_w_})->data<T>();
       ctx.pool().parallel_for(count * channels, grain_for(out_h_ * out_w_ * 16), [&](int64_t begin, int64_t end) {
         for (int64_t rc = begin; rc < end; ++rc) {
           const int64_t r = rc / channels, c = rc % channels;
-          const float* plane = xf.data() + (indices[(size_t)r] * channels + c) * h * w;
+          const double* plane = xf.data() + (indices[(size_t)r] * channels + c) * h * w;
           T* out = y + rc * out_h_ * out_w_;
           pool_region(plane, h, w, rf.data() + r * 4, [&](int64_t bin, double v) {
             if constexpr (is_half<T>::value) out[bin] = from_float<T>((float)v);
@@ -66,7 +66,7 @@ class RoiAlign final : public KernelBase {
  private:
   // emit(bin, value) for every bin of one region of one channel plane.
   template <typename Emit>
-  void pool_region(const float* plane, int64_t h, int64_t w, const float* roi, Emit&& emit) const {
+  void pool_region(const double* plane, int64_t h, int64_t w, const double* roi, Emit&& emit) const {
     const double offset = half_pixel_ ? 0.5 : 0.0;
     const double x0 = roi[0] * scale_ - offset, y0 = roi[1] * scale_ - offset;
     double rw = roi[2] * scale_ - offset - x0, rh = roi[3] * scale_ - offset - y0;
@@ -94,7 +94,7 @@ class RoiAlign final : public KernelBase {
 
   // Bilinear sample at (y, x): 0 outside [-1, size]; avg sums the weighted corners, max (as
   // onnxruntime) takes the largest weighted corner.
-  double sample(const float* plane, int64_t h, int64_t w, double y, double x) const {
+  double sample(const double* plane, int64_t h, int64_t w, double y, double x) const {
     if (y < -1.0 || y > (double)h || x < -1.0 || x > (double)w) return 0;
     y = std::max(y, 0.0);
     x = std::max(x, 0.0);
