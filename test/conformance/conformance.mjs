@@ -32,9 +32,9 @@ export const OPERATOR_SET = new Set(
 
 // Operators beyond that set that the engine also runs: every one of their cases must pass.
 export const EXTRA_OPERATORS = new Set(
-  `BitShift Compress ConvInteger DequantizeLinear Det DynamicQuantizeLinear EyeLike GridSample MatMulInteger
-   MeanVarianceNormalization NonMaxSuppression NonZero QLinearConv QLinearMatMul QuantizeLinear ReverseSequence RoiAlign
-   Shrink Unique Upsample`.split(/\s+/),
+  `BitShift BlackmanWindow Compress ConvInteger DFT DequantizeLinear Det DynamicQuantizeLinear EyeLike GridSample
+   HammingWindow HannWindow MatMulInteger MeanVarianceNormalization MelWeightMatrix NonMaxSuppression NonZero QLinearConv
+   QLinearMatMul QuantizeLinear ReverseSequence RoiAlign STFT Shrink Unique Upsample`.split(/\s+/),
 );
 
 const TYPE_NAMES = {

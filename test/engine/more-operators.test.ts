@@ -1,7 +1,7 @@
 // Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
 // of recent opsets, Upsample of old ones, GridSample, RoiAlign, NonMaxSuppression, NonZero, Unique, Compress, EyeLike, Det, Shrink,
-// BitShift, MeanVarianceNormalization, ReverseSequence) against onnxruntime-node on fresh random
-// inputs.
+// BitShift, MeanVarianceNormalization, ReverseSequence, and the signal operators: windows, DFT,
+// STFT, MelWeightMatrix) against onnxruntime-node on fresh random inputs.
 import { describe, expect, it } from 'vitest';
 
 import { GraphBuilder, float, floats } from '../fixtures/onnx-builder';
@@ -147,5 +147,43 @@ describe('more operators against onnxruntime-node', () => {
   it('Det of a batch of 4x4 matrices', async () => {
     const model = oneNode('Det', [['x', 'float32', [3, 2, 4, 4]]], {}, 'float32', 11);
     await compare(model, { x: randomTensor([3, 2, 4, 4], 2) }, 1e-5);
+  });
+
+  it.each([
+    ['HannWindow', 1], ['HammingWindow', 0], ['BlackmanWindow', 1],
+  ] as const)('%s, periodic %i', async (op, periodic) => {
+    const b = new GraphBuilder('window');
+    b.output(b.op(op, [b.init('size', BigInt64Array.of(10n), [])], { periodic }), 'float32');
+    await compare(b.build(17), {}, 1e-6);
+  });
+
+  it.each([
+    ['real, 16 points (FFT), opset 17 axis 1', 17, [2, 16, 3, 1], {}, null],
+    ['real, onesided, padded to 20, opset 17 axis 2', 17, [2, 5, 12, 1], { axis: 2, onesided: 1 }, 20],
+    ['complex, inverse, cut to 7, opset 20 default axis', 20, [3, 9, 2], { inverse: 1 }, 7],
+  ] as const)('DFT, %s', async (_, opset, dims, attrs, length) => {
+    const b = new GraphBuilder('dft');
+    const inputs = [b.input('x', 'float32', [...dims])];
+    if (length !== null) inputs.push(b.init('n', BigInt64Array.of(BigInt(length)), []));
+    b.output(b.op('DFT', inputs, attrs), 'float32');
+    await compare(b.build(opset), { x: randomTensor([...dims]) }, 1e-5);
+  });
+
+  it.each([[true, 1], [false, 0]] as const)('STFT, window %s, onesided %i', async (window, onesided) => {
+    const b = new GraphBuilder('stft');
+    const frame = 12;
+    const inputs = [b.input('x', 'float32', [2, 100, 1]), b.init('step', BigInt64Array.of(5n), [])];
+    inputs.push(window ? b.init('w', Float32Array.from({ length: frame }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / frame)), [frame]) : '');
+    inputs.push(b.init('len', BigInt64Array.of(BigInt(frame)), []));
+    b.output(b.op('STFT', inputs, { onesided }), 'float32');
+    await compare(b.build(17), { x: randomTensor([2, 100, 1]) }, 1e-5);
+  });
+
+  it('MelWeightMatrix: 40 mel bins of a 400-point DFT at 16 kHz, 20 Hz to 8 kHz', async () => {
+    const b = new GraphBuilder('mel');
+    const ints = (name: string, v: number) => b.init(name, BigInt64Array.of(BigInt(v)), []);
+    const inputs = [ints('mels', 40), ints('dft', 400), ints('rate', 16000), b.init('lo', Float32Array.of(20), []), b.init('hi', Float32Array.of(8000), [])];
+    b.output(b.op('MelWeightMatrix', inputs), 'float32');
+    await compare(b.build(17), {}, 1e-6);
   });
 });
