@@ -103,6 +103,26 @@ describe('quantisation operators', () => {
     expectEqual(ours, ref, names);
   });
 
+  // The extremes of both types and the longest K of the float-GEMM path (4096), and one past it
+  // (the integer loop), against sums in float64 (exact at these sizes).
+  it.each([4096, 5000])('MatMulInteger is exact at the extremes, K = %i', async (k) => {
+    const n = 5;
+    const b = new GraphBuilder('extremes');
+    const w = Int8Array.from({ length: k * n }, (_, i) => (i % 3 === 0 ? -128 : i % 3 === 1 ? 127 : -100));
+    b.output(b.op('MatMulInteger', [b.input('a', 'uint8', [3, k]), b.init('w', w, [k, n]), b.init('az', Uint8Array.of(0), [], 'uint8'),
+      b.init('wz', Int8Array.of(127), [])]), 'int32');
+    const a = Uint8Array.from({ length: 3 * k }, (_, i) => (i % 7 === 0 ? 0 : 255));
+    const engine = await hs.Engine.load(b.build(13), { cacheDir: false, threads: 2 });
+    const out = await engine.run({ a: { type: 'uint8', dims: [3, k], data: a } });
+    engine.dispose();
+    const expected = Array.from({ length: 3 * n }, (_, e) => {
+      let sum = 0;
+      for (let j = 0; j < k; j++) sum += a[Math.floor(e / n) * k + j] * (w[j * n + (e % n)] - 127);
+      return sum;
+    });
+    expect(Array.from(out[engine.outputNames[0]].data as Int32Array)).toEqual(expected);
+  });
+
   it('QLinearMatMul, uint8 activations and int8 weights with a scale per column', async () => {
     const b = new GraphBuilder('qlmm');
     const a = b.input('a', 'uint8', [6, 32]);
@@ -116,6 +136,7 @@ describe('quantisation operators', () => {
   it.each([
     ['3x3, stride 2, pads, 2 groups', [1, 4, 9, 11], [6, 2, 3, 3], { strides: [2, 2], pads: [1, 0, 1, 2], group: 2 }],
     ['1-D, dilation 2', [2, 3, 17], [4, 3, 3], { dilations: [2] }],
+    ['460 channels: 4140 values per output, past the float-GEMM path', [1, 460, 4, 4], [2, 460, 3, 3], { pads: [1, 1, 1, 1] }],
   ] as const)('ConvInteger and QLinearConv, %s', async (_, xDims, wDims, attrs) => {
     const b = new GraphBuilder('qconv');
     const x = b.input('x', 'uint8', [...xDims]);

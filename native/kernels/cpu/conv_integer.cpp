@@ -5,11 +5,13 @@
 // X's zero point is one value; W's zero point and scale one value or one per output channel; B
 // (int32) one per output channel. Padding reads X's zero point, so it adds nothing. Each image and
 // group is an im2col of X - x_zero_point (int32) times W - w_zero_point (widened once at build
-// time when W is a constant) in an i-k-j loop that vectorises: exact, not int8-dot-product fast.
+// time when W is a constant), exact: through the float GEMM (int_gemm_split.h) while the
+// im2col's rows allow, else in an i-k-j loop.
 #include <array>
 #include <vector>
 
 #include "kernels/cpu/conv_geometry.h"
+#include "kernels/cpu/int_gemm_split.h"
 #include "kernels/cpu/quantize_params.h"
 
 namespace hs::cpu {
@@ -82,36 +84,44 @@ class IntegerConvBase : public KernelBase {
     const int32_t* wd = packed ? w_widened_.data() : ww.data();
     const int32_t xz = x_zp ? int8_value(*x_zp, 0) : 0;
     const int64_t ckk = group_channels * kh * kw, pixels = oh * ow, m_per_group = out_channels / group_;
-    ctx.pool().parallel_for(batch * group_, 1, [&](int64_t begin, int64_t end) {
-      std::vector<int32_t> col((size_t)(ckk * pixels));
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t n = item / group_, grp = item % group_;
-        // col[(c, i, j), pixel] = X[n, grp * C/group + c, input row and column of tap (i, j)] - x_zp, 0 in the pads.
-        for (int64_t c = 0; c < group_channels; ++c)
-          for (int64_t i = 0; i < kh; ++i)
-            for (int64_t j = 0; j < kw; ++j) {
-              int32_t* dst = col.data() + ((c * kh + i) * kw + j) * pixels;
-              const int64_t plane = (n * channels + grp * group_channels + c) * ih * iw;
-              for (int64_t r = 0; r < oh; ++r) {
-                const int64_t y_in = r * sh - ph + i * dh;
-                for (int64_t q = 0; q < ow; ++q) {
-                  const int64_t x_in = q * sw - pw + j * dw;
-                  const bool inside = y_in >= 0 && y_in < ih && x_in >= 0 && x_in < iw;
-                  dst[r * ow + q] = inside ? int8_value(*x, plane + y_in * iw + x_in) - xz : 0;
-                }
+    // Images and groups one after another, each an im2col and one product (threaded inside).
+    std::vector<int32_t> col((size_t)(ckk * pixels));
+    const std::vector<float> wf = ckk <= kSplitGemmMaxK ? std::vector<float>(wd, wd + out_channels * ckk) : std::vector<float>();
+    for (int64_t item = 0; item < batch * group_; ++item) {
+      const int64_t n = item / group_, grp = item % group_;
+      // col[(c, i, j), pixel] = X[n, grp * C/group + c, input row and column of tap (i, j)] - x_zp, 0 in the pads.
+      for (int64_t c = 0; c < group_channels; ++c)
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) {
+            int32_t* dst = col.data() + ((c * kh + i) * kw + j) * pixels;
+            const int64_t plane = (n * channels + grp * group_channels + c) * ih * iw;
+            for (int64_t r = 0; r < oh; ++r) {
+              const int64_t y_in = r * sh - ph + i * dh;
+              for (int64_t q = 0; q < ow; ++q) {
+                const int64_t x_in = q * sw - pw + j * dw;
+                const bool inside = y_in >= 0 && y_in < ih && x_in >= 0 && x_in < iw;
+                dst[r * ow + q] = inside ? int8_value(*x, plane + y_in * iw + x_in) - xz : 0;
               }
             }
-        for (int64_t m = grp * m_per_group; m < (grp + 1) * m_per_group; ++m) {
-          int32_t* row = acc->data() + (n * out_channels + m) * pixels;
-          const int32_t* wrow = wd + m * ckk;
+          }
+      int32_t* y = acc->data() + (n * out_channels + grp * m_per_group) * pixels;
+      if (!wf.empty()) {
+        const GemmOperand w_group{wf.data() + grp * m_per_group * ckk, ckk, false};
+        split_int_gemm(m_per_group, pixels, ckk, false, col.data(), w_group, y, &ctx.pool());
+        continue;
+      }
+      ctx.pool().parallel_for(m_per_group, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t m = begin; m < end; ++m) {
+          int32_t* row = y + m * pixels;
+          const int32_t* wrow = wd + (grp * m_per_group + m) * ckk;
           for (int64_t k = 0; k < ckk; ++k) {
             const int32_t wv = wrow[k];
             const int32_t* crow = col.data() + k * pixels;
             for (int64_t p = 0; p < pixels; ++p) row[p] += wv * crow[p];
           }
         }
-      }
-    });
+      });
+    }
     return Status::ok();
   }
 

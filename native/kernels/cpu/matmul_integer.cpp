@@ -4,11 +4,13 @@
 //   QLinearMatMul: Y = saturate(round_half_even(that * (a_scale * b_scale / y_scale)) + y_zero_point)
 // A's zero point and scale are one value or one per row of A (M values), B's one value or one per
 // column (N values). The operands are widened to int32 less their zero points (B once, at build
-// time, when it and its zero point are constants) and multiplied in an i-k-j loop whose inner loop
-// vectorises: exact, but without the int8 dot-product kernels that make onnxruntime's faster.
+// time, when it and its zero point are constants) and multiplied exactly: through the float GEMM
+// (int_gemm_split.h) when B is shared by all of A's rows and K allows, else in an i-k-j loop.
+#include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/axis_layout.h"
+#include "kernels/cpu/int_gemm_split.h"
 #include "kernels/cpu/matmul_shape.h"
 #include "kernels/cpu/quantize_params.h"
 
@@ -66,6 +68,11 @@ class IntegerMatMulBase : public KernelBase {
         check_one_or_per("QLinearMatMul", "B's zero point", b_zp, b->dim(1), "column").is_ok()) {
       b_widened_ = widen(*b, b_zp, b->dim(0), b->dim(1), false);
       b_shape_ = b->shape();
+      if (b->dim(0) <= kSplitGemmMaxK) {
+        const std::vector<float> bf(b_widened_.begin(), b_widened_.end());
+        b_packed_ = PackedMatrix::pack_b(false, b->dim(0), b->dim(1), bf.data(), b->dim(1));
+        b_widened_.clear();
+      }
     }
   }
 
@@ -83,15 +90,35 @@ class IntegerMatMulBase : public KernelBase {
     acc->resize((size_t)shape_numel(s->out));
     if (acc->empty()) return Status::ok();
     const std::vector<int32_t> aw = widen(*a, a_zp, s->M, s->K, true);
-    const bool packed = !b_widened_.empty() && b->shape() == b_shape_;
-    const std::vector<int32_t> bw = packed ? std::vector<int32_t>() : widen(*b, b_zp, s->K, s->N, false);
-    integer_matmul(ctx.pool(), *s, aw.data(), packed ? b_widened_.data() : bw.data(), acc->data());
+    const bool packed_b = b->shape() == b_shape_ && !b_packed_.empty();
+    const bool widened_b = b->shape() == b_shape_ && !b_widened_.empty();
+    const int64_t items = shape_numel(s->batch);
+    const bool b_shared = std::all_of(s->b_strides.begin(), s->b_strides.end(), [](int64_t v) { return v == 0; });
+    const bool a_dense = (int64_t)aw.size() == items * s->M * s->K;
+    if (s->K <= kSplitGemmMaxK && b_shared && a_dense) {
+      // A's items fold into rows of one product with the shared B.
+      std::vector<float> bf;
+      GemmOperand bop;
+      if (packed_b) {
+        bop.packed = &b_packed_;
+      } else {
+        const std::vector<int32_t> bw = widen(*b, b_zp, s->K, s->N, false);
+        bf.assign(bw.begin(), bw.end());
+        bop = GemmOperand{bf.data(), s->N, false};
+      }
+      split_int_gemm(items * s->M, s->N, s->K, true, aw.data(), bop, acc->data(), &ctx.pool());
+      return Status::ok();
+    }
+    const std::vector<int32_t> bw = widened_b ? std::vector<int32_t>() : widen(*b, b_zp, s->K, s->N, false);
+    integer_matmul(ctx.pool(), *s, aw.data(), widened_b ? b_widened_.data() : bw.data(), acc->data());
     return Status::ok();
   }
 
  private:
   int b_index_;
-  std::vector<int32_t> b_widened_;  // B - b_zero_point, when both are constants
+  // B - b_zero_point when both are constants: packed for the float GEMM, or (K too long for it) widened.
+  PackedMatrix b_packed_;
+  std::vector<int32_t> b_widened_;
   Shape b_shape_;
 };
 
