@@ -7,11 +7,12 @@ import { defineConfig } from 'vitest/config';
 // instead, in the main project.
 const simulate = process.env.HS_CUDA_SIM !== '0' && !existsSync('/dev/nvidiactl');
 
-// The convolution tests also run with the CPU kernels forced (HS_GEMM_KERNEL), since the kernel set
-// picks the algorithm (conv.cpp): implicit GEMM with the portable kernels on every host, and the
-// AVX2 direct convolution on AVX-512 hosts, which otherwise never take it.
+// The convolution and integer-matmul tests also run with the CPU kernels forced (HS_GEMM_KERNEL),
+// since the kernel set picks the algorithm: for convolutions (conv.cpp) implicit GEMM with the
+// portable kernels on every host, and the AVX2 direct convolution on AVX-512 hosts, which otherwise
+// never take it; for the integer operators the float-GEMM split where there is no AVX2 int16 kernel.
 const cpuFlags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-const convTests = ['test/engine/conv-*.test.ts'];
+const kernelChoiceTests = ['test/engine/conv-*.test.ts', 'test/engine/quantized.test.ts'];
 const forcedKernels = [...(/\bavx512f\b/.test(cpuFlags) ? ['avx2'] : []), 'generic'];
 
 export default defineConfig({
@@ -26,7 +27,7 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
-      ...forcedKernels.map((kernels) => ({ extends: true as const, test: { name: `conv-${kernels}`, include: convTests, env: { HS_GEMM_KERNEL: kernels } } })),
+      ...forcedKernels.map((kernels) => ({ extends: true as const, test: { name: `kernels-${kernels}`, include: kernelChoiceTests, env: { HS_GEMM_KERNEL: kernels } } })),
       ...(simulate
         // The simulated device runs kernels far slower than a GPU: a test gets 5 minutes, not 2.
         ? [{ extends: true as const, test: { name: 'cuda-sim', include: ['test/gpu/**/*.test.ts'], testTimeout: 300_000, globalSetup: ['test/native/cuda_sim/sim-addon-setup.ts'], setupFiles: ['test/native/cuda_sim/use-sim-addon.ts'] } }]

@@ -1,6 +1,6 @@
 // 2-D convolutions with constant weights run directly on AVX2 hosts (conv_direct.cpp: panels of 16
 // output channels, tiles of 6 pixels, chunks stored through 8 x 8 transposes) and as an implicit
-// GEMM elsewhere; the conv-avx2 and conv-generic projects (vitest.config.ts) run this file with
+// GEMM elsewhere; the kernels-avx2 and kernels-generic projects (vitest.config.ts) run this file with
 // HS_GEMM_KERNEL forcing each path on any x86 host. The edges of both: output channels that fill
 // part of a panel, pixel counts that are no multiple of 6 or 8, strides, dilations, uneven pads,
 // groups, a fused residual and activation, batches and bands, random geometries, against

@@ -5,12 +5,13 @@
 // X's zero point is one value; W's zero point and scale one value or one per output channel; B
 // (int32) one per output channel. Padding reads X's zero point, so it adds nothing. Each image and
 // group is an im2col of X - x_zero_point (int32) times W - w_zero_point (widened once at build
-// time when W is a constant), exact: through the float GEMM (int_gemm_split.h) while the
-// im2col's rows allow, else in an i-k-j loop.
+// time when W is a constant), exact: by the AVX2 int16 kernel (int_gemm_avx2.h), else through the
+// float GEMM (int_gemm_split.h) while the im2col's rows allow, else in an i-k-j loop.
 #include <array>
 #include <vector>
 
 #include "kernels/cpu/conv_geometry.h"
+#include "kernels/cpu/int_gemm_avx2.h"
 #include "kernels/cpu/int_gemm_split.h"
 #include "kernels/cpu/quantize_params.h"
 
@@ -86,7 +87,8 @@ class IntegerConvBase : public KernelBase {
     const int64_t ckk = group_channels * kh * kw, pixels = oh * ow, m_per_group = out_channels / group_;
     // Images and groups one after another, each an im2col and one product (threaded inside).
     std::vector<int32_t> col((size_t)(ckk * pixels));
-    const std::vector<float> wf = ckk <= kSplitGemmMaxK ? std::vector<float>(wd, wd + out_channels * ckk) : std::vector<float>();
+    const bool int16 = int16_gemm_available() && Int16Panels::fits(ckk);
+    const std::vector<float> wf = !int16 && ckk <= kSplitGemmMaxK ? std::vector<float>(wd, wd + out_channels * ckk) : std::vector<float>();
     for (int64_t item = 0; item < batch * group_; ++item) {
       const int64_t n = item / group_, grp = item % group_;
       // col[(c, i, j), pixel] = X[n, grp * C/group + c, input row and column of tap (i, j)] - x_zp, 0 in the pads.
@@ -105,6 +107,10 @@ class IntegerConvBase : public KernelBase {
             }
           }
       int32_t* y = acc->data() + (n * out_channels + grp * m_per_group) * pixels;
+      if (int16) {
+        int16_gemm(m_per_group, wd + grp * m_per_group * ckk, Int16Panels::pack(col.data(), ckk, pixels), y, &ctx.pool());
+        continue;
+      }
       if (!wf.empty()) {
         const GemmOperand w_group{wf.data() + grp * m_per_group * ckk, ckk, false};
         split_int_gemm(m_per_group, pixels, ckk, false, col.data(), w_group, y, &ctx.pool());

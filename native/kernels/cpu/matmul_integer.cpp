@@ -4,12 +4,14 @@
 //   QLinearMatMul: Y = saturate(round_half_even(that * (a_scale * b_scale / y_scale)) + y_zero_point)
 // A's zero point and scale are one value or one per row of A (M values), B's one value or one per
 // column (N values). The operands are widened to int32 less their zero points (B once, at build
-// time, when it and its zero point are constants) and multiplied exactly: through the float GEMM
-// (int_gemm_split.h) when B is shared by all of A's rows and K allows, else in an i-k-j loop.
+// time, when it and its zero point are constants) and multiplied exactly, when B is shared by all
+// of A's rows: by the AVX2 int16 kernel (int_gemm_avx2.h), else through the float GEMM
+// (int_gemm_split.h) while K allows; otherwise in an i-k-j loop.
 #include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/axis_layout.h"
+#include "kernels/cpu/int_gemm_avx2.h"
 #include "kernels/cpu/int_gemm_split.h"
 #include "kernels/cpu/matmul_shape.h"
 #include "kernels/cpu/quantize_params.h"
@@ -68,7 +70,10 @@ class IntegerMatMulBase : public KernelBase {
         check_one_or_per("QLinearMatMul", "B's zero point", b_zp, b->dim(1), "column").is_ok()) {
       b_widened_ = widen(*b, b_zp, b->dim(0), b->dim(1), false);
       b_shape_ = b->shape();
-      if (b->dim(0) <= kSplitGemmMaxK) {
+      if (int16_gemm_available() && Int16Panels::fits(b->dim(0))) {
+        b_panels_ = Int16Panels::pack(b_widened_.data(), b->dim(0), b->dim(1));
+        b_widened_.clear();
+      } else if (b->dim(0) <= kSplitGemmMaxK) {
         const std::vector<float> bf(b_widened_.begin(), b_widened_.end());
         b_packed_ = PackedMatrix::pack_b(false, b->dim(0), b->dim(1), bf.data(), b->dim(1));
         b_widened_.clear();
@@ -90,16 +95,22 @@ class IntegerMatMulBase : public KernelBase {
     acc->resize((size_t)shape_numel(s->out));
     if (acc->empty()) return Status::ok();
     const std::vector<int32_t> aw = widen(*a, a_zp, s->M, s->K, true);
-    const bool packed_b = b->shape() == b_shape_ && !b_packed_.empty();
-    const bool widened_b = b->shape() == b_shape_ && !b_widened_.empty();
+    const bool constant_b = b->shape() == b_shape_;
+    const bool widened_b = constant_b && !b_widened_.empty();
     const int64_t items = shape_numel(s->batch);
     const bool b_shared = std::all_of(s->b_strides.begin(), s->b_strides.end(), [](int64_t v) { return v == 0; });
     const bool a_dense = (int64_t)aw.size() == items * s->M * s->K;
-    if (s->K <= kSplitGemmMaxK && b_shared && a_dense) {
-      // A's items fold into rows of one product with the shared B.
+    // A's items fold into rows of one product with the shared B.
+    if (b_shared && a_dense && int16_gemm_available() && Int16Panels::fits(s->K)) {
+      const bool packed = constant_b && !b_panels_.empty();
+      const Int16Panels panels = packed ? Int16Panels() : Int16Panels::pack(widen(*b, b_zp, s->K, s->N, false).data(), s->K, s->N);
+      int16_gemm(items * s->M, aw.data(), packed ? b_panels_ : panels, acc->data(), &ctx.pool());
+      return Status::ok();
+    }
+    if (b_shared && a_dense && s->K <= kSplitGemmMaxK) {
       std::vector<float> bf;
       GemmOperand bop;
-      if (packed_b) {
+      if (constant_b && !b_packed_.empty()) {
         bop.packed = &b_packed_;
       } else {
         const std::vector<int32_t> bw = widen(*b, b_zp, s->K, s->N, false);
@@ -116,7 +127,9 @@ class IntegerMatMulBase : public KernelBase {
 
  private:
   int b_index_;
-  // B - b_zero_point when both are constants: packed for the float GEMM, or (K too long for it) widened.
+  // B - b_zero_point when both are constants: packed for the int16 kernel or the float GEMM, or
+  // (K too long for them) widened.
+  Int16Panels b_panels_;
   PackedMatrix b_packed_;
   std::vector<int32_t> b_widened_;
   Shape b_shape_;
