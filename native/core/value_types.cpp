@@ -47,6 +47,22 @@ void infer_output_types(const Node& node, StaticTypes& types) {
     else if (type && type->kind == Attribute::Kind::kType)
       set_output(node, 0, {type->type.kind == ValueKind::kSequence ? ValueKind::kOptionalSequence : ValueKind::kOptionalTensor,
                            type->type.dtype}, types);
+  } else if (op == "SequenceEmpty") {
+    DType dtype = DType::kFloat32;
+    if (!dtype_from_onnx((int32_t)node.attr_int("dtype", 1), &dtype)) dtype = DType::kUndefined;
+    set_output(node, 0, {ValueKind::kSequence, dtype}, types);
+  } else if (op == "SequenceInsert" || op == "SequenceErase" || op == "SplitToSequence") {
+    set_output(node, 0, {ValueKind::kSequence, x ? x->dtype : DType::kUndefined}, types);
+  } else if (op == "SequenceAt" || op == "ConcatFromSequence") {
+    set_output(node, 0, {ValueKind::kTensor, x ? x->dtype : DType::kUndefined}, types);
+  } else if (op == "SequenceLength") {
+    set_output(node, 0, {ValueKind::kTensor, DType::kInt64}, types);
+  } else if (op == "OptionalHasElement") {
+    set_output(node, 0, {ValueKind::kTensor, DType::kBool}, types);
+  } else if (op == "OptionalGetElement") {
+    if (x) set_output(node, 0, {x->kind == ValueKind::kOptionalSequence || x->kind == ValueKind::kSequence ? ValueKind::kSequence : ValueKind::kTensor, x->dtype}, types);
+  } else if (op == "SequenceMap") {
+    for (size_t i = 0; i < node.outputs.size(); ++i) set_output(node, i, {ValueKind::kSequence, DType::kUndefined}, types);
   } else if (op == "If") {
     const Attribute* branch = node.attr("then_branch");
     if (!branch || branch->kind != Attribute::Kind::kGraph || !branch->g) return;

@@ -33,8 +33,9 @@ export const OPERATOR_SET = new Set(
 // Operators beyond that set that the engine also runs: every one of their cases must pass.
 export const EXTRA_OPERATORS = new Set(
   `BitShift BlackmanWindow Compress ConvInteger DFT DequantizeLinear Det DynamicQuantizeLinear EyeLike GridSample
-   HammingWindow HannWindow MatMulInteger MeanVarianceNormalization MelWeightMatrix NonMaxSuppression NonZero QLinearConv
-   QLinearMatMul QuantizeLinear ReverseSequence RoiAlign STFT Shrink Unique Upsample`.split(/\s+/),
+   HammingWindow HannWindow MatMulInteger MeanVarianceNormalization MelWeightMatrix NonMaxSuppression NonZero
+   OptionalGetElement OptionalHasElement QLinearConv QLinearMatMul QuantizeLinear ReverseSequence RoiAlign STFT
+   SequenceInsert SequenceMap Shrink Unique Upsample`.split(/\s+/),
 );
 
 const TYPE_NAMES = {

@@ -1,10 +1,12 @@
-// Control flow: If, Loop and Scan run the graphs in their attributes through the execution
-// plan's SubgraphRunner (values of the enclosing graphs are visible to them by name).
+// Control flow: If, Loop, Scan and SequenceMap run the graphs in their attributes through the
+// execution plan's SubgraphRunner (values of the enclosing graphs are visible to them by name).
 //
 // If runs then_branch or else_branch and forwards its outputs (of any kind: tensors, sequences,
-// optionals). Loop runs `body` while the trip
-// count and the condition allow, threading the loop-carried values through, and stacks each
-// step's scan outputs along a new first axis. Scan (opset 8 with its batch axis and
+// optionals). Loop runs `body` while the trip count and the condition allow, threading the
+// loop-carried values (of any kind) through, and stacks each step's scan outputs along a new
+// first axis. SequenceMap runs `body` once per element of its first input (a sequence), giving it
+// that element of every sequence input and every tensor input whole, and collects each output
+// into a sequence. Scan (opset 8 with its batch axis and
 // sequence_lens, 9+ without) feeds `body` one slice of every scan input per step (along
 // scan_input_axes, forwards or reversed), threads the state values and stacks the scan outputs
 // along scan_output_axes. Slices along the outermost axis are zero-copy views; stacking is one
@@ -110,31 +112,37 @@ class LoopKernel final : public KernelBase {
     else body_outputs_ = body->outputs;
   }
 
+  bool takes_strings() const override { return true; }
+  bool takes_containers() const override { return true; }  // carried sequences and optionals
+
   Status compute(KernelContext& ctx) const override {
     int64_t max_trips = std::numeric_limits<int64_t>::max();
     if (ctx.input(0)) HS_RETURN_IF_ERROR(read_int_scalar(*ctx.input(0), "Loop", "M", &max_trips));
     bool cond = true;
     if (ctx.input(1)) HS_RETURN_IF_ERROR(read_bool(*ctx.input(1), "Loop: cond", &cond));
-    std::vector<Tensor> carried;
+    std::vector<Value> carried;
     for (int64_t i = 0; i < num_carried_; ++i) {
-      const Tensor* v;
-      HS_RETURN_IF_ERROR(require_input(ctx, (int)(2 + i), "Loop", &v));
+      const Value* v = ctx.input_value((int)(2 + i));
+      if (!v) HS_FAIL(kInvalidModel, "Loop needs input ", 2 + i);
       carried.push_back(*v);
     }
     std::vector<std::vector<Tensor>> scans((size_t)num_scan_);
-    std::vector<Tensor> outputs;
+    std::vector<Value> outputs;
     int64_t trips = 0;
     for (; trips < max_trips && cond; ++trips) {
-      std::vector<Tensor> inputs{scalar_int64(trips), scalar_bool(cond)};
+      std::vector<Value> inputs{scalar_int64(trips), scalar_bool(cond)};
       inputs.insert(inputs.end(), carried.begin(), carried.end());
-      HS_RETURN_IF_ERROR(ctx.subgraphs()->run_tensors("body", inputs, &outputs));
+      HS_RETURN_IF_ERROR(ctx.subgraphs()->run("body", inputs, &outputs));
       if ((int64_t)outputs.size() != 1 + num_carried_ + num_scan_)
         HS_FAIL(kInvalidModel, "Loop: body returned ", outputs.size(), " values");
-      HS_RETURN_IF_ERROR(read_bool(outputs[0], "Loop: body's cond output", &cond));
+      for (int64_t k = 0; k < num_scan_; ++k)
+        if (!outputs[(size_t)(1 + num_carried_ + k)].is_tensor()) HS_FAIL(kType, "Loop: scan output ", k, " must be a tensor");
+      if (!outputs[0].is_tensor()) HS_FAIL(kType, "Loop: the body's cond output must be a tensor");
+      HS_RETURN_IF_ERROR(read_bool(outputs[0].tensor(), "Loop: body's cond output", &cond));
       for (int64_t i = 0; i < num_carried_; ++i) carried[(size_t)i] = outputs[(size_t)(1 + i)];
-      for (int64_t k = 0; k < num_scan_; ++k) scans[(size_t)k].push_back(outputs[(size_t)(1 + num_carried_ + k)]);
+      for (int64_t k = 0; k < num_scan_; ++k) scans[(size_t)k].push_back(outputs[(size_t)(1 + num_carried_ + k)].tensor());
     }
-    for (int64_t i = 0; i < num_carried_; ++i) ctx.set_output((int)i, carried[(size_t)i]);
+    for (int64_t i = 0; i < num_carried_; ++i) ctx.set_output_value((int)i, carried[(size_t)i]);
     for (int64_t k = 0; k < num_scan_; ++k)
       HS_RETURN_IF_ERROR(output_stacked(ctx, (int)(num_carried_ + k), scans[(size_t)k], 0, false, trips,
                                         body_outputs_[(size_t)(1 + num_carried_ + k)]));
@@ -274,9 +282,49 @@ class ScanKernel final : public KernelBase {
   std::vector<ValueInfo> body_outputs_;
 };
 
+class SequenceMapKernel final : public KernelBase {
+ public:
+  explicit SequenceMapKernel(const KernelInfo& info) {
+    const Graph* body;
+    init_status = graph_attr(info.node, "body", &body);
+  }
+  bool takes_strings() const override { return true; }
+  bool takes_containers() const override { return true; }
+
+  Status compute(KernelContext& ctx) const override {
+    std::vector<const Value*> inputs;
+    for (int i = 0; i < ctx.num_inputs(); ++i) {
+      inputs.push_back(ctx.input_value(i));
+      if (!inputs.back()) HS_FAIL(kInvalidModel, "SequenceMap needs input ", i);
+    }
+    if (inputs.empty() || inputs[0]->kind() != ValueKind::kSequence) HS_FAIL(kType, "SequenceMap: input 0 must be a sequence");
+    const size_t count = inputs[0]->items().size();
+    for (const Value* v : inputs)
+      if (v->kind() == ValueKind::kSequence && v->items().size() != count)
+        HS_FAIL(kShape, "SequenceMap: the input sequences have ", count, " and ", v->items().size(), " elements");
+      else if (v->kind() != ValueKind::kSequence && !v->is_tensor())
+        HS_FAIL(kType, "SequenceMap: inputs must be sequences or tensors");
+    std::vector<std::vector<Tensor>> collected((size_t)ctx.num_outputs());
+    std::vector<Value> outputs;
+    for (size_t step = 0; step < count; ++step) {
+      std::vector<Value> args;
+      for (const Value* v : inputs) args.push_back(v->kind() == ValueKind::kSequence ? Value(v->items()[step]) : *v);
+      HS_RETURN_IF_ERROR(ctx.subgraphs()->run("body", args, &outputs));
+      if (outputs.size() != collected.size()) HS_FAIL(kInvalidModel, "SequenceMap: body returned ", outputs.size(), " values");
+      for (size_t k = 0; k < outputs.size(); ++k) {
+        if (!outputs[k].is_tensor()) HS_FAIL(kType, "SequenceMap: body output ", k, " must be a tensor");
+        collected[k].push_back(outputs[k].tensor());
+      }
+    }
+    for (size_t k = 0; k < collected.size(); ++k) ctx.set_output_value((int)k, Value::sequence(std::move(collected[k])));
+    return Status::ok();
+  }
+};
+
 HS_REGISTER_KERNEL("", "If", IfKernel);
 HS_REGISTER_KERNEL("", "Loop", LoopKernel);
 HS_REGISTER_KERNEL("", "Scan", ScanKernel);
+HS_REGISTER_KERNEL("", "SequenceMap", SequenceMapKernel);
 
 }  // namespace
 }  // namespace hs::cpu

@@ -84,10 +84,18 @@ class AxesKernelBase : public KernelBase {
   AxesKernelBase(const KernelInfo& info) : axes_from_input_(info.opset >= 13) {
     if (!axes_from_input_) attr_axes_ = info.node.attr_ints("axes");
   }
-  // The listed axes; empty when the model lists none.
+  // The listed axes; empty when the model lists none. A scalar counts as one axis, as
+  // onnxruntime reads it (the ONNX Loop test models write one).
   Status read_axes(const KernelContext& ctx, const char* op, std::vector<int64_t>* axes) const {
-    if (!axes_from_input_) *axes = attr_axes_;
-    else if (ctx.input(1)) HS_RETURN_IF_ERROR(read_int_list(*ctx.input(1), op, "axes", axes));
+    if (!axes_from_input_) {
+      *axes = attr_axes_;
+    } else if (const Tensor* t = ctx.input(1); t && t->rank() == 0) {
+      int64_t axis = 0;
+      HS_RETURN_IF_ERROR(read_int_scalar(*t, op, "axes", &axis));
+      *axes = {axis};
+    } else if (t) {
+      HS_RETURN_IF_ERROR(read_int_list(*t, op, "axes", axes));
+    }
     return Status::ok();
   }
   bool axes_from_input() const { return axes_from_input_; }
