@@ -33,10 +33,15 @@ export const OPERATOR_SET = new Set(
 // Operators beyond that set that the engine also runs: every one of their cases must pass.
 export const EXTRA_OPERATORS = new Set(
   `BitShift BlackmanWindow Compress ConvInteger DFT DequantizeLinear Det DynamicQuantizeLinear EyeLike GridSample
-   HammingWindow HannWindow MatMulInteger MeanVarianceNormalization MelWeightMatrix NonMaxSuppression NonZero
+   HammingWindow HannWindow MatMulInteger MaxUnpool MeanVarianceNormalization MelWeightMatrix NonMaxSuppression NonZero
    OptionalGetElement OptionalHasElement QLinearConv QLinearMatMul QuantizeLinear ReverseSequence RoiAlign STFT
    SequenceInsert SequenceMap Shrink Unique Upsample`.split(/\s+/),
 );
+
+// Cases of those operators where we follow onnxruntime rather than the ONNX reference, and why.
+export const DIVERGENT_CASES = {
+  test_maxunpool_export_with_output_shape: 'indices address the output_shape tensor directly, as onnxruntime reads them (max_unpool.cpp)',
+};
 
 const TYPE_NAMES = {
   1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',

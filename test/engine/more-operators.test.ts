@@ -1,5 +1,5 @@
 // Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
-// of recent opsets, Upsample of old ones, GridSample, RoiAlign, NonMaxSuppression, NonZero, Unique, Compress, EyeLike, Det, Shrink,
+// of recent opsets, Upsample of old ones, GridSample, RoiAlign, NonMaxSuppression, MaxUnpool, NonZero, Unique, Compress, EyeLike, Det, Shrink,
 // BitShift, MeanVarianceNormalization, ReverseSequence, and the signal operators: windows, DFT,
 // STFT, MelWeightMatrix) against onnxruntime-node on fresh random inputs.
 import { describe, expect, it } from 'vitest';
@@ -185,5 +185,14 @@ describe('more operators against onnxruntime-node', () => {
     const inputs = [ints('mels', 40), ints('dft', 400), ints('rate', 16000), b.init('lo', Float32Array.of(20), []), b.init('hi', Float32Array.of(8000), [])];
     b.output(b.op('MelWeightMatrix', inputs), 'float32');
     await compare(b.build(17), {}, 1e-6);
+  });
+
+  it.each([false, true])('MaxPool with Indices then MaxUnpool, output_shape given: %s', async (withShape) => {
+    const b = new GraphBuilder('unpool');
+    const [pooled, indices] = b.node('MaxPool', [b.input('x', 'float32', [2, 3, 6, 8])], { kernel_shape: [2, 2], strides: [2, 2] }, 2);
+    const inputs = [pooled, indices];
+    if (withShape) inputs.push(b.init('shape', BigInt64Array.of(2n, 3n, 7n, 9n), [4]));
+    b.output(b.op('MaxUnpool', inputs, { kernel_shape: [2, 2], strides: [2, 2] }), 'float32');
+    await compare(b.build(11), { x: randomTensor([2, 3, 6, 8]) }, 'exact');
   });
 });
