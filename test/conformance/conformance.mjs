@@ -33,9 +33,9 @@ export const OPERATOR_SET = new Set(
 // Operators beyond that set that the engine also runs: every one of their cases must pass.
 export const EXTRA_OPERATORS = new Set(
   `BitShift BlackmanWindow Compress ConvInteger DFT DequantizeLinear Det DynamicQuantizeLinear EyeLike GridSample
-   HammingWindow HannWindow MatMulInteger MaxUnpool MeanVarianceNormalization MelWeightMatrix NonMaxSuppression NonZero
-   OptionalGetElement OptionalHasElement QLinearConv QLinearMatMul QuantizeLinear ReverseSequence RoiAlign STFT
-   SequenceInsert SequenceMap Shrink Unique Upsample`.split(/\s+/),
+   HammingWindow HannWindow MatMulInteger MaxUnpool MeanVarianceNormalization MelWeightMatrix NegativeLogLikelihoodLoss
+   NonMaxSuppression NonZero OptionalGetElement OptionalHasElement QLinearConv QLinearMatMul QuantizeLinear
+   ReverseSequence RoiAlign STFT SequenceInsert SequenceMap Shrink SoftmaxCrossEntropyLoss Unique Upsample`.split(/\s+/),
 );
 
 // Cases of those operators where we follow onnxruntime rather than the ONNX reference, and why.

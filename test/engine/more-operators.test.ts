@@ -1,7 +1,8 @@
 // Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
 // of recent opsets, Upsample of old ones, GridSample, RoiAlign, NonMaxSuppression, MaxUnpool, NonZero, Unique, Compress, EyeLike, Det, Shrink,
-// BitShift, MeanVarianceNormalization, ReverseSequence, and the signal operators: windows, DFT,
-// STFT, MelWeightMatrix) against onnxruntime-node on fresh random inputs.
+// BitShift, MeanVarianceNormalization, ReverseSequence, the signal operators: windows, DFT,
+// STFT, MelWeightMatrix, and the losses of evaluation graphs) against onnxruntime-node on fresh
+// random inputs.
 import { describe, expect, it } from 'vitest';
 
 import { GraphBuilder, float, floats } from '../fixtures/onnx-builder';
@@ -194,5 +195,20 @@ describe('more operators against onnxruntime-node', () => {
     if (withShape) inputs.push(b.init('shape', BigInt64Array.of(2n, 3n, 7n, 9n), [4]));
     b.output(b.op('MaxUnpool', inputs, { kernel_shape: [2, 2], strides: [2, 2] }), 'float32');
     await compare(b.build(11), { x: randomTensor([2, 3, 6, 8]) }, 'exact');
+  });
+
+  it.each([
+    ['NegativeLogLikelihoodLoss', 'mean', true],
+    ['NegativeLogLikelihoodLoss', 'none', false],
+    ['SoftmaxCrossEntropyLoss', 'sum', true],
+    ['SoftmaxCrossEntropyLoss', 'mean', false],
+  ] as const)('%s, reduction %s, weights %s, an ignored class', async (op, reduction, weighted) => {
+    const b = new GraphBuilder('loss');
+    const inputs = [b.input('x', 'float32', [3, 5, 4]), b.input('t', 'int64', [3, 4])];
+    if (weighted) inputs.push(b.init('w', Float32Array.from({ length: 5 }, () => 0.5 + Math.random()), [5]));
+    const outs = b.node(op, inputs, { reduction, ignore_index: 2 }, op === 'SoftmaxCrossEntropyLoss' ? 2 : 1);
+    for (const o of outs) b.output(o, 'float32');
+    const targets = { type: 'int64', dims: [3, 4], data: BigInt64Array.from(randomInts(12, 5).map(BigInt)) };
+    await compare(b.build(13), { x: randomTensor([3, 5, 4], 2), t: targets }, 1e-5);
   });
 });

@@ -3,6 +3,7 @@
 // these helpers do the two conversions.
 #pragma once
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/common.h"
 
@@ -38,6 +39,19 @@ inline Status store_from_float32(const Tensor& values, Tensor* out) {
     for (int64_t i = 0; i < n; ++i) {
       if constexpr (std::is_same_v<T, double>) dst[i] = src[i];
       else dst[i] = from_float<T>(src[i]);
+    }
+    return Status::ok();
+  });
+}
+
+// Writes double `values` (out's element count) into float tensor `out`, rounding to its dtype.
+inline Status store_from_double(const std::vector<double>& values, Tensor* out) {
+  return dispatch(out->dtype(), kFloats, "float conversion", [&](auto tag) -> Status {
+    using T = decltype(tag);
+    T* dst = out->data<T>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      if constexpr (is_half<T>::value) dst[i] = from_float<T>((float)values[i]);
+      else dst[i] = (T)values[i];
     }
     return Status::ok();
   });

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cpu/axis_layout.h"
+#include "kernels/cpu/dense_dtype.h"
 #include "kernels/cpu/movement.h"
 
 namespace hs::cpu {
@@ -27,18 +28,6 @@ Status output_type(const KernelInfo& info, const char* op, DType* out) {
   if (!dtype_from_onnx((int32_t)info.node.attr_int("output_datatype", 1), out) || !is_float(*out))
     HS_FAIL(kType, op, ": output_datatype ", info.node.attr_int("output_datatype", 1), " is not a supported float type");
   return Status::ok();
-}
-
-Status write_floats(const std::vector<double>& values, Tensor* y) {
-  return dispatch(y->dtype(), kFloats, "spectral output", [&](auto tag) -> Status {
-    using T = decltype(tag);
-    T* d = y->data<T>();
-    for (size_t i = 0; i < values.size(); ++i) {
-      if constexpr (is_half<T>::value) d[i] = from_float<T>((float)values[i]);
-      else d[i] = (T)values[i];
-    }
-    return Status::ok();
-  });
 }
 
 // out[k] for k < bins = sum_j x[j] e^(-+2 pi i j k / n) (the sign + for the inverse, then / n).
@@ -97,7 +86,7 @@ class WindowKernel : public KernelBase {
       const double angle = n_total > 0 ? 2 * kPi * (double)n / n_total : 0;
       w[(size_t)n] = a0_ - a1_ * std::cos(angle) + a2_ * std::cos(2 * angle);
     }
-    return write_floats(w, ctx.output(0, type_, {size}));
+    return store_from_double(w, ctx.output(0, type_, {size}));
   }
 
  private:
@@ -131,7 +120,7 @@ Status complex_values(const char* op, const Tensor& x, std::vector<Complex>* out
 Status write_complex(const std::vector<Complex>& values, Tensor* y) {
   std::vector<double> flat(values.size() * 2);
   for (size_t i = 0; i < values.size(); ++i) flat[2 * i] = values[i].real(), flat[2 * i + 1] = values[i].imag();
-  return write_floats(flat, y);
+  return store_from_double(flat, y);
 }
 
 class Dft final : public KernelBase {
@@ -270,7 +259,7 @@ class MelWeightMatrix final : public KernelBase {
         for (int64_t j = left; j <= center; ++j) set(j, i, (double)(j - left) / (double)(center - left));
       for (int64_t j = center; j < right; ++j) set(j, i, (double)(right - j) / (double)(right - center));
     }
-    return write_floats(w, ctx.output(0, type_, {spectrum, mel_bins}));
+    return store_from_double(w, ctx.output(0, type_, {spectrum, mel_bins}));
   }
 
  private:
