@@ -35,7 +35,8 @@ export const EXTRA_OPERATORS = new Set(
   `BitShift BlackmanWindow Compress ConvInteger DFT DequantizeLinear Det DynamicQuantizeLinear EyeLike GridSample
    HammingWindow HannWindow MatMulInteger MaxUnpool MeanVarianceNormalization MelWeightMatrix NegativeLogLikelihoodLoss
    NonMaxSuppression NonZero OptionalGetElement OptionalHasElement QLinearConv QLinearMatMul QuantizeLinear
-   ReverseSequence RoiAlign STFT SequenceInsert SequenceMap Shrink SoftmaxCrossEntropyLoss Unique Upsample`.split(/\s+/),
+   ReverseSequence RoiAlign STFT SequenceInsert SequenceMap Shrink SoftmaxCrossEntropyLoss StringNormalizer TfIdfVectorizer
+   Unique Upsample`.split(/\s+/),
 );
 
 // Cases of those operators where we follow onnxruntime rather than the ONNX reference, and why.

@@ -1,8 +1,8 @@
 // Operators beyond the "Engine on CPU" set that exported models use (Gelu and GroupNormalization
 // of recent opsets, Upsample of old ones, GridSample, RoiAlign, NonMaxSuppression, MaxUnpool, NonZero, Unique, Compress, EyeLike, Det, Shrink,
 // BitShift, MeanVarianceNormalization, ReverseSequence, the signal operators: windows, DFT,
-// STFT, MelWeightMatrix, and the losses of evaluation graphs) against onnxruntime-node on fresh
-// random inputs.
+// STFT, MelWeightMatrix, the losses of evaluation graphs, and StringNormalizer / TfIdfVectorizer)
+// against onnxruntime-node on fresh random inputs.
 import { describe, expect, it } from 'vitest';
 
 import { GraphBuilder, float, floats } from '../fixtures/onnx-builder';
@@ -210,5 +210,24 @@ describe('more operators against onnxruntime-node', () => {
     for (const o of outs) b.output(o, 'float32');
     const targets = { type: 'int64', dims: [3, 4], data: BigInt64Array.from(randomInts(12, 5).map(BigInt)) };
     await compare(b.build(13), { x: randomTensor([3, 5, 4], 2), t: targets }, 1e-5);
+  });
+
+  it.each([['LOWER', 0], ['UPPER', 1], ['NONE', 0]] as const)('StringNormalizer, %s, case sensitive %i', async (action, sensitive) => {
+    const b = new GraphBuilder('strings');
+    b.output(b.op('StringNormalizer', [b.input('x', 'string', [1, 6])], { case_change_action: action, is_case_sensitive: sensitive,
+      stopwords: ['the', 'And'], locale: 'C' }), 'string');
+    const words = ['The', 'cat', 'AND', 'the', 'Dog', 'and'].sort(() => Math.random() - 0.5);
+    await compare(b.build(10), { x: { type: 'string', dims: [1, 6], data: words as never } }, 'exact');
+  });
+
+  it.each(['TF', 'IDF', 'TFIDF'])('TfIdfVectorizer, mode %s, 1- to 3-grams up to 2 apart', async (mode) => {
+    const b = new GraphBuilder('tfidf');
+    // Pool: 1-grams 1..4, 2-grams (1,2) (2,3) (4,4), 3-gram (1,2,3).
+    const pool = [1, 2, 3, 4, 1, 2, 2, 3, 4, 4, 1, 2, 3];
+    b.output(b.op('TfIdfVectorizer', [b.input('x', 'int64', [3, 12])], {
+      mode, min_gram_length: 1, max_gram_length: 3, max_skip_count: 2, ngram_counts: [0, 4, 10], ngram_indexes: [0, 1, 2, 3, 4, 5, 6, 7],
+      pool_int64s: pool, weights: floats([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4]) }), 'float32');
+    const x = { type: 'int64', dims: [3, 12], data: BigInt64Array.from(randomInts(36, 5).map(BigInt)) };
+    await compare(b.build(9), { x }, 1e-6);
   });
 });
