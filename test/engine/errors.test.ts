@@ -49,6 +49,28 @@ describe('bad models', () => {
   });
 });
 
+describe('bad attributes of the less common operators', () => {
+  it('TfIdfVectorizer: a negative ngram index or falling ngram_counts', async () => {
+    for (const [counts, indexes] of [[[0, 2], [0, -1, 2]], [[0, 3, 1], [0, 1, 2]]]) {
+      const b = new GraphBuilder();
+      b.output(b.op('TfIdfVectorizer', [b.input('x', 'int64', [4])], { mode: 'TF', min_gram_length: 1, max_gram_length: 2,
+        max_skip_count: 0, ngram_counts: counts, ngram_indexes: indexes, pool_int64s: [1, 2, 3, 4] }), 'float32');
+      await expect(load(b.build(9))).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+    }
+  });
+
+  // A length of no special form takes Bluestein's O(n log n) path: no hang, the right size.
+  it('DFT of a long signal of prime length returns promptly', async () => {
+    const n = 100_003;
+    const b = new GraphBuilder();
+    b.output(b.op('DFT', [b.input('x', 'float32', [1, n, 1])], { onesided: 1 }), 'float32');
+    const engine = await load(b.build(17));
+    const out = await engine.run({ x: randomTensor([1, n, 1]) });
+    expect(out[engine.outputNames[0]].dims).toEqual([1, (n - 1) / 2 + 1, 2]);
+    engine.dispose();
+  }, 30_000);
+});
+
 describe('bad feeds', () => {
   it('checks names, dtypes, shapes and data sizes', async () => {
     const engine = await load(reluModel());

@@ -7,8 +7,8 @@
 //   STFT: DFTs of frames of frame_length samples every frame_step, each multiplied by the window;
 //   MelWeightMatrix: triangular filters from linear DFT bins to mel bins, as the ONNX reference
 //     builds them (mel = 2595 log10(1 + f / 700)).
-// Transforms run in double: a radix-2 FFT when the length is a power of two, else a direct sum
-// over a twiddle table; parallel over signals.
+// Transforms run in double: a radix-2 FFT when the length is a power of two, else Bluestein's
+// chirp over power-of-two FFTs; parallel over signals.
 #include <cmath>
 #include <complex>
 #include <vector>
@@ -30,38 +30,52 @@ Status output_type(const KernelInfo& info, const char* op, DType* out) {
   return Status::ok();
 }
 
+// In-place radix-2 FFT of x (a power-of-two length): x[k] = sum_j x[j] e^(sign 2 pi i j k / n).
+void fft_pow2(std::vector<Complex>& x, double sign) {
+  const int64_t n = (int64_t)x.size();
+  for (int64_t i = 1, j = 0; i < n; ++i) {  // bit reversal
+    int64_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(x[(size_t)i], x[(size_t)j]);
+  }
+  for (int64_t len = 2; len <= n; len <<= 1) {
+    const Complex step = std::polar(1.0, sign * 2 * kPi / (double)len);
+    for (int64_t start = 0; start < n; start += len) {
+      Complex w = 1;
+      for (int64_t k = 0; k < len / 2; ++k, w *= step) {
+        const Complex a = x[(size_t)(start + k)], b = x[(size_t)(start + k + len / 2)] * w;
+        x[(size_t)(start + k)] = a + b;
+        x[(size_t)(start + k + len / 2)] = a - b;
+      }
+    }
+  }
+}
+
 // out[k] for k < bins = sum_j x[j] e^(-+2 pi i j k / n) (the sign + for the inverse, then / n).
-// x holds the n values and is overwritten.
+// x holds the n values and is overwritten. Lengths other than powers of two go through
+// Bluestein's chirp: jk = (j^2 + k^2 - (k - j)^2) / 2 turns the sum into a convolution, done by
+// power-of-two FFTs, so every length costs O(n log n).
 void transform(std::vector<Complex>& x, int64_t bins, bool inverse, Complex* out) {
   const int64_t n = (int64_t)x.size();
   const double sign = inverse ? 1.0 : -1.0;
-  if (n > 1 && (n & (n - 1)) == 0) {
-    for (int64_t i = 1, j = 0; i < n; ++i) {  // bit reversal
-      int64_t bit = n >> 1;
-      for (; j & bit; bit >>= 1) j ^= bit;
-      j ^= bit;
-      if (i < j) std::swap(x[(size_t)i], x[(size_t)j]);
-    }
-    for (int64_t len = 2; len <= n; len <<= 1) {
-      const Complex step = std::polar(1.0, sign * 2 * kPi / (double)len);
-      for (int64_t start = 0; start < n; start += len) {
-        Complex w = 1;
-        for (int64_t k = 0; k < len / 2; ++k, w *= step) {
-          const Complex a = x[(size_t)(start + k)], b = x[(size_t)(start + k + len / 2)] * w;
-          x[(size_t)(start + k)] = a + b;
-          x[(size_t)(start + k + len / 2)] = a - b;
-        }
-      }
-    }
+  if ((n & (n - 1)) == 0) {
+    fft_pow2(x, sign);
     for (int64_t k = 0; k < bins; ++k) out[k] = x[(size_t)k];
   } else {
-    std::vector<Complex> twiddle((size_t)n);
-    for (int64_t j = 0; j < n; ++j) twiddle[(size_t)j] = std::polar(1.0, sign * 2 * kPi * (double)j / (double)n);
-    for (int64_t k = 0; k < bins; ++k) {
-      Complex s = 0;
-      for (int64_t j = 0; j < n; ++j) s += x[(size_t)j] * twiddle[(size_t)((j * k) % n)];
-      out[k] = s;
-    }
+    int64_t m = 1;
+    while (m < 2 * n - 1) m <<= 1;
+    // chirp[k] = e^(sign pi i k^2 / n), with k^2 taken mod 2n so the angle stays exact.
+    std::vector<Complex> chirp((size_t)n), a((size_t)m, 0.0), b((size_t)m, 0.0);
+    for (int64_t k = 0; k < n; ++k) chirp[(size_t)k] = std::polar(1.0, sign * kPi * (double)((k * k) % (2 * n)) / (double)n);
+    for (int64_t k = 0; k < n; ++k) a[(size_t)k] = x[(size_t)k] * chirp[(size_t)k];
+    b[0] = std::conj(chirp[0]);
+    for (int64_t k = 1; k < n; ++k) b[(size_t)k] = b[(size_t)(m - k)] = std::conj(chirp[(size_t)k]);
+    fft_pow2(a, -1);
+    fft_pow2(b, -1);
+    for (int64_t k = 0; k < m; ++k) a[(size_t)k] *= b[(size_t)k];
+    fft_pow2(a, 1);
+    for (int64_t k = 0; k < bins; ++k) out[k] = chirp[(size_t)k] * a[(size_t)k] / (double)m;
   }
   if (inverse)
     for (int64_t k = 0; k < bins; ++k) out[k] /= (double)n;

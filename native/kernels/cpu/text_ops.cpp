@@ -83,6 +83,11 @@ class TfIdfVectorizer final : public KernelBase {
       init_status = Status(StatusCode::kInvalidModel, "TfIdfVectorizer: gram lengths, max_skip_count or ngram_counts are inconsistent");
     if (!weights_.empty() && weights_.size() != indexes.size())
       init_status = Status(StatusCode::kInvalidModel, "TfIdfVectorizer: weights and ngram_indexes differ in length");
+    for (size_t i = 0; i < counts.size(); ++i)
+      if (counts[i] < (i ? counts[i - 1] : 0) || counts[i] > (int64_t)pool.size())
+        init_status = Status(StatusCode::kInvalidModel, str_cat("TfIdfVectorizer: ngram_counts ", counts, " must rise within the pool of ", pool.size()));
+    for (int64_t i : indexes)
+      if (i < 0) init_status = Status(StatusCode::kInvalidModel, str_cat("TfIdfVectorizer: ngram_indexes must be >= 0, got ", i));
     if (!init_status.is_ok()) return;
     // The pool holds the 1-grams from counts[0], the 2-grams from counts[1], ...: each n-gram is
     // n consecutive pool entries. Key: the tokens joined with a separator no token contains.
