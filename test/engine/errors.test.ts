@@ -59,6 +59,33 @@ describe('bad attributes of the less common operators', () => {
     }
   });
 
+  it('MelWeightMatrix with a negative edge, RoiAlign with a huge sampling_ratio: typed errors', async () => {
+    const b = new GraphBuilder();
+    const ints = (name: string, v: number) => b.init(name, BigInt64Array.of(BigInt(v)), []);
+    b.output(b.op('MelWeightMatrix', [ints('m', 8), ints('d', 16), ints('r', 8000), b.init('lo', Float32Array.of(-5), []),
+      b.init('hi', Float32Array.of(4000), [])]), 'float32');
+    const mel = await load(b.build(17)).catch((e) => e);
+    // Constant inputs fold at build: the error comes from the load, or else from the first run.
+    const error = mel instanceof Error ? mel : await mel.run({}).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    const r = new GraphBuilder();
+    r.output(r.op('RoiAlign', [r.input('x', 'float32', [1, 1, 4, 4]), r.input('rois', 'float32', [1, 4]), r.input('i', 'int64', [1])],
+      { sampling_ratio: 1e9 }), 'float32');
+    await expect(load(r.build(16))).rejects.toMatchObject({ code: 'ERR_INVALID_MODEL' });
+  });
+
+  it('GridSample with grid points at 1e30 and EyeLike with k = 2^62 run to padding and zeros', async () => {
+    const b = new GraphBuilder();
+    b.output(b.op('GridSample', [b.input('x', 'float32', [1, 1, 3, 3]), b.input('g', 'float32', [1, 1, 2, 2])], { mode: 'nearest' }), 'float32');
+    b.output(b.op('EyeLike', [b.input('e', 'float32', [3, 4])], { k: 2 ** 62 }), 'float32');
+    const engine = await load(b.build(16));
+    const out = await engine.run({ x: randomTensor([1, 1, 3, 3]), g: { type: 'float32', dims: [1, 1, 2, 2], data: Float32Array.of(1e30, -1e30, -1e30, 1e30) },
+      e: randomTensor([3, 4]) });
+    expect(Array.from(out[engine.outputNames[0]].data as Float32Array)).toEqual([0, 0]);
+    expect(Array.from(out[engine.outputNames[1]].data as Float32Array)).toEqual(new Array(12).fill(0));
+    engine.dispose();
+  });
+
   // A length of no special form takes Bluestein's O(n log n) path: no hang, the right size.
   it('DFT of a long signal of prime length returns promptly', async () => {
     const n = 100_003;

@@ -1,5 +1,6 @@
 // EyeLike: a 2-D tensor of the input's shape, ones on diagonal k (column - row = k), zero
 // elsewhere, of the dtype attribute's type (default the input's).
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/common.h"
@@ -28,9 +29,10 @@ class EyeLike final : public KernelBase {
       if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) one = from_float<T>(1.f);
       else one = T(1);
       const int64_t rows = x->dim(0), cols = x->dim(1);
+      const int64_t k = std::clamp<int64_t>(k_, -rows, cols);  // further out: no diagonal either way
       T* d = y->data<T>();
       for (int64_t r = 0; r < rows; ++r)
-        if (r + k_ >= 0 && r + k_ < cols) d[r * cols + r + k_] = one;
+        if (r + k >= 0 && r + k < cols) d[r * cols + r + k] = one;
       return Status::ok();
     });
   }

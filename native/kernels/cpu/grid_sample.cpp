@@ -4,6 +4,7 @@
 // (outside reads 0), border (coordinates clamped) or reflection (reflected at the edges), as the
 // ONNX reference computes it: nearest rounds half to even, bicubic uses a = -0.75 over 4 x 4 taps
 // (whose indices, not the coordinate, are clamped or reflected, as in PyTorch and onnxruntime).
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -19,13 +20,15 @@ enum class PaddingMode { kZeros, kBorder, kReflection };
 double reflect(double x, double lo, double hi) {
   const double range = hi - lo;
   if (range <= 0) return lo;
+  // Whether d spans an even number of whole ranges (in double: d / range may pass int64's range).
+  auto even = [&](double d) { return std::fmod(std::floor(d / range), 2.0) == 0; };
   if (x < lo) {
     const double d = lo - x, r = std::fmod(d, range);
-    return (int64_t)(d / range) % 2 == 0 ? lo + r : hi - r;
+    return even(d) ? lo + r : hi - r;
   }
   if (x > hi) {
     const double d = x - hi, r = std::fmod(d, range);
-    return (int64_t)(d / range) % 2 == 0 ? hi - r : lo + r;
+    return even(d) ? hi - r : lo + r;
   }
   return x;
 }
@@ -113,7 +116,9 @@ class GridSample final : public KernelBase {
   double sample(const double* plane, int64_t h, int64_t w, double gx, double gy) const {
     // Bicubic pads each tap's index rather than the coordinate, as PyTorch and onnxruntime do.
     const bool per_tap = mode_ == SampleMode::kCubic;
-    const double ux = unnormalize(gx, w), uy = unnormalize(gy, h);
+    // Coordinates this far out read padding whatever their value; the bound keeps the integer
+    // conversions below defined.
+    const double ux = std::clamp(unnormalize(gx, w), -1e15, 1e15), uy = std::clamp(unnormalize(gy, h), -1e15, 1e15);
     const double cx = per_tap ? ux : pad_coordinate(ux, w), cy = per_tap ? uy : pad_coordinate(uy, h);
     if (std::isnan(cx) || std::isnan(cy)) return std::nan("");
     if (mode_ == SampleMode::kNearest)

@@ -13,6 +13,8 @@
 namespace hs::cpu {
 namespace {
 
+constexpr int64_t kMaxGrid = 1 << 12;  // samples per bin and axis
+
 class RoiAlign final : public KernelBase {
  public:
   explicit RoiAlign(const KernelInfo& info)
@@ -26,8 +28,8 @@ class RoiAlign final : public KernelBase {
       init_status = Status(StatusCode::kUnsupportedOp, str_cat("RoiAlign: mode '", mode, "' is not supported"));
     else if (coord != "half_pixel" && coord != "output_half_pixel")
       init_status = Status(StatusCode::kUnsupportedOp, str_cat("RoiAlign: coordinate_transformation_mode '", coord, "' is not supported"));
-    else if (out_h_ < 1 || out_w_ < 1 || sampling_ < 0)
-      init_status = Status(StatusCode::kInvalidModel, "RoiAlign: output sizes must be >= 1 and sampling_ratio >= 0");
+    else if (out_h_ < 1 || out_w_ < 1 || sampling_ < 0 || sampling_ > kMaxGrid)
+      init_status = Status(StatusCode::kInvalidModel, str_cat("RoiAlign: output sizes must be >= 1 and sampling_ratio in [0, ", kMaxGrid, "]"));
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -72,8 +74,10 @@ class RoiAlign final : public KernelBase {
     double rw = roi[2] * scale_ - offset - x0, rh = roi[3] * scale_ - offset - y0;
     if (!half_pixel_) rw = std::max(rw, 1.0), rh = std::max(rh, 1.0);
     const double bin_h = rh / (double)out_h_, bin_w = rw / (double)out_w_;
-    const int64_t grid_h = sampling_ > 0 ? sampling_ : (int64_t)std::ceil(rh / (double)out_h_);
-    const int64_t grid_w = sampling_ > 0 ? sampling_ : (int64_t)std::ceil(rw / (double)out_w_);
+    // Adaptive grids follow the region's size; a bound keeps a hostile region from running for hours.
+    const double cap = (double)kMaxGrid;
+    const int64_t grid_h = sampling_ > 0 ? sampling_ : (int64_t)std::min(cap, std::ceil(rh / (double)out_h_));
+    const int64_t grid_w = sampling_ > 0 ? sampling_ : (int64_t)std::min(cap, std::ceil(rw / (double)out_w_));
     const double samples = (double)std::max<int64_t>(grid_h * grid_w, 1);
     for (int64_t ph = 0; ph < out_h_; ++ph)
       for (int64_t pw = 0; pw < out_w_; ++pw) {

@@ -254,6 +254,8 @@ class MelWeightMatrix final : public KernelBase {
       edges[i] = t->to_double_vector()[0];
     }
     if (mel_bins < 1 || dft_length < 1 || rate < 1) HS_FAIL(kInvalidArgument, op, ": num_mel_bins, dft_length and sample_rate must be >= 1");
+    if (!(edges[0] >= 0 && edges[1] > edges[0] && std::isfinite(edges[1])))
+      HS_FAIL(kInvalidArgument, op, ": the edge frequencies must be finite with 0 <= lower < upper, got ", edges[0], " and ", edges[1]);
     const int64_t spectrum = dft_length / 2 + 1;
     auto mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
     const double low = mel(edges[0]), step = (mel(edges[1]) - low) / (double)(mel_bins + 2);
@@ -268,10 +270,13 @@ class MelWeightMatrix final : public KernelBase {
     };
     for (int64_t i = 0; i < mel_bins; ++i) {
       const int64_t left = points[(size_t)i], center = points[(size_t)i + 1], right = points[(size_t)i + 2];
+      // Only rows inside the spectrum are written (edges past the Nyquist bin leave the rest out).
       if (center == left) set(center, i, 1);
       else
-        for (int64_t j = left; j <= center; ++j) set(j, i, (double)(j - left) / (double)(center - left));
-      for (int64_t j = center; j < right; ++j) set(j, i, (double)(right - j) / (double)(right - center));
+        for (int64_t j = std::max<int64_t>(left, 0); j <= std::min(center, spectrum - 1); ++j)
+          set(j, i, (double)(j - left) / (double)(center - left));
+      for (int64_t j = std::max<int64_t>(center, 0); j < std::min(right, spectrum); ++j)
+        set(j, i, (double)(right - j) / (double)(right - center));
     }
     return store_from_double(w, ctx.output(0, type_, {spectrum, mel_bins}));
   }
