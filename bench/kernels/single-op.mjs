@@ -71,18 +71,20 @@ async function alternatingMedians(runners, cpu) {
   return samples.map((v) => v.sort((a, b) => a - b)[4]);
 }
 
+const feedType = (data) => (data instanceof Uint8Array ? 'uint8' : data instanceof Int8Array ? 'int8' : 'float32');
+
 /**
- * Median ms per run of `model` in highservice and in onnxruntime-node; feeds: { name: [dims, Float32Array] }.
- * `cpu`: CPU time instead of wall time (use with threads = 1).
+ * Median ms per run of `model` in highservice and in onnxruntime-node; feeds: { name: [dims, data] } with
+ * data a Float32Array, Uint8Array or Int8Array. `cpu`: CPU time instead of wall time (use with threads = 1).
  */
 export async function timeBoth(model, feeds, threads, cpu = false) {
   const { Engine } = require(path.join(root, 'lib/index.js'));
   const engine = await Engine.load(model, { threads, cacheDir: false });
-  const ours = Object.fromEntries(Object.entries(feeds).map(([n, [dims, data]]) => [n, { type: 'float32', dims, data }]));
+  const ours = Object.fromEntries(Object.entries(feeds).map(([n, [dims, data]]) => [n, { type: feedType(data), dims, data }]));
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3,
   });
-  const theirs = Object.fromEntries(Object.entries(feeds).map(([n, [dims, data]]) => [n, new ort.Tensor('float32', data, dims)]));
+  const theirs = Object.fromEntries(Object.entries(feeds).map(([n, [dims, data]]) => [n, new ort.Tensor(feedType(data), data, dims)]));
   const [hs, ortMs] = await alternatingMedians([() => engine.run(ours), () => session.run(theirs)], cpu);
   engine.dispose();
   await session.release();
