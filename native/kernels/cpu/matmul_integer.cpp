@@ -25,11 +25,19 @@ int32_t zero_point_at(const Tensor* zp, int64_t line) { return zp ? int8_value(*
 // point is per row (per_row) or per column.
 std::vector<int32_t> widen(const Tensor& x, const Tensor* zp, int64_t rows, int64_t cols, bool per_row) {
   std::vector<int32_t> out((size_t)x.numel());
-  const int64_t n = x.numel();
+  std::vector<int32_t> zero((size_t)(per_row ? rows : cols));  // the zero point of each row or column
+  for (size_t i = 0; i < zero.size(); ++i) zero[i] = zero_point_at(zp, (int64_t)i);
+  const int64_t matrices = rows * cols > 0 ? x.numel() / (rows * cols) : 0;
   auto fill = [&](auto* d) {
-    for (int64_t e = 0; e < n; ++e) {
-      const int64_t r = e / cols % rows, c = e % cols;
-      out[(size_t)e] = (int32_t)d[e] - zero_point_at(zp, per_row ? r : c);
+    for (int64_t m = 0; m < matrices * rows; ++m) {
+      const auto* in = d + m * cols;
+      int32_t* o = out.data() + m * cols;
+      if (per_row) {
+        const int32_t z = zero[(size_t)(m % rows)];
+        for (int64_t c = 0; c < cols; ++c) o[c] = (int32_t)in[c] - z;
+      } else {
+        for (int64_t c = 0; c < cols; ++c) o[c] = (int32_t)in[c] - zero[(size_t)c];
+      }
     }
   };
   if (x.dtype() == DType::kUint8) fill(x.data<uint8_t>());
@@ -81,9 +89,10 @@ class IntegerMatMulBase : public KernelBase {
     }
   }
 
-  // acc = (A - a_zp) @ (B - b_zp) for the context's inputs; s receives the shapes.
-  Status multiply(KernelContext& ctx, const char* op, const Tensor* a_zp, const Tensor* b_zp, MatMulShape* s,
-                  std::vector<int32_t>* acc) const {
+  // (A - a_zp) @ (B - b_zp) for the context's inputs into *acc: output 0 itself (int32) when
+  // `into_output`, else `scratch`. s receives the shapes.
+  Status multiply(KernelContext& ctx, const char* op, const Tensor* a_zp, const Tensor* b_zp, bool into_output, MatMulShape* s,
+                  std::vector<int32_t>* scratch, int32_t** acc) const {
     const Tensor *a, *b;
     HS_RETURN_IF_ERROR(require_input(ctx, 0, op, &a));
     HS_RETURN_IF_ERROR(require_input(ctx, b_index_, op, &b));
@@ -92,8 +101,13 @@ class IntegerMatMulBase : public KernelBase {
     HS_RETURN_IF_ERROR(matmul_shape(a->shape(), b->shape(), s));
     HS_RETURN_IF_ERROR(check_one_or_per(op, "A's zero point", a_zp, s->M, "row"));
     HS_RETURN_IF_ERROR(check_one_or_per(op, "B's zero point", b_zp, s->N, "column"));
-    acc->resize((size_t)shape_numel(s->out));
-    if (acc->empty()) return Status::ok();
+    if (into_output) {
+      *acc = ctx.output(0, DType::kInt32, s->out)->data<int32_t>();
+    } else {
+      scratch->resize((size_t)shape_numel(s->out));
+      *acc = scratch->data();
+    }
+    if (shape_numel(s->out) == 0) return Status::ok();
     const std::vector<int32_t> aw = widen(*a, a_zp, s->M, s->K, true);
     const bool constant_b = b->shape() == b_shape_;
     const bool widened_b = constant_b && !b_widened_.empty();
@@ -104,7 +118,7 @@ class IntegerMatMulBase : public KernelBase {
     if (b_shared && a_dense && int16_gemm_available() && Int16Panels::fits(s->K)) {
       const bool packed = constant_b && !b_panels_.empty();
       const Int16Panels panels = packed ? Int16Panels() : Int16Panels::pack(widen(*b, b_zp, s->K, s->N, false).data(), s->K, s->N);
-      int16_gemm(items * s->M, aw.data(), packed ? b_panels_ : panels, acc->data(), &ctx.pool());
+      int16_gemm(items * s->M, aw.data(), packed ? b_panels_ : panels, *acc, &ctx.pool());
       return Status::ok();
     }
     if (b_shared && a_dense && s->K <= kSplitGemmMaxK) {
@@ -117,11 +131,11 @@ class IntegerMatMulBase : public KernelBase {
         bf.assign(bw.begin(), bw.end());
         bop = GemmOperand{bf.data(), s->N, false};
       }
-      split_int_gemm(items * s->M, s->N, s->K, true, aw.data(), bop, acc->data(), &ctx.pool());
+      split_int_gemm(items * s->M, s->N, s->K, true, aw.data(), bop, *acc, &ctx.pool());
       return Status::ok();
     }
     const std::vector<int32_t> bw = widened_b ? std::vector<int32_t>() : widen(*b, b_zp, s->K, s->N, false);
-    integer_matmul(ctx.pool(), *s, aw.data(), widened_b ? b_widened_.data() : bw.data(), acc->data());
+    integer_matmul(ctx.pool(), *s, aw.data(), widened_b ? b_widened_.data() : bw.data(), *acc);
     return Status::ok();
   }
 
@@ -141,11 +155,9 @@ class MatMulInteger final : public IntegerMatMulBase {
 
   Status compute(KernelContext& ctx) const override {
     MatMulShape s;
-    std::vector<int32_t> acc;
-    HS_RETURN_IF_ERROR(multiply(ctx, "MatMulInteger", ctx.input(2), ctx.input(3), &s, &acc));
-    Tensor* y = ctx.output(0, DType::kInt32, s.out);
-    std::copy(acc.begin(), acc.end(), y->data<int32_t>());
-    return Status::ok();
+    std::vector<int32_t> unused;
+    int32_t* y;
+    return multiply(ctx, "MatMulInteger", ctx.input(2), ctx.input(3), true, &s, &unused, &y);
   }
 };
 
@@ -166,7 +178,8 @@ class QLinearMatMul final : public IntegerMatMulBase {
       HS_FAIL(kShape, op, ": y_scale and y_zero_point must be scalars, got ", y_scale->shape(), " and ", y_zp->shape());
     MatMulShape s;
     std::vector<int32_t> acc;
-    HS_RETURN_IF_ERROR(multiply(ctx, op, ctx.input(2), ctx.input(5), &s, &acc));
+    int32_t* sums;
+    HS_RETURN_IF_ERROR(multiply(ctx, op, ctx.input(2), ctx.input(5), false, &s, &acc, &sums));
     HS_RETURN_IF_ERROR(check_one_or_per(op, "a_scale", a_scale, s.M, "row"));
     HS_RETURN_IF_ERROR(check_one_or_per(op, "b_scale", b_scale, s.N, "column"));
     Tensor* y = ctx.output(0, y_zp->dtype(), s.out);
