@@ -74,8 +74,9 @@ class IntegerMatMulBase : public KernelBase {
     const bool zp_given = (size_t)b_zp_index < info.node.inputs.size() && !info.node.inputs[(size_t)b_zp_index].empty();
     const Tensor* b_zp = info.constant_input((size_t)b_zp_index);
     // Anything wrong with them is reported at run time, by multiply().
-    if (b && b->rank() == 2 && (!zp_given || b_zp) && check_int8_operand("QLinearMatMul", "B", *b, b_zp).is_ok() &&
-        check_one_or_per("QLinearMatMul", "B's zero point", b_zp, b->dim(1), "column").is_ok()) {
+    const char* op = info.node.op_type.c_str();
+    if (b && b->rank() == 2 && (!zp_given || b_zp) && check_int8_operand(op, "B", *b, b_zp).is_ok() &&
+        check_one_or_per(op, "B's zero point", b_zp, b->dim(1), "column").is_ok()) {
       b_widened_ = widen(*b, b_zp, b->dim(0), b->dim(1), false);
       b_shape_ = b->shape();
       if (int16_gemm_available() && Int16Panels::fits(b->dim(0))) {

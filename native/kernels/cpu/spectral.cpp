@@ -52,34 +52,49 @@ void fft_pow2(std::vector<Complex>& x, double sign) {
   }
 }
 
+// The transform of one length, planned once per run and shared by every signal of it:
 // out[k] for k < bins = sum_j x[j] e^(-+2 pi i j k / n) (the sign + for the inverse, then / n).
-// x holds the n values and is overwritten. Lengths other than powers of two go through
-// Bluestein's chirp: jk = (j^2 + k^2 - (k - j)^2) / 2 turns the sum into a convolution, done by
-// power-of-two FFTs, so every length costs O(n log n).
-void transform(std::vector<Complex>& x, int64_t bins, bool inverse, Complex* out) {
-  const int64_t n = (int64_t)x.size();
-  const double sign = inverse ? 1.0 : -1.0;
-  if ((n & (n - 1)) == 0) {
-    fft_pow2(x, sign);
-    for (int64_t k = 0; k < bins; ++k) out[k] = x[(size_t)k];
-  } else {
-    int64_t m = 1;
-    while (m < 2 * n - 1) m <<= 1;
+// Lengths other than powers of two go through Bluestein's chirp: jk = (j^2 + k^2 - (k - j)^2) / 2
+// turns the sum into a convolution, done by power-of-two FFTs, so every length costs O(n log n);
+// the chirp and the FFT of its conjugate are the plan.
+class DftPlan {
+ public:
+  DftPlan(int64_t n, bool inverse) : n_(n), inverse_(inverse), sign_(inverse ? 1.0 : -1.0) {
+    if ((n & (n - 1)) == 0) return;
+    m_ = 1;
+    while (m_ < 2 * n - 1) m_ <<= 1;
     // chirp[k] = e^(sign pi i k^2 / n), with k^2 taken mod 2n so the angle stays exact.
-    std::vector<Complex> chirp((size_t)n), a((size_t)m, 0.0), b((size_t)m, 0.0);
-    for (int64_t k = 0; k < n; ++k) chirp[(size_t)k] = std::polar(1.0, sign * kPi * (double)((k * k) % (2 * n)) / (double)n);
-    for (int64_t k = 0; k < n; ++k) a[(size_t)k] = x[(size_t)k] * chirp[(size_t)k];
-    b[0] = std::conj(chirp[0]);
-    for (int64_t k = 1; k < n; ++k) b[(size_t)k] = b[(size_t)(m - k)] = std::conj(chirp[(size_t)k]);
-    fft_pow2(a, -1);
-    fft_pow2(b, -1);
-    for (int64_t k = 0; k < m; ++k) a[(size_t)k] *= b[(size_t)k];
-    fft_pow2(a, 1);
-    for (int64_t k = 0; k < bins; ++k) out[k] = chirp[(size_t)k] * a[(size_t)k] / (double)m;
+    chirp_.resize((size_t)n);
+    for (int64_t k = 0; k < n; ++k) chirp_[(size_t)k] = std::polar(1.0, sign_ * kPi * (double)((k * k) % (2 * n)) / (double)n);
+    conj_hat_.assign((size_t)m_, 0.0);
+    conj_hat_[0] = std::conj(chirp_[0]);
+    for (int64_t k = 1; k < n; ++k) conj_hat_[(size_t)k] = conj_hat_[(size_t)(m_ - k)] = std::conj(chirp_[(size_t)k]);
+    fft_pow2(conj_hat_, -1);
   }
-  if (inverse)
-    for (int64_t k = 0; k < bins; ++k) out[k] /= (double)n;
-}
+
+  // x holds the n values and is overwritten.
+  void run(std::vector<Complex>& x, int64_t bins, Complex* out) const {
+    if (m_ == 0) {
+      fft_pow2(x, sign_);
+      for (int64_t k = 0; k < bins; ++k) out[k] = x[(size_t)k];
+    } else {
+      std::vector<Complex> a((size_t)m_, 0.0);
+      for (int64_t k = 0; k < n_; ++k) a[(size_t)k] = x[(size_t)k] * chirp_[(size_t)k];
+      fft_pow2(a, -1);
+      for (int64_t k = 0; k < m_; ++k) a[(size_t)k] *= conj_hat_[(size_t)k];
+      fft_pow2(a, 1);
+      for (int64_t k = 0; k < bins; ++k) out[k] = chirp_[(size_t)k] * a[(size_t)k] / (double)m_;
+    }
+    if (inverse_)
+      for (int64_t k = 0; k < bins; ++k) out[k] /= (double)n_;
+  }
+
+ private:
+  int64_t n_, m_ = 0;  // m: Bluestein's power-of-two length, 0 for a power-of-two n
+  bool inverse_;
+  double sign_;
+  std::vector<Complex> chirp_, conj_hat_;
+};
 
 class WindowKernel : public KernelBase {
  public:
@@ -169,13 +184,14 @@ class Dft final : public KernelBase {
     y_shape[(size_t)axis] = bins;
     y_shape.back() = 2;
     std::vector<Complex> result((size_t)(l.outer * bins * l.inner));
+    const DftPlan plan(n, inverse_);
     ctx.pool().parallel_for(l.outer * l.inner, 1, [&](int64_t begin, int64_t end) {
       std::vector<Complex> line, out((size_t)bins);
       for (int64_t s = begin; s < end; ++s) {
         const int64_t o = s / l.inner, i = s % l.inner;
         line.assign((size_t)n, Complex(0, 0));
         for (int64_t j = 0; j < std::min(n, len); ++j) line[(size_t)j] = values[(size_t)((o * len + j) * l.inner + i)];
-        transform(line, bins, inverse_, out.data());
+        plan.run(line, bins, out.data());
         for (int64_t k = 0; k < bins; ++k) result[(size_t)((o * bins + k) * l.inner + i)] = out[(size_t)k];
       }
     });
@@ -216,13 +232,14 @@ class Stft final : public KernelBase {
     const std::vector<double> w = window ? window->to_double_vector() : std::vector<double>((size_t)frame, 1.0);
     const int64_t frames = (length - frame) / step + 1, bins = onesided_ ? frame / 2 + 1 : frame;
     std::vector<Complex> result((size_t)(batch * frames * bins));
+    const DftPlan plan(frame, false);
     ctx.pool().parallel_for(batch * frames, 1, [&](int64_t begin, int64_t end) {
       std::vector<Complex> line;
       for (int64_t bf = begin; bf < end; ++bf) {
         const int64_t b = bf / frames, f = bf % frames;
         line.resize((size_t)frame);
         for (int64_t k = 0; k < frame; ++k) line[(size_t)k] = values[(size_t)(b * length + f * step + k)] * w[(size_t)k];
-        transform(line, bins, false, result.data() + bf * bins);
+        plan.run(line, bins, result.data() + bf * bins);
       }
     });
     return write_complex(result, ctx.output(0, x->dtype(), {batch, frames, bins, 2}));
