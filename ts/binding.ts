@@ -142,9 +142,11 @@ export interface DevicesInfo {
   operators: string[];
   /**
    * Host memory owned by live native tensors (weights, activations, outputs not yet handed to JS), and
-   * the device and pinned host memory the CUDA backend holds (weights, arenas, staging).
+   * the device and pinned host memory the CUDA backend holds (weights, arenas, staging). mallocBytes: what
+   * the C allocator has handed out to the whole process and not taken back (null where the C library
+   * does not say; glibc 2.33+ does), steadier than the resident size for finding leaks.
    */
-  memory: { hostBytes: number; hostBuffers: number; deviceBytes: number; pinnedBytes: number };
+  memory: { hostBytes: number; hostBuffers: number; mallocBytes: number | null; deviceBytes: number; pinnedBytes: number };
 }
 
 export interface LoadOptionsNative {

@@ -46,6 +46,8 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
   Napi::Object memory = Napi::Object::New(env);
   memory.Set("hostBytes", (double)mem.bytes);
   memory.Set("hostBuffers", (double)mem.buffers);
+  const int64_t malloc_bytes = hs::malloc_in_use_bytes();
+  memory.Set("mallocBytes", malloc_bytes < 0 ? env.Null() : Napi::Number::New(env, (double)malloc_bytes));
   const hs::CudaMemoryStats cuda_mem = hs::cuda_memory_stats();
   memory.Set("deviceBytes", (double)cuda_mem.device_bytes);
   memory.Set("pinnedBytes", (double)cuda_mem.pinned_bytes);

@@ -25,6 +25,8 @@ struct HostMemoryStats {
   int64_t buffers;  // live owning Buffers
 };
 HostMemoryStats host_memory_stats();
+// Bytes the C allocator has handed out to the whole process and not taken back; -1 where unknown.
+int64_t malloc_in_use_bytes();
 
 // Thrown by the allocations kernels make through Tensor::empty / KernelContext::output, whose
 // signatures cannot return a Status; the plan turns it into ERR_OUT_OF_MEMORY (run_kernel).
