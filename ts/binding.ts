@@ -68,7 +68,18 @@ export interface NativeEngine {
   run(inputs: NativeValue[]): Promise<NativeValue[]>;
   /** Completed runs and the host<->device tensor copies they made (zero on the CPU). */
   stats(): NativeEngineStats;
+  /** The time each plan step took (zero unless loaded with profile: true), in plan order; reset zeroes it. */
+  profile(reset: boolean): NativeStepTime[];
   dispose(): void;
+}
+
+export interface NativeStepTime {
+  /** The node's name in the optimised graph (a fused node keeps its first node's name). */
+  node: string;
+  /** Its operator, with the domain of fused ones (e.g. 'hs.Attention'). */
+  op: string;
+  calls: number;
+  totalMs: number;
 }
 
 export interface NativeEngineStats {
@@ -157,6 +168,7 @@ export interface LoadOptionsNative {
   precision?: string;
   device?: string;
   cudaGraphs?: boolean;
+  profile?: boolean;
 }
 
 export interface Addon {

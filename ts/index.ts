@@ -1,4 +1,4 @@
-export { Engine, defaultCacheDir, type EngineInfo, type EngineOptions, type ValueInfo } from './engine/Engine';
+export { Engine, defaultCacheDir, type EngineInfo, type EngineOptions, type EngineProfile, type NodeTime, type ValueInfo } from './engine/Engine';
 export { devices } from './engine/devices';
 export { cudaPlacement, type CudaPlacement } from './engine/cudaPlacement';
 export { Tensor, type TensorData, type TensorLike, type TensorType } from './tensor';

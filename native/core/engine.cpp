@@ -14,7 +14,10 @@ namespace {
 
 class CpuRunContext final : public RunContext {
  public:
-  CpuRunContext(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool) : ctx_(std::move(plan), pool) {}
+  CpuRunContext(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool, bool profile)
+      : profile_(profile ? std::make_unique<NodeProfile>(plan->steps().size()) : nullptr), ctx_(std::move(plan), pool) {
+    ctx_.set_profile(profile_.get());
+  }
   Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) override {
     Status st = ctx_.run(inputs, outputs);
     if (st.is_ok()) ++runs_;
@@ -22,8 +25,12 @@ class CpuRunContext final : public RunContext {
   }
   void trim() override { ctx_.trim(); }
   RunStats stats() const override { return RunStats{runs_.load(), 0, 0}; }
+  void collect_profile(std::vector<StepTime>* into, bool reset) override {
+    if (profile_) profile_->collect(into, reset);
+  }
 
  private:
+  std::unique_ptr<NodeProfile> profile_;
   ExecutionContext ctx_;
   std::atomic<int64_t> runs_{0};
 };
@@ -54,7 +61,7 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
   if (options.device == "cuda" || (options.device == "auto" && cuda_info().available)) {
 #if HS_WITH_CUDA
     auto backend = cuda::create_backend(engine->plan_, engine->pool_.get(), options.streams, options.precision,
-                                        options.cuda_graphs);
+                                        options.cuda_graphs && !options.profile, options.profile);
     if (!backend.is_ok()) return backend.status();
     const auto& cpu_nodes = backend.value().report.cpu_nodes;
     if (options.device == "auto" && !cpu_nodes.empty()) {
@@ -68,7 +75,7 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Graph> grap
   }
   if (engine->contexts_.empty()) {
     for (int i = 0; i < options.streams; ++i)
-      engine->contexts_.push_back(std::make_unique<CpuRunContext>(engine->plan_, engine->pool_.get()));
+      engine->contexts_.push_back(std::make_unique<CpuRunContext>(engine->plan_, engine->pool_.get(), options.profile));
   }
   for (auto& ctx : engine->contexts_) engine->free_.push_back(ctx.get());
   // The dispatch threads poll 1 ms after a run, longer than the pool's workers: back-to-back
@@ -167,6 +174,12 @@ RunStats Engine::stats() const {
     total.graph_replays += s.graph_replays;
   }
   return total;
+}
+
+std::vector<StepTime> Engine::profile(bool reset) {
+  std::vector<StepTime> times(plan_->steps().size());
+  for (auto& ctx : contexts_) ctx->collect_profile(&times, reset);
+  return times;
 }
 
 }  // namespace hs

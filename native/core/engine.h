@@ -30,6 +30,9 @@ struct EngineOptions {
   std::string precision = "fp32";
   // CUDA: capture and replay CUDA graphs per input shape (cuda_context.h).
   bool cuda_graphs = true;
+  // Time every step of every run (Engine::profile). On CUDA each step is timed between events on
+  // the stream, and runs go without CUDA graphs.
+  bool profile = false;
 };
 
 class Engine {
@@ -45,6 +48,10 @@ class Engine {
   const BackendReport& backend() const { return backend_; }
   // Runs completed so far and the host<->device copies they made, over every context.
   RunStats stats() const;
+  const ExecutionPlan& plan() const { return *plan_; }
+  // The time each of plan().steps() took over every context's runs (all zero without
+  // EngineOptions::profile); `reset` starts the counts again.
+  std::vector<StepTime> profile(bool reset);
 
   // Inputs in the order of inputs(); checked against the declared kinds, dtypes and fixed
   // dimensions (of the tensors inside sequences and optionals too).

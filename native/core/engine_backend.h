@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/node_profile.h"
 #include "hs/status.h"
 #include "hs/value.h"
 
@@ -29,6 +30,9 @@ class RunContext {
   virtual void trim() = 0;
   // Completed runs and the copies they made (none on the CPU).
   virtual RunStats stats() const = 0;
+  // Adds the time each plan step took (EngineOptions::profile; nothing when it is off) into `into`,
+  // one entry per step; `reset` starts the counts again. May be called from any thread.
+  virtual void collect_profile(std::vector<StepTime>* into, bool reset) = 0;
 };
 
 // What a backend did with the plan, for engine info.

@@ -1,5 +1,6 @@
 #include "execution_plan.h"
 
+#include <chrono>
 #include <set>
 
 namespace hs {
@@ -221,15 +222,19 @@ Status ExecutionContext::run(const std::vector<Value>& inputs, std::vector<Value
   }
   // Names for subgraph lookups, built only when a step has subgraphs.
   std::map<std::string, int> names;
-  for (const auto& step : plan.steps()) {
+  for (size_t i = 0; i < plan.steps().size(); ++i) {
+    const ExecutionPlan::Step& step = plan.steps()[i];
     if (!step.subplans.empty() && names.empty())
       for (int s = 0; s < plan.num_slots(); ++s) names[plan.slot_name(s)] = s;
+    const auto started = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     StepContext ctx(step, slots, *this, outer);
     ctx.plan_of_step_ = &plan;
     ctx.names_ = &names;
     Status st = ctx.check_inputs();
     if (st.is_ok()) st = run_kernel(*step.kernel, ctx);
     if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
+    if (profile_)
+      profile_->add(i, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
     for (int s : step.frees) {
       auto buffer = slots[s].tensor().buffer();
       slots[s] = Value();

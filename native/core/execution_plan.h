@@ -13,6 +13,7 @@
 #include "hs/subgraph.h"
 #include "hs/thread_pool.h"
 #include "hs/value.h"
+#include "core/node_profile.h"
 #include "core/value_types.h"
 
 namespace hs {
@@ -78,11 +79,14 @@ class ExecutionContext {
   BufferPool& buffers() { return buffers_; }
   // Drops every cached buffer (after a run, when memory must be returned).
   void trim() { buffers_.clear(); }
+  // Times every step of the runs that follow into `profile` (sized for the plan's steps; null: off).
+  void set_profile(NodeProfile* profile) { profile_ = profile; }
 
  private:
   std::shared_ptr<const ExecutionPlan> plan_;
   ThreadPool* pool_;
   BufferPool buffers_;
+  NodeProfile* profile_ = nullptr;
 };
 
 }  // namespace hs

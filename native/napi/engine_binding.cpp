@@ -9,6 +9,7 @@
 //   NativeEngine#dispose()
 //   NativeEngine#stats()                 -> { runs, copies: { hostToDevice, deviceToHost },
 //                                           cudaGraphs: { captures, replays } } so far
+//   NativeEngine#profile(reset)          -> [{ node, op, calls, totalMs }] per plan step, in order
 //   cudaPlacement(source, options)       -> Promise<NativeBackendInfo>: builds like loadEngine({ graph })
 //     and reports where the CUDA backend would run each node, without a device (nothing is cached)
 #include <cstring>
@@ -95,7 +96,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeEngine",
                        {InstanceMethod("run", &EngineWrap::Run), InstanceMethod("dispose", &EngineWrap::Dispose),
-                        InstanceMethod("stats", &EngineWrap::Stats),
+                        InstanceMethod("stats", &EngineWrap::Stats), InstanceMethod("profile", &EngineWrap::Profile),
                         InstanceAccessor("inputs", &EngineWrap::Inputs, nullptr),
                         InstanceAccessor("outputs", &EngineWrap::Outputs, nullptr),
                         InstanceAccessor("info", &EngineWrap::Info, nullptr)});
@@ -135,6 +136,23 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     graphs.Set("captures", (double)s.graph_captures);
     graphs.Set("replays", (double)s.graph_replays);
     out.Set("cudaGraphs", graphs);
+    return out;
+  }
+  Napi::Value Profile(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) throw make_error(env, "ERR_DISPOSED", "the engine has been disposed");
+    const std::vector<hs::StepTime> times = engine_->profile(info.Length() > 0 && info[0].ToBoolean());
+    const auto& steps = engine_->plan().steps();
+    Napi::Array out = Napi::Array::New(env, steps.size());
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const hs::Node& node = *steps[i].node;
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("node", node.name);
+      o.Set("op", node.domain.empty() ? node.op_type : node.domain + "." + node.op_type);
+      o.Set("calls", (double)times[i].calls);
+      o.Set("totalMs", (double)times[i].ns / 1e6);
+      out.Set((uint32_t)i, o);
+    }
     return out;
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -421,6 +439,7 @@ Napi::Value StartLoad(const Napi::CallbackInfo& info, bool placement_only) {
     w->engine_options.precision = w->build.precision;
     w->engine_options.cuda_graphs = bool_option(opts, "cudaGraphs", true);
     w->engine_options.spin = bool_option(opts, "spin", true);
+    w->engine_options.profile = bool_option(opts, "profile", false);
   } catch (...) {
     delete w;
     throw;

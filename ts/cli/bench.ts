@@ -2,9 +2,10 @@
 // onnxruntime-node in the same process and on the same threads (--vs onnxruntime).
 import { readFile } from 'node:fs/promises';
 
-import { Engine } from '../engine/Engine';
+import { Engine, type EngineOptions, type EngineProfile } from '../engine/Engine';
 import { HsError } from '../errors';
 import { parseDims, randomFeeds } from './feeds';
+import { formatProfile } from './profile-table';
 import { summarize } from './stats';
 
 export interface BenchCommandOptions {
@@ -14,6 +15,10 @@ export interface BenchCommandOptions {
   time: string;
   dim?: string[];
   label?: string;
+  device?: string;
+  precision?: string;
+  /** Time every node of the highservice runs (the runs' p50 then includes the timing's own cost). */
+  profile?: boolean;
 }
 
 export interface BenchRow {
@@ -24,6 +29,7 @@ export interface BenchRow {
   p90: number;
   p99: number;
   throughput: number; // inferences (batch items) per second
+  profile?: EngineProfile; // highservice's nodes over the measured runs, with --profile
 }
 
 type OrtModule = typeof import('onnxruntime-node');
@@ -39,7 +45,10 @@ async function loadOrt(): Promise<OrtModule> {
 export async function benchModel(model: string, options: BenchCommandOptions): Promise<BenchRow[]> {
   const { Bench } = await import('tinybench');
   const threads = Number(options.threads);
-  const engine = await Engine.load(model, { threads, cacheDir: false });
+  const engine = await Engine.load(model, {
+    threads, cacheDir: false, profile: options.profile,
+    device: (options.device ?? 'cpu') as EngineOptions['device'], precision: (options.precision ?? 'fp32') as EngineOptions['precision'],
+  });
   const ort = options.vs === 'onnxruntime' ? await loadOrt() : undefined;
   const session = ort
     ? await ort.InferenceSession.create(await readFile(model), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' })
@@ -57,12 +66,17 @@ export async function benchModel(model: string, options: BenchCommandOptions): P
       bench.add('onnxruntime-node', async () => { await session.run(ortFeeds); });
     }
     await bench.run();
+    // Over this batch size's runs, the warm-up's included.
+    const profile = options.profile ? engine.profile({ reset: true }) : undefined;
     for (const task of bench.tasks) {
       const result = task.result as { latency?: { samples?: number[] } } | undefined;
       const samples = result?.latency?.samples;
       if (!samples?.length) throw new HsError('ERR_INTERNAL', `benchmark task ${task.name} produced no samples`);
       const s = summarize([...samples]);
-      rows.push({ model: label, batch, runtime: task.name, p50: s.p50, p90: s.p90, p99: s.p99, throughput: (1000 / s.p50) * batch });
+      rows.push({
+        model: label, batch, runtime: task.name, p50: s.p50, p90: s.p90, p99: s.p99, throughput: (1000 / s.p50) * batch,
+        ...(task.name === 'highservice' && profile ? { profile } : {}),
+      });
     }
   }
   engine.dispose();
@@ -81,5 +95,7 @@ export function formatRows(rows: BenchRow[]): string {
 }
 
 export async function benchCommand(model: string, options: BenchCommandOptions): Promise<void> {
-  console.log(formatRows(await benchModel(model, options)));
+  const rows = await benchModel(model, options);
+  console.log(formatRows(rows));
+  for (const r of rows) if (r.profile) console.log(`\nbatch ${r.batch}, highservice's nodes:\n${formatProfile(r.profile)}`);
 }

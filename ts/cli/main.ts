@@ -56,6 +56,7 @@ program
   .option('--threads <n>', 'CPU threads for both runtimes (default 2; LLM: all cores)')
   .option('--time <ms>', 'time per measurement', '2000')
   .option('--dim <name=value>', 'value of a symbolic dimension (repeatable)', collect)
+  .option('--profile', "also print the time of highservice's nodes (engine.profile())")
   .option('--concurrency <list>', 'HTTP: comma-separated numbers of concurrent connections (default 1,16,64); LLM: concurrent requests (default 1,8,32)')
   .option('--model <name>', 'HTTP: the model to load (default: the first READY one)')
   .option('--json', 'HTTP: send JSON tensors instead of binary ones')
@@ -65,7 +66,8 @@ program
   .option('--weights <type>', 'LLM: auto | float32 | float16 | bfloat16 | int8', 'auto')
   .option('--matmul-precision <p>', 'LLM: fp32 | bf16 (projections with bf16 operands and fp32 accumulation)', 'fp32')
   .option('--requests <n>', 'LLM: requests run at every concurrency level', '64')
-  .option('--device <device>', 'LLM: auto | cpu | cuda (default cpu)')
+  .option('--device <device>', 'model and LLM: auto | cpu | cuda (default cpu)')
+  .option('--precision <p>', 'model: fp32 | fp16 | bf16 (on CUDA; default fp32)')
   .action((target: string, dir: string | undefined, options: BenchCommandOptions & HttpBenchOptions & BenchLlmCommandOptions) => {
     if (/^http:\/\//.test(target)) return benchHttpCommand(target, { ...options, concurrency: options.concurrency ?? '1,16,64', batch: options.batch.split(',')[0] });
     if (target === 'llm' || isHfModelDir(target)) return benchLlmCommand(target === 'llm' ? dir : target, options);

@@ -39,6 +39,34 @@ export interface EngineOptions {
    * in a bounded cache per context; off by itself where a node runs on the CPU. Default true.
    */
   cudaGraphs?: boolean;
+  /**
+   * Time every node of every run, for engine.profile() (like onnxruntime's enableProfiling or
+   * trtexec's per-layer profile). On CUDA each node is timed between events on its stream, and runs
+   * go without CUDA graphs. Default false.
+   */
+  profile?: boolean;
+}
+
+/** One node of the optimised graph in engine.profile(). */
+export interface NodeTime {
+  node: string;
+  op: string;
+  /** Where it ran: 'cpu' on the CPU device and for CUDA's fallback nodes (info.backend.cpuNodes). */
+  device: 'cpu' | 'cuda';
+  calls: number;
+  totalMs: number;
+  meanMs: number;
+  /** Its part of the time of all nodes. */
+  share: number;
+}
+
+export interface EngineProfile {
+  /** Runs profiled (since the load or the last reset). */
+  runs: number;
+  /** The nodes' time together (a run also spends time outside them: checking, copying inputs and outputs). */
+  totalMs: number;
+  /** In execution order. */
+  nodes: NodeTime[];
 }
 
 export type ValueInfo = NativeValueInfo;
@@ -77,12 +105,14 @@ function deviceFingerprint(device: 'cpu' | 'cuda' | 'auto'): unknown {
 
 export class Engine {
   #native: NativeEngine | null;
+  readonly #profiled: boolean;
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   readonly info: EngineInfo;
 
-  private constructor(native: NativeEngine, info: EngineInfo) {
+  private constructor(native: NativeEngine, info: EngineInfo, profiled: boolean) {
     this.#native = native;
+    this.#profiled = profiled;
     this.inputs = native.inputs;
     this.outputs = native.outputs;
     this.info = info;
@@ -119,6 +149,7 @@ export class Engine {
       precision: options.precision ?? 'fp32',
       device,
       cudaGraphs: options.cudaGraphs ?? true,
+      profile: options.profile ?? false,
     };
     const cacheDir = options.cacheDir === false ? '' : (options.cacheDir ?? defaultCacheDir());
     let key = '';
@@ -143,7 +174,7 @@ export class Engine {
       device: backend.device,
       fallbackReason: backend.fallbackReason,
       loadMs: performance.now() - started,
-    });
+    }, nativeOptions.profile);
   }
 
   /** Runs the model; feeds are keyed by input name. Resolves with every output, keyed by name. */
@@ -168,6 +199,25 @@ export class Engine {
   stats(): NativeEngineStats {
     if (!this.#native) throw new HsError('ERR_DISPOSED', 'the engine has been disposed');
     return this.#native.stats();
+  }
+
+  /**
+   * The time each node took over the runs so far (or since the last `reset: true`), for an engine
+   * loaded with `profile: true`; ERR_INVALID_ARGUMENT otherwise.
+   */
+  profile({ reset = false }: { reset?: boolean } = {}): EngineProfile {
+    if (!this.#native) throw new HsError('ERR_DISPOSED', 'the engine has been disposed');
+    if (!this.#profiled) throw new HsError('ERR_INVALID_ARGUMENT', 'profile(): load the engine with { profile: true }');
+    const steps = this.#native.profile(reset);
+    const onCpu = new Set(this.info.backend.cpuNodes.map((n) => n.node));
+    const totalMs = steps.reduce((sum, s) => sum + s.totalMs, 0);
+    const nodes = steps.map((s): NodeTime => ({
+      ...s,
+      device: this.info.device === 'cuda' && !onCpu.has(`${s.op} node '${s.node}'`) ? 'cuda' : 'cpu',
+      meanMs: s.calls ? s.totalMs / s.calls : 0,
+      share: totalMs ? s.totalMs / totalMs : 0,
+    }));
+    return { runs: Math.max(0, ...steps.map((s) => s.calls)), totalMs, nodes };
   }
 
   /** Frees the engine's memory now. Runs in flight finish first; later calls reject with ERR_DISPOSED. */

@@ -6,7 +6,7 @@
 namespace hs::cuda {
 
 Result<Backend> create_backend(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool, int streams,
-                               const std::string& precision, bool cuda_graphs) {
+                               const std::string& precision, bool cuda_graphs, bool profile) {
   const CudaInfo& info = cuda_info();
   if (!info.available || info.devices.empty())
     return Status(StatusCode::kCudaUnavailable, str_cat("device 'cuda' was requested: ", info.reason));
@@ -15,7 +15,7 @@ Result<Backend> create_backend(std::shared_ptr<const ExecutionPlan> plan, Thread
   Backend backend;
   backend.report = cuda_plan.value()->report();
   for (int i = 0; i < streams; ++i) {
-    auto ctx = CudaContext::create(cuda_plan.value(), pool, cuda_graphs);
+    auto ctx = CudaContext::create(cuda_plan.value(), pool, cuda_graphs, profile);
     if (!ctx.is_ok()) return ctx.status();
     backend.contexts.push_back(ctx.take());
   }

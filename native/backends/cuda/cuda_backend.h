@@ -16,7 +16,7 @@ struct Backend {
 };
 
 Result<Backend> create_backend(std::shared_ptr<const ExecutionPlan> plan, ThreadPool* pool, int streams,
-                               const std::string& precision, bool cuda_graphs);
+                               const std::string& precision, bool cuda_graphs, bool profile);
 
 // Where the CUDA backend would run each node of `plan`, and the copies a run would make; needs no
 // device (for tests and `highservice info` on machines without one).

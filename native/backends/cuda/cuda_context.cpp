@@ -90,7 +90,7 @@ class DeviceStepContext final : public CudaKernelContext {
 }  // namespace
 
 Result<std::unique_ptr<CudaContext>> CudaContext::create(std::shared_ptr<const CudaPlan> plan, ThreadPool* pool,
-                                                        bool cuda_graphs) {
+                                                        bool cuda_graphs, bool profile) {
   std::unique_ptr<CudaContext> ctx(new CudaContext());
   ctx->plan_ = std::move(plan);
   ctx->pool_ = pool;
@@ -103,6 +103,14 @@ Result<std::unique_ptr<CudaContext>> CudaContext::create(std::shared_ptr<const C
   HS_CUDA_CHECK(pinned_alloc(reinterpret_cast<void**>(&ctx->error_host_), sizeof(int)));
   const ExecutionPlan& p = ctx->plan_->plan();
   for (int s = 0; s < p.num_slots(); ++s) ctx->slot_of_[p.slot_name(s)] = s;
+  if (profile) {
+    ctx->profile_ = std::make_unique<NodeProfile>(p.steps().size());
+    for (size_t i = 0; i <= p.steps().size(); ++i) {
+      cudaEvent_t event = nullptr;
+      HS_CUDA_CHECK(cudaEventCreate(&event));
+      ctx->step_events_.push_back(event);
+    }
+  }
   return ctx;
 }
 
@@ -114,6 +122,7 @@ CudaContext::~CudaContext() {
   staging_.trim();
   device_free(error_flag_, sizeof(int));
   pinned_free(error_host_, sizeof(int));
+  for (cudaEvent_t event : step_events_) cudaEventDestroy(event);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -148,8 +157,22 @@ Status CudaContext::run(const std::vector<Value>& inputs, std::vector<Value>* ou
   // Whatever happened, the stream must be idle before its buffers are reused.
   const cudaError_t err = cudaStreamSynchronize(stream_);
   if (st.is_ok() && err != cudaSuccess) st = cuda_status(err, "cudaStreamSynchronize", __FILE__, __LINE__);
+  if (st.is_ok() && profile_) st = add_step_times();
   staging_.reset();
   return st;
+}
+
+Status CudaContext::add_step_times() {
+  for (size_t i = 0; i + 1 < step_events_.size(); ++i) {
+    float ms = 0;
+    HS_CUDA_CHECK(cudaEventElapsedTime(&ms, step_events_[i], step_events_[i + 1]));
+    profile_->add(i, (int64_t)(ms * 1e6));
+  }
+  return Status::ok();
+}
+
+void CudaContext::collect_profile(std::vector<StepTime>* into, bool reset) {
+  if (profile_) profile_->collect(into, reset);
 }
 
 Status CudaContext::bind(DeviceValues& values, const std::vector<Value>& inputs) {
@@ -179,6 +202,7 @@ Status CudaContext::enqueue_steps(DeviceValues& values) {
   const auto& steps = plan_->plan().steps();
   for (size_t i = 0; i < steps.size(); ++i) {
     const ExecutionPlan::Step& step = steps[i];
+    if (profile_) HS_CUDA_CHECK(cudaEventRecord(step_events_[i], stream_));
     Status st;
     if (const CudaOpKernel* kernel = plan_->kernel(i)) {
       DeviceStepContext ctx(step, values, stream_, error_flag_);
@@ -190,6 +214,7 @@ Status CudaContext::enqueue_steps(DeviceValues& values) {
     if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
     for (int s : step.frees) values.release(s);
   }
+  if (profile_) HS_CUDA_CHECK(cudaEventRecord(step_events_[steps.size()], stream_));
   return Status::ok();
 }
 

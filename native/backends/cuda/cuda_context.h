@@ -28,12 +28,13 @@ namespace hs::cuda {
 class CudaContext final : public RunContext {
  public:
   static Result<std::unique_ptr<CudaContext>> create(std::shared_ptr<const CudaPlan> plan, ThreadPool* pool,
-                                                     bool cuda_graphs);
+                                                     bool cuda_graphs, bool profile);
   ~CudaContext() override;
 
   Status run(const std::vector<Value>& inputs, std::vector<Value>* outputs) override;
   void trim() override;
   RunStats stats() const override;
+  void collect_profile(std::vector<StepTime>* into, bool reset) override;
 
  private:
   CudaContext() = default;
@@ -45,6 +46,8 @@ class CudaContext final : public RunContext {
   Status bind(DeviceValues& values, const std::vector<Value>& inputs);
   Status enqueue_steps(DeviceValues& values);
   Status finish(DeviceValues& values, std::vector<Value>* outputs);
+  // After a profiled run has synchronised: the time between each step's events into profile_.
+  Status add_step_times();
 
   std::shared_ptr<const CudaPlan> plan_;
   ThreadPool* pool_ = nullptr;
@@ -58,6 +61,9 @@ class CudaContext final : public RunContext {
   std::unique_ptr<GraphCache> graphs_;  // null: graphs off
   std::atomic<int64_t> runs_{0}, uploads_{0}, downloads_{0};  // completed runs and their copies
   std::atomic<int64_t> graph_captures_{0}, graph_replays_{0};
+  // Profiling (graphs are off then): an event before each step and one after the last.
+  std::unique_ptr<NodeProfile> profile_;
+  std::vector<cudaEvent_t> step_events_;
 };
 
 }  // namespace hs::cuda
