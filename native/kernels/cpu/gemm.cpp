@@ -219,7 +219,7 @@ void gemm_empty_k(const KernelSpec& ks, const GemmProblem& p) {
 // About 40 us of single-thread work at AVX-512 speed. A parallel region of the thread pool costs
 // ~20 us of hand-off on a quiet 2-core machine (bench/kernels/thread_pool_bench.cpp), so smaller
 // GEMMs run faster on one thread.
-bool gemm_worth_threading(int64_t M, int64_t N, int64_t K) { return M * N * K >= (int64_t)1 << 21; }
+bool gemm_worth_threading(int64_t M, int64_t N, int64_t K) { return M * N * K >= (int64_t)1 << 19; }
 
 const char* gemm_kernel_name() { return gemm_detail::kernel_spec().name; }
 

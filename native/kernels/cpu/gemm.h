@@ -69,7 +69,8 @@ struct GemmOperand {
 void sgemm_ex(int64_t M, int64_t N, int64_t K, float alpha, const GemmOperand& A, const GemmOperand& B,
               float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue, ThreadPool* pool);
 
-// True when a GEMM of this size is worth splitting across threads.
+// True when a GEMM (or a convolution as one) of this size is worth splitting across threads: from
+// 2^19 multiply-adds, 6-10 us on one core here, against a hand-off of 1-3 us to the spinning pool.
 bool gemm_worth_threading(int64_t M, int64_t N, int64_t K);
 
 // Name of the micro-kernel in use ("avx512", "avx2", "generic"), for benches and logs.
