@@ -1,5 +1,6 @@
 // 2-D convolutions with constant weights run directly on AVX2 hosts (conv_direct.cpp: panels of 16
-// output channels, tiles of 6 pixels, chunks stored through 8 x 8 transposes) and as an implicit
+// output channels, tiles of 6 pixels, or 8 for a half panel, chunks stored through 8 x 8
+// transposes; 17-24 output channels excepted) and as an implicit
 // GEMM elsewhere; the kernels-avx2 and kernels-generic projects (vitest.config.ts) run this file with
 // HS_GEMM_KERNEL forcing each path on any x86 host. The edges of both: output channels that fill
 // part of a panel, pixel counts that are no multiple of 6 or 8, strides, dilations, uneven pads,
@@ -43,7 +44,9 @@ function convModel(c: ConvCase, batch: number): Uint8Array {
 }
 
 const cases: [string, ConvCase][] = [
-  ['24 output channels (a panel and a half), 13x11 image', { channels: 8, outChannels: 24, height: 13, width: 11, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1 }],
+  ['24 output channels (the implicit GEMM on every host), 13x11 image', { channels: 8, outChannels: 24, height: 13, width: 11, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1 }],
+  ['8 output channels (half a panel: tiles of 8 pixels x 8 channels), 13x11 image', { channels: 8, outChannels: 8, height: 13, width: 11, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 1 }],
+  ['40 output channels (two panels and a half), 2 groups, residual + Relu', { channels: 12, outChannels: 80, height: 19, width: 21, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 2, residual: 'Relu' }],
   ['5x5 stride 2 dilation 2, uneven pads', { channels: 4, outChannels: 20, height: 37, width: 29, kernel: [5, 5], strides: [2, 2], dilations: [2, 2], pads: [4, 3, 2, 1], group: 1 }],
   ['3x3 stride 2x1, 3 groups, residual + Relu', { channels: 24, outChannels: 48, height: 22, width: 23, kernel: [3, 3], strides: [2, 1], dilations: [1, 1], pads: [1, 1, 1, 1], group: 3, residual: 'Relu' }],
   ['1x5 kernel, Sigmoid', { channels: 16, outChannels: 16, height: 9, width: 17, kernel: [1, 5], strides: [1, 1], dilations: [1, 1], pads: [0, 2, 0, 2], group: 1, activation: 'Sigmoid' }],

@@ -67,7 +67,8 @@ class ConvKernel : public KernelBase {
     const int64_t per_group = w->dim(0) / group_, k = w->numel() / w->dim(0);
     // 1x1 kernels stay with the GEMM, which reads their input in place (bench/kernels/conv_bench.cpp:
     // the direct one is 0.86-1.27x of it there, 1.17-1.38x on 3x3 layers).
-    if (w->rank() == 4 && !depthwise && w->dim(2) * w->dim(3) > 1 && conv2d_direct_available()) {
+    if (w->rank() == 4 && !depthwise && w->dim(2) * w->dim(3) > 1 && conv2d_direct_available() &&
+        conv2d_direct_suits(per_group)) {
       for (int64_t gi = 0; gi < group_; ++gi) direct_.push_back(DirectConvWeights::pack(w->data<float>() + gi * per_group * k, per_group, k));
       if (std::none_of(direct_.begin(), direct_.end(), [](const DirectConvWeights& d) { return d.empty(); })) return;
       direct_.clear();

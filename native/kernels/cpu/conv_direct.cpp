@@ -5,7 +5,9 @@
 // 6 output pixels x 16 output channels: for each k it loads the panel's 16 weights (two vectors,
 // contiguous, packed at build time), broadcasts each of the 6 pixels' input value (each pixel
 // has its own pointer, so tiles run across row ends without computing junk columns) and does 12
-// FMAs into 12 accumulators that start from the bias. Tiles are stored pixel-major for a chunk of
+// FMAs into 12 accumulators that start from the bias. A last panel of 8 channels or fewer (24 output
+// channels, say) runs 8 pixels x 8 channels instead, so that no FMA goes to the empty half. Tiles
+// are stored pixel-major for a chunk of
 // pixels, which then goes to y's channel rows through 8 x 8 transposes, adding the residual; the
 // activation runs over each finished chunk of a channel's row while it is in cache.
 //
@@ -29,6 +31,7 @@ namespace {
 
 constexpr int64_t kPanel = kDirectConvPanel;
 constexpr int kPixels = 6;       // output pixels per micro-tile (12 accumulators of 16 registers)
+constexpr int kHalfPixels = 8;   // the same for a half panel (8 channels; 8 pointers leave room in the registers)
 constexpr int64_t kChunk = 240;  // output pixels per chunk (their input rows stay in L1/L2 across panels)
 
 struct Scratch {
@@ -59,6 +62,23 @@ __attribute__((target("avx2,fma"))) void tile_6x16(const float* panel, int64_t k
     _mm256_store_ps(out + r * kPanel, acc[r][0]);
     _mm256_store_ps(out + r * kPanel + 8, acc[r][1]);
   }
+}
+
+// The first 8 channels of tile_6x16's sums, for 8 pixels: a half-empty last panel.
+__attribute__((target("avx2,fma"))) void tile_8x8(const float* panel, int64_t k, const int64_t* offsets,
+                                                    const float* const base[kHalfPixels], const float* bias, float* out) {
+  const __m256 b0 = _mm256_load_ps(bias);
+  __m256 acc[kHalfPixels];
+#pragma GCC unroll 8
+  for (int r = 0; r < kHalfPixels; ++r) acc[r] = b0;
+  for (int64_t i = 0; i < k; ++i) {
+    const __m256 w0 = _mm256_load_ps(panel + i * kPanel);
+    const int64_t o = offsets[i];
+#pragma GCC unroll 8
+    for (int r = 0; r < kHalfPixels; ++r) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(base[r] + o), w0, acc[r]);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kHalfPixels; ++r) _mm256_store_ps(out + r * kPanel, acc[r]);
 }
 
 // rows[i] = column i of the 8 x 8 block whose row r is rows[r] on entry.
@@ -141,22 +161,26 @@ void conv2d_direct(const ImplicitConv2d& c, const DirectConvWeights& w, int64_t 
   const int64_t pixels = s.out_h * s.out_w;
   panel_end = std::min(panel_end, conv2d_direct_panels(c.out_channels));
   alignas(32) float bias[kPanel];
-  scratch.tile.resize((size_t)((kChunk + kPixels) * kPanel + 8));  // + room to align to 32 bytes
+  scratch.tile.resize((size_t)((kChunk + kHalfPixels) * kPanel + 8));  // + room to align to 32 bytes
   float* tile = scratch.tile.data() + (-(reinterpret_cast<uintptr_t>(scratch.tile.data()) / 4) & 7);
   for (int64_t p0 = 0; p0 < pixels; p0 += kChunk) {
     const int64_t p1 = std::min(pixels, p0 + kChunk);
     for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
       const int64_t m0 = panel * kPanel, mn = std::min(kPanel, c.out_channels - m0);
       for (int64_t j = 0; j < kPanel; ++j) bias[j] = c.bias && j < mn ? c.bias[m0 + j] : 0.f;
-      for (int64_t p = p0; p < p1; p += kPixels) {
+      const bool half = mn <= 8;
+      const int pixels_per_tile = half ? kHalfPixels : kPixels;
+      for (int64_t p = p0; p < p1; p += pixels_per_tile) {
         // The tile's pixels, row by row; past the chunk's end they repeat its last one (computed, not stored).
-        const float* base[kPixels];
+        const float* base[kHalfPixels];
         int64_t oh = p / s.out_w, ow = p - oh * s.out_w;
-        for (int r = 0; r < kPixels; ++r) {
+        for (int r = 0; r < pixels_per_tile; ++r) {
           base[r] = planes + oh * row_len + ow;
           if (p + r + 1 < p1 && ++ow == s.out_w) ow = 0, ++oh;
         }
-        tile_6x16(w.data() + panel * k * kPanel, k, scratch.offsets.data(), base, bias, tile + (p - p0) * kPanel);
+        const float* weights = w.data() + panel * k * kPanel;
+        if (half) tile_8x8(weights, k, scratch.offsets.data(), base, bias, tile + (p - p0) * kPanel);
+        else tile_6x16(weights, k, scratch.offsets.data(), base, bias, tile + (p - p0) * kPanel);
       }
       float* y = c.y + m0 * c.y_channel_stride + p0;
       store_chunk(tile, p1 - p0, mn, c.residual ? c.residual + m0 * c.y_channel_stride + p0 : nullptr, y, c.y_channel_stride);

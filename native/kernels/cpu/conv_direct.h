@@ -33,6 +33,12 @@ class DirectConvWeights {
 // HS_GEMM_KERNEL=avx2 selects it on AVX-512 hosts too.
 bool conv2d_direct_available();
 
+// Whether the direct convolution suits this many output channels (per group): all but a full panel
+// followed by a half-empty one (17-24 channels), which the implicit GEMM's 6-row tiles cover
+// exactly or nearly (bench/kernels/conv_bench.cpp, 24 channels: the direct one 0.86-0.94x of it;
+// 8, 40, 56 channels: 1.03-1.13x).
+inline bool conv2d_direct_suits(int64_t out_channels) { return out_channels <= 16 || out_channels > 24; }
+
 // y = act(conv(x, w) + bias + residual) for a non-pointwise 2-D convolution, single-threaded (the
 // caller splits images, groups, bands of rows (conv2d_row_band) or panels), for the output channels
 // of panels [panel_begin, panel_end) (16 channels each; by default all). `c.weights` is not read.
