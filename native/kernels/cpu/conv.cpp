@@ -178,7 +178,10 @@ class ConvKernel : public KernelBase {
     // bands of output rows that run side by side; a 1-D one is split inside its GEMM.
     const int64_t tasks = batch * group_, threads = ctx.pool().parallelism();
     const bool split = tasks < threads && gemm_worth_threading(m_per_group, pixels, k_size);
-    if (spatial <= 2 && split && shape2d.out_h >= 2) {
+    // A 1x1 convolution is a plain GEMM over the pixels, which splits itself across threads without
+    // cutting its columns into bands (those of a small image would leave the 16-wide tiles part empty).
+    const bool pointwise = shape_numel(g.kernel) == 1 && shape2d.stride_h == 1 && shape2d.stride_w == 1;
+    if (spatial <= 2 && split && shape2d.out_h >= 2 && !pointwise) {
       const int64_t bands = std::min(shape2d.out_h, (2 * threads + tasks - 1) / tasks);
       ctx.pool().parallel_for(tasks * bands, 1, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
