@@ -80,6 +80,8 @@ export interface NativeStepTime {
   op: string;
   calls: number;
   totalMs: number;
+  /** The shapes of its tensor inputs (weights included) in the latest run that changed them. */
+  inputShapes: number[][];
 }
 
 export interface NativeEngineStats {

@@ -233,8 +233,13 @@ Status ExecutionContext::run(const std::vector<Value>& inputs, std::vector<Value
     Status st = ctx.check_inputs();
     if (st.is_ok()) st = run_kernel(*step.kernel, ctx);
     if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
-    if (profile_)
+    if (profile_) {
       profile_->add(i, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+      std::vector<const Shape*> shapes;
+      for (int s : step.inputs)
+        if (s >= 0 && slots[s].is_tensor()) shapes.push_back(&slots[s].tensor().shape());
+      profile_->note_shapes(i, shapes);
+    }
     for (int s : step.frees) {
       auto buffer = slots[s].tensor().buffer();
       slots[s] = Value();

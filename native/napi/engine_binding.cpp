@@ -9,7 +9,7 @@
 //   NativeEngine#dispose()
 //   NativeEngine#stats()                 -> { runs, copies: { hostToDevice, deviceToHost },
 //                                           cudaGraphs: { captures, replays } } so far
-//   NativeEngine#profile(reset)          -> [{ node, op, calls, totalMs }] per plan step, in order
+//   NativeEngine#profile(reset)          -> [{ node, op, calls, totalMs, inputShapes }] per plan step, in order
 //   cudaPlacement(source, options)       -> Promise<NativeBackendInfo>: builds like loadEngine({ graph })
 //     and reports where the CUDA backend would run each node, without a device (nothing is cached)
 #include <cstring>
@@ -151,6 +151,14 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("op", node.domain.empty() ? node.op_type : node.domain + "." + node.op_type);
       o.Set("calls", (double)times[i].calls);
       o.Set("totalMs", (double)times[i].ns / 1e6);
+      Napi::Array shapes = Napi::Array::New(env, times[i].input_shapes.size());
+      for (size_t k = 0; k < times[i].input_shapes.size(); ++k) {
+        const hs::Shape& shape = times[i].input_shapes[k];
+        Napi::Array dims = Napi::Array::New(env, shape.size());
+        for (size_t d = 0; d < shape.size(); ++d) dims.Set((uint32_t)d, (double)shape[d]);
+        shapes.Set((uint32_t)k, dims);
+      }
+      o.Set("inputShapes", shapes);
       out.Set((uint32_t)i, o);
     }
     return out;

@@ -28,6 +28,7 @@ describe('engine.profile()', () => {
     const wallMs = performance.now() - started;
     const p = engine.profile();
     expect(p.nodes.map((n) => n.op)).toEqual(['MatMul', 'Softmax', 'ReduceSum']);
+    expect(p.nodes.map((n) => n.inputShapes)).toEqual([[[64, 1024], [1024, 1024]], [[64, 1024]], [[64, 1024], [1]]]);
     expect(p.runs).toBe(5);
     for (const n of p.nodes) {
       expect(n).toMatchObject({ calls: 5, device: 'cpu' });
@@ -67,7 +68,7 @@ describe('engine.profile()', () => {
     const cnn = path.resolve(__dirname, '../../examples/models/cnn/1/model.onnx');
     const { stdout } = await promisify(execFile)(process.execPath, [main, 'bench', cnn, '--batch', '1', '--time', '200', '--threads', '1', '--profile'], { timeout: 60_000 });
     expect(stdout).toMatch(/batch 1, highservice's nodes:\n\d+ runs, the nodes [\d.]+ ms per run/);
-    expect(stdout).toMatch(/\| Conv_\d+ \| hs\.FusedConv \| cpu \| [\d.]+ \| [\d.]+ % \|/);
+    expect(stdout).toMatch(/\| Conv_\d+ \| hs\.FusedConv \| 1x\d+x\d+x\d+, \d+x\d+x3x3(, \d+)* \| cpu \| [\d.]+ \| [\d.]+ % \|/);
     expect(stdout).toMatch(/\| hs\.FusedConv \| 9 \| [\d.]+ \| [\d.]+ % \|/);
   });
 });

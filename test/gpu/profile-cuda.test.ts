@@ -33,6 +33,7 @@ describe.skipIf(!cuda.available)('engine.profile() on CUDA', () => {
         ['MatMul', 'cuda', 3], ['Softmax', 'cuda', 3], ...(withCpuNode ? [['Shrink', 'cpu', 3]] : []), ['ReduceSum', 'cuda', 3],
       ]);
       for (const n of p.nodes) expect(n.totalMs).toBeGreaterThan(0);
+      expect(p.nodes[0].inputShapes).toEqual([[16, 64], [64, 64]]);
       expect(engine.stats().cudaGraphs).toEqual({ captures: 0, replays: 0 });
       engine.dispose();
     });

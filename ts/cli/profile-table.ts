@@ -6,16 +6,17 @@ const TOP = 15;
 
 const ms = (v: number) => v.toFixed(3);
 const percent = (v: number) => `${(v * 100).toFixed(1)} %`;
+const shapes = (s: number[][]) => s.map((dims) => dims.join('x') || 'scalar').join(', ');
 
 export function formatProfile(profile: EngineProfile): string {
   const runs = Math.max(1, profile.runs);
-  const lines = [`${profile.runs} runs, the nodes ${ms(profile.totalMs / runs)} ms per run`, '', '| node | op | device | ms per run | share |', '|---|---|---|---|---|'];
+  const lines = [`${profile.runs} runs, the nodes ${ms(profile.totalMs / runs)} ms per run`, '', '| node | op | inputs | device | ms per run | share |', '|---|---|---|---|---|---|'];
   const byTime = [...profile.nodes].sort((a, b) => b.totalMs - a.totalMs);
-  for (const n of byTime.slice(0, TOP)) lines.push(`| ${n.node} | ${n.op} | ${n.device} | ${ms(n.totalMs / runs)} | ${percent(n.share)} |`);
+  for (const n of byTime.slice(0, TOP)) lines.push(`| ${n.node} | ${n.op} | ${shapes(n.inputShapes)} | ${n.device} | ${ms(n.totalMs / runs)} | ${percent(n.share)} |`);
   const rest = byTime.slice(TOP);
   if (rest.length) {
     const restMs = rest.reduce((sum, n) => sum + n.totalMs, 0);
-    lines.push(`| ${rest.length} more | | | ${ms(restMs / runs)} | ${percent(profile.totalMs ? restMs / profile.totalMs : 0)} |`);
+    lines.push(`| ${rest.length} more | | | | ${ms(restMs / runs)} | ${percent(profile.totalMs ? restMs / profile.totalMs : 0)} |`);
   }
   const byOp = new Map<string, { nodes: number; totalMs: number }>();
   for (const n of profile.nodes) {

@@ -56,6 +56,8 @@ export interface NodeTime {
   calls: number;
   totalMs: number;
   meanMs: number;
+  /** The shapes of its tensor inputs, weights included, in the latest run that changed them. */
+  inputShapes: number[][];
   /** Its part of the time of all nodes. */
   share: number;
 }

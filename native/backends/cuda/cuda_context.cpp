@@ -212,6 +212,16 @@ Status CudaContext::enqueue_steps(DeviceValues& values) {
       st = run_host_step(step, values, slot_of_, *pool_);
     }
     if (!st.is_ok()) return Status(st.code(), str_cat(step.node->describe(), ": ", st.message()));
+    if (profile_) {
+      std::vector<const Shape*> shapes;
+      for (int s : step.inputs) {
+        if (s < 0) continue;
+        const Slot& slot = values[s];
+        if (slot.on_device) shapes.push_back(&slot.device.shape);
+        else if (slot.on_host && slot.host.is_tensor()) shapes.push_back(&slot.host.tensor().shape());
+      }
+      profile_->note_shapes(i, shapes);
+    }
     for (int s : step.frees) values.release(s);
   }
   if (profile_) HS_CUDA_CHECK(cudaEventRecord(step_events_[steps.size()], stream_));
