@@ -7,13 +7,15 @@
 //   3. copy the valid out_w columns of each row to y (adding the residual), then run the
 //      activation over the finished plane while it is in cache.
 // Written once with GCC vector extensions and compiled per instruction set (SSE2, AVX2,
-// AVX-512) with target attributes, chosen at run time.
+// AVX-512) with target attributes, chosen at run time. Small planes on AVX2 hosts go 8 channels per
+// vector instead (conv_depthwise_blocked.cpp).
 #include "kernels/cpu/conv_depthwise.h"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/conv_depthwise_blocked.h"
 #include "kernels/cpu/gemm.h"
 
 namespace hs::cpu {
@@ -107,13 +109,21 @@ void run_generic(const DepthwiseConv2d& a, const PhasePlanes& layout, int64_t be
 }  // namespace
 
 void depthwise_conv2d(const DepthwiseConv2d& args, ThreadPool& pool) {
+  const Conv2dShape& s = args.shape;
+  if (depthwise_blocked_suits(args)) {
+    const int64_t blocks = (args.channels + 7) / 8, tasks = args.batch * blocks;
+    const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, 8 * s.out_h * s.out_w * s.kernel_h * s.kernel_w));
+    pool.parallel_for(tasks, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) depthwise_blocked(args, t / blocks, t % blocks);
+    });
+    return;
+  }
   RunFn run = run_generic;
 #if defined(__x86_64__)
   if (simd_level() == SimdLevel::kAvx512) run = run_avx512;
   else if (simd_level() == SimdLevel::kAvx2) run = run_avx2;
 #endif
   const PhasePlanes layout(args.shape);
-  const Conv2dShape& s = args.shape;
   const int64_t planes = args.batch * args.channels;
   const int64_t work_per_plane = std::max<int64_t>(1, args.multiplier * s.out_h * s.out_w * s.kernel_h * s.kernel_w);
   const int64_t grain = std::max<int64_t>(1, (1 << 16) / work_per_plane);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/transpose8_avx2.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -79,25 +80,6 @@ __attribute__((target("avx2,fma"))) void tile_8x8(const float* panel, int64_t k,
   }
 #pragma GCC unroll 8
   for (int r = 0; r < kHalfPixels; ++r) _mm256_store_ps(out + r * kPanel, acc[r]);
-}
-
-// rows[i] = column i of the 8 x 8 block whose row r is rows[r] on entry.
-__attribute__((target("avx2"))) inline void transpose8(__m256 rows[8]) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(rows[i], rows[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(rows[i], rows[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-  }
-  for (int i = 0; i < 4; ++i) {
-    rows[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-    rows[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-  }
 }
 
 // Channels [0, mn) of a chunk's results, [pixels][16] in `tile`, to their rows y[j * ldy + p]
