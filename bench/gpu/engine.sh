@@ -33,8 +33,9 @@ fi
 node bench/gpu/engine-latency.mjs --runs 30 --out "$out_dir/engine-latency.md" 2>&1 | tee "$out_dir/engine-latency-log.txt"
 # Where a run's time goes on the device, node by node (engine.profile(): events around each node,
 # CUDA graphs off): the example models at batch 32 in fp16.
-for model in examples/models/cnn/1/model.onnx examples/models/encoder/1/model.onnx; do
+for model in "examples/models/cnn/1/model.onnx" "examples/models/encoder/1/model.onnx --dim seq=128"; do
   echo "## $model"
-  node lib/cli/main.js bench "$model" --device cuda --precision fp16 --batch 32 --time 1000 --profile || status=$?
+  # shellcheck disable=SC2086  # the model's path and its extra arguments
+  node lib/cli/main.js bench $model --device cuda --precision fp16 --batch 32 --time 1000 --profile || status=$?
 done 2>&1 | tee "$out_dir/engine-profile.md"
 exit "$status"
