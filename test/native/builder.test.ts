@@ -131,6 +131,20 @@ describe('builder passes', () => {
     expect(error).toBeLessThan(1e-5);
   });
 
+  it('joins a Mul and an Add by single constants after the activation (CPU builds), not per-channel or rank-raising ones', async () => {
+    const b = new GraphBuilder('post-affine');
+    const x = b.input('x', 'float32', ['n', 4, 7, 7]);
+    const conv = (input: string) => b.op('Conv', [input, b.init(`w${seed}`, weights(4 * 4 * 9), [4, 4, 3, 3]), b.init(`b${seed}`, weights(4), [4])], { pads: [1, 1, 1, 1] });
+    // A learnable affine block behind a HardSwish, as PP-LCNet has them.
+    const first = b.op('Add', [b.op('Mul', [b.op('HardSwish', [conv(x)]), b.init('s', f32([1.7]), [1])]), b.init('t', f32([-0.3]), [])]);
+    const perChannel = b.op('Mul', [b.op('Relu', [conv(first)]), b.init('c', weights(4), [1, 4, 1, 1])]);
+    b.output(b.op('Add', [b.op('Sigmoid', [conv(perChannel)]), b.init('r5', f32([0.5]), [1, 1, 1, 1, 1])]), 'float32', null);
+    const { built, error } = await compareLevels(b.build(17), { x: randomTensor([2, 4, 7, 7]) });
+    expect(built.fusions).toEqual(['FusedConv(Conv_0+HardSwish_1+Mul_2+Add_3)', 'FusedConv(Conv_4+Relu_5)', 'FusedConv(Conv_7+Sigmoid_8)']);
+    expect(built.nodes).toBe(5);
+    expect(error).toBeLessThan(1e-5);
+  });
+
   it('leaves alone what it cannot prove: shared intermediates, variable BN, broadcasting residuals', async () => {
     const b = new GraphBuilder('negative');
     const x = b.input('x', 'float32', ['n', 4, 6, 6]);

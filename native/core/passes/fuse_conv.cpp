@@ -7,7 +7,10 @@
 // hold one value, or one per output channel (PP-LCNet's "learnable affine blocks"): W' = W * s,
 // B' = B * s, and B' = B + t. The Add becomes the residual input Z when its
 // other operand provably has the convolution's output shape (so the Add broadcasts nothing) and
-// dtype. Every intermediate value must be read only by the next node of the group.
+// dtype. Every intermediate value must be read only by the next node of the group. On the CPU, a
+// Mul and / or Add by single constants after the activation (the same blocks behind a HardSwish)
+// joins too, as the output_affine attribute: Y = act(...) * scale + shift, applied with the
+// activation while the output is in cache.
 #include <cmath>
 
 #include "core/passes/activation_match.h"
@@ -86,6 +89,16 @@ bool channel_constant(const GraphIndex& index, const Node& op, const std::string
   per_channel->assign((size_t)channels, v[0]);
   if (v.size() > 1) *per_channel = v;
   return true;
+}
+
+// A Mul or Add reading `value` (float32, of known shape) whose other operand is a float32 constant
+// with one value and no more dimensions: the result has value's shape.
+bool post_activation_constant(const GraphIndex& index, const Node& op, const std::string& value, const PassContext& ctx) {
+  if ((!is_onnx_op(op, "Mul") && !is_onnx_op(op, "Add")) || op.outputs.size() != 1) return false;
+  const Tensor* c = float32_constant(index, other_input(op, value));
+  auto t = ctx.types.find(value);
+  return c && c->numel() == 1 && t != ctx.types.end() && t->second.dtype == DType::kFloat32 && t->second.has_rank &&
+         c->rank() <= t->second.rank();
 }
 
 // W' and B' of a convolution (weights w, bias b or none) followed by a Mul (`scale`) or an Add by
@@ -171,6 +184,25 @@ int fuse_conv(Graph& graph, PassContext& ctx) {
       group.insert(group.end(), act.nodes.begin(), act.nodes.end());
       value = act.output;
       for (int a : act.nodes) label += "+" + node_label(index.node(a));
+    }
+    if (has_act && ctx.options.device == "cpu") {
+      double scale = 1, shift = 0;
+      for (next = index.sole_reader(value); next >= 0 && post_activation_constant(index, index.node(next), value, ctx);
+           next = index.sole_reader(value)) {
+        const Node& op = index.node(next);
+        const double c = float32_constant(index, other_input(op, value))->to_float_vector()[0];
+        if (op.op_type == "Mul") scale *= c, shift *= c;
+        else shift += c;
+        group.push_back(next);
+        value = op.outputs[0];
+        label += "+" + node_label(op);
+      }
+      if (scale != 1 || shift != 0) {
+        Attribute affine;
+        affine.kind = Attribute::Kind::kFloats;
+        affine.floats = {(float)scale, (float)shift};
+        node.attrs["output_affine"] = affine;
+      }
     }
     node.outputs = {value};
     index.replace(group, std::move(node));

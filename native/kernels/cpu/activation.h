@@ -27,7 +27,10 @@ struct Activation {
   ActivationKind kind = ActivationKind::kNone;
   float alpha = 0.f;  // LeakyRelu: slope; Clip: min; HardSigmoid: alpha
   float beta = 0.f;   // Clip: max; HardSigmoid: beta
-  bool is_none() const { return kind == ActivationKind::kNone; }
+  // hs:FusedConv's output_affine: y = act(x) * scale + shift after the activation (CPU builds only).
+  bool affine = false;
+  float scale = 1.f, shift = 0.f;
+  bool is_none() const { return kind == ActivationKind::kNone && !affine; }
 };
 
 // Reads the `activation` and `activation_params` attributes of a fused node. Gelu and GeluTanh
@@ -66,6 +69,14 @@ inline Status parse_activation(const Node& node, bool allow_gelu, Activation* ou
     act.kind = ActivationKind::kGeluTanh;
   } else {
     return Status(StatusCode::kUnsupportedOp, str_cat("attribute activation='", name, "' is not supported"));
+  }
+  if (node.attr("output_affine")) {
+    const std::vector<float> affine = node.attr_floats("output_affine");
+    if (affine.size() != 2)
+      return Status(StatusCode::kInvalidModel, str_cat("attribute output_affine must hold 2 floats, got ", affine.size()));
+    act.affine = true;
+    act.scale = affine[0];
+    act.shift = affine[1];
   }
   *out = act;
   return Status::ok();
@@ -189,40 +200,50 @@ struct ActivationMath {
     }
   }
 
-  // One loop per kind, so each body is branch-free; the tail goes through a zero-padded vector
-  // so it gets exactly the same arithmetic.
-  template <ActivationKind K>
+  // One loop per kind (and with or without the output affine), so each body is branch-free; the
+  // tail goes through a zero-padded vector so it gets exactly the same arithmetic.
+  template <ActivationKind K, bool Affine>
   HS_ACT_INLINE void apply_loop(const Activation& act, float* data, int64_t n) {
+    auto one = [&](F& v) {
+      apply<K>(act, v);
+      if constexpr (Affine) v = v * act.scale + act.shift;
+    };
     int64_t i = 0;
     for (; i + W <= n; i += W) {
       F v;
       std::memcpy(&v, data + i, sizeof v);
-      apply<K>(act, v);
+      one(v);
       std::memcpy(data + i, &v, sizeof v);
     }
     if (i < n) {
       F v = {};
       std::memcpy(&v, data + i, (size_t)(n - i) * sizeof(float));
-      apply<K>(act, v);
+      one(v);
       std::memcpy(data + i, &v, (size_t)(n - i) * sizeof(float));
     }
   }
 
-  // data[i] = act(data[i]) for i in [0, n).
-  HS_ACT_INLINE void apply_all(const Activation& act, float* data, int64_t n) {
+  template <bool Affine>
+  HS_ACT_INLINE void apply_kind(const Activation& act, float* data, int64_t n) {
     switch (act.kind) {
-      case ActivationKind::kNone: return;
-      case ActivationKind::kRelu: return apply_loop<ActivationKind::kRelu>(act, data, n);
-      case ActivationKind::kLeakyRelu: return apply_loop<ActivationKind::kLeakyRelu>(act, data, n);
-      case ActivationKind::kSigmoid: return apply_loop<ActivationKind::kSigmoid>(act, data, n);
-      case ActivationKind::kTanh: return apply_loop<ActivationKind::kTanh>(act, data, n);
-      case ActivationKind::kClip: return apply_loop<ActivationKind::kClip>(act, data, n);
-      case ActivationKind::kHardSigmoid: return apply_loop<ActivationKind::kHardSigmoid>(act, data, n);
-      case ActivationKind::kHardSwish: return apply_loop<ActivationKind::kHardSwish>(act, data, n);
-      case ActivationKind::kSilu: return apply_loop<ActivationKind::kSilu>(act, data, n);
-      case ActivationKind::kGelu: return apply_loop<ActivationKind::kGelu>(act, data, n);
-      case ActivationKind::kGeluTanh: return apply_loop<ActivationKind::kGeluTanh>(act, data, n);
+      case ActivationKind::kNone: return apply_loop<ActivationKind::kNone, Affine>(act, data, n);
+      case ActivationKind::kRelu: return apply_loop<ActivationKind::kRelu, Affine>(act, data, n);
+      case ActivationKind::kLeakyRelu: return apply_loop<ActivationKind::kLeakyRelu, Affine>(act, data, n);
+      case ActivationKind::kSigmoid: return apply_loop<ActivationKind::kSigmoid, Affine>(act, data, n);
+      case ActivationKind::kTanh: return apply_loop<ActivationKind::kTanh, Affine>(act, data, n);
+      case ActivationKind::kClip: return apply_loop<ActivationKind::kClip, Affine>(act, data, n);
+      case ActivationKind::kHardSigmoid: return apply_loop<ActivationKind::kHardSigmoid, Affine>(act, data, n);
+      case ActivationKind::kHardSwish: return apply_loop<ActivationKind::kHardSwish, Affine>(act, data, n);
+      case ActivationKind::kSilu: return apply_loop<ActivationKind::kSilu, Affine>(act, data, n);
+      case ActivationKind::kGelu: return apply_loop<ActivationKind::kGelu, Affine>(act, data, n);
+      case ActivationKind::kGeluTanh: return apply_loop<ActivationKind::kGeluTanh, Affine>(act, data, n);
     }
+  }
+
+  // data[i] = act(data[i]) (then * scale + shift, in the same pass) for i in [0, n).
+  HS_ACT_INLINE void apply_all(const Activation& act, float* data, int64_t n) {
+    if (act.affine) apply_kind<true>(act, data, n);
+    else if (act.kind != ActivationKind::kNone) apply_kind<false>(act, data, n);
   }
 #undef HS_ACT_INLINE
 };

@@ -88,6 +88,8 @@ static_assert(static_cast<int>(Act::kGeluTanh) == static_cast<int>(cpu::Activati
 inline Status parse_epilogue(const Node& node, bool allow_gelu, Epilogue* out) {
   cpu::Activation act;
   HS_RETURN_IF_ERROR(cpu::parse_activation(node, allow_gelu, &act));
+  // Only graphs built for the CPU carry it (fuse_conv.cpp); such a node stays on the CPU here.
+  if (act.affine) return Status(StatusCode::kUnsupportedOp, "output_affine has no CUDA epilogue");
   out->act = static_cast<Act>(static_cast<int>(act.kind));
   out->alpha = act.alpha;
   out->beta = act.beta;
