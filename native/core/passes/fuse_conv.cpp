@@ -91,7 +91,7 @@ bool channel_constant(const GraphIndex& index, const Node& op, const std::string
   return true;
 }
 
-// A Mul or Add reading `value` (float32, of known shape) whose other operand is a float32 constant
+// A Mul or Add reading `value` (float32, of known rank) whose other operand is a float32 constant
 // with one value and no more dimensions: the result has value's shape.
 bool post_activation_constant(const GraphIndex& index, const Node& op, const std::string& value, const PassContext& ctx) {
   if ((!is_onnx_op(op, "Mul") && !is_onnx_op(op, "Add")) || op.outputs.size() != 1) return false;
