@@ -3,7 +3,9 @@
 // Per image and group: col = W_g^T x X_g, a GEMM giving, for every output channel and kernel tap,
 // that tap's contribution at every input pixel ([M/g * kernel, in_pixels]); then col2im adds each
 // contribution at output position  in * stride - pad_begin + tap * dilation  (when it falls
-// inside the output) into Y, which starts as the bias. W_g^T is packed once as the GEMM's A
+// inside the output) into Y, which starts as the bias. Where the taps tile the output exactly
+// (kernel = stride, no dilation or pads: a 2x2 stride-2 upsampler), every output element takes
+// one tap, so its value is written once, bias included. W_g^T is packed once as the GEMM's A
 // (at build time when W is an initializer). float16/bfloat16/float64 are computed in float32.
 //
 // Output size and pads: output_shape when given (pads derived from it), else auto_pad SAME_*
@@ -156,8 +158,40 @@ class ConvTranspose : public KernelBase {
     }
   }
 
+  static bool taps_tile_output(const TransposeAxis* ax) {
+    for (int i = 0; i < 3; ++i)
+      if (ax[i].kernel != ax[i].stride || ax[i].dilation != 1 || ax[i].pad != 0 || ax[i].out != ax[i].in * ax[i].stride)
+        return false;
+    return true;
+  }
+
+  // out[pos(in, tap)] = col[tap][in] + bias where the taps tile the output (taps_tile_output).
+  static void place_tiles(const float* col, const TransposeAxis* ax, float bias, float* out) {
+    const int64_t in_pixels = ax[0].in * ax[1].in * ax[2].in, in_w = ax[2].in, kw_n = ax[2].kernel;
+    for (int64_t kd = 0; kd < ax[0].kernel; ++kd)
+      for (int64_t kh = 0; kh < ax[1].kernel; ++kh) {
+        const float* taps = col + (kd * ax[1].kernel + kh) * kw_n * in_pixels;  // tap (kd, kh, 0)
+        for (int64_t id = 0; id < ax[0].in; ++id)
+          for (int64_t ih = 0; ih < ax[1].in; ++ih) {
+            const float* src = taps + (id * ax[1].in + ih) * in_w;
+            float* dst = out + ((id * ax[0].stride + kd) * ax[1].out + ih * ax[1].stride + kh) * ax[2].out;
+            if (kw_n == 2) {  // the common upsampler: two rows interleaved (vectorised by the compiler)
+              const float* src1 = src + in_pixels;
+              for (int64_t iw = 0; iw < in_w; ++iw) {
+                dst[2 * iw] = src[iw] + bias;
+                dst[2 * iw + 1] = src1[iw] + bias;
+              }
+            } else {
+              for (int64_t iw = 0; iw < in_w; ++iw)
+                for (int64_t kw = 0; kw < kw_n; ++kw) dst[iw * kw_n + kw] = src[kw * in_pixels + iw] + bias;
+            }
+          }
+      }
+  }
+
   // out = bias, then out[pos(in, tap)] += col[tap][in] for every tap and input pixel.
   static void col2im(const float* col, const TransposeAxis* ax, float bias, float* out) {
+    if (taps_tile_output(ax)) return place_tiles(col, ax, bias, out);
     const int64_t out_pixels = ax[0].out * ax[1].out * ax[2].out, in_pixels = ax[0].in * ax[1].in * ax[2].in;
     for (int64_t i = 0; i < out_pixels; ++i) out[i] = bias;
     for (int64_t kd = 0; kd < ax[0].kernel; ++kd)
