@@ -17,8 +17,14 @@ namespace hs::cpu {
 bool depthwise_blocked_suits(const DepthwiseConv2d& a) {
   // Larger planes have few junk columns per row, and their own path streams them once.
   constexpr int64_t kMaxPixels = 48 * 48;
-  const int64_t pixels = a.shape.out_h * a.shape.out_w;
-  return simd_level() == SimdLevel::kAvx2 && a.multiplier == 1 && a.shape.out_h > 0 && a.shape.out_w > 0 && pixels <= kMaxPixels;
+  const Conv2dShape& s = a.shape;
+  if (simd_level() != SimdLevel::kAvx2 || a.multiplier != 1 || s.out_h <= 0 || s.out_w <= 0 || s.out_h * s.out_w > kMaxPixels)
+    return false;
+  // The padded block spans the window of every output: large strides or dilations would make it
+  // far larger than the outputs (the phase planes of the other path do not grow with them).
+  const int64_t hp = (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1;
+  const int64_t wp = (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1;
+  return hp <= 4 * 48 && wp <= 4 * 48;
 }
 
 #if defined(__x86_64__)
@@ -31,9 +37,10 @@ struct Scratch {
   std::vector<float> padded, out, weights;
 };
 
-// xb[(r * wp + c) * 8 + j] = input channel j at (r - pad_top, c - pad_left), 0 outside.
-__attribute__((target("avx2"))) void gather(const float* const planes[kLanes], const Conv2dShape& s, int64_t hp,
-                                            int64_t wp, float* xb) {
+// xb[(r * wp + c) * 8 + j] = input channel j at (r - pad_top, c - pad_left), 0 outside and for
+// channels j >= lanes.
+__attribute__((target("avx2"))) void gather(const float* const planes[kLanes], int lanes, const Conv2dShape& s,
+                                            int64_t hp, int64_t wp, float* xb) {
   std::memset(xb, 0, sizeof(float) * (size_t)(hp * wp * kLanes));
   const int64_t ih_begin = std::max<int64_t>(0, -s.pad_top), ih_end = std::min(s.in_h, hp - s.pad_top);
   const int64_t iw_begin = std::max<int64_t>(0, -s.pad_left), iw_end = std::min(s.in_w, wp - s.pad_left);
@@ -42,12 +49,12 @@ __attribute__((target("avx2"))) void gather(const float* const planes[kLanes], c
     int64_t iw = iw_begin;
     for (; iw + kLanes <= iw_end; iw += kLanes) {
       __m256 v[kLanes];
-      for (int j = 0; j < kLanes; ++j) v[j] = _mm256_loadu_ps(planes[j] + ih * s.in_w + iw);
+      for (int j = 0; j < kLanes; ++j) v[j] = j < lanes ? _mm256_loadu_ps(planes[j] + ih * s.in_w + iw) : _mm256_setzero_ps();
       transpose8(v);
       for (int p = 0; p < kLanes; ++p) _mm256_storeu_ps(row + (iw + p) * kLanes, v[p]);
     }
     for (; iw < iw_end; ++iw)
-      for (int j = 0; j < kLanes; ++j) row[iw * kLanes + j] = planes[j][ih * s.in_w + iw];
+      for (int j = 0; j < lanes; ++j) row[iw * kLanes + j] = planes[j][ih * s.in_w + iw];
   }
 }
 
@@ -113,12 +120,9 @@ void depthwise_blocked(const DepthwiseConv2d& a, int64_t image, int64_t block) {
   const int64_t taps = s.kernel_h * s.kernel_w, pixels = s.out_h * s.out_w;
   const int64_t c0 = block * kLanes;
   const int lanes = (int)std::min<int64_t>(kLanes, a.channels - c0);
-  // Channels past the last one read a zero plane of their own.
-  scratch.padded.resize((size_t)(hp * wp * kLanes + s.in_h * s.in_w));
+  scratch.padded.resize((size_t)(hp * wp * kLanes));
   scratch.out.resize((size_t)(pixels * kLanes));
   scratch.weights.assign((size_t)(taps * kLanes + kLanes), 0.f);
-  float* zero_plane = scratch.padded.data() + hp * wp * kLanes;
-  if (lanes < kLanes) std::fill(zero_plane, zero_plane + s.in_h * s.in_w, 0.f);
   const float* planes[kLanes];
   float* y[kLanes];
   const float* z[kLanes];
@@ -126,14 +130,14 @@ void depthwise_blocked(const DepthwiseConv2d& a, int64_t image, int64_t block) {
   float* bias = wb + taps * kLanes;
   for (int j = 0; j < kLanes; ++j) {
     const int64_t plane = image * a.channels + c0 + j;
-    planes[j] = j < lanes ? a.x + plane * s.in_h * s.in_w : zero_plane;
+    planes[j] = j < lanes ? a.x + plane * s.in_h * s.in_w : nullptr;
     y[j] = j < lanes ? a.y + plane * pixels : nullptr;
     z[j] = j < lanes && a.residual ? a.residual + plane * pixels : nullptr;
     if (j >= lanes) continue;
     for (int64_t t = 0; t < taps; ++t) wb[t * kLanes + j] = a.w[(c0 + j) * taps + t];
     bias[j] = a.bias ? a.bias[c0 + j] : 0.f;
   }
-  gather(planes, s, hp, wp, scratch.padded.data());
+  gather(planes, lanes, s, hp, wp, scratch.padded.data());
   compute(scratch.padded.data(), wb, bias, s, wp, scratch.out.data());
   scatter(scratch.out.data(), pixels, lanes, y, z);
   for (int j = 0; j < lanes; ++j) apply_activation(a.activation, y[j], pixels);
