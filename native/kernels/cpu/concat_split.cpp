@@ -10,11 +10,7 @@
 #include "kernels/cpu/movement.h"
 
 namespace hs::cpu {
-namespace {
 
-// Copies `parts` row blocks between the [outer, total] layout and per-part [outer, sizes[p]]
-// layouts (sizes and offsets in bytes); `gather` = true writes the whole from the parts. A null
-// part (an output nobody reads) is skipped.
 void copy_row_blocks(char* whole, const std::vector<char*>& parts, const std::vector<int64_t>& sizes,
                      int64_t outer, int64_t total, bool gather, ThreadPool& pool) {
   std::vector<int64_t> offsets(parts.size(), 0);
@@ -33,6 +29,8 @@ void copy_row_blocks(char* whole, const std::vector<char*>& parts, const std::ve
     }
   });
 }
+
+namespace {
 
 class ConcatKernel final : public KernelBase {
  public:

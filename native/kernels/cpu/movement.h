@@ -62,6 +62,12 @@ inline Status normalize_axes(std::vector<int64_t>* axes, int64_t rank, const cha
   return Status::ok();
 }
 
+// Copies `parts` row blocks between the [outer, total] layout and per-part [outer, sizes[p]]
+// layouts (sizes and offsets in bytes), in parallel; `gather` = true writes the whole from the
+// parts (Concat), false the parts from the whole (Split). A null part is skipped. concat_split.cpp.
+void copy_row_blocks(char* whole, const std::vector<char*>& parts, const std::vector<int64_t>& sizes,
+                     int64_t outer, int64_t total, bool gather, ThreadPool& pool);
+
 // ERR_SHAPE unless every dimension is >= 0 (shapes read from tensors can hold anything).
 inline Status check_dims(const Shape& shape, const char* op) {
   for (int64_t d : shape)

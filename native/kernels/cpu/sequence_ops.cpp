@@ -1,7 +1,6 @@
 // Operators on sequences and optionals: SequenceEmpty, SequenceLength, SequenceAt, SequenceInsert,
 // SequenceErase, SplitToSequence, ConcatFromSequence, OptionalHasElement, OptionalGetElement.
 // Sequences are immutable: an insert or erase makes a new one that shares the tensors.
-#include <cstring>
 #include <vector>
 
 #include "kernels/cpu/axis_layout.h"
@@ -101,21 +100,6 @@ class SequenceErase final : public ContainerKernel {
   }
 };
 
-// The [outer, length, inner] slices [begin, end) of x along an axis as a new tensor; the axis is
-// dropped when `drop` (then end - begin == 1).
-Tensor slice_along(const Tensor& x, const AxisLayout& l, int64_t axis, int64_t begin, int64_t end, bool drop) {
-  Shape shape = x.shape();
-  if (drop) shape.erase(shape.begin() + axis);
-  else shape[(size_t)axis] = end - begin;
-  Tensor out = Tensor::empty(x.dtype(), shape);
-  const size_t elem = dtype_size(x.dtype()), run = (size_t)((end - begin) * l.inner) * elem;
-  const char* src = static_cast<const char*>(x.raw());
-  char* dst = static_cast<char*>(out.raw());
-  for (int64_t o = 0; o < l.outer; ++o)
-    std::memcpy(dst + (size_t)o * run, src + (size_t)((o * l.axis_len + begin) * l.inner) * elem, run);
-  return out;
-}
-
 class SplitToSequence final : public ContainerKernel {
  public:
   explicit SplitToSequence(const KernelInfo& info)
@@ -146,12 +130,22 @@ class SplitToSequence final : public ContainerKernel {
       }
       if (total != l.axis_len) HS_FAIL(kShape, op, ": split sizes sum to ", total, ", the axis has ", l.axis_len);
     }
+    // Without `split` every item is one slice, and keepdims = 0 drops the axis.
+    const bool drop = !split && !keepdims_;
+    const size_t elem = dtype_size(x->dtype());
     std::vector<Tensor> items;
-    int64_t at = 0;
+    std::vector<char*> parts;
+    std::vector<int64_t> bytes;
     for (int64_t v : sizes) {
-      items.push_back(slice_along(*x, l, axis, at, at + v, !split && !keepdims_));
-      at += v;
+      Shape shape = x->shape();
+      if (drop) shape.erase(shape.begin() + axis);
+      else shape[(size_t)axis] = v;
+      items.push_back(Tensor::empty(x->dtype(), shape));
+      parts.push_back(static_cast<char*>(items.back().raw()));
+      bytes.push_back(v * l.inner * (int64_t)elem);
     }
+    copy_row_blocks(const_cast<char*>(static_cast<const char*>(x->raw())), parts, bytes, l.outer,
+                    l.axis_len * l.inner * (int64_t)elem, false, ctx.pool());
     ctx.set_output_value(0, Value::sequence(std::move(items)));
     return Status::ok();
   }
@@ -189,15 +183,14 @@ class ConcatFromSequence final : public ContainerKernel {
     const size_t elem = dtype_size(y->dtype());
     if (elem == 0) HS_FAIL(kType, op, " does not support dtype ", dtype_name(y->dtype()));
     const AxisLayout ly = layout_around(out, axis);
-    char* dst = static_cast<char*>(y->raw());
-    int64_t at = 0;
-    for (const Tensor& t : items) {
-      const int64_t len = new_axis_ ? 1 : t.dim(axis);
-      const size_t run = (size_t)(len * ly.inner) * elem;
-      for (int64_t o = 0; o < ly.outer; ++o)
-        std::memcpy(dst + (size_t)((o * ly.axis_len + at) * ly.inner) * elem, static_cast<const char*>(t.raw()) + (size_t)o * run, run);
-      at += len;
+    std::vector<char*> parts;
+    std::vector<int64_t> bytes;
+    for (const Tensor& t : items) {  // read only: gather copies from the parts
+      parts.push_back(const_cast<char*>(static_cast<const char*>(t.raw())));
+      bytes.push_back((new_axis_ ? 1 : t.dim(axis)) * ly.inner * (int64_t)elem);
     }
+    copy_row_blocks(static_cast<char*>(y->raw()), parts, bytes, ly.outer, ly.axis_len * ly.inner * (int64_t)elem, true,
+                    ctx.pool());
     return Status::ok();
   }
 
