@@ -3,7 +3,9 @@
 import { pbkdf2, pbkdf2Sync } from 'node:crypto';
 
 import * as ort from 'onnxruntime-node';
+import { expect } from 'vitest';
 
+import * as lib from '../lib/index';
 import type { Tensor, TensorLike } from '../lib/index';
 
 export * as hs from '../lib/index';
@@ -27,6 +29,27 @@ export async function ortRun(
   const out = await session.run(ortFeeds);
   await session.release();
   return out;
+}
+
+/**
+ * Runs `model` once in onnxruntime-node and in the engine (CPU) at each thread count on the same feeds;
+ * every output must have the reference's dims and a relError below `bound`.
+ */
+export async function expectCpuMatchesOrt(model: Uint8Array, feeds: Record<string, TensorLike>, threadCounts: number[], label = '', bound = 1e-5) {
+  const ref = await ortRun(model, feeds);
+  for (const threads of threadCounts) {
+    const engine = await lib.Engine.load(model, { cacheDir: false, threads });
+    try {
+      const ours = await engine.run(feeds);
+      for (const name of engine.outputNames) {
+        expect(ours[name], `${label}${name}`).not.toBeNull();
+        expect((ours[name] as Tensor).dims, `${label}${name} dims`).toEqual(ref[name].dims);
+        expect(relError(ours[name] as Tensor, ref[name]), `${label}${name}, ${threads} threads`).toBeLessThan(bound);
+      }
+    } finally {
+      engine.dispose();
+    }
+  }
 }
 
 /** max |a - b| / (max |b| + eps): a scale-free error, for float outputs. */

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { GraphBuilder, randomFloats } from '../fixtures/onnx-builder';
-import { hs, ortRun, randomTensor, relError } from '../helpers';
+import { expectCpuMatchesOrt, randomTensor } from '../helpers';
 
 interface Case {
   channels: number;
@@ -43,15 +43,7 @@ describe('depthwise convolutions match onnxruntime-node', () => {
     for (const batch of [1, 2]) {
       const onnx = model(c, batch);
       const feeds = { x: randomTensor([batch, c.channels, ...c.size]) };
-      const ref = await ortRun(onnx, feeds);
-      for (const threads of [1, 2]) {
-        const engine = await hs.Engine.load(onnx, { cacheDir: false, threads });
-        const ours = await engine.run(feeds);
-        const name = engine.outputNames[0];
-        expect(ours[name].dims).toEqual(ref[name].dims);
-        expect(relError(ours[name], ref[name]), `batch ${batch}, ${threads} threads`).toBeLessThan(1e-5);
-        engine.dispose();
-      }
+      await expectCpuMatchesOrt(onnx, feeds, [1, 2], `batch ${batch}: `);
     }
   });
 });

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { GraphBuilder, randomFloats } from '../fixtures/onnx-builder';
-import { hs, ortRun, randomTensor, relError } from '../helpers';
+import { expectCpuMatchesOrt, hs, randomTensor } from '../helpers';
 
 interface ConvCase {
   channels: number;
@@ -86,14 +86,7 @@ describe('2-D convolutions match onnxruntime-node', () => {
     for (let i = 0; i < 6; i++) {
       const c = randomCase();
       const model = convModel(c, 2);
-      const feeds = { x: randomTensor([2, c.channels, c.height, c.width]) };
-      const ref = await ortRun(model, feeds);
-      const engine = await hs.Engine.load(model, { cacheDir: false, threads: 2 });
-      const ours = await engine.run(feeds);
-      const name = engine.outputNames[0];
-      expect(ours[name].dims, JSON.stringify(c)).toEqual(ref[name].dims);
-      expect(relError(ours[name], ref[name]), JSON.stringify(c)).toBeLessThan(1e-5);
-      engine.dispose();
+      await expectCpuMatchesOrt(model, { x: randomTensor([2, c.channels, c.height, c.width]) }, [2], `${JSON.stringify(c)}: `);
     }
   });
 
@@ -101,15 +94,7 @@ describe('2-D convolutions match onnxruntime-node', () => {
     for (const batch of [1, 3]) {
       const model = convModel(c, batch);
       const feeds = { x: randomTensor([batch, c.channels, c.height, c.width]) };
-      const ref = await ortRun(model, feeds);
-      for (const threads of [1, 2, 3]) {
-        const engine = await hs.Engine.load(model, { cacheDir: false, threads });
-        const ours = await engine.run(feeds);
-        const name = engine.outputNames[0];
-        expect(ours[name].dims).toEqual(ref[name].dims);
-        expect(relError(ours[name], ref[name]), `batch ${batch}, ${threads} threads`).toBeLessThan(1e-5);
-        engine.dispose();
-      }
+      await expectCpuMatchesOrt(model, feeds, [1, 2, 3], `batch ${batch}: `);
     }
   });
 });

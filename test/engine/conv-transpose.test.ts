@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { GraphBuilder, randomFloats } from '../fixtures/onnx-builder';
-import { hs, ortRun, randomTensor, relError } from '../helpers';
+import { expectCpuMatchesOrt, randomTensor } from '../helpers';
 
 interface Case {
   channels: number;
@@ -41,14 +41,6 @@ describe('ConvTranspose matches onnxruntime-node', () => {
   it.each(cases)('%s', async (_label, c) => {
     const onnx = model(c);
     const feeds = { x: randomTensor([2, c.channels, ...c.size]) };
-    const ref = await ortRun(onnx, feeds);
-    for (const threads of [1, 2]) {
-      const engine = await hs.Engine.load(onnx, { cacheDir: false, threads });
-      const ours = await engine.run(feeds);
-      const name = engine.outputNames[0];
-      expect(ours[name].dims).toEqual(ref[name].dims);
-      expect(relError(ours[name], ref[name]), `${threads} threads`).toBeLessThan(1e-5);
-      engine.dispose();
-    }
+    await expectCpuMatchesOrt(onnx, feeds, [1, 2]);
   });
 });
