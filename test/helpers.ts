@@ -1,6 +1,8 @@
 // Shared by the test suites: the package as users load it (lib/, which `npm test` builds first), onnxruntime-node
 // as the independent reference, and comparisons of outputs.
 import { pbkdf2, pbkdf2Sync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
@@ -10,6 +12,13 @@ import type { Tensor, TensorLike } from '../lib/index';
 
 export * as hs from '../lib/index';
 export { ort };
+
+/** A file inside an installed package (found through node_modules: some packages' `exports` hide their files). */
+export function pkgFile(pkg: string, file: string): string {
+  const dir = (require.resolve.paths(pkg) ?? []).map((p) => path.join(p, pkg)).find((d) => existsSync(path.join(d, 'package.json')));
+  if (!dir) throw new Error(`package ${pkg} is not installed`);
+  return path.join(dir, file);
+}
 
 /** Runs a model in onnxruntime-node (same threads) and returns its outputs as plain tensors. */
 export async function ortRun(

@@ -2,32 +2,12 @@
 // no pads or dilation: each output element written once, conv_transpose.cpp place_tiles) in 1, 2 and
 // 3 spatial axes, with groups and bias, and the general col2im (pads, output_padding, overlapping
 // taps, dilation) beside them.
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 
-import { GraphBuilder, randomFloats } from '../fixtures/onnx-builder';
+import { type ConvTransposeCase, convTransposeInputDims, convTransposeModel } from '../fixtures/conv-transpose';
 import { expectCpuMatchesOrt, randomTensor } from '../helpers';
 
-interface Case {
-  channels: number;
-  outPerGroup: number;
-  group: number;
-  size: number[];
-  kernel: number[];
-  attrs: Record<string, number[]>;
-  bias: boolean;
-}
-
-function model(c: Case): Uint8Array {
-  const g = new GraphBuilder('conv-transpose');
-  const x = g.input('x', 'float32', [2, c.channels, ...c.size]);
-  const wDims = [c.channels, c.outPerGroup, ...c.kernel];
-  const inputs = [x, g.init('w', randomFloats(wDims.reduce((a, d) => a * d), 3, 0.3), wDims)];
-  if (c.bias) inputs.push(g.init('b', randomFloats(c.outPerGroup * c.group, 4), [c.outPerGroup * c.group]));
-  g.output(g.op('ConvTranspose', inputs, { ...c.attrs, group: c.group, kernel_shape: c.kernel }), 'float32');
-  return g.build();
-}
-
-const cases: [string, Case][] = [
+const cases: [string, ConvTransposeCase][] = [
   ['2x2 stride 2 (tiles), bias, 13x11', { channels: 24, outPerGroup: 24, group: 1, size: [13, 11], kernel: [2, 2], attrs: { strides: [2, 2] }, bias: true }],
   ['3x3 stride 3 (tiles), 2 groups, bias', { channels: 6, outPerGroup: 5, group: 2, size: [7, 9], kernel: [3, 3], attrs: { strides: [3, 3] }, bias: true }],
   ['1-D kernel 2 stride 2 (tiles)', { channels: 8, outPerGroup: 3, group: 1, size: [17], kernel: [2], attrs: { strides: [2] }, bias: true }],
@@ -39,8 +19,6 @@ const cases: [string, Case][] = [
 
 describe('ConvTranspose matches onnxruntime-node', () => {
   it.each(cases)('%s', async (_label, c) => {
-    const onnx = model(c);
-    const feeds = { x: randomTensor([2, c.channels, ...c.size]) };
-    await expectCpuMatchesOrt(onnx, feeds, [1, 2]);
+    await expectCpuMatchesOrt(convTransposeModel(c), { x: randomTensor(convTransposeInputDims(c)) }, [1, 2]);
   });
 });

@@ -1,16 +1,7 @@
 // Real models that ship in npm packages, against onnxruntime-node on fresh random inputs.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { hs, ortRun, randomTensor, relError } from '../helpers';
-
-// A file inside an installed package (found through node_modules: some packages' `exports` hide their files).
-function pkgFile(pkg: string, file: string): string {
-  const dir = (require.resolve.paths(pkg) ?? []).map((p) => path.join(p, pkg)).find((d) => existsSync(path.join(d, 'package.json')));
-  if (!dir) throw new Error(`package ${pkg} is not installed`);
-  return path.join(dir, file);
-}
+import { hs, ortRun, pkgFile, randomTensor, relError } from '../helpers';
 
 describe('npm-packaged models match onnxruntime-node', () => {
   it.each([

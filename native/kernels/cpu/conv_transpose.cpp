@@ -7,39 +7,24 @@
 // (kernel = stride, no dilation or pads: a 2x2 stride-2 upsampler), every output element takes
 // one tap, so its value is written once, bias included. W_g^T is packed once as the GEMM's A
 // (at build time when W is an initializer). float16/bfloat16/float64 are computed in float32.
-//
-// Output size and pads: output_shape when given (pads derived from it), else auto_pad SAME_*
-// (output = input * stride), else  stride * (in - 1) + output_padding + (kernel - 1) * dilation
-// + 1 - pads. Derived pads follow the ONNX spec: an odd total puts the extra pad at the tail for
-// SAME_UPPER, at the head otherwise.
+// Attributes and geometry: conv_transpose_geometry.h.
 #include <cstring>
 #include <vector>
 
 #include "kernels/cpu/common.h"
-#include "kernels/cpu/conv_geometry.h"
+#include "kernels/cpu/conv_transpose_geometry.h"
 #include "kernels/cpu/dense_dtype.h"
 #include "kernels/cpu/gemm.h"
 
 namespace hs::cpu {
 namespace {
 
-constexpr size_t kMaxSpatial = 3;
-
-struct TransposeAxis {
-  int64_t in = 1, out = 1, kernel = 1, stride = 1, dilation = 1, pad = 0;
-};
-
 class ConvTranspose : public KernelBase {
  public:
   explicit ConvTranspose(const KernelInfo& info) {
-    init_status = parse_window_attrs(info.node, &attrs_);
-    group_ = info.node.attr_int("group", 1);
-    output_padding_ = info.node.attr_ints("output_padding");
-    output_shape_ = info.node.attr_ints("output_shape");
-    if (init_status.is_ok() && group_ <= 0)
-      init_status = Status(StatusCode::kInvalidModel, str_cat("attribute group=", group_, " must be positive"));
+    init_status = parse_transpose_attrs(info.node, &attrs_);
     const Tensor* w = info.constant_input(1);
-    if (init_status.is_ok() && w && w->dtype() == DType::kFloat32 && w->rank() >= 3 && w->dim(0) % group_ == 0)
+    if (init_status.is_ok() && w && w->dtype() == DType::kFloat32 && w->rank() >= 3 && w->dim(0) % attrs_.group == 0)
       pack_weights(*w, &packed_);
   }
 
@@ -51,21 +36,10 @@ class ConvTranspose : public KernelBase {
     if (!is_float(x_in->dtype())) HS_FAIL(kType, "ConvTranspose does not support dtype ", dtype_name(x_in->dtype()));
     if (w_in->dtype() != x_in->dtype() || (b_in && b_in->dtype() != x_in->dtype()))
       HS_FAIL(kType, "ConvTranspose inputs must share X's dtype ", dtype_name(x_in->dtype()));
-    const Shape& xs = x_in->shape();
-    const Shape& ws = w_in->shape();
-    if (xs.size() < 3 || xs.size() > 2 + kMaxSpatial)
-      HS_FAIL(kShape, "ConvTranspose input X ", xs, " must have 1 to 3 spatial axes");
-    if (ws.size() != xs.size()) HS_FAIL(kShape, "ConvTranspose weights W ", ws, " must have the rank of X ", xs);
-    if (ws[0] != xs[1] || ws[0] % group_ != 0)
-      HS_FAIL(kShape, "ConvTranspose with group=", group_, ": X ", xs, " and W ", ws, " do not agree on channels");
-    const int64_t out_channels = ws[1] * group_;
-    if (b_in && (b_in->rank() != 1 || b_in->dim(0) != out_channels))
-      HS_FAIL(kShape, "ConvTranspose bias B ", b_in->shape(), " must be [", out_channels, "]");
-
-    TransposeAxis axes[kMaxSpatial];
-    HS_RETURN_IF_ERROR(geometry(xs, ws, axes));
-    Shape ys = {xs[0], out_channels};
-    for (size_t i = kMaxSpatial + 2 - xs.size(); i < kMaxSpatial; ++i) ys.push_back(axes[i].out);
+    const Shape b_shape = b_in ? b_in->shape() : Shape{};
+    TransposeAxis axes[kMaxTransposeSpatial];
+    Shape ys;
+    HS_RETURN_IF_ERROR(transpose_window(attrs_, x_in->shape(), w_in->shape(), b_in ? &b_shape : nullptr, axes, &ys));
     Tensor* y_out = ctx.output(0, x_in->dtype(), ys);
     if (y_out->numel() == 0) return Status::ok();
 
@@ -79,54 +53,19 @@ class ConvTranspose : public KernelBase {
   }
 
  private:
-  Status geometry(const Shape& xs, const Shape& ws, TransposeAxis* axes) const {
-    const size_t spatial = xs.size() - 2, lead = kMaxSpatial - spatial;
-    const std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
-    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
-      HS_FAIL(kShape, "ConvTranspose kernel_shape ", attrs_.kernel_shape, " does not match W ", ws);
-    WindowGeometry g;
-    HS_RETURN_IF_ERROR(window_axes(attrs_, kernel, spatial, &g));
-    if (!output_padding_.empty() && output_padding_.size() != spatial)
-      HS_FAIL(kShape, "output_padding ", output_padding_, " does not match ", spatial, " spatial axes");
-    std::vector<int64_t> wanted;  // explicit output sizes, if any
-    if (output_shape_.size() == spatial) wanted = output_shape_;
-    else if (output_shape_.size() == spatial + 2) wanted.assign(output_shape_.begin() + 2, output_shape_.end());
-    else if (!output_shape_.empty()) HS_FAIL(kShape, "output_shape ", output_shape_, " does not match ", spatial, " spatial axes");
-    const bool same = attrs_.auto_pad == AutoPad::kSameUpper || attrs_.auto_pad == AutoPad::kSameLower;
-    for (size_t i = 0; i < spatial; ++i) {
-      TransposeAxis& a = axes[lead + i];
-      a.in = xs[2 + i];
-      a.kernel = kernel[i];
-      a.stride = g.strides[i];
-      a.dilation = g.dilations[i];
-      const int64_t extra = output_padding_.empty() ? 0 : output_padding_[i];
-      const int64_t natural = a.stride * (a.in - 1) + extra + (a.kernel - 1) * a.dilation + 1;
-      if (!wanted.empty() || same) {
-        a.out = wanted.empty() ? a.in * a.stride : wanted[i];
-        const int64_t total = std::max<int64_t>(0, natural - a.out);
-        a.pad = attrs_.auto_pad == AutoPad::kSameUpper ? total / 2 : total - total / 2;
-      } else {
-        a.pad = g.pad_begin[i];
-        a.out = natural - g.pad_begin[i] - g.pad_end[i];
-      }
-      if (a.out <= 0) HS_FAIL(kShape, "ConvTranspose output size ", a.out, " on spatial axis ", i, " is not positive");
-    }
-    return Status::ok();
-  }
-
   // Per group, W_g^T ([M/g * kernel, C/g]) as the GEMM's packed A.
   void pack_weights(const Tensor& w, std::vector<PackedMatrix>* packed) const {
-    const int64_t c_per_group = w.dim(0) / group_, rows = w.numel() / w.dim(0);
+    const int64_t c_per_group = w.dim(0) / attrs_.group, rows = w.numel() / w.dim(0);
     packed->clear();
-    for (int64_t gi = 0; gi < group_; ++gi)
+    for (int64_t gi = 0; gi < attrs_.group; ++gi)
       packed->push_back(
           PackedMatrix::pack_a(true, rows, c_per_group, w.data<float>() + gi * c_per_group * rows, rows));
   }
 
   void run(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b, const TransposeAxis* ax,
            Tensor* y) const {
-    const int64_t batch = x.dim(0), channels = x.dim(1), m_per_group = w.dim(1), out_channels = m_per_group * group_;
-    const int64_t c_per_group = channels / group_;
+    const int64_t batch = x.dim(0), channels = x.dim(1), m_per_group = w.dim(1), out_channels = m_per_group * attrs_.group;
+    const int64_t c_per_group = channels / attrs_.group;
     const int64_t kernel = ax[0].kernel * ax[1].kernel * ax[2].kernel;
     const int64_t in_pixels = ax[0].in * ax[1].in * ax[2].in, out_pixels = ax[0].out * ax[1].out * ax[2].out;
     const int64_t rows = m_per_group * kernel;
@@ -141,7 +80,7 @@ class ConvTranspose : public KernelBase {
     float* const col_data = col.data();  // pool workers must not name `col`: theirs is another thread's
     float* yd = y->data<float>();
     for (int64_t n = 0; n < batch; ++n) {
-      for (int64_t gi = 0; gi < group_; ++gi) {
+      for (int64_t gi = 0; gi < attrs_.group; ++gi) {
         GemmOperand a;
         a.packed = &(*packed)[gi];
         GemmOperand bop{x.data<float>() + (n * channels + gi * c_per_group) * in_pixels, in_pixels, false};
@@ -215,9 +154,7 @@ class ConvTranspose : public KernelBase {
         }
   }
 
-  WindowAttrs attrs_;
-  int64_t group_ = 1;
-  std::vector<int64_t> output_padding_, output_shape_;
+  TransposeAttrs attrs_;
   std::vector<PackedMatrix> packed_;  // W_g^T packed at build time, when W is a float32 constant
 };
 

@@ -2,7 +2,8 @@
 // before opset 9): nearest, linear and cubic resampling of any axes, sized by `scales`
 // or `sizes` (with axes and keep_aspect_ratio_policy from opset 18), every
 // coordinate_transformation_mode, nearest_mode, cubic_coeff_a, exclude_outside, antialias and
-// extrapolation_value (tf_crop_and_resize with roi). The per-axis taps are in resize_taps.h.
+// extrapolation_value (tf_crop_and_resize with roi). Attributes and geometry are in
+// resize_attrs.h, the per-axis taps in resize_taps.h.
 //
 // Algorithm: nearest is one gather pass: each output row (the last axis) starts at the input
 // row its outer positions select and reads the last axis through its index table (or copies the
@@ -19,12 +20,11 @@
 #include "kernels/cpu/acc_type.h"
 #include "kernels/cpu/axis_layout.h"
 #include "kernels/cpu/movement.h"
+#include "kernels/cpu/resize_attrs.h"
 #include "kernels/cpu/resize_taps.h"
 
 namespace hs::cpu {
 namespace {
-
-enum class AspectPolicy { kStretch, kNotLarger, kNotSmaller };
 
 // Accumulator -> element; integer types truncate (as the ONNX reference and onnxruntime do) and
 // saturate.
@@ -170,148 +170,39 @@ void interpolate(const T* in, const Shape& in_shape, T* out, const Shape& out_sh
 
 class ResizeKernel final : public KernelBase {
  public:
-  explicit ResizeKernel(const KernelInfo& info)
-      : opset_(info.node.op_type == "Upsample" ? 10 : info.opset), attr_scales_(info.node.attr_floats("scales")) {
-    const Node& n = info.node;
-    auto unsupported = [&](const char* attr, const std::string& value) {
-      init_status = Status(StatusCode::kUnsupportedOp, str_cat("Resize: ", attr, " '", value, "' is not supported"));
-    };
-    const std::string mode = n.attr_string("mode", "nearest");
-    if (mode == "nearest") options_.mode = ResizeMode::kNearest;
-    else if (mode == "linear" || mode == "bilinear") options_.mode = ResizeMode::kLinear;
-    else if (mode == "cubic" || mode == "bicubic") options_.mode = ResizeMode::kCubic;
-    else unsupported("mode", mode);
-
-    const std::string coord = n.attr_string("coordinate_transformation_mode", opset_ >= 11 ? "half_pixel" : "asymmetric");
-    if (coord == "half_pixel") options_.coord = CoordMode::kHalfPixel;
-    else if (coord == "half_pixel_symmetric") options_.coord = CoordMode::kHalfPixelSymmetric;
-    else if (coord == "pytorch_half_pixel") options_.coord = CoordMode::kPytorchHalfPixel;
-    else if (coord == "align_corners") options_.coord = CoordMode::kAlignCorners;
-    else if (coord == "asymmetric") options_.coord = CoordMode::kAsymmetric;
-    else if (coord == "tf_half_pixel_for_nn") options_.coord = CoordMode::kTfHalfPixelForNn;
-    else if (coord == "tf_crop_and_resize") options_.coord = CoordMode::kTfCropAndResize;
-    else unsupported("coordinate_transformation_mode", coord);
-
-    const std::string nearest = n.attr_string("nearest_mode", opset_ >= 11 ? "round_prefer_floor" : "simple");
-    if (nearest == "round_prefer_floor") options_.nearest = NearestMode::kRoundPreferFloor;
-    else if (nearest == "round_prefer_ceil") options_.nearest = NearestMode::kRoundPreferCeil;
-    else if (nearest == "floor") options_.nearest = NearestMode::kFloor;
-    else if (nearest == "ceil") options_.nearest = NearestMode::kCeil;
-    else if (nearest == "simple" && opset_ < 11) options_.nearest = NearestMode::kSimple;
-    else unsupported("nearest_mode", nearest);
-
-    const std::string policy = n.attr_string("keep_aspect_ratio_policy", "stretch");
-    if (policy == "stretch") policy_ = AspectPolicy::kStretch;
-    else if (policy == "not_larger") policy_ = AspectPolicy::kNotLarger;
-    else if (policy == "not_smaller") policy_ = AspectPolicy::kNotSmaller;
-    else unsupported("keep_aspect_ratio_policy", policy);
-
-    options_.cubic_a = n.attr_float("cubic_coeff_a", -0.75f);
-    options_.exclude_outside = n.attr_int("exclude_outside", 0) != 0;
-    options_.antialias = n.attr_int("antialias", 0) != 0;
-    extrapolation_ = n.attr_float("extrapolation_value", 0.0f);
-    axes_ = n.attr_ints("axes");
-  }
+  explicit ResizeKernel(const KernelInfo& info) { init_status = parse_resize_attrs(info.node, info.opset, &attrs_); }
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x;
     HS_RETURN_IF_ERROR(require_input(ctx, 0, "Resize", &x));
+    auto input = [&](int i) { return i >= 0 && i < ctx.num_inputs() ? ctx.input(i) : nullptr; };
     std::vector<AxisGeometry> geometry;
-    HS_RETURN_IF_ERROR(axis_geometry(ctx, *x, &geometry));
+    HS_RETURN_IF_ERROR(resize_geometry(attrs_, x->shape(), input(attrs_.roi_input()), input(attrs_.scales_input()),
+                                       input(attrs_.sizes_input()), &geometry));
     Shape out_shape;
     for (const AxisGeometry& g : geometry) out_shape.push_back(g.out_len);
     if (shape_numel(out_shape) > 0 && x->numel() == 0)
       HS_FAIL(kShape, "Resize: cannot resize the empty input of shape ", shape_str(x->shape()), " to ", shape_str(out_shape));
     std::vector<AxisTaps> taps;
     if (shape_numel(out_shape) > 0)
-      for (const AxisGeometry& g : geometry) taps.push_back(compute_taps(g, options_));
+      for (const AxisGeometry& g : geometry) taps.push_back(compute_taps(g, attrs_.options));
     return dispatch(x->dtype(), kNumeric, "Resize", [&](auto tag) {
       using T = decltype(tag);
       Tensor* out = ctx.output(0, x->dtype(), out_shape);
       if (out->numel() == 0) return Status::ok();
       if (x->rank() == 0) {
         out->data<T>()[0] = x->data<T>()[0];
-      } else if (options_.mode == ResizeMode::kNearest) {
-        gather_nearest(x->data<T>(), x->shape(), out->data<T>(), out_shape, taps, store_saturated<T>(extrapolation_), ctx.pool());
+      } else if (attrs_.options.mode == ResizeMode::kNearest) {
+        gather_nearest(x->data<T>(), x->shape(), out->data<T>(), out_shape, taps, store_saturated<T>(attrs_.extrapolation), ctx.pool());
       } else {
-        interpolate(x->data<T>(), x->shape(), out->data<T>(), out_shape, taps, extrapolation_, ctx.pool());
+        interpolate(x->data<T>(), x->shape(), out->data<T>(), out_shape, taps, attrs_.extrapolation, ctx.pool());
       }
       return Status::ok();
     });
   }
 
  private:
-  // Input lengths, output lengths, scales and roi of every axis, from scales or sizes.
-  Status axis_geometry(const KernelContext& ctx, const Tensor& x, std::vector<AxisGeometry>* out) const {
-    const int64_t rank = x.rank();
-    auto present = [&](int i) { return ctx.input(i) && ctx.input(i)->numel() > 0 ? ctx.input(i) : nullptr; };
-    const Tensor* scales_t = attr_scales_.empty() ? present(opset_ >= 11 ? 2 : 1) : nullptr;
-    const Tensor* sizes_t = opset_ >= 11 ? present(3) : nullptr;
-    const Tensor* roi_t = opset_ >= 11 ? present(1) : nullptr;
-    if (!!(scales_t || !attr_scales_.empty()) == !!sizes_t) HS_FAIL(kInvalidArgument, "Resize needs exactly one of scales and sizes");
-
-    std::vector<int64_t> axes = axes_;
-    if (axes.empty())
-      for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
-    HS_RETURN_IF_ERROR(normalize_axes(&axes, rank, "Resize"));
-    out->assign((size_t)rank, AxisGeometry{});
-    for (int64_t d = 0; d < rank; ++d) (*out)[(size_t)d].in_len = (*out)[(size_t)d].out_len = x.dim(d);
-
-    if (!sizes_t) {
-      if (scales_t && !is_float(scales_t->dtype())) HS_FAIL(kType, "Resize: scales must be float, got ", dtype_name(scales_t->dtype()));
-      const std::vector<float> scales = scales_t ? scales_t->to_float_vector() : attr_scales_;
-      if (scales.size() != axes.size()) HS_FAIL(kShape, "Resize: ", scales.size(), " scales for ", axes.size(), " axes");
-      for (size_t i = 0; i < axes.size(); ++i) {
-        AxisGeometry& g = (*out)[(size_t)axes[i]];
-        if (!(scales[i] > 0)) HS_FAIL(kInvalidArgument, "Resize: scale ", scales[i], " must be positive");
-        g.scale = scales[i];
-        g.out_len = (int64_t)std::floor(g.scale * (double)g.in_len);
-      }
-    } else {
-      std::vector<int64_t> sizes;
-      HS_RETURN_IF_ERROR(read_int_list(*sizes_t, "Resize", "sizes", &sizes));
-      if (sizes.size() != axes.size()) HS_FAIL(kShape, "Resize: ", sizes.size(), " sizes for ", axes.size(), " axes");
-      HS_RETURN_IF_ERROR(check_dims(sizes, "Resize"));
-      double common = policy_ == AspectPolicy::kNotLarger ? INFINITY : 0;
-      for (size_t i = 0; i < axes.size(); ++i) {
-        AxisGeometry& g = (*out)[(size_t)axes[i]];
-        if (g.in_len == 0) HS_FAIL(kShape, "Resize: cannot size the empty axis ", axes[i]);
-        g.scale = (double)sizes[i] / (double)g.in_len;
-        g.out_len = sizes[i];
-        common = policy_ == AspectPolicy::kNotLarger ? std::min(common, g.scale) : std::max(common, g.scale);
-      }
-      if (policy_ != AspectPolicy::kStretch) {
-        for (int64_t a : axes) {
-          AxisGeometry& g = (*out)[(size_t)a];
-          g.scale = common;
-          g.out_len = (int64_t)std::floor(common * (double)g.in_len + 0.5);
-        }
-      }
-    }
-
-    if (options_.coord == CoordMode::kTfCropAndResize) {
-      if (!roi_t) HS_FAIL(kInvalidArgument, "Resize: tf_crop_and_resize needs roi");
-      if (!is_float(roi_t->dtype())) HS_FAIL(kType, "Resize: roi must be float, got ", dtype_name(roi_t->dtype()));
-      const std::vector<float> roi = roi_t->to_float_vector();
-      const bool per_axis = roi.size() == 2 * axes.size();
-      if (!per_axis && roi.size() != 2 * (size_t)rank)
-        HS_FAIL(kShape, "Resize: roi has ", roi.size(), " values for ", axes.size(), " axes");
-      const size_t half = roi.size() / 2;
-      for (size_t i = 0; i < axes.size(); ++i) {
-        const size_t at = per_axis ? i : (size_t)axes[i];
-        (*out)[(size_t)axes[i]].roi_start = roi[at];
-        (*out)[(size_t)axes[i]].roi_end = roi[at + half];
-      }
-    }
-    return Status::ok();
-  }
-
-  int64_t opset_;
-  std::vector<float> attr_scales_;  // Upsample before opset 9
-  ResizeOptions options_;
-  AspectPolicy policy_ = AspectPolicy::kStretch;
-  float extrapolation_ = 0;
-  std::vector<int64_t> axes_;
+  ResizeAttrs attrs_;
 };
 
 HS_REGISTER_KERNEL("", "Resize", ResizeKernel);
