@@ -8,16 +8,10 @@
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/grid_stride.cuh"
 
 namespace hs::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned grid_for(int64_t n) {
-  const int64_t blocks = (n + kThreads - 1) / kThreads;
-  return (unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8);
-}
 
 __device__ __forceinline__ float unary_value(UnaryOp op, float alpha, float beta, float x) {
   switch (op) {
@@ -126,9 +120,9 @@ template <typename T>
 Status launch_binary(BinaryOp op, const void* a, const Strides& as, const void* b, const Strides& bs, void* out,
                      const IndexSpace& space, int64_t n, cudaStream_t stream) {
   if (is_contiguous(as, space) && is_contiguous(bs, space))
-    binary_flat_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(op, (const T*)a, (const T*)b, (T*)out, n);
+    binary_flat_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(op, (const T*)a, (const T*)b, (T*)out, n);
   else
-    binary_strided_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(op, (const T*)a, as, (const T*)b, bs, (T*)out,
+    binary_strided_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(op, (const T*)a, as, (const T*)b, bs, (T*)out,
                                                                      space, n);
   HS_CUDA_CHECK_LAUNCH("binary_kernel");
   return Status::ok();
@@ -176,10 +170,10 @@ template <typename From>
 Status launch_cast(const void* x, DType to, void* y, int64_t n, cudaStream_t stream) {
   const From* in = static_cast<const From*>(x);
   switch (to) {
-    case DType::kFloat32: cast_kernel<From, float><<<grid_for(n), kThreads, 0, stream>>>(in, (float*)y, n); break;
-    case DType::kInt32: cast_kernel<From, int32_t><<<grid_for(n), kThreads, 0, stream>>>(in, (int32_t*)y, n); break;
-    case DType::kInt64: cast_kernel<From, int64_t><<<grid_for(n), kThreads, 0, stream>>>(in, (int64_t*)y, n); break;
-    case DType::kBool: cast_kernel<From, bool><<<grid_for(n), kThreads, 0, stream>>>(in, (bool*)y, n); break;
+    case DType::kFloat32: cast_kernel<From, float><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (float*)y, n); break;
+    case DType::kInt32: cast_kernel<From, int32_t><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (int32_t*)y, n); break;
+    case DType::kInt64: cast_kernel<From, int64_t><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (int64_t*)y, n); break;
+    case DType::kBool: cast_kernel<From, bool><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (bool*)y, n); break;
     default: HS_FAIL(kType, "cast: to ", dtype_name(to), " is not supported on CUDA");
   }
   HS_CUDA_CHECK_LAUNCH("cast_kernel");
@@ -196,13 +190,13 @@ Status compare(CompareOp op, DType dtype, const void* a, const Strides& a_stride
   if (!a || !b || !out) HS_FAIL(kInvalidArgument, "compare: null pointer");
   switch (dtype) {
     case DType::kFloat32:
-      compare_kernel<float><<<grid_for(n), kThreads, 0, stream>>>(op, (const float*)a, a_strides, (const float*)b, b_strides, out, space, n);
+      compare_kernel<float><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(op, (const float*)a, a_strides, (const float*)b, b_strides, out, space, n);
       break;
     case DType::kInt32:
-      compare_kernel<int32_t><<<grid_for(n), kThreads, 0, stream>>>(op, (const int32_t*)a, a_strides, (const int32_t*)b, b_strides, out, space, n);
+      compare_kernel<int32_t><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(op, (const int32_t*)a, a_strides, (const int32_t*)b, b_strides, out, space, n);
       break;
     case DType::kInt64:
-      compare_kernel<int64_t><<<grid_for(n), kThreads, 0, stream>>>(op, (const int64_t*)a, a_strides, (const int64_t*)b, b_strides, out, space, n);
+      compare_kernel<int64_t><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(op, (const int64_t*)a, a_strides, (const int64_t*)b, b_strides, out, space, n);
       break;
     default: HS_FAIL(kType, "compare: dtype ", dtype_name(dtype), " is not supported on CUDA");
   }
@@ -220,7 +214,7 @@ Status where(size_t elem_size, const uint8_t* cond, const Strides& cond_strides,
   switch (elem_size) {
 #define HS_WHERE_CASE(bytes, T)                                                                                  \
   case bytes:                                                                                                   \
-    where_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(cond, cond_strides, (const T*)x, x_strides, (const T*)y, \
+    where_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(cond, cond_strides, (const T*)x, x_strides, (const T*)y, \
                                                           y_strides, (T*)out, space, n);                        \
     break;
     HS_WHERE_CASE(1, uint8_t)
@@ -254,7 +248,7 @@ Status cast(DType from, const void* x, DType to, void* y, int64_t n, cudaStream_
 Status unary_f32(UnaryOp op, float alpha, float beta, const float* x, float* y, int64_t n, cudaStream_t stream) {
   if (n <= 0) return Status::ok();
   if (!x || !y) HS_FAIL(kInvalidArgument, "unary_f32: null pointer");
-  unary_kernel<<<grid_for(n), kThreads, 0, stream>>>(op, alpha, beta, x, y, n);
+  unary_kernel<<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(op, alpha, beta, x, y, n);
   HS_CUDA_CHECK_LAUNCH("unary_kernel");
   return Status::ok();
 }

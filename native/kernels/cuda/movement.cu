@@ -10,16 +10,10 @@
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/grid_stride.cuh"
 
 namespace hs::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned grid_for(int64_t n) {
-  const int64_t blocks = (n + kThreads - 1) / kThreads;
-  return (unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8);
-}
 
 template <typename T>
 __global__ void strided_copy_kernel(const T* __restrict__ in, Strides strides, T* __restrict__ out, IndexSpace space,
@@ -45,7 +39,7 @@ __global__ void strided_convert_kernel(const From* __restrict__ in, Strides stri
 template <typename From, typename To>
 Status launch_convert(const void* in, const Strides& strides, void* out, const IndexSpace& space, int64_t n,
                       cudaStream_t stream) {
-  strided_convert_kernel<From, To><<<grid_for(n), kThreads, 0, stream>>>((const From*)in, strides, (To*)out, space, n);
+  strided_convert_kernel<From, To><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((const From*)in, strides, (To*)out, space, n);
   HS_CUDA_CHECK_LAUNCH("strided_convert_kernel");
   return Status::ok();
 }
@@ -69,7 +63,7 @@ __global__ void gather_kernel(const T* __restrict__ data, const I* __restrict__ 
 template <typename T>
 Status launch_copy(const void* in, const Strides& strides, void* out, const IndexSpace& space, int64_t n,
                    cudaStream_t stream) {
-  strided_copy_kernel<T><<<grid_for(n), kThreads, 0, stream>>>((const T*)in, strides, (T*)out, space, n);
+  strided_copy_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((const T*)in, strides, (T*)out, space, n);
   HS_CUDA_CHECK_LAUNCH("strided_copy_kernel");
   return Status::ok();
 }
@@ -78,10 +72,10 @@ template <typename T>
 Status launch_gather(const void* data, const void* indices, bool i64, void* out, int64_t axis_dim, int64_t inner,
                      int64_t count, int64_t n, int* flag, cudaStream_t stream) {
   if (i64)
-    gather_kernel<T, int64_t><<<grid_for(n), kThreads, 0, stream>>>((const T*)data, (const int64_t*)indices, (T*)out,
+    gather_kernel<T, int64_t><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((const T*)data, (const int64_t*)indices, (T*)out,
                                                                     axis_dim, inner, count, n, flag);
   else
-    gather_kernel<T, int32_t><<<grid_for(n), kThreads, 0, stream>>>((const T*)data, (const int32_t*)indices, (T*)out,
+    gather_kernel<T, int32_t><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((const T*)data, (const int32_t*)indices, (T*)out,
                                                                     axis_dim, inner, count, n, flag);
   HS_CUDA_CHECK_LAUNCH("gather_kernel");
   return Status::ok();
