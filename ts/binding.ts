@@ -38,6 +38,11 @@ export interface NativeBackendInfo {
   sm: number;
   /** Nodes the CUDA backend left to the CPU, with the reason (empty on the CPU). */
   cpuNodes: { node: string; reason: string }[];
+  /**
+   * Shape arithmetic the CUDA backend runs on the host by design, not as a fallback: nodes that
+   * compute only on Shape / Size outputs, values made from them and constants (a few integers).
+   */
+  hostShapeNodes: string[];
   /** Graph inputs and outputs are one copy each; `fallback*` are the copies CPU nodes cause. */
   copiesPerRun: { hostToDevice: number; deviceToHost: number; fallbackHostToDevice: number; fallbackDeviceToHost: number };
   /** device 'auto' chose the CPU: why not CUDA. */

@@ -45,6 +45,9 @@ struct BackendReport {
     std::string reason;  // why it has no device kernel
   };
   std::vector<CpuNode> cpu_nodes;  // nodes that run on the CPU backend (empty on the CPU device)
+  // Shape arithmetic the CUDA backend runs on the host by design (not a fallback): nodes computing
+  // only on Shape / Size outputs, what is computed from them, and constants.
+  std::vector<std::string> host_shape_nodes;
   std::string fallback_reason;     // device 'auto' chose the CPU: why not CUDA
   // Host<->device copies one run makes: graph inputs and outputs, and those that CPU nodes and
   // host-side reads cause (`fallback_*`, a part of the totals).

@@ -67,6 +67,9 @@ Napi::Object backend_to_js(Napi::Env env, const hs::BackendReport& backend) {
     cpu_nodes.Set((uint32_t)i, n);
   }
   placement.Set("cpuNodes", cpu_nodes);
+  Napi::Array shape_nodes = Napi::Array::New(env, backend.host_shape_nodes.size());
+  for (size_t i = 0; i < backend.host_shape_nodes.size(); ++i) shape_nodes.Set((uint32_t)i, backend.host_shape_nodes[i]);
+  placement.Set("hostShapeNodes", shape_nodes);
   Napi::Object copies = Napi::Object::New(env);
   copies.Set("hostToDevice", (double)backend.host_to_device);
   copies.Set("deviceToHost", (double)backend.device_to_host);

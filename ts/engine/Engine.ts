@@ -211,7 +211,8 @@ export class Engine {
     if (!this.#native) throw new HsError('ERR_DISPOSED', 'the engine has been disposed');
     if (!this.#profiled) throw new HsError('ERR_INVALID_ARGUMENT', 'profile(): load the engine with { profile: true }');
     const steps = this.#native.profile(reset);
-    const onCpu = new Set(this.info.backend.cpuNodes.map((n) => n.node));
+    const { cpuNodes, hostShapeNodes } = this.info.backend;
+    const onCpu = new Set([...cpuNodes.map((n) => n.node), ...hostShapeNodes]);
     const totalMs = steps.reduce((sum, s) => sum + s.totalMs, 0);
     const nodes = steps.map((s): NodeTime => ({
       ...s,

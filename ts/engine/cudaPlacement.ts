@@ -20,9 +20,9 @@ export async function cudaPlacement(
     throw new HsError('ERR_NOT_FOUND', `cannot read model '${model}': ${(e as Error).message}`, { cause: e });
   });
   const graph = await decodeOffThread(typeof model === 'string' ? { file: path.resolve(model) } : { bytes: model });
-  const { device, cpuNodes, copiesPerRun } = await addon.cudaPlacement(
+  const { device, cpuNodes, hostShapeNodes, copiesPerRun } = await addon.cudaPlacement(
     { graph },
     { optimizationLevel: options.optimizationLevel ?? 2, device: 'cuda' },
   );
-  return { device, cpuNodes, copiesPerRun };
+  return { device, cpuNodes, hostShapeNodes, copiesPerRun };
 }

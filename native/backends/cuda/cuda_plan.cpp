@@ -75,15 +75,29 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
   passes::PassContext pctx{options, scratch_report, pool, {}};
   passes::infer_shapes(graph, pctx);
 
-  // Place every step.
+  // Place every step. Shape arithmetic (a node whose inputs are Shape / Size outputs, values computed
+  // from them alone, or constants) stays on the host with its CPU kernel, as TensorRT keeps shape
+  // tensors: its few integers would otherwise go up for a device kernel and come back down for the
+  // Reshape or Slice that reads them, two copies and a stream sync each, and no CUDA graph.
   const auto& steps = plan->steps();
   kernels_.resize(steps.size());
   step_inputs_.resize(steps.size());
+  std::vector<bool> is_constant(plan->num_slots(), false), shape_valued(plan->num_slots(), false);
+  for (auto& [s, t] : plan->constant_slots()) is_constant[s] = true;
+  for (int s : plan->input_slots()) is_constant[s] = false;  // an initializer a feed may replace
   for (size_t i = 0; i < steps.size(); ++i) {
     const Node& node = *steps[i].node;
     std::string reason;
     const CudaKernelFactory* factory = find_cuda_kernel(node.domain, node.op_type);
-    if (!steps[i].subplans.empty()) {
+    bool reads_shapes = false, reads_only_shapes = steps[i].subplans.empty();
+    for (int s : steps[i].inputs) {
+      if (s < 0) continue;
+      reads_shapes = reads_shapes || shape_valued[s];
+      reads_only_shapes = reads_only_shapes && (shape_valued[s] || is_constant[s]);
+    }
+    if (reads_shapes && reads_only_shapes) {
+      report_.host_shape_nodes.push_back(node.describe());
+    } else if (!steps[i].subplans.empty()) {
       reason = "control flow runs on the CPU";
     } else if (!factory) {
       reason = str_cat("no CUDA kernel for ", node.domain.empty() ? "" : node.domain + ":", node.op_type);
@@ -106,19 +120,21 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
       passes::ValueType& t = pctx.types[node.outputs[o]];
       if (t.dtype == DType::kUndefined) t.dtype = kernels_[i] ? kernels_[i]->output_dtype(in) : in[0];
     }
-    if (!kernels_[i]) report_.cpu_nodes.push_back({node.describe(), reason});
+    if (!kernels_[i] && !reason.empty()) report_.cpu_nodes.push_back({node.describe(), reason});
+    const bool shape_outputs = kernels_[i] ? kernels_[i]->writes_host_values() : reason.empty();
+    for (int s : steps[i].outputs)
+      if (s >= 0) shape_valued[s] = shape_outputs;
   }
 
   // Walk the values: which constants the device reads, and how many copies a run makes.
   std::vector<Where> where(plan->num_slots());
   std::set<int> device_constants;
-  std::vector<bool> is_constant(plan->num_slots(), false);
   // Values that are a graph input's values (the input, or a view of it): a device kernel reading
   // one on the host makes a run's host work depend on more than the input shapes.
   std::vector<bool> input_valued(plan->num_slots(), false);
   bool host_reads_input_values = false;
-  for (auto& [s, t] : plan->constant_slots()) where[s].host = true, is_constant[s] = true;
-  for (int s : plan->input_slots()) where[s].host = true, is_constant[s] = false, input_valued[s] = true;
+  for (auto& [s, t] : plan->constant_slots()) where[s].host = true;
+  for (int s : plan->input_slots()) where[s].host = true, input_valued[s] = true;
   for (size_t i = 0; i < steps.size(); ++i) {
     const CudaOpKernel* k = kernels_[i].get();
     const auto& ins = steps[i].inputs;

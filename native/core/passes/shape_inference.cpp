@@ -105,6 +105,9 @@ class Inferrer {
       if (op == "Cast") dtype_from_onnx((int32_t)n.attr_int("to", 0), &to);
       else to = dtype_of_input(n, 1);
       if (x) set(n, 0, ValueType{to, x->has_rank, x->dims});
+      else if (op == "Cast") set_dtype_only(n, 0, to);
+    } else if (op == "Slice") {
+      if (x) set_dtype_only(n, 0, x->dtype);  // its lengths need the starts and ends
     } else if (op == "MatMul") {
       matmul(n);
     } else if (op == "Gemm") {
