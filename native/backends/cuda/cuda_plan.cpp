@@ -35,6 +35,10 @@ size_t same_dtype_outputs(const Node& node) {
   return node.op_type == "TopK" ? 1 : 0;  // values; the indices are int64
 }
 
+// Operators whose output is as large as the shape they read says: they make data, not shapes, so
+// they stay on the device even when every input is shape arithmetic.
+const std::set<std::string> kMakesDataFromShape = {"ConstantOfShape", "Expand", "Tile"};
+
 // Where a value can be read without a copy.
 struct Where {
   bool host = false, device = false;
@@ -95,7 +99,7 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
       reads_shapes = reads_shapes || shape_valued[s];
       reads_only_shapes = reads_only_shapes && (shape_valued[s] || is_constant[s]);
     }
-    if (reads_shapes && reads_only_shapes) {
+    if (reads_shapes && reads_only_shapes && !kMakesDataFromShape.count(node.op_type)) {
       report_.host_shape_nodes.push_back(node.describe());
     } else if (!steps[i].subplans.empty()) {
       reason = "control flow runs on the CPU";

@@ -30,6 +30,27 @@ void copy_row_blocks(char* whole, const std::vector<char*>& parts, const std::ve
   });
 }
 
+Status split_parts(const Shape& shape, int64_t axis_attr, int64_t outputs, bool num_outputs_attr,
+                   std::vector<int64_t>* split, int64_t* axis) {
+  HS_RETURN_IF_ERROR(normalize_axis_of("Split", axis_attr, (int64_t)shape.size(), axis));
+  const int64_t dim = shape[(size_t)*axis];
+  if (split->empty()) {
+    if (dim % outputs != 0 && !num_outputs_attr)
+      HS_FAIL(kShape, "Split: axis ", *axis, " of shape ", shape_str(shape), " does not split into ", outputs, " equal parts");
+    const int64_t chunk = (dim + outputs - 1) / outputs;
+    for (int64_t i = 0; i < outputs; ++i) split->push_back(std::max(std::min(chunk, dim - i * chunk), (int64_t)0));
+  }
+  int64_t sum = 0;
+  for (int64_t s : *split) {
+    if (s < 0) HS_FAIL(kShape, "Split: negative part size in ", shape_str(*split));
+    sum += s;
+  }
+  if ((int64_t)split->size() != outputs || sum != dim)
+    HS_FAIL(kShape, "Split: parts ", shape_str(*split), " do not split axis ", *axis, " of shape ", shape_str(shape),
+            " into ", outputs, " outputs");
+  return Status::ok();
+}
+
 namespace {
 
 class ConcatKernel final : public KernelBase {
@@ -93,25 +114,11 @@ class SplitKernel final : public KernelBase {
   Status compute(KernelContext& ctx) const override {
     const Tensor* data;
     HS_RETURN_IF_ERROR(require_input(ctx, 0, "Split", &data));
-    int64_t axis = 0;
-    HS_RETURN_IF_ERROR(normalize_axis_of("Split", axis_, data->rank(), &axis));
-    const int64_t n = ctx.num_outputs(), dim = data->dim(axis);
     std::vector<int64_t> split = attr_split_;
     if (split_from_input_ && ctx.input(1)) HS_RETURN_IF_ERROR(read_int_list(*ctx.input(1), "Split", "split", &split));
-    if (split.empty()) {
-      if (dim % n != 0 && !num_outputs_attr_)
-        HS_FAIL(kShape, "Split: axis ", axis, " of shape ", shape_str(data->shape()), " does not split into ", n, " equal parts");
-      const int64_t chunk = (dim + n - 1) / n;
-      for (int64_t i = 0; i < n; ++i) split.push_back(std::max(std::min(chunk, dim - i * chunk), (int64_t)0));
-    }
-    int64_t sum = 0;
-    for (int64_t s : split) {
-      if (s < 0) HS_FAIL(kShape, "Split: negative part size in ", shape_str(split));
-      sum += s;
-    }
-    if ((int64_t)split.size() != n || sum != dim)
-      HS_FAIL(kShape, "Split: parts ", shape_str(split), " do not split axis ", axis, " of shape ",
-              shape_str(data->shape()), " into ", n, " outputs");
+    int64_t axis = 0;
+    const int64_t n = ctx.num_outputs();
+    HS_RETURN_IF_ERROR(split_parts(data->shape(), axis_, n, num_outputs_attr_, &split, &axis));
 
     const int64_t elem = (int64_t)dtype_size(data->dtype());
     const AxisLayout l = layout_around(data->shape(), axis);

@@ -68,6 +68,12 @@ inline Status normalize_axes(std::vector<int64_t>* axes, int64_t rank, const cha
 void copy_row_blocks(char* whole, const std::vector<char*>& parts, const std::vector<int64_t>& sizes,
                      int64_t outer, int64_t total, bool gather, ThreadPool& pool);
 
+// Split's part sizes along its axis: `split` as given (attribute or input), else `outputs` equal
+// parts (the last one shorter with opset 18's num_outputs); ERR_SHAPE unless they cover the axis.
+// Also normalises the axis attribute. concat_split.cpp.
+Status split_parts(const Shape& shape, int64_t axis_attr, int64_t outputs, bool num_outputs_attr,
+                   std::vector<int64_t>* split, int64_t* axis);
+
 // ERR_SHAPE unless every dimension is >= 0 (shapes read from tensors can hold anything).
 inline Status check_dims(const Shape& shape, const char* op) {
   for (int64_t d : shape)

@@ -61,6 +61,19 @@ __global__ void gather_kernel(const T* __restrict__ data, const I* __restrict__ 
 }
 
 template <typename T>
+__global__ void fill_kernel(T value, T* __restrict__ out, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    out[i] = value;
+}
+
+template <typename T>
+Status launch_fill(uint64_t bits, void* out, int64_t n, cudaStream_t stream) {
+  fill_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((T)bits, (T*)out, n);
+  HS_CUDA_CHECK_LAUNCH("fill_kernel");
+  return Status::ok();
+}
+
+template <typename T>
 Status launch_copy(const void* in, const Strides& strides, void* out, const IndexSpace& space, int64_t n,
                    cudaStream_t stream) {
   strided_copy_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((const T*)in, strides, (T*)out, space, n);
@@ -126,6 +139,18 @@ Status gather(size_t elem_size, const void* data, const void* indices, bool indi
     case 4: return launch_gather<uint32_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
     case 8: return launch_gather<uint64_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
     default: HS_FAIL(kType, "gather: element size ", elem_size, " is not supported");
+  }
+}
+
+Status fill(size_t elem_size, uint64_t bits, void* out, int64_t n, cudaStream_t stream) {
+  if (n == 0) return Status::ok();
+  if (!out) HS_FAIL(kInvalidArgument, "fill: null operand");
+  switch (elem_size) {
+    case 1: return launch_fill<uint8_t>(bits, out, n, stream);
+    case 2: return launch_fill<uint16_t>(bits, out, n, stream);
+    case 4: return launch_fill<uint32_t>(bits, out, n, stream);
+    case 8: return launch_fill<uint64_t>(bits, out, n, stream);
+    default: HS_FAIL(kType, "fill: element size ", elem_size, " is not supported");
   }
 }
 

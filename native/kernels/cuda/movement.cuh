@@ -1,9 +1,10 @@
 // Data movement: strided copies (Transpose, Slice, Expand: any permutation, step or broadcast is a
-// choice of source strides), with a dtype conversion when asked, and Gather along an axis.
+// choice of source strides), with a dtype conversion when asked, Gather along an axis, and a fill.
 #pragma once
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "hs/dtype.h"
 #include "hs/status.h"
@@ -26,5 +27,8 @@ Status strided_convert(DType from, const void* in, const Strides& in_strides, DT
 // sets *error_flag to 1 (checked by the caller after the stream synchronises).
 Status gather(size_t elem_size, const void* data, const void* indices, bool indices_int64, void* out, int64_t outer,
               int64_t axis_dim, int64_t inner, int64_t count, int* error_flag, cudaStream_t stream);
+
+// out[i] = the element whose bytes are the low elem_size bytes of `bits`, for i < n (ConstantOfShape).
+Status fill(size_t elem_size, uint64_t bits, void* out, int64_t n, cudaStream_t stream);
 
 }  // namespace hs::cuda

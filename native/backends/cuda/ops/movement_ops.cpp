@@ -1,10 +1,13 @@
 // Transpose, Slice, Expand (strided copies: a permutation, a start and step, a broadcast are source
-// strides), Concat (one 2-D memcpy per input) and Gather on CUDA, for any numeric dtype of 1, 2, 4
-// or 8 bytes. Slice's starts/ends/axes/steps and Expand's shape are read on the host.
+// strides), Concat and Split (one 2-D memcpy per input or output) and Gather on CUDA, for any numeric dtype of 1, 2, 4
+// or 8 bytes, and ConstantOfShape. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
+// ConstantOfShape's shape are read on the host.
 #include <algorithm>
+#include <cstring>
 
 #include "backends/cuda/ops/op_common.h"
 #include "kernels/cpu/common.h"
+#include "kernels/cpu/movement.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/movement.cuh"
 
@@ -196,6 +199,84 @@ class Concat : public CudaKernelBase {
   int64_t axis_;
 };
 
+// Split: Concat the other way, one 2-D copy per output; part sizes as the CPU kernel takes them.
+class Split : public CudaKernelBase {
+ public:
+  explicit Split(const CudaKernelInfo& info)
+      : axis_(info.node.attr_int("axis", 0)), split_from_input_(info.opset >= 13),
+        num_outputs_attr_(info.node.attr("num_outputs") != nullptr) {
+    if (!split_from_input_) attr_split_ = info.node.attr_ints("split");
+    init_status = require_numeric(info, 0);
+  }
+  Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "Split needs input 0");
+    std::vector<int64_t> split = attr_split_;
+    if (split_from_input_ && ctx.num_inputs() > 1 && ctx.host_input(1))
+      HS_RETURN_IF_ERROR(cpu::read_int_list(*ctx.host_input(1), "Split", "split", &split));
+    int64_t axis = 0;
+    HS_RETURN_IF_ERROR(cpu::split_parts(x->shape, axis_, ctx.num_outputs(), num_outputs_attr_, &split, &axis));
+    const size_t esize = dtype_size(x->dtype);
+    const int64_t outer = shape_numel(Shape(x->shape.begin(), x->shape.begin() + axis));
+    const int64_t inner = shape_numel(Shape(x->shape.begin() + axis + 1, x->shape.end()));
+    const size_t src_pitch = (size_t)(x->shape[(size_t)axis] * inner) * esize;
+    size_t at = 0;
+    for (int i = 0; i < ctx.num_outputs(); ++i) {
+      const size_t width = (size_t)(split[(size_t)i] * inner) * esize;
+      Shape shape = x->shape;
+      shape[(size_t)axis] = split[(size_t)i];
+      if (ctx.output_wanted(i)) {
+        auto y = ctx.output(i, x->dtype, shape);
+        if (!y.is_ok()) return y.status();
+        if (width && outer)
+          HS_CUDA_CHECK(cudaMemcpy2DAsync(y.value()->data, width, static_cast<const char*>(x->data) + at, src_pitch, width,
+                                          (size_t)outer, cudaMemcpyDeviceToDevice, ctx.stream()));
+      }
+      at += width;
+    }
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_;
+  bool split_from_input_, num_outputs_attr_;
+  std::vector<int64_t> attr_split_;
+};
+
+// ConstantOfShape: the shape (input 0) read on the host, the one-element `value` (float 0 by
+// default) filled on the device.
+class ConstantOfShape : public CudaKernelBase {
+ public:
+  explicit ConstantOfShape(const CudaKernelInfo& info) {
+    const Attribute* a = info.node.attr("value");
+    const Tensor value = a ? a->t : Tensor::zeros(DType::kFloat32, {1});
+    const size_t size = value.defined() ? dtype_size(value.dtype()) : 0;
+    if (!value.defined() || value.numel() != 1 || (size != 1 && size != 2 && size != 4 && size != 8)) {
+      HS_CUDA_UNSUPPORTED("ConstantOfShape: value must be a one-element numeric tensor");
+      return;
+    }
+    dtype_ = value.dtype();
+    std::memcpy(&bits_, value.raw(), size);
+  }
+  Access input_access(int) const override { return Access::kHost; }
+  DType output_dtype(const std::vector<DType>&) const override { return dtype_; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    std::vector<int64_t> shape;
+    HS_RETURN_IF_ERROR(host_ints(ctx.host_input(0), "shape", &shape));
+    HS_RETURN_IF_ERROR(cpu::check_dims(shape, "ConstantOfShape"));
+    auto y = ctx.output(0, dtype_, shape);
+    if (!y.is_ok()) return y.status();
+    return fill(dtype_size(dtype_), bits_, y.value()->data, shape_numel(shape), ctx.stream());
+  }
+
+ private:
+  DType dtype_ = DType::kFloat32;
+  uint64_t bits_ = 0;
+};
+
 class Gather : public CudaKernelBase {
  public:
   explicit Gather(const CudaKernelInfo& info) : axis_(info.node.attr_int("axis", 0)) {
@@ -231,6 +312,8 @@ HS_REGISTER_CUDA_KERNEL("", "Transpose", Transpose);
 HS_REGISTER_CUDA_KERNEL("", "Slice", Slice);
 HS_REGISTER_CUDA_KERNEL("", "Expand", Expand);
 HS_REGISTER_CUDA_KERNEL("", "Concat", Concat);
+HS_REGISTER_CUDA_KERNEL("", "Split", Split);
+HS_REGISTER_CUDA_KERNEL("", "ConstantOfShape", ConstantOfShape);
 HS_REGISTER_CUDA_KERNEL("", "Gather", Gather);
 
 }  // namespace hs::cuda::ops
