@@ -198,14 +198,21 @@ withDevice('ONNX conformance cases that run wholly on CUDA', () => {
       if (p && p.cpuNodes.length === 0) cases.push(c);
     }
     const cudaEngine = { load: (m: string, o: hs.EngineOptions) => hs.Engine.load(m, { ...o, device: 'cuda' }) };
-    const failures: string[] = [];
+    const failures: string[] = [], rejectedOnCpu: string[] = [];
     for (const c of cases) {
       const r = (await runCase(cudaEngine, c)) as { ok: boolean; error: string | null };
-      if (!r.ok) failures.push(`${c.name} (reference): ${r.error}`);
+      if (!r.ok) {
+        // A few cases' own data contradict their model (castlike *_expanded: a rank-1 input declared
+        // rank 2), which the CPU engine and onnxruntime reject too: that says nothing of the device.
+        const cpu = (await runCase(hs.Engine, c)) as { ok: boolean; error: string | null };
+        if (!cpu.ok && cpu.error === r.error) rejectedOnCpu.push(c.name);
+        else failures.push(`${c.name} (reference): ${r.error}`);
+      }
       const diff = await againstOrtOnFreshInputs(c);
       if (diff) failures.push(`${c.name} (onnxruntime, fresh inputs): ${diff}`);
     }
-    console.log(`conformance on cuda: ${cases.length - failures.length}/${cases.length} clean`);
+    console.log(`conformance on cuda: ${cases.length - failures.length - rejectedOnCpu.length}/${cases.length} clean` +
+      (rejectedOnCpu.length ? `; rejected on the CPU alike: ${rejectedOnCpu.join(', ')}` : ''));
     expect(cases.length).toBeGreaterThan(200);
     expect(failures).toEqual([]);
   }, 600_000);

@@ -9,6 +9,7 @@
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/grid_stride.cuh"
+#include "kernels/cuda/movement.cuh"
 
 namespace hs::cuda {
 namespace {
@@ -228,14 +229,31 @@ Status where(size_t elem_size, const uint8_t* cond, const Strides& cond_strides,
   return Status::ok();
 }
 
+namespace {
+
+// float32 <-> float16 / bfloat16: the converting copy of movement.cuh (round to nearest even).
+bool is_16bit_float_cast(DType from, DType to) {
+  auto half = [](DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; };
+  return (from == DType::kFloat32 && half(to)) || (half(from) && to == DType::kFloat32);
+}
+
+}  // namespace
+
 bool cast_supported(DType from, DType to) {
   auto ok = [](DType t) { return t == DType::kFloat32 || t == DType::kInt32 || t == DType::kInt64 || t == DType::kBool; };
-  return ok(from) && ok(to);
+  return (ok(from) && ok(to)) || is_16bit_float_cast(from, to);
 }
 
 Status cast(DType from, const void* x, DType to, void* y, int64_t n, cudaStream_t stream) {
   if (n == 0) return Status::ok();
   if (!x || !y) HS_FAIL(kInvalidArgument, "cast: null pointer");
+  if (is_16bit_float_cast(from, to)) {
+    IndexSpace flat;
+    flat.rank = 1, flat.dims[0] = n;
+    Strides unit;
+    unit.s[0] = 1;
+    return strided_convert(from, x, unit, to, y, flat, stream);
+  }
   switch (from) {
     case DType::kFloat32: return launch_cast<float>(x, to, y, n, stream);
     case DType::kInt32: return launch_cast<int32_t>(x, to, y, n, stream);

@@ -42,7 +42,7 @@ Status where(size_t elem_size, const uint8_t* cond, const Strides& cond_strides,
              cudaStream_t stream);
 
 // y[i] = x[i] converted between float32, int32, int64 and bool (C++ conversions: floats truncate
-// toward zero; to bool is != 0).
+// toward zero; to bool is != 0), and between float32 and float16 / bfloat16 (round to nearest even).
 bool cast_supported(DType from, DType to);
 Status cast(DType from, const void* x, DType to, void* y, int64_t n, cudaStream_t stream);
 

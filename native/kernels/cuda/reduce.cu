@@ -88,4 +88,54 @@ Status reduce_f32(const ReduceArgs& args, cudaStream_t stream) {
   return Status::ok();
 }
 
+namespace {
+
+// Whether (v, i) beats (best, at): a NaN beats a number; equal values (or two NaNs) go by position.
+// at < 0 is a lane that saw nothing.
+__device__ __forceinline__ bool beats(float v, int64_t i, float best, int64_t at, bool max, bool last) {
+  if (i < 0) return false;
+  if (at < 0) return true;
+  const bool v_nan = v != v, best_nan = best != best;
+  if (v_nan != best_nan) return v_nan;
+  if (v_nan || v == best) return last ? i > at : i < at;
+  return max ? v > best : v < best;
+}
+
+__global__ void argminmax_kernel(const float* __restrict__ x, int64_t outer, int64_t axis_len, int64_t inner,
+                                 bool max, bool last, int64_t* __restrict__ y) {
+  const int lane = threadIdx.x % 32;
+  const int64_t outputs = outer * inner;
+  for (int64_t out = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) / 32; out < outputs;
+       out += (int64_t)gridDim.x * blockDim.x / 32) {
+    const float* row = x + (out / inner) * axis_len * inner + out % inner;
+    float best = 0.f;
+    int64_t at = -1;
+    for (int64_t a = lane; a < axis_len; a += 32) {
+      const float v = row[a * inner];
+      if (beats(v, a, best, at, max, last)) best = v, at = a;
+    }
+    for (int off = 16; off > 0; off >>= 1) {
+      const float v = __shfl_xor_sync(0xffffffffu, best, off);
+      const int64_t i = __shfl_xor_sync(0xffffffffu, at, off);
+      if (beats(v, i, best, at, max, last)) best = v, at = i;
+    }
+    if (lane == 0) y[out] = at < 0 ? 0 : at;
+  }
+}
+
+}  // namespace
+
+Status argminmax_f32(const float* x, int64_t outer, int64_t axis_len, int64_t inner, bool max, bool select_last,
+                     int64_t* y, cudaStream_t stream) {
+  const int64_t outputs = outer * inner;
+  if (outputs == 0) return Status::ok();
+  if (axis_len <= 0) HS_FAIL(kShape, "argminmax: the axis is empty");
+  if (!x || !y) HS_FAIL(kInvalidArgument, "argminmax: null operand");
+  const int64_t blocks = (outputs + kWarpsPerBlock - 1) / kWarpsPerBlock;
+  argminmax_kernel<<<(unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8), kWarpsPerBlock * 32, 0, stream>>>(
+      x, outer, axis_len, inner, max, select_last, y);
+  HS_CUDA_CHECK_LAUNCH("argminmax_kernel");
+  return Status::ok();
+}
+
 }  // namespace hs::cuda

@@ -1,7 +1,9 @@
 // ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceSumSquare,
 // ReduceLogSumExp on CUDA, float32, over any axis set: the kept axes index the outputs, the reduced
 // axes the elements each output folds (reduce.cuh). Axes come from the attribute before opset 13
-// (ReduceSum) / 18 (the others), else from the optional second input, read on the host.
+// (ReduceSum) / 18 (the others), else from the optional second input, read on the host. And ArgMax /
+// ArgMin (float32 in, int64 out).
+#include <algorithm>
 #include <set>
 
 #include "backends/cuda/ops/op_common.h"
@@ -67,8 +69,43 @@ class ReduceKernel : public CudaKernelBase {
   std::vector<int64_t> attr_axes_;
 };
 
+// ArgMax / ArgMin, float32 input, int64 output (argminmax_f32).
+template <bool kMax>
+class ArgKernel : public CudaKernelBase {
+ public:
+  explicit ArgKernel(const CudaKernelInfo& info)
+      : axis_(info.node.attr_int("axis", 0)), keepdims_(info.node.attr_int("keepdims", 1) != 0),
+        select_last_(info.node.attr_int("select_last_index", 0) != 0) {
+    init_status = require_dtype(info, 0, {DType::kFloat32});
+  }
+  DType output_dtype(const std::vector<DType>&) const override { return DType::kInt64; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "data"));
+    const int64_t rank = x->rank(), axis = normalize_axis(axis_, std::max<int64_t>(rank, 1));
+    if (axis < 0 || axis >= std::max<int64_t>(rank, 1)) HS_FAIL(kInvalidArgument, "axis ", axis_, " is out of range for rank ", rank);
+    const int64_t axis_len = rank ? x->shape[(size_t)axis] : 1;
+    const int64_t outer = rank ? shape_numel(Shape(x->shape.begin(), x->shape.begin() + axis)) : 1;
+    const int64_t inner = rank ? shape_numel(Shape(x->shape.begin() + axis + 1, x->shape.end())) : 1;
+    if (axis_len == 0 && outer * inner > 0) HS_FAIL(kShape, "axis ", axis_, " of shape ", x->shape, " is empty");
+    Shape out = x->shape;
+    if (rank && keepdims_) out[(size_t)axis] = 1;
+    else if (rank) out.erase(out.begin() + axis);
+    auto y = ctx.output(0, DType::kInt64, out);
+    if (!y.is_ok()) return y.status();
+    return argminmax_f32(x->as<float>(), outer, axis_len, inner, kMax, select_last_, y.value()->as<int64_t>(), ctx.stream());
+  }
+
+ private:
+  int64_t axis_;
+  bool keepdims_, select_last_;
+};
+
 }  // namespace
 
+HS_REGISTER_CUDA_KERNEL("", "ArgMax", ArgKernel<true>);
+HS_REGISTER_CUDA_KERNEL("", "ArgMin", ArgKernel<false>);
 HS_REGISTER_CUDA_KERNEL("", "ReduceSum", ReduceKernel<ReduceOp::kSum>);
 HS_REGISTER_CUDA_KERNEL("", "ReduceMean", ReduceKernel<ReduceOp::kMean>);
 HS_REGISTER_CUDA_KERNEL("", "ReduceMax", ReduceKernel<ReduceOp::kMax>);
