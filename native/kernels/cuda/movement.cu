@@ -74,6 +74,23 @@ Status launch_fill(uint64_t bits, void* out, int64_t n, cudaStream_t stream) {
 }
 
 template <typename T>
+__global__ void trilu_kernel(const T* __restrict__ x, T* __restrict__ out, int64_t rows, int64_t cols, int64_t k,
+                             bool upper, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t col = i % cols, row = (i / cols) % rows;
+    out[i] = (upper ? col - row >= k : col - row <= k) ? x[i] : T(0);
+  }
+}
+
+template <typename T>
+Status launch_trilu(const void* x, void* out, int64_t rows, int64_t cols, int64_t k, bool upper, int64_t n,
+                    cudaStream_t stream) {
+  trilu_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((const T*)x, (T*)out, rows, cols, k, upper, n);
+  HS_CUDA_CHECK_LAUNCH("trilu_kernel");
+  return Status::ok();
+}
+
+template <typename T>
 Status launch_copy(const void* in, const Strides& strides, void* out, const IndexSpace& space, int64_t n,
                    cudaStream_t stream) {
   strided_copy_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((const T*)in, strides, (T*)out, space, n);
@@ -139,6 +156,20 @@ Status gather(size_t elem_size, const void* data, const void* indices, bool indi
     case 4: return launch_gather<uint32_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
     case 8: return launch_gather<uint64_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
     default: HS_FAIL(kType, "gather: element size ", elem_size, " is not supported");
+  }
+}
+
+Status trilu(size_t elem_size, const void* x, void* out, int64_t matrices, int64_t rows, int64_t cols, int64_t k,
+             bool upper, cudaStream_t stream) {
+  const int64_t n = matrices * rows * cols;
+  if (n == 0) return Status::ok();
+  if (!x || !out) HS_FAIL(kInvalidArgument, "trilu: null operand");
+  switch (elem_size) {
+    case 1: return launch_trilu<uint8_t>(x, out, rows, cols, k, upper, n, stream);
+    case 2: return launch_trilu<uint16_t>(x, out, rows, cols, k, upper, n, stream);
+    case 4: return launch_trilu<uint32_t>(x, out, rows, cols, k, upper, n, stream);
+    case 8: return launch_trilu<uint64_t>(x, out, rows, cols, k, upper, n, stream);
+    default: HS_FAIL(kType, "trilu: element size ", elem_size, " is not supported");
   }
 }
 

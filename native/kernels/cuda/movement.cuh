@@ -1,5 +1,6 @@
 // Data movement: strided copies (Transpose, Slice, Expand: any permutation, step or broadcast is a
-// choice of source strides), with a dtype conversion when asked, Gather along an axis, and a fill.
+// choice of source strides), with a dtype conversion when asked, Gather along an axis, Trilu, and a
+// fill.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -27,6 +28,11 @@ Status strided_convert(DType from, const void* in, const Strides& in_strides, DT
 // sets *error_flag to 1 (checked by the caller after the stream synchronises).
 Status gather(size_t elem_size, const void* data, const void* indices, bool indices_int64, void* out, int64_t outer,
               int64_t axis_dim, int64_t inner, int64_t count, int* error_flag, cudaStream_t stream);
+
+// Trilu over x viewed as [matrices, rows, cols]: out = x where column - row >= k (upper) or
+// <= k (lower), else zero (a zero of every dtype is all zero bytes).
+Status trilu(size_t elem_size, const void* x, void* out, int64_t matrices, int64_t rows, int64_t cols, int64_t k,
+             bool upper, cudaStream_t stream);
 
 // out[i] = the element whose bytes are the low elem_size bytes of `bits`, for i < n (ConstantOfShape).
 Status fill(size_t elem_size, uint64_t bits, void* out, int64_t n, cudaStream_t stream);

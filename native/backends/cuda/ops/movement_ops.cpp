@@ -1,6 +1,6 @@
 // Transpose, Slice, Expand (strided copies: a permutation, a start and step, a broadcast are source
 // strides), Concat and Split (one 2-D memcpy per input or output) and Gather on CUDA, for any numeric dtype of 1, 2, 4
-// or 8 bytes, and ConstantOfShape. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
+// or 8 bytes, Trilu and ConstantOfShape. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
 // ConstantOfShape's shape are read on the host.
 #include <algorithm>
 #include <cstring>
@@ -277,6 +277,32 @@ class ConstantOfShape : public CudaKernelBase {
   uint64_t bits_ = 0;
 };
 
+// Trilu: k (input 1, default 0) read on the host; the CPU kernel's clamp keeps it in range.
+class Trilu : public CudaKernelBase {
+ public:
+  explicit Trilu(const CudaKernelInfo& info) : upper_(info.node.attr_int("upper", 1) != 0) {
+    init_status = require_numeric(info, 0);
+  }
+  Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "Trilu needs input 0");
+    if (x->rank() < 2) HS_FAIL(kShape, "Trilu: input must have rank >= 2, got shape ", x->shape);
+    int64_t k = 0;
+    if (ctx.num_inputs() > 1 && ctx.host_input(1)) HS_RETURN_IF_ERROR(cpu::read_int_scalar(*ctx.host_input(1), "Trilu", "k", &k));
+    auto y = ctx.output(0, x->dtype, x->shape);
+    if (!y.is_ok()) return y.status();
+    const int64_t rows = x->shape[x->shape.size() - 2], cols = x->shape.back();
+    k = std::min(std::max(k, -rows - 1), cols + 1);
+    const int64_t matrices = rows > 0 && cols > 0 ? x->numel() / (rows * cols) : 0;
+    return trilu(dtype_size(x->dtype), x->data, y.value()->data, matrices, rows, cols, k, upper_, ctx.stream());
+  }
+
+ private:
+  bool upper_;
+};
+
 class Gather : public CudaKernelBase {
  public:
   explicit Gather(const CudaKernelInfo& info) : axis_(info.node.attr_int("axis", 0)) {
@@ -314,6 +340,7 @@ HS_REGISTER_CUDA_KERNEL("", "Expand", Expand);
 HS_REGISTER_CUDA_KERNEL("", "Concat", Concat);
 HS_REGISTER_CUDA_KERNEL("", "Split", Split);
 HS_REGISTER_CUDA_KERNEL("", "ConstantOfShape", ConstantOfShape);
+HS_REGISTER_CUDA_KERNEL("", "Trilu", Trilu);
 HS_REGISTER_CUDA_KERNEL("", "Gather", Gather);
 
 }  // namespace hs::cuda::ops
