@@ -3,9 +3,11 @@
 // than on the dtype, and they read small integer tensors (shapes, axes, pads) with checks.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu/common.h"
+#include "kernels/cpu/pad_index.h"
 
 namespace hs::cpu {
 
@@ -73,6 +75,12 @@ void copy_row_blocks(char* whole, const std::vector<char*>& parts, const std::ve
 // Also normalises the axis attribute. concat_split.cpp.
 Status split_parts(const Shape& shape, int64_t axis_attr, int64_t outputs, bool num_outputs_attr,
                    std::vector<int64_t>* split, int64_t* axis);
+
+// Pad's mode attribute, and its per-axis geometry from `pads` (begins then ends) over `axes` (all
+// when empty): negative pads crop first, positive ones then pad what is left. pad.cpp.
+Status parse_pad_mode(const std::string& mode, PadMode* out);
+Status pad_axes(const Shape& shape, const std::vector<int64_t>& pads, std::vector<int64_t> axes, PadMode mode,
+                std::vector<AxisPad>* out);
 
 // ERR_SHAPE unless every dimension is >= 0 (shapes read from tensors can hold anything).
 inline Status check_dims(const Shape& shape, const char* op) {

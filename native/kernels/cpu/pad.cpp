@@ -16,42 +16,10 @@
 namespace hs::cpu {
 namespace {
 
-enum class PadMode { kConstant, kReflect, kEdge, kWrap };
-
-// One axis: `first` elements cropped at the start and `kept` kept (negative pads), then `before`
-// and `after` added.
-struct AxisPad {
-  int64_t first = 0, kept = 1, before = 0, after = 0;
-  int64_t out_len() const { return before + kept + after; }
-};
-
-// Input position of output position i on an axis of length `dim` padded by `before`, or -1.
-int64_t source_index(int64_t i, int64_t before, int64_t dim, PadMode mode) {
-  const int64_t p = i - before;
-  if (p >= 0 && p < dim) return p;
-  switch (mode) {
-    case PadMode::kConstant: return -1;
-    case PadMode::kEdge: return p < 0 ? 0 : dim - 1;
-    case PadMode::kWrap: return ((p % dim) + dim) % dim;
-    case PadMode::kReflect: {
-      if (dim == 1) return 0;
-      const int64_t period = 2 * (dim - 1);
-      const int64_t m = ((p % period) + period) % period;
-      return m < dim ? m : period - m;
-    }
-  }
-  return -1;
-}
-
 class PadKernel final : public KernelBase {
  public:
   explicit PadKernel(const KernelInfo& info) : from_inputs_(info.opset >= 11) {
-    const std::string mode = info.node.attr_string("mode", "constant");
-    if (mode == "constant") mode_ = PadMode::kConstant;
-    else if (mode == "reflect") mode_ = PadMode::kReflect;
-    else if (mode == "edge") mode_ = PadMode::kEdge;
-    else if (mode == "wrap") mode_ = PadMode::kWrap;
-    else init_status = Status(StatusCode::kUnsupportedOp, str_cat("Pad: mode '", mode, "' is not supported"));
+    init_status = parse_pad_mode(info.node.attr_string("mode", "constant"), &mode_);
     if (!from_inputs_) {
       attr_pads_ = info.node.attr_ints("pads");
       attr_value_ = info.node.attr_float("value", 0.0f);
@@ -69,26 +37,8 @@ class PadKernel final : public KernelBase {
       HS_RETURN_IF_ERROR(read_int_list(*pads_t, "Pad", "pads", &pads));
       if (ctx.input(3)) HS_RETURN_IF_ERROR(read_int_list(*ctx.input(3), "Pad", "axes", &axes));
     }
-    if (axes.empty())
-      for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
-    HS_RETURN_IF_ERROR(normalize_axes(&axes, rank, "Pad"));
-    if (pads.size() != 2 * axes.size())
-      HS_FAIL(kShape, "Pad: ", pads.size(), " pads do not fit ", axes.size(), " axes of input shape ", shape_str(data->shape()));
-
-    // Negative pads crop first; the positive ones then pad what is left.
-    std::vector<AxisPad> axis_pads((size_t)std::max<int64_t>(rank, 1));
-    for (int64_t d = 0; d < rank; ++d) axis_pads[(size_t)d].kept = data->dim(d);
-    for (size_t i = 0; i < axes.size(); ++i) {
-      AxisPad& p = axis_pads[(size_t)axes[i]];
-      const int64_t begin = pads[i], end = pads[i + axes.size()];
-      p.first = std::max(-begin, (int64_t)0);
-      p.kept -= p.first + std::max(-end, (int64_t)0);
-      p.before = std::max(begin, (int64_t)0);
-      p.after = std::max(end, (int64_t)0);
-      if (p.kept < 0) HS_FAIL(kShape, "Pad: pads ", shape_str(pads), " crop axis ", axes[i], " below zero");
-      if (p.kept == 0 && p.before + p.after > 0 && mode_ != PadMode::kConstant)
-        HS_FAIL(kShape, "Pad: cannot pad the empty axis ", axes[i], " in a non-constant mode");
-    }
+    std::vector<AxisPad> axis_pads;
+    HS_RETURN_IF_ERROR(pad_axes(data->shape(), pads, axes, mode_, &axis_pads));
     Shape out_shape;
     for (int64_t d = 0; d < rank; ++d) out_shape.push_back(axis_pads[(size_t)d].out_len());
     return dispatch(data->dtype(), kAll, "Pad", [&](auto tag) -> Status {
@@ -174,4 +124,42 @@ class PadKernel final : public KernelBase {
 HS_REGISTER_KERNEL("", "Pad", PadKernel);
 
 }  // namespace
+
+Status parse_pad_mode(const std::string& mode, PadMode* out) {
+  if (mode == "constant") *out = PadMode::kConstant;
+  else if (mode == "reflect") *out = PadMode::kReflect;
+  else if (mode == "edge") *out = PadMode::kEdge;
+  else if (mode == "wrap") *out = PadMode::kWrap;
+  else return Status(StatusCode::kUnsupportedOp, str_cat("Pad: mode '", mode, "' is not supported"));
+  return Status::ok();
+}
+
+Status pad_axes(const Shape& shape, const std::vector<int64_t>& pads, std::vector<int64_t> axes, PadMode mode,
+                std::vector<AxisPad>* out) {
+  const int64_t rank = (int64_t)shape.size();
+  if (axes.empty())
+    for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
+  HS_RETURN_IF_ERROR(normalize_axes(&axes, rank, "Pad"));
+  if (pads.size() != 2 * axes.size())
+    HS_FAIL(kShape, "Pad: ", pads.size(), " pads do not fit ", axes.size(), " axes of input shape ", shape_str(shape));
+
+  // Negative pads crop first; the positive ones then pad what is left. A scalar pads as a
+  // one-element vector.
+  std::vector<AxisPad>& axis_pads = *out;
+  axis_pads.assign((size_t)std::max<int64_t>(rank, 1), AxisPad{});
+  for (int64_t d = 0; d < rank; ++d) axis_pads[(size_t)d].kept = shape[(size_t)d];
+  for (size_t i = 0; i < axes.size(); ++i) {
+    AxisPad& p = axis_pads[(size_t)axes[i]];
+    const int64_t begin = pads[i], end = pads[i + axes.size()];
+    p.first = std::max(-begin, (int64_t)0);
+    p.kept -= p.first + std::max(-end, (int64_t)0);
+    p.before = std::max(begin, (int64_t)0);
+    p.after = std::max(end, (int64_t)0);
+    if (p.kept < 0) HS_FAIL(kShape, "Pad: pads ", shape_str(pads), " crop axis ", axes[i], " below zero");
+    if (p.kept == 0 && p.before + p.after > 0 && mode != PadMode::kConstant)
+      HS_FAIL(kShape, "Pad: cannot pad the empty axis ", axes[i], " in a non-constant mode");
+  }
+  return Status::ok();
+}
+
 }  // namespace hs::cpu

@@ -11,11 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#if defined(__CUDACC__)
-#define HS_HOST_DEVICE __host__ __device__
-#else
-#define HS_HOST_DEVICE
-#endif
+#include "kernels/cpu/host_device.h"
 
 namespace hs::cpu {
 

@@ -74,12 +74,37 @@ Status launch_fill(uint64_t bits, void* out, int64_t n, cudaStream_t stream) {
 }
 
 template <typename T>
+__global__ void pad_kernel(const T* __restrict__ x, T* __restrict__ out, PadArgs a, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t rest = i, offset = 0, stride = 1;
+    bool constant = false;
+    for (int d = a.rank - 1; d >= 0; --d) {
+      const cpu::AxisPad& p = a.axes[d];
+      const int64_t len = p.out_len();
+      const int64_t m = cpu::source_index(rest % len, p.before, p.kept, a.mode);
+      rest /= len;
+      constant = constant || m < 0;
+      offset += (m + p.first) * stride;
+      stride *= a.in_dims[d];
+    }
+    out[i] = constant ? (T)a.value_bits : x[offset];
+  }
+}
+
+template <typename T>
 __global__ void trilu_kernel(const T* __restrict__ x, T* __restrict__ out, int64_t rows, int64_t cols, int64_t k,
                              bool upper, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t col = i % cols, row = (i / cols) % rows;
     out[i] = (upper ? col - row >= k : col - row <= k) ? x[i] : T(0);
   }
+}
+
+template <typename T>
+Status launch_pad(const void* x, void* out, const PadArgs& a, int64_t n, cudaStream_t stream) {
+  pad_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((const T*)x, (T*)out, a, n);
+  HS_CUDA_CHECK_LAUNCH("pad_kernel");
+  return Status::ok();
 }
 
 template <typename T>
@@ -156,6 +181,21 @@ Status gather(size_t elem_size, const void* data, const void* indices, bool indi
     case 4: return launch_gather<uint32_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
     case 8: return launch_gather<uint64_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
     default: HS_FAIL(kType, "gather: element size ", elem_size, " is not supported");
+  }
+}
+
+Status pad(size_t elem_size, const void* x, void* out, const PadArgs& a, cudaStream_t stream) {
+  if (a.rank < 1 || a.rank > kMaxDims) HS_FAIL(kShape, "pad: rank ", a.rank, " is out of range");
+  int64_t n = 1;
+  for (int d = 0; d < a.rank; ++d) n *= a.axes[d].out_len();
+  if (n == 0) return Status::ok();
+  if (!x || !out) HS_FAIL(kInvalidArgument, "pad: null operand");
+  switch (elem_size) {
+    case 1: return launch_pad<uint8_t>(x, out, a, n, stream);
+    case 2: return launch_pad<uint16_t>(x, out, a, n, stream);
+    case 4: return launch_pad<uint32_t>(x, out, a, n, stream);
+    case 8: return launch_pad<uint64_t>(x, out, a, n, stream);
+    default: HS_FAIL(kType, "pad: element size ", elem_size, " is not supported");
   }
 }
 

@@ -1,6 +1,6 @@
 // Data movement: strided copies (Transpose, Slice, Expand: any permutation, step or broadcast is a
-// choice of source strides), with a dtype conversion when asked, Gather along an axis, Trilu, and a
-// fill.
+// choice of source strides), with a dtype conversion when asked, Gather along an axis, Pad, Trilu,
+// and a fill.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -9,6 +9,7 @@
 
 #include "hs/dtype.h"
 #include "hs/status.h"
+#include "kernels/cpu/pad_index.h"
 #include "kernels/cuda/layout.h"
 
 namespace hs::cuda {
@@ -28,6 +29,17 @@ Status strided_convert(DType from, const void* in, const Strides& in_strides, DT
 // sets *error_flag to 1 (checked by the caller after the stream synchronises).
 Status gather(size_t elem_size, const void* data, const void* indices, bool indices_int64, void* out, int64_t outer,
               int64_t axis_dim, int64_t inner, int64_t count, int* error_flag, cudaStream_t stream);
+
+// Pad (and crop) per cpu::AxisPad: out element at position o reads x at source_index(o_d) + first_d
+// along every axis, or is the constant whose bytes are the low elem_size bytes of value_bits.
+struct PadArgs {
+  int rank = 0;
+  int64_t in_dims[kMaxDims] = {};
+  cpu::AxisPad axes[kMaxDims];
+  cpu::PadMode mode = cpu::PadMode::kConstant;
+  uint64_t value_bits = 0;
+};
+Status pad(size_t elem_size, const void* x, void* out, const PadArgs& args, cudaStream_t stream);
 
 // Trilu over x viewed as [matrices, rows, cols]: out = x where column - row >= k (upper) or
 // <= k (lower), else zero (a zero of every dtype is all zero bytes).

@@ -1,6 +1,6 @@
 // Transpose, Slice, Expand (strided copies: a permutation, a start and step, a broadcast are source
 // strides), Concat and Split (one 2-D memcpy per input or output) and Gather on CUDA, for any numeric dtype of 1, 2, 4
-// or 8 bytes, Trilu and ConstantOfShape. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
+// or 8 bytes, Tile (a strided copy too), Pad, Trilu and ConstantOfShape. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
 // ConstantOfShape's shape are read on the host.
 #include <algorithm>
 #include <cstring>
@@ -277,6 +277,98 @@ class ConstantOfShape : public CudaKernelBase {
   uint64_t bits_ = 0;
 };
 
+// Tile: the input read through the view [r0, d0, r1, d1, ...] with strides [0, s0, 0, s1, ...] (as
+// the CPU kernel reads it), one strided copy; inputs of rank <= kMaxDims / 2.
+class Tile : public CudaKernelBase {
+ public:
+  explicit Tile(const CudaKernelInfo& info) {
+    init_status = require_numeric(info, 0);
+    const passes::ValueType& x = info.inputs.empty() ? passes::ValueType{} : info.inputs[0];
+    if (init_status.is_ok() && (!x.has_rank || x.rank() > kMaxDims / 2))
+      HS_CUDA_UNSUPPORTED("the CUDA Tile takes inputs of known rank up to ", kMaxDims / 2);
+  }
+  Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "Tile needs input 0");
+    std::vector<int64_t> repeats;
+    HS_RETURN_IF_ERROR(host_ints(ctx.host_input(1), "repeats", &repeats));
+    if ((int64_t)repeats.size() != x->rank()) HS_FAIL(kShape, "Tile: ", repeats.size(), " repeats do not fit input shape ", x->shape);
+    if (2 * x->rank() > kMaxDims) HS_FAIL(kShape, "Tile: rank ", x->rank(), " exceeds the CUDA kernel's ", kMaxDims / 2);
+    const Strides in = contiguous_strides(x->shape);
+    IndexSpace space;
+    Strides strides;
+    Shape out;
+    for (int64_t d = 0; d < x->rank(); ++d) {
+      if (repeats[(size_t)d] < 0) HS_FAIL(kShape, "Tile: negative repeat in ", repeats);
+      space.dims[2 * d] = repeats[(size_t)d], space.dims[2 * d + 1] = x->shape[(size_t)d];
+      strides.s[2 * d] = 0, strides.s[2 * d + 1] = in.s[d];
+      out.push_back(repeats[(size_t)d] * x->shape[(size_t)d]);
+    }
+    space.rank = (int)(2 * x->rank());
+    auto y = ctx.output(0, x->dtype, out);
+    if (!y.is_ok()) return y.status();
+    return strided_copy(dtype_size(x->dtype), x->data, strides, y.value()->data, space, ctx.stream());
+  }
+};
+
+// Pad: pads, constant_value and axes (opset >= 11 inputs) read on the host, the geometry the CPU
+// kernel's (cpu::pad_axes); before opset 11 the float `value` attribute, so float32 data there.
+class Pad : public CudaKernelBase {
+ public:
+  explicit Pad(const CudaKernelInfo& info) : from_inputs_(info.opset >= 11) {
+    init_status = cpu::parse_pad_mode(info.node.attr_string("mode", "constant"), &mode_);
+    if (init_status.is_ok()) init_status = from_inputs_ ? require_numeric(info, 0) : require_dtype(info, 0, {DType::kFloat32});
+    if (!from_inputs_) {
+      attr_pads_ = info.node.attr_ints("pads");
+      const float value = info.node.attr_float("value", 0.0f);
+      uint32_t bits;
+      std::memcpy(&bits, &value, sizeof bits);
+      attr_bits_ = bits;
+    }
+  }
+  Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "Pad needs input 0");
+    auto host = [&](int i) { return i < ctx.num_inputs() ? ctx.host_input(i) : nullptr; };
+    std::vector<int64_t> pads = attr_pads_, axes;
+    PadArgs a;
+    a.mode = mode_;
+    a.value_bits = attr_bits_;
+    if (from_inputs_) {
+      HS_RETURN_IF_ERROR(host_ints(host(1), "pads", &pads));
+      if (host(3)) HS_RETURN_IF_ERROR(host_ints(host(3), "axes", &axes));
+      if (const Tensor* v = host(2); v && v->numel() > 0) {
+        if (v->dtype() != x->dtype) HS_FAIL(kType, "Pad: constant_value is ", dtype_name(v->dtype()), ", data is ", dtype_name(x->dtype));
+        if (v->numel() != 1) HS_FAIL(kShape, "Pad: constant_value must be a scalar, got shape ", v->shape());
+        std::memcpy(&a.value_bits, v->raw(), dtype_size(v->dtype()));
+      }
+    }
+    std::vector<cpu::AxisPad> axis_pads;
+    HS_RETURN_IF_ERROR(cpu::pad_axes(x->shape, pads, axes, mode_, &axis_pads));
+    if (axis_pads.size() > (size_t)kMaxDims) HS_FAIL(kShape, "Pad: rank ", axis_pads.size(), " exceeds the CUDA kernel's ", kMaxDims);
+    Shape out;
+    a.rank = (int)axis_pads.size();
+    for (int d = 0; d < a.rank; ++d) {
+      a.axes[d] = axis_pads[(size_t)d];
+      a.in_dims[d] = x->rank() ? x->shape[(size_t)d] : 1;
+      if (x->rank()) out.push_back(a.axes[d].out_len());
+    }
+    auto y = ctx.output(0, x->dtype, out);
+    if (!y.is_ok()) return y.status();
+    return pad(dtype_size(x->dtype), x->data, y.value()->data, a, ctx.stream());
+  }
+
+ private:
+  bool from_inputs_;
+  cpu::PadMode mode_ = cpu::PadMode::kConstant;
+  std::vector<int64_t> attr_pads_;
+  uint64_t attr_bits_ = 0;
+};
+
 // Trilu: k (input 1, default 0) read on the host; the CPU kernel's clamp keeps it in range.
 class Trilu : public CudaKernelBase {
  public:
@@ -341,6 +433,8 @@ HS_REGISTER_CUDA_KERNEL("", "Concat", Concat);
 HS_REGISTER_CUDA_KERNEL("", "Split", Split);
 HS_REGISTER_CUDA_KERNEL("", "ConstantOfShape", ConstantOfShape);
 HS_REGISTER_CUDA_KERNEL("", "Trilu", Trilu);
+HS_REGISTER_CUDA_KERNEL("", "Tile", Tile);
+HS_REGISTER_CUDA_KERNEL("", "Pad", Pad);
 HS_REGISTER_CUDA_KERNEL("", "Gather", Gather);
 
 }  // namespace hs::cuda::ops
