@@ -564,8 +564,10 @@ void empty_and_refused_cases() {
                 StatusCode::kType, "compare bool");
   sim_test::expect_code(where(3, cond.data(), contiguous, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({2}), nullptr),
                 StatusCode::kType, "where 3-byte elements");
-  check(!cast_supported(DType::kFloat32, DType::kFloat16) && !cast_supported(DType::kUint8, DType::kFloat32), "cast_supported of 16-bit and uint8");
-  sim_test::expect_code(cast(DType::kFloat32, a.data(), DType::kFloat16, out.data(), 8, nullptr), StatusCode::kType, "cast to float16");
+  check(cast_supported(DType::kFloat32, DType::kFloat16) && !cast_supported(DType::kFloat16, DType::kInt32) &&
+            !cast_supported(DType::kUint8, DType::kFloat32),
+        "cast_supported: 16-bit floats to and from float32 only, no uint8");
+  sim_test::expect_code(cast(DType::kFloat16, a.data(), DType::kInt32, out.data(), 8, nullptr), StatusCode::kType, "cast float16 to int32");
   sim_test::expect_code(float_to_16bit(a.data(), GemmElem::kF32, out.data(), 8, nullptr), StatusCode::kInvalidArgument, "float_to_16bit to float32");
 
   // A negative count makes a grid of no blocks (or more than 2^31): the device refuses the launch.
@@ -573,6 +575,35 @@ void empty_and_refused_cases() {
   sim_test::expect_code(binary(BinaryOp::kAdd, DType::kFloat32, a.data(), contiguous, b.data(), contiguous, out.data(), negative, nullptr), StatusCode::kCuda,
                 "binary over -3 elements");
   check(same_bytes(out, untouched) && same_bytes(flags, untouched_flags), "size 0, refused or failed launches wrote to their outputs");
+}
+
+// Cast float32 -> float16 / bfloat16 gives float_to_16bit's bits (checked against an exact reference
+// by to_16bit_case), and back to float32 gives each 16-bit value exactly (it fits a float).
+void cast_16bit_case(const Format16& f, DType dtype, int64_t n) {
+  const std::vector<float> x = sim_test::randoms(n, -70000, 70000);
+  std::vector<uint16_t> narrow(n), want(n);
+  std::vector<float> wide(n), rounded(n);
+  poison(narrow);
+  poison(wide);
+  const std::string what = std::string("cast float32 <-> ") + f.name;
+  check(cast_supported(DType::kFloat32, dtype) && cast_supported(dtype, DType::kFloat32), what + ": not supported");
+  sim_test::expect_code(cast(DType::kFloat32, x.data(), dtype, narrow.data(), n, nullptr), StatusCode::kOk, what);
+  sim_test::expect_code(float_to_16bit(x.data(), f.elem, want.data(), n, nullptr), StatusCode::kOk, what + " reference");
+  expect_equal(narrow, want, what + " (narrowing)");
+  sim_test::expect_code(cast(dtype, narrow.data(), DType::kFloat32, wide.data(), n, nullptr), StatusCode::kOk, what + " back");
+  for (int64_t i = 0; i < n; ++i) {
+    // The 16-bit value's float32 bits: float16 through its exponent and mantissa, bfloat16 shifted.
+    const uint16_t h = narrow[(size_t)i];
+    if (dtype == DType::kBFloat16) {
+      const uint32_t bits = (uint32_t)h << 16;
+      std::memcpy(&rounded[(size_t)i], &bits, 4);
+    } else {
+      const int e = (h >> 10) & 31, m = h & 1023;
+      const float mag = e == 31 ? (m ? NAN : INFINITY) : e == 0 ? std::ldexp((float)m, -24) : std::ldexp((float)(m | 1024), e - 25);
+      rounded[(size_t)i] = (h & 0x8000) ? -mag : mag;
+    }
+  }
+  expect_equal(wide, rounded, what + " (widening)");
 }
 
 }  // namespace
@@ -623,6 +654,9 @@ int main() {
   casts_from<int32_t>(DType::kInt32, 300);
   casts_from<int64_t>(DType::kInt64, 300);
   casts_from<BoolByte>(DType::kBool, 300);
+
+  cast_16bit_case(kHalf, DType::kFloat16, 1000);
+  cast_16bit_case(kBFloat16, DType::kBFloat16, 1000);
 
   to_16bit_case(kHalf, 1000);  // four blocks, the last part full
   to_16bit_case(kBFloat16, 1000);
