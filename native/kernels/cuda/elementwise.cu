@@ -8,6 +8,7 @@
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/element_size.cuh"
 #include "kernels/cuda/grid_stride.cuh"
 #include "kernels/cuda/movement.cuh"
 
@@ -212,21 +213,13 @@ Status where(size_t elem_size, const uint8_t* cond, const Strides& cond_strides,
   const int64_t n = space_numel(space);
   if (n == 0) return Status::ok();
   if (!cond || !x || !y || !out) HS_FAIL(kInvalidArgument, "where: null pointer");
-  switch (elem_size) {
-#define HS_WHERE_CASE(bytes, T)                                                                                  \
-  case bytes:                                                                                                   \
-    where_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(cond, cond_strides, (const T*)x, x_strides, (const T*)y, \
-                                                          y_strides, (T*)out, space, n);                        \
-    break;
-    HS_WHERE_CASE(1, uint8_t)
-    HS_WHERE_CASE(2, uint16_t)
-    HS_WHERE_CASE(4, uint32_t)
-    HS_WHERE_CASE(8, uint64_t)
-#undef HS_WHERE_CASE
-    default: HS_FAIL(kType, "where: element size ", elem_size, " is not supported");
-  }
-  HS_CUDA_CHECK_LAUNCH("where_kernel");
-  return Status::ok();
+  return by_element_size(elem_size, "where", [&](auto tag) {
+    using T = decltype(tag);
+    where_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(cond, cond_strides, (const T*)x, x_strides,
+                                                                            (const T*)y, y_strides, (T*)out, space, n);
+    HS_CUDA_CHECK_LAUNCH("where_kernel");
+    return Status::ok();
+  });
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/element_size.cuh"
 #include "kernels/cuda/grid_stride.cuh"
 
 namespace hs::cuda {
@@ -145,13 +146,8 @@ Status strided_copy(size_t elem_size, const void* in, const Strides& in_strides,
   for (int d = 0; d < space.rank; ++d) n *= space.dims[d];
   if (n == 0) return Status::ok();
   if (!in || !out) HS_FAIL(kInvalidArgument, "strided_copy: null operand");
-  switch (elem_size) {
-    case 1: return launch_copy<uint8_t>(in, in_strides, out, space, n, stream);
-    case 2: return launch_copy<uint16_t>(in, in_strides, out, space, n, stream);
-    case 4: return launch_copy<uint32_t>(in, in_strides, out, space, n, stream);
-    case 8: return launch_copy<uint64_t>(in, in_strides, out, space, n, stream);
-    default: HS_FAIL(kType, "strided_copy: element size ", elem_size, " is not supported");
-  }
+  return by_element_size(elem_size, "strided_copy",
+                         [&](auto tag) { return launch_copy<decltype(tag)>(in, in_strides, out, space, n, stream); });
 }
 
 Status strided_convert(DType from, const void* in, const Strides& in_strides, DType to, void* out,
@@ -175,13 +171,9 @@ Status gather(size_t elem_size, const void* data, const void* indices, bool indi
   const int64_t n = outer * count * inner;
   if (n == 0) return Status::ok();
   if (!data || !indices || !out || !error_flag) HS_FAIL(kInvalidArgument, "gather: null operand");
-  switch (elem_size) {
-    case 1: return launch_gather<uint8_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
-    case 2: return launch_gather<uint16_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
-    case 4: return launch_gather<uint32_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
-    case 8: return launch_gather<uint64_t>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
-    default: HS_FAIL(kType, "gather: element size ", elem_size, " is not supported");
-  }
+  return by_element_size(elem_size, "gather", [&](auto tag) {
+    return launch_gather<decltype(tag)>(data, indices, indices_int64, out, axis_dim, inner, count, n, error_flag, stream);
+  });
 }
 
 Status pad(size_t elem_size, const void* x, void* out, const PadArgs& a, cudaStream_t stream) {
@@ -190,13 +182,7 @@ Status pad(size_t elem_size, const void* x, void* out, const PadArgs& a, cudaStr
   for (int d = 0; d < a.rank; ++d) n *= a.axes[d].out_len();
   if (n == 0) return Status::ok();
   if (!x || !out) HS_FAIL(kInvalidArgument, "pad: null operand");
-  switch (elem_size) {
-    case 1: return launch_pad<uint8_t>(x, out, a, n, stream);
-    case 2: return launch_pad<uint16_t>(x, out, a, n, stream);
-    case 4: return launch_pad<uint32_t>(x, out, a, n, stream);
-    case 8: return launch_pad<uint64_t>(x, out, a, n, stream);
-    default: HS_FAIL(kType, "pad: element size ", elem_size, " is not supported");
-  }
+  return by_element_size(elem_size, "pad", [&](auto tag) { return launch_pad<decltype(tag)>(x, out, a, n, stream); });
 }
 
 Status trilu(size_t elem_size, const void* x, void* out, int64_t matrices, int64_t rows, int64_t cols, int64_t k,
@@ -204,25 +190,14 @@ Status trilu(size_t elem_size, const void* x, void* out, int64_t matrices, int64
   const int64_t n = matrices * rows * cols;
   if (n == 0) return Status::ok();
   if (!x || !out) HS_FAIL(kInvalidArgument, "trilu: null operand");
-  switch (elem_size) {
-    case 1: return launch_trilu<uint8_t>(x, out, rows, cols, k, upper, n, stream);
-    case 2: return launch_trilu<uint16_t>(x, out, rows, cols, k, upper, n, stream);
-    case 4: return launch_trilu<uint32_t>(x, out, rows, cols, k, upper, n, stream);
-    case 8: return launch_trilu<uint64_t>(x, out, rows, cols, k, upper, n, stream);
-    default: HS_FAIL(kType, "trilu: element size ", elem_size, " is not supported");
-  }
+  return by_element_size(elem_size, "trilu",
+                         [&](auto tag) { return launch_trilu<decltype(tag)>(x, out, rows, cols, k, upper, n, stream); });
 }
 
 Status fill(size_t elem_size, uint64_t bits, void* out, int64_t n, cudaStream_t stream) {
   if (n == 0) return Status::ok();
   if (!out) HS_FAIL(kInvalidArgument, "fill: null operand");
-  switch (elem_size) {
-    case 1: return launch_fill<uint8_t>(bits, out, n, stream);
-    case 2: return launch_fill<uint16_t>(bits, out, n, stream);
-    case 4: return launch_fill<uint32_t>(bits, out, n, stream);
-    case 8: return launch_fill<uint64_t>(bits, out, n, stream);
-    default: HS_FAIL(kType, "fill: element size ", elem_size, " is not supported");
-  }
+  return by_element_size(elem_size, "fill", [&](auto tag) { return launch_fill<decltype(tag)>(bits, out, n, stream); });
 }
 
 }  // namespace hs::cuda

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/element_size.cuh"
 #include "kernels/cuda/grid_stride.cuh"
 
 namespace hs::cuda {
@@ -159,13 +160,7 @@ Status resize(const ResizeArgs& a, void* scratch, cudaStream_t stream) {
     HS_CUDA_CHECK_LAUNCH("resize interpolate_kernel");
     return Status::ok();
   }
-  switch (a.elem_size) {
-    case 1: return launch_nearest<uint8_t>(a, t, n, stream);
-    case 2: return launch_nearest<uint16_t>(a, t, n, stream);
-    case 4: return launch_nearest<uint32_t>(a, t, n, stream);
-    case 8: return launch_nearest<uint64_t>(a, t, n, stream);
-    default: HS_FAIL(kType, "resize: element size ", a.elem_size, " is not supported");
-  }
+  return by_element_size(a.elem_size, "resize", [&](auto tag) { return launch_nearest<decltype(tag)>(a, t, n, stream); });
 }
 
 }  // namespace hs::cuda

@@ -57,7 +57,9 @@ class ResizeKernel : public CudaKernelBase {
     a.options = attrs_.options;
     for (int d = 0; d < a.rank; ++d) {
       a.axes[d] = geometry[(size_t)d];
-      a.identity[d] = cpu::compute_taps(a.axes[d], a.options).is_identity(a.axes[d].in_len);
+      // Only an axis that keeps its length can be one (the taps are built on the host just for those).
+      a.identity[d] = a.axes[d].in_len == a.axes[d].out_len &&
+                      cpu::compute_taps(a.axes[d], a.options).is_identity(a.axes[d].in_len);
     }
     uint32_t bits;
     std::memcpy(&bits, &attrs_.extrapolation, sizeof bits);
