@@ -7,12 +7,15 @@
 //               fusions, so their MatMuls are matched as attention first), then dead node removal
 //               again for the weights the fusions replaced.
 // Precision: the CPU backend computes in float32; fp16/bf16 requests keep float32 weights (the
-// CUDA backend will convert them) and say so in the report.
+// CUDA backend will convert them) and say so in the report. For the CUDA backend a float16 /
+// bfloat16 model is first widened to float32 inside (widen_half_floats), at every level: its
+// kernels take float32 activations.
 #include "core/builder.h"
 
 #include <algorithm>
 
 #include "core/passes/passes.h"
+#include "hs/devices.h"
 
 namespace hs {
 namespace {
@@ -56,8 +59,13 @@ Status optimize_graph(Graph& graph, const BuildOptions& options, BuildReport* re
   BuildReport& out = report ? *report : scratch;
   if (options.precision != "fp32" && options.device == "cpu")
     out.notes.push_back(str_cat("precision ", options.precision, " on device 'cpu': weights and compute stay float32"));
-  if (options.optimization_level == 0) return Status::ok();
   ThreadPool pool(std::min(kFoldingThreads, ThreadPool::default_threads()));
+  if (options.device == "cuda" || (options.device == "auto" && cuda_info().available)) {
+    passes::PassContext ctx{options, out, pool, {}};
+    passes::infer_shapes(graph, ctx);
+    passes::widen_half_floats(graph, ctx);
+  }
+  if (options.optimization_level == 0) return Status::ok();
   optimize_one(graph, options, out, pool);
   return Status::ok();
 }

@@ -23,6 +23,10 @@ struct PassContext {
 // Fills ctx.types for every value of the graph it can reason about (see shape_inference.cpp).
 void infer_shapes(const Graph& graph, PassContext& ctx);
 
+// For the CUDA backend: float16 / bfloat16 values become float32 inside the graph, converted on
+// entry and exit (widen_half_floats.cpp). Returns how many values and attributes it changed.
+int widen_half_floats(Graph& graph, PassContext& ctx);
+
 // Constant nodes become initializers. Returns how many.
 int constants_to_initializers(Graph& graph);
 
