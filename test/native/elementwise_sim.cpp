@@ -1,7 +1,8 @@
 // native/kernels/cuda/elementwise.cu and native/kernels/cuda/to_16bit.cu run on the host through
 // cuda_sim (their own launchers, translated): every unary op (with its alpha / beta), the binary ops
 // on float32, int32 and int64 (the flat path, and the strided one with broadcast and transposed
-// operands of rank 0 to 4), the comparisons, Where on 1-, 2-, 4- and 8-byte elements, Cast between
+// operands of rank 0 to 4; Mod with either sign rule), the logical ops on bool bytes, Not and the
+// float classifications (IsNaN, IsInf by sign), the comparisons, Where on 1-, 2-, 4- and 8-byte elements, Cast between
 // float32, int32, int64 and bool, and the fp32 -> fp16 / bf16 rounding, against float64 or exact
 // references written from the headers' contracts and ONNX semantics (a NaN propagates as in numpy),
 // on fresh random inputs and edge values, over sizes that cross the 256-thread blocks. Size 0 writes
@@ -229,6 +230,7 @@ const std::vector<UnaryCase> kUnaryCases = {
     {UnaryOp::kCelu, "Celu", -5, 5, {-20}, 1.7f, 0, kFewUlp, 0, [](double x, double a, double) { return x > 0 ? x : a * std::expm1(x / a); }},
     {UnaryOp::kThresholdedRelu, "ThresholdedRelu", -5, 5, {0.9f}, 0.9f, 0, kExact, 0, [](double x, double a, double) { return x > a ? x : 0; }},
     {UnaryOp::kMish, "Mish", -30, 30, {20.5f, -100}, 0, 0, kFewUlp, kBelowNormal, [](double x, double, double) { return x * std::tanh(softplus(x)); }},
+    {UnaryOp::kScale, "Scale", -5, 5, {INFINITY}, 0.25f, 0, kExact, 0, [](double x, double a, double) { return a * x; }},
 };
 
 void unary_case(const UnaryCase& c, int64_t n) {
@@ -264,6 +266,11 @@ double float_binary_reference(BinaryOp op, double a, double b) {
     case BinaryOp::kMax: return nan ? NAN : std::max(a, b);
     case BinaryOp::kMin: return nan ? NAN : std::min(a, b);
     case BinaryOp::kPRelu: return a < 0 ? a * b : a;
+    case BinaryOp::kFmod: return std::fmod(a, b);
+    case BinaryOp::kMod:
+    case BinaryOp::kAnd:
+    case BinaryOp::kOr:
+    case BinaryOp::kXor: break;  // not float ops
   }
   return NAN;
 }
@@ -304,8 +311,17 @@ int64_t int_binary_reference(BinaryOp op, int64_t a, int64_t b) {
     }
     case BinaryOp::kMax: return std::max(a, b);
     case BinaryOp::kMin: return std::min(a, b);
+    case BinaryOp::kFmod:  // the dividend's sign, as C's %; by 0 gives 0
+    case BinaryOp::kMod: {  // the divisor's sign, as Python's %
+      if (b == 0) return 0;
+      const int64_t truncated = a - int_binary_reference(BinaryOp::kDiv, a, b) * b;
+      return op == BinaryOp::kMod && truncated != 0 && (truncated < 0) != (b < 0) ? truncated + b : truncated;
+    }
     case BinaryOp::kPow:
-    case BinaryOp::kPRelu: break;
+    case BinaryOp::kPRelu:
+    case BinaryOp::kAnd:
+    case BinaryOp::kOr:
+    case BinaryOp::kXor: break;
   }
   return 0;
 }
@@ -314,7 +330,8 @@ int64_t int_binary_reference(BinaryOp op, int64_t a, int64_t b) {
 template <class T>
 std::vector<T> int_operand(BinaryOp op, bool second, int64_t n) {
   const bool wide = sizeof(T) == 8;
-  const int64_t limit = op == BinaryOp::kDiv && second ? 9 : op == BinaryOp::kMul ? (wide ? 1ll << 30 : 1 << 14) : (wide ? 1ll << 40 : 1 << 29);
+  const bool divides = op == BinaryOp::kDiv || op == BinaryOp::kMod || op == BinaryOp::kFmod;
+  const int64_t limit = divides && second ? 9 : op == BinaryOp::kMul ? (wide ? 1ll << 30 : 1 << 14) : (wide ? 1ll << 40 : 1 << 29);
   std::vector<T> v(n);
   for (T& x : v) x = (T)sim_test::random_int(-limit, limit);
   return v;
@@ -370,6 +387,54 @@ void compare_case(CompareOp op, const char* name, DType dtype, const BinaryShape
   std::vector<BoolByte> want(out.size());
   for (size_t i = 0; i < want.size(); ++i) want[i] = compare_reference(op, a[from_a[i]], b[from_b[i]]);
   expect_equal(out, want, what);
+}
+
+// ---- logical ops and classifications (bool bytes out)
+
+void logic_case(BinaryOp op, const char* name, const BinaryShape& s) {
+  auto operand = [](int64_t n) {
+    std::vector<BoolByte> v(n);
+    for (BoolByte& x : v) x = (BoolByte)sim_test::random_int(0, 1);
+    return v;
+  };
+  const std::vector<BoolByte> a = operand(numel(s.a.dims)), b = operand(numel(s.b.dims));
+  std::vector<BoolByte> out(numel(s.out));
+  poison(out);
+  const std::string what = std::string("binary bool ") + name + " " + s.name();
+  sim_test::expect_code(binary(op, DType::kBool, a.data(), kernel_strides(s.a), b.data(), kernel_strides(s.b), out.data(), index_space(s.out), nullptr),
+                StatusCode::kOk, what);
+  const std::vector<int64_t> from_a = read_positions(s.out, s.a), from_b = read_positions(s.out, s.b);
+  std::vector<BoolByte> want(out.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const bool x = a[from_a[i]], y = b[from_b[i]];
+    want[i] = op == BinaryOp::kAnd ? (x && y) : op == BinaryOp::kOr ? (x || y) : (x != y);
+  }
+  expect_equal(out, want, what);
+}
+
+void to_bool_cases(int64_t n) {
+  std::vector<BoolByte> flags(n), out(n), want(n);
+  for (BoolByte& f : flags) f = (BoolByte)sim_test::random_int(0, 1);
+  poison(out);
+  sim_test::expect_code(to_bool(ToBoolOp::kNot, flags.data(), out.data(), n, nullptr), StatusCode::kOk, "Not");
+  for (int64_t i = 0; i < n; ++i) want[i] = !flags[i];
+  expect_equal(out, want, "Not");
+
+  std::vector<float> x = sim_test::randoms(n, -FLT_MAX, FLT_MAX);
+  const float edges[] = {NAN, -NAN, INFINITY, -INFINITY, FLT_MAX, -FLT_MAX, 0.f, -0.f, 1e-45f};
+  std::copy(std::begin(edges), std::end(edges), x.begin());
+  const std::pair<ToBoolOp, const char*> ops[] = {{ToBoolOp::kIsNaN, "IsNaN"}, {ToBoolOp::kIsInf, "IsInf"},
+                                                  {ToBoolOp::kIsPosInf, "IsInf(+)"}, {ToBoolOp::kIsNegInf, "IsInf(-)"}};
+  for (const auto& [op, name] : ops) {
+    poison(out);
+    sim_test::expect_code(to_bool(op, x.data(), out.data(), n, nullptr), StatusCode::kOk, name);
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i];
+      want[i] = op == ToBoolOp::kIsNaN ? std::isnan(v) : op == ToBoolOp::kIsInf ? std::isinf(v)
+              : op == ToBoolOp::kIsPosInf ? (std::isinf(v) && v > 0) : (std::isinf(v) && v < 0);
+    }
+    expect_equal(out, want, name);
+  }
 }
 
 // ---- where
@@ -556,6 +621,12 @@ void empty_and_refused_cases() {
 
   sim_test::expect_code(binary(BinaryOp::kPow, DType::kInt32, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
                 StatusCode::kType, "binary int32 Pow");
+  sim_test::expect_code(binary(BinaryOp::kAnd, DType::kFloat32, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
+                StatusCode::kType, "binary float32 And");
+  sim_test::expect_code(binary(BinaryOp::kMod, DType::kFloat32, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
+                StatusCode::kType, "binary float32 Mod (fmod = 0)");
+  sim_test::expect_code(binary(BinaryOp::kAdd, DType::kBool, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
+                StatusCode::kType, "binary bool Add");
   sim_test::expect_code(binary(BinaryOp::kAdd, DType::kFloat16, a.data(), contiguous, b.data(), contiguous, out.data(), index_space({8}), nullptr),
                 StatusCode::kType, "binary float16");
   sim_test::expect_code(binary(BinaryOp::kAdd, DType::kFloat32, a.data(), s, b.data(), s, out.data(), too_deep, nullptr), StatusCode::kInvalidArgument,
@@ -609,7 +680,7 @@ void cast_16bit_case(const Format16& f, DType dtype, int64_t n) {
 }  // namespace
 
 int main() {
-  check(kUnaryCases.size() == (size_t)UnaryOp::kMish + 1, "a UnaryOp without a case");
+  check(kUnaryCases.size() == (size_t)UnaryOp::kScale + 1, "a UnaryOp without a case");
   for (size_t i = 0; i < kUnaryCases.size(); ++i) {
     check(kUnaryCases[i].op == (UnaryOp)i, std::string("unary cases out of UnaryOp's order at ") + kUnaryCases[i].name);
     unary_case(kUnaryCases[i], 300);  // two blocks, the second part full
@@ -617,7 +688,7 @@ int main() {
 
   const std::pair<BinaryOp, const char*> float_ops[] = {{BinaryOp::kAdd, "Add"}, {BinaryOp::kSub, "Sub"}, {BinaryOp::kMul, "Mul"},
                                                          {BinaryOp::kDiv, "Div"}, {BinaryOp::kPow, "Pow"}, {BinaryOp::kMax, "Max"},
-                                                         {BinaryOp::kMin, "Min"}, {BinaryOp::kPRelu, "PRelu"}};
+                                                         {BinaryOp::kMin, "Min"}, {BinaryOp::kPRelu, "PRelu"}, {BinaryOp::kFmod, "Fmod"}};
   for (const auto& [op, name] : float_ops) {
     for (const BinaryShape& s : kFlatShapes) float_binary_case(op, name, s);
     for (const BinaryShape& s : kStridedShapes) float_binary_case(op, name, s);
@@ -630,6 +701,16 @@ int main() {
       int_binary_case<int64_t>(op, name, DType::kInt64, s);
     }
   }
+  for (const BinaryShape& s : int_shapes) {
+    int_binary_case<int32_t>(BinaryOp::kMod, "Mod", DType::kInt32, s);
+    int_binary_case<int64_t>(BinaryOp::kMod, "Mod", DType::kInt64, s);
+  }
+  const std::pair<BinaryOp, const char*> logic_ops[] = {{BinaryOp::kAnd, "And"}, {BinaryOp::kOr, "Or"}, {BinaryOp::kXor, "Xor"}};
+  for (const auto& [op, name] : logic_ops) {
+    logic_case(op, name, kFlatShapes[0]);
+    logic_case(op, name, kStridedShapes[3]);
+  }
+  to_bool_cases(300);
 
   const std::pair<CompareOp, const char*> compare_ops[] = {{CompareOp::kEqual, "Equal"}, {CompareOp::kLess, "Less"},
                                                             {CompareOp::kLessOrEqual, "LessOrEqual"}, {CompareOp::kGreater, "Greater"},

@@ -55,6 +55,7 @@ __device__ __forceinline__ float unary_value(UnaryOp op, float alpha, float beta
     case UnaryOp::kCelu: return x > 0.f ? x : alpha * expm1f(x / alpha);  // max(0, x) + min(0, ...) for alpha > 0, NaN kept
     case UnaryOp::kThresholdedRelu: return x > alpha ? x : 0.f;
     case UnaryOp::kMish: return x * tanhf(x > 20.f ? x : log1pf(expf(x)));
+    case UnaryOp::kScale: return alpha * x;
   }
   return x;
 }
@@ -74,6 +75,17 @@ __device__ __forceinline__ T binary_value(BinaryOp op, T a, T b) {
     case BinaryOp::kDiv: return b == T(0) ? T(0) : a / b;  // integer division by zero: 0, not a trap
     case BinaryOp::kMax: return a > b ? a : b;
     case BinaryOp::kMin: return a < b ? a : b;
+    case BinaryOp::kMod: {
+      if (b == T(0)) return T(0);
+      T r = a % b;
+      if constexpr (std::is_signed<T>::value)
+        if (r != T(0) && ((r < T(0)) != (b < T(0)))) r += b;
+      return r;
+    }
+    case BinaryOp::kFmod: return b == T(0) ? T(0) : a % b;
+    case BinaryOp::kAnd: return T(a && b);
+    case BinaryOp::kOr: return T(a || b);
+    case BinaryOp::kXor: return T((a != T(0)) != (b != T(0)));
     case BinaryOp::kPow:
     case BinaryOp::kPRelu: break;  // float only, below
   }
@@ -91,8 +103,33 @@ __device__ __forceinline__ float binary_value<float>(BinaryOp op, float a, float
     case BinaryOp::kMin: return (a != a || b != b) ? a + b : fminf(a, b);
     case BinaryOp::kPow: return b == 2.f ? a * a : powf(a, b);
     case BinaryOp::kPRelu: return a < 0.f ? a * b : a;
+    case BinaryOp::kFmod: return fmodf(a, b);
+    case BinaryOp::kMod:
+    case BinaryOp::kAnd:
+    case BinaryOp::kOr:
+    case BinaryOp::kXor: break;  // not float ops
   }
   return a;
+}
+
+__global__ void to_bool_kernel(ToBoolOp op, const void* __restrict__ x, uint8_t* __restrict__ y, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    if (op == ToBoolOp::kNot) {
+      y[i] = ((const uint8_t*)x)[i] ? 0 : 1;
+      continue;
+    }
+    const float v = ((const float*)x)[i];
+    const bool inf = fabsf(v) > 3.40282347e38f;  // beyond FLT_MAX; false for NaN
+    bool r = false;
+    switch (op) {
+      case ToBoolOp::kIsNaN: r = v != v; break;
+      case ToBoolOp::kIsInf: r = inf; break;
+      case ToBoolOp::kIsPosInf: r = inf && v > 0.f; break;
+      case ToBoolOp::kIsNegInf: r = inf && v < 0.f; break;
+      case ToBoolOp::kNot: break;
+    }
+    y[i] = r ? 1 : 0;
+  }
 }
 
 template <typename T>
@@ -264,6 +301,14 @@ Status unary_f32(UnaryOp op, float alpha, float beta, const float* x, float* y, 
   return Status::ok();
 }
 
+Status to_bool(ToBoolOp op, const void* x, uint8_t* y, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return Status::ok();
+  if (!x || !y) HS_FAIL(kInvalidArgument, "to_bool: null pointer");
+  to_bool_kernel<<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(op, x, y, n);
+  HS_CUDA_CHECK_LAUNCH("to_bool_kernel");
+  return Status::ok();
+}
+
 Status binary(BinaryOp op, DType dtype, const void* a, const Strides& a_strides, const void* b,
               const Strides& b_strides, void* out, const IndexSpace& space, cudaStream_t stream) {
   if (space.rank < 0 || space.rank > kMaxDims) HS_FAIL(kInvalidArgument, "binary: rank ", space.rank, " out of range");
@@ -272,13 +317,19 @@ Status binary(BinaryOp op, DType dtype, const void* a, const Strides& a_strides,
   if (n == 0) return Status::ok();
   if (!a || !b || !out) HS_FAIL(kInvalidArgument, "binary: null pointer");
   const bool float_only = op == BinaryOp::kPow || op == BinaryOp::kPRelu;
+  const bool logical = op == BinaryOp::kAnd || op == BinaryOp::kOr || op == BinaryOp::kXor;
   switch (dtype) {
-    case DType::kFloat32: return launch_binary<float>(op, a, a_strides, b, b_strides, out, space, n, stream);
+    case DType::kFloat32:
+      if (!logical && op != BinaryOp::kMod) return launch_binary<float>(op, a, a_strides, b, b_strides, out, space, n, stream);
+      break;
     case DType::kInt32:
-      if (!float_only) return launch_binary<int32_t>(op, a, a_strides, b, b_strides, out, space, n, stream);
+      if (!float_only && !logical) return launch_binary<int32_t>(op, a, a_strides, b, b_strides, out, space, n, stream);
       break;
     case DType::kInt64:
-      if (!float_only) return launch_binary<int64_t>(op, a, a_strides, b, b_strides, out, space, n, stream);
+      if (!float_only && !logical) return launch_binary<int64_t>(op, a, a_strides, b, b_strides, out, space, n, stream);
+      break;
+    case DType::kBool:
+      if (logical) return launch_binary<uint8_t>(op, a, a_strides, b, b_strides, out, space, n, stream);
       break;
     default: break;
   }

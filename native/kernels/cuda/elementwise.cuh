@@ -16,18 +16,27 @@ enum class UnaryOp : int {
   kRelu, kSigmoid, kTanh, kErf, kSqrt, kExp, kLog, kAbs, kNeg, kReciprocal, kFloor, kCeil,
   kLeakyRelu, kElu, kHardSigmoid, kHardSwish, kSoftplus, kSilu, kClip, kSin, kCos, kSoftsign, kIdentity,
   kRound, kSign, kTan, kAsin, kAcos, kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh, kSelu, kCelu, kThresholdedRelu, kMish,
+  kScale,
 };
 
 // y[i] = op(x[i]) for i < n, float32. alpha/beta: LeakyRelu/Elu/Celu/ThresholdedRelu alpha, HardSigmoid
-// alpha/beta, Clip min/max, Selu alpha/gamma.
+// alpha/beta, Clip min/max, Selu alpha/gamma, kScale's factor (y = alpha * x).
 Status unary_f32(UnaryOp op, float alpha, float beta, const float* x, float* y, int64_t n, cudaStream_t stream);
 
-enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kPRelu };
+// kMod: the remainder with the divisor's sign (ONNX Mod, fmod = 0); kFmod: with the dividend's
+// (C fmod, fmod = 1). An integer division or remainder by zero gives 0, not a trap.
+enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kPRelu, kMod, kFmod, kAnd, kOr, kXor };
 
-// out[i] = op(a[off_a(i)], b[off_b(i)]) over `space` (out is contiguous). dtype: float32 for every
-// op; int32 and int64 for Add, Sub, Mul, Div (truncating), Max, Min.
+// out[i] = op(a[off_a(i)], b[off_b(i)]) over `space` (out is contiguous; it must not alias an
+// operand). dtype: float32 for the arithmetic ops and kFmod; int32 and int64 for Add, Sub, Mul, Div
+// (truncating), Max, Min, kMod and kFmod; bool (one byte) for And, Or and Xor only.
 Status binary(BinaryOp op, DType dtype, const void* a, const Strides& a_strides, const void* b,
               const Strides& b_strides, void* out, const IndexSpace& space, cudaStream_t stream);
+
+enum class ToBoolOp : int { kNot, kIsNaN, kIsInf, kIsPosInf, kIsNegInf };
+
+// y[i] = op(x[i]) as a bool byte: Not reads bool bytes, the float tests float32.
+Status to_bool(ToBoolOp op, const void* x, uint8_t* y, int64_t n, cudaStream_t stream);
 
 enum class CompareOp : int { kEqual, kLess, kLessOrEqual, kGreater, kGreaterOrEqual };
 

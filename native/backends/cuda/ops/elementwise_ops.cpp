@@ -1,10 +1,14 @@
 // Elementwise operators on CUDA: float32 unary math and activations (with their attributes), and
-// binary operators with numpy broadcasting (float32; int32/int64 for the arithmetic ones).
+// binary operators with numpy broadcasting (float32; int32/int64 for the arithmetic ones and Mod).
+// Max, Min, Sum and Mean take any number of inputs: each further input is combined into the
+// running result, alternating between the output and a scratch buffer so the last step writes
+// the output and no launch reads what it writes.
 #include <cfloat>
 #include <cmath>
 
 #include "backends/cuda/ops/op_common.h"
 #include "kernels/cpu/common.h"
+#include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise.cuh"
 
 namespace hs::cuda::ops {
@@ -65,7 +69,9 @@ class BinaryKernel : public CudaKernelBase {
       return;
     }
     const bool float_only = Op == BinaryOp::kPow || Op == BinaryOp::kPRelu;
+    const bool logical = Op == BinaryOp::kAnd || Op == BinaryOp::kOr || Op == BinaryOp::kXor;
     init_status = float_only ? require_same_dtype_pair(info, {DType::kFloat32})
+                  : logical  ? require_same_dtype_pair(info, {DType::kBool})
                              : require_same_dtype_pair(info, {DType::kFloat32, DType::kInt32, DType::kInt64});
   }
 
@@ -80,6 +86,132 @@ class BinaryKernel : public CudaKernelBase {
     return binary(Op, p.a->dtype, p.a->data, broadcast_strides(p.a->shape, p.out), p.b->data,
                   broadcast_strides(p.b->shape, p.out), y.value()->data, p.space, ctx.stream());
   }
+};
+
+// Mod: the divisor's sign (integers) or, with fmod = 1, the dividend's (floats and integers).
+class Mod : public CudaKernelBase {
+ public:
+  explicit Mod(const CudaKernelInfo& info) {
+    fmod_ = info.node.attr_int("fmod", 0) != 0;
+    init_status = fmod_ ? require_same_dtype_pair(info, {DType::kFloat32, DType::kInt32, DType::kInt64})
+                        : require_same_dtype_pair(info, {DType::kInt32, DType::kInt64});
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    BroadcastPair p;
+    HS_RETURN_IF_ERROR(broadcast_pair(ctx, &p));
+    auto y = ctx.output(0, p.a->dtype, p.out);
+    if (!y.is_ok()) return y.status();
+    return binary(fmod_ ? BinaryOp::kFmod : BinaryOp::kMod, p.a->dtype, p.a->data, broadcast_strides(p.a->shape, p.out),
+                  p.b->data, broadcast_strides(p.b->shape, p.out), y.value()->data, p.space, ctx.stream());
+  }
+
+ private:
+  bool fmod_ = false;
+};
+
+// Max, Min, Sum (kAdd) and Mean (kAdd, then a scale by 1 / inputs) over one or more inputs.
+template <BinaryOp Op, bool kMean = false>
+class VariadicKernel : public CudaKernelBase {
+ public:
+  explicit VariadicKernel(const CudaKernelInfo& info) {
+    const size_t n = info.node.inputs.size();
+    if (n == 0) {
+      HS_CUDA_UNSUPPORTED("no inputs");
+      return;
+    }
+    init_status = require_dtype(info, 0, kMean ? std::initializer_list<DType>{DType::kFloat32}
+                                               : std::initializer_list<DType>{DType::kFloat32, DType::kInt32, DType::kInt64});
+    for (size_t i = 1; i < n && init_status.is_ok(); ++i)
+      if (info.input_dtype(i) != info.input_dtype(0))
+        HS_CUDA_UNSUPPORTED("inputs of different dtypes (", dtype_name(info.input_dtype(0)), ", ", dtype_name(info.input_dtype(i)), ")");
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const int n = ctx.num_inputs();
+    std::vector<const DeviceTensor*> in((size_t)n);
+    Shape out;
+    for (int i = 0; i < n; ++i) {
+      in[(size_t)i] = ctx.input(i);
+      if (!in[(size_t)i]) HS_FAIL(kInvalidArgument, "input ", i, " is required");
+      if (in[(size_t)i]->dtype != in[0]->dtype)
+        HS_FAIL(kType, "inputs must share a dtype, got ", dtype_name(in[0]->dtype), " and ", dtype_name(in[(size_t)i]->dtype));
+      if (i == 0) out = in[0]->shape;
+      else HS_RETURN_IF_ERROR(cpu::broadcast_shapes(Shape(out), in[(size_t)i]->shape, &out));
+    }
+    IndexSpace space;
+    HS_RETURN_IF_ERROR(index_space(out, &space));
+    const DType dtype = in[0]->dtype;
+    auto y = ctx.output(0, dtype, out);
+    if (!y.is_ok()) return y.status();
+    // Writes: one per further input, the copy a lone input needs, and Mean's scale; the last is y.
+    const int writes = std::max(n - 1, 1) + (kMean ? 1 : 0);
+    void* spare = nullptr;
+    if (writes > 1) {
+      auto s = ctx.scratch((size_t)numel(out) * dtype_size(dtype));
+      if (!s.is_ok()) return s.status();
+      spare = s.value();
+    }
+    int w = 0;
+    auto next = [&]() { return ((writes - 1 - w++) % 2 == 0) ? y.value()->data : spare; };
+    const Strides full = contiguous_strides(out);
+    const void* acc = nullptr;
+    if (n == 1) {
+      void* dst = next();  // a lone input is copied
+      HS_CUDA_CHECK(cudaMemcpyAsync(dst, in[0]->data, in[0]->nbytes(), cudaMemcpyDeviceToDevice, ctx.stream()));
+      acc = dst;
+    } else {
+      for (int i = 1; i < n; ++i) {
+        void* dst = next();
+        const void* a = i == 1 ? in[0]->data : acc;
+        const Strides as = i == 1 ? broadcast_strides(in[0]->shape, out) : full;
+        HS_RETURN_IF_ERROR(binary(Op, dtype, a, as, in[(size_t)i]->data, broadcast_strides(in[(size_t)i]->shape, out), dst,
+                                  space, ctx.stream()));
+        acc = dst;
+      }
+    }
+    if (kMean)
+      HS_RETURN_IF_ERROR(unary_f32(UnaryOp::kScale, 1.f / (float)n, 0.f, (const float*)acc, (float*)next(), numel(out),
+                                   ctx.stream()));
+    return Status::ok();
+  }
+
+ private:
+  static int64_t numel(const Shape& s) {
+    int64_t n = 1;
+    for (int64_t d : s) n *= d;
+    return n;
+  }
+};
+
+template <ToBoolOp Op>
+class ToBoolKernel : public CudaKernelBase {
+ public:
+  explicit ToBoolKernel(const CudaKernelInfo& info) {
+    init_status = require_dtype(info, 0, {Op == ToBoolOp::kNot ? DType::kBool : DType::kFloat32});
+    if (Op == ToBoolOp::kIsInf && init_status.is_ok()) {
+      const bool pos = info.node.attr_int("detect_positive", 1) != 0, neg = info.node.attr_int("detect_negative", 1) != 0;
+      op_ = pos && neg ? ToBoolOp::kIsInf : pos ? ToBoolOp::kIsPosInf : neg ? ToBoolOp::kIsNegInf : ToBoolOp::kIsInf;
+      none_ = !pos && !neg;
+    }
+  }
+  DType output_dtype(const std::vector<DType>&) const override { return DType::kBool; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    HS_RETURN_IF_ERROR(check_dtype(x, Op == ToBoolOp::kNot ? DType::kBool : DType::kFloat32, "input 0"));
+    auto y = ctx.output(0, DType::kBool, x->shape);
+    if (!y.is_ok()) return y.status();
+    if (none_) {  // IsInf detecting neither sign: all false
+      HS_CUDA_CHECK(cudaMemsetAsync(y.value()->data, 0, (size_t)x->numel(), ctx.stream()));
+      return Status::ok();
+    }
+    return to_bool(op_, x->data, y.value()->as<uint8_t>(), x->numel(), ctx.stream());
+  }
+
+ private:
+  ToBoolOp op_ = Op;
+  bool none_ = false;
 };
 
 }  // namespace
@@ -125,8 +257,18 @@ HS_REGISTER_CUDA_KERNEL("", "Sub", BinaryKernel<BinaryOp::kSub>);
 HS_REGISTER_CUDA_KERNEL("", "Mul", BinaryKernel<BinaryOp::kMul>);
 HS_REGISTER_CUDA_KERNEL("", "Div", BinaryKernel<BinaryOp::kDiv>);
 HS_REGISTER_CUDA_KERNEL("", "Pow", BinaryKernel<BinaryOp::kPow>);
-HS_REGISTER_CUDA_KERNEL("", "Max", BinaryKernel<BinaryOp::kMax>);
-HS_REGISTER_CUDA_KERNEL("", "Min", BinaryKernel<BinaryOp::kMin>);
 HS_REGISTER_CUDA_KERNEL("", "PRelu", BinaryKernel<BinaryOp::kPRelu>);
+HS_REGISTER_CUDA_KERNEL("", "And", BinaryKernel<BinaryOp::kAnd>);
+HS_REGISTER_CUDA_KERNEL("", "Or", BinaryKernel<BinaryOp::kOr>);
+HS_REGISTER_CUDA_KERNEL("", "Xor", BinaryKernel<BinaryOp::kXor>);
+HS_REGISTER_CUDA_KERNEL("", "Mod", Mod);
+HS_REGISTER_CUDA_KERNEL("", "Max", VariadicKernel<BinaryOp::kMax>);
+HS_REGISTER_CUDA_KERNEL("", "Min", VariadicKernel<BinaryOp::kMin>);
+HS_REGISTER_CUDA_KERNEL("", "Sum", VariadicKernel<BinaryOp::kAdd>);
+using MeanKernel = VariadicKernel<BinaryOp::kAdd, true>;
+HS_REGISTER_CUDA_KERNEL("", "Mean", MeanKernel);
+HS_REGISTER_CUDA_KERNEL("", "Not", ToBoolKernel<ToBoolOp::kNot>);
+HS_REGISTER_CUDA_KERNEL("", "IsNaN", ToBoolKernel<ToBoolOp::kIsNaN>);
+HS_REGISTER_CUDA_KERNEL("", "IsInf", ToBoolKernel<ToBoolOp::kIsInf>);
 
 }  // namespace hs::cuda::ops

@@ -1,6 +1,7 @@
 // Comparisons (Equal, Less, LessOrEqual, Greater, GreaterOrEqual -> bool), Where and Cast on CUDA:
 // what exported models build attention masks and index arithmetic from. Broadcasting as in
-// elementwise_ops.cpp; Cast between float32, int32, int64 and bool.
+// elementwise_ops.cpp; Cast and CastLike between float32, int32, int64 and bool, and float32 and
+// float16 / bfloat16.
 #include "backends/cuda/ops/op_common.h"
 #include "kernels/cpu/common.h"
 #include "kernels/cuda/elementwise.cuh"
@@ -59,6 +60,7 @@ class Where : public CudaKernelBase {
   }
 };
 
+// Cast to its `to` attribute's dtype; CastLike (below) to input 1's.
 class Cast : public CudaKernelBase {
  public:
   explicit Cast(const CudaKernelInfo& info) {
@@ -67,8 +69,7 @@ class Cast : public CudaKernelBase {
       HS_CUDA_UNSUPPORTED("attribute 'to' is missing or unknown");
       return;
     }
-    if (!cast_supported(info.input_dtype(0), to_))
-      HS_CUDA_UNSUPPORTED("Cast from ", dtype_name(info.input_dtype(0)), " to ", dtype_name(to_), " is not on CUDA");
+    check_supported(info);
   }
   DType output_dtype(const std::vector<DType>&) const override { return to_; }
 
@@ -80,8 +81,24 @@ class Cast : public CudaKernelBase {
     return cast(x->dtype, x->data, to_, y.value()->data, x->numel(), ctx.stream());
   }
 
- private:
+ protected:
+  Cast() = default;
+  void check_supported(const CudaKernelInfo& info) {
+    if (!cast_supported(info.input_dtype(0), to_))
+      HS_CUDA_UNSUPPORTED("Cast from ", dtype_name(info.input_dtype(0)), " to ", dtype_name(to_), " is not on CUDA");
+  }
   DType to_ = DType::kUndefined;
+};
+
+class CastLike : public Cast {
+ public:
+  explicit CastLike(const CudaKernelInfo& info) {
+    to_ = info.input_dtype(1);
+    if (to_ == DType::kUndefined) HS_CUDA_UNSUPPORTED("the dtype of input 1 is unknown at build time");
+    else check_supported(info);
+  }
+  // Only input 1's dtype counts, fixed at build.
+  Access input_access(int input) const override { return input == 1 ? Access::kMetadata : Access::kDevice; }
 };
 
 }  // namespace
@@ -93,5 +110,6 @@ HS_REGISTER_CUDA_KERNEL("", "Greater", CompareKernel<CompareOp::kGreater>);
 HS_REGISTER_CUDA_KERNEL("", "GreaterOrEqual", CompareKernel<CompareOp::kGreaterOrEqual>);
 HS_REGISTER_CUDA_KERNEL("", "Where", Where);
 HS_REGISTER_CUDA_KERNEL("", "Cast", Cast);
+HS_REGISTER_CUDA_KERNEL("", "CastLike", CastLike);
 
 }  // namespace hs::cuda::ops

@@ -1,4 +1,4 @@
-// Reshape, Flatten, Squeeze, Unsqueeze (views), Shape and Size (host values) on CUDA. These
+// Reshape, Flatten, Squeeze, Unsqueeze, Identity (views), Shape and Size (host values) on CUDA. These
 // operators compute metadata only, so the CPU backend's own kernel runs on a data-less stand-in of
 // input 0 (its dtype and shape, no bytes) plus its host-side inputs (shape, axes): a view it
 // returns becomes a view of the device memory, an output it allocates (Shape, Size) stays on the
@@ -99,8 +99,29 @@ class MetadataKernel : public CudaKernelBase {
   bool host_values_ = false;
 };
 
+// Identity of a tensor: its output is a view of the input wherever the input lives.
+class IdentityKernel : public CudaKernelBase {
+ public:
+  explicit IdentityKernel(const CudaKernelInfo& info) {
+    const DType t = info.input_dtype(0);
+    if (t == DType::kUndefined || t == DType::kString)
+      HS_CUDA_UNSUPPORTED("the dtype of input 0 is ", t == DType::kString ? "string" : "unknown at build time");
+  }
+  Access input_access(int) const override { return Access::kMetadata; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    const Tensor* host = ctx.host_input(0);
+    if (!x && !host) HS_FAIL(kInvalidModel, "input 0 is required");
+    if (x) ctx.set_output(0, x->view(x->shape));
+    if (host) ctx.set_host_output(0, *host);
+    return Status::ok();
+  }
+};
+
 }  // namespace
 
+HS_REGISTER_CUDA_KERNEL("", "Identity", IdentityKernel);
 HS_REGISTER_CUDA_KERNEL("", "Reshape", MetadataKernel);
 HS_REGISTER_CUDA_KERNEL("", "Flatten", MetadataKernel);
 HS_REGISTER_CUDA_KERNEL("", "Squeeze", MetadataKernel);
