@@ -1,5 +1,5 @@
 // native/kernels/cuda/norm.cu run on the host through cuda_sim (its own launchers, translated): layer
-// normalisation, batch normalisation, softmax and log-softmax over rows (scale and a broadcast mask)
+// normalisation (and its mean / inverse std outputs), instance normalisation, batch normalisation, softmax and log-softmax over rows (scale and a broadcast mask)
 // and over a strided axis, against float64 references on fresh random inputs, over shapes that
 // cross the kernels' block and warp sizes. Built and run by norm-sim.test.ts.
 #include <string>
@@ -20,24 +20,39 @@ std::string shape(std::initializer_list<int64_t> dims) {
   return s;
 }
 
-void layer_norm_case(int64_t rows, int64_t cols, bool with_bias) {
-  const auto x = sim_test::randoms(rows * cols, -3, 5), scale = sim_test::randoms(cols), bias = sim_test::randoms(cols);
-  std::vector<float> y(rows * cols);
+// Layer normalisation (with its per-row mean and 1 / std outputs) and, with channels > 0, instance
+// normalisation: rows of [batch, channels] with scale and bias per channel.
+void row_norm_case(int64_t rows, int64_t cols, bool with_bias, int64_t channels = 0) {
+  const int64_t affine = channels > 0 ? channels : cols;
+  const auto x = sim_test::randoms(rows * cols, -3, 5), scale = sim_test::randoms(affine), bias = sim_test::randoms(affine);
+  std::vector<float> y(rows * cols), mean_out(rows), inv_out(rows);
   sim_test::poison(y);
+  sim_test::poison(mean_out);
+  sim_test::poison(inv_out);
   const float eps = 1e-5f;
-  const std::string what = "layer_norm " + shape({rows, cols}) + (with_bias ? " bias" : "");
-  check(layer_norm_f32(x.data(), scale.data(), with_bias ? bias.data() : nullptr, y.data(), rows, cols, eps, nullptr).is_ok(), what);
-  std::vector<double> want(rows * cols);
+  const std::string what = std::string(channels ? "instance_norm " : "layer_norm ") + shape({rows, cols}) + (with_bias ? " bias" : "");
+  if (channels)
+    check(instance_norm_f32(x.data(), scale.data(), bias.data(), y.data(), rows / channels, channels, cols, eps, nullptr).is_ok(), what);
+  else
+    check(layer_norm_f32(x.data(), scale.data(), with_bias ? bias.data() : nullptr, y.data(), rows, cols, eps, nullptr,
+                         mean_out.data(), inv_out.data()).is_ok(), what);
+  std::vector<double> want(rows * cols), want_mean(rows), want_inv(rows);
   for (int64_t r = 0; r < rows; ++r) {
     double mean = 0, var = 0;
     for (int64_t j = 0; j < cols; ++j) mean += x[r * cols + j];
     mean /= cols;
     for (int64_t j = 0; j < cols; ++j) var += (x[r * cols + j] - mean) * (x[r * cols + j] - mean);
     var /= cols;
-    for (int64_t j = 0; j < cols; ++j)
-      want[r * cols + j] = (x[r * cols + j] - mean) / std::sqrt(var + eps) * scale[j] + (with_bias ? bias[j] : 0.0);
+    want_mean[r] = mean, want_inv[r] = 1 / std::sqrt(var + eps);
+    for (int64_t j = 0; j < cols; ++j) {
+      const int64_t a = channels ? r % channels : j;
+      want[r * cols + j] = (x[r * cols + j] - mean) * want_inv[r] * scale[a] + (with_bias ? bias[a] : 0.0);
+    }
   }
   close(y, want, 1e-4, 1e-5, what);
+  if (channels) return;
+  close(mean_out, want_mean, 1e-5, 1e-6, what + " mean");
+  close(inv_out, want_inv, 1e-4, 0, what + " inv_std");
 }
 
 void batch_norm_case(int64_t batch, int64_t channels, int64_t spatial) {
@@ -113,7 +128,9 @@ void softmax_axis_case(int64_t outer, int64_t axis, int64_t inner, bool log) {
 }  // namespace
 
 int main() {
-  for (int64_t cols : {1, 7, 256, 300, 1000}) layer_norm_case(3, cols, cols != 7);
+  for (int64_t cols : {1, 7, 256, 300, 1000}) row_norm_case(3, cols, cols != 7);
+  row_norm_case(2 * 3, 35, true, 3);
+  row_norm_case(1 * 5, 300, true, 5);
   batch_norm_case(2, 3, 5);
   batch_norm_case(1, 7, 331);
   for (int64_t cols : {1, 5, 32, 77}) {

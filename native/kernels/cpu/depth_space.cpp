@@ -11,10 +11,37 @@
 namespace hs::cpu {
 namespace {
 
-Status check_nchw(const Tensor& data, const char* op) {
-  if (data.rank() != 4) HS_FAIL(kShape, op, ": input must be NCHW, got shape ", shape_str(data.shape()));
+Status check_nchw(const Shape& x, const char* op) {
+  if (x.size() != 4) HS_FAIL(kShape, op, ": input must be NCHW, got shape ", shape_str(x));
   return Status::ok();
 }
+
+}  // namespace
+
+Status depth_to_space_view(const Shape& x, int64_t block, bool crd, Shape* dims, std::vector<int64_t>* strides, Shape* out) {
+  HS_RETURN_IF_ERROR(check_nchw(x, "DepthToSpace"));
+  const int64_t n = x[0], c = x[1], h = x[2], w = x[3], b = block;
+  if (c % (b * b) != 0) HS_FAIL(kShape, "DepthToSpace: channels ", c, " are not a multiple of blocksize^2 = ", b * b);
+  const int64_t cc = c / (b * b), hw = h * w;
+  // Strides of b1, b2 and C' in the input's channel axis.
+  const int64_t s_b1 = crd ? b * hw : b * cc * hw, s_b2 = crd ? hw : cc * hw, s_c = crd ? b * b * hw : hw;
+  *dims = {n, cc, h, b, w, b};
+  *strides = {c * hw, s_c, w, s_b1, 1, s_b2};
+  *out = {n, cc, h * b, w * b};
+  return Status::ok();
+}
+
+Status space_to_depth_view(const Shape& x, int64_t block, Shape* dims, std::vector<int64_t>* strides, Shape* out) {
+  HS_RETURN_IF_ERROR(check_nchw(x, "SpaceToDepth"));
+  const int64_t n = x[0], c = x[1], h = x[2], w = x[3], b = block;
+  if (h % b != 0 || w % b != 0) HS_FAIL(kShape, "SpaceToDepth: height ", h, " and width ", w, " must be multiples of blocksize ", b);
+  *dims = {n, b, b, c, h / b, w / b};
+  *strides = {c * h * w, w, 1, h * w, b * w, b};
+  *out = {n, c * b * b, h / b, w / b};
+  return Status::ok();
+}
+
+namespace {
 
 class DepthToSpaceKernel final : public KernelBase {
  public:
@@ -30,14 +57,10 @@ class DepthToSpaceKernel final : public KernelBase {
   Status compute(KernelContext& ctx) const override {
     const Tensor* data;
     HS_RETURN_IF_ERROR(require_input(ctx, 0, "DepthToSpace", &data));
-    HS_RETURN_IF_ERROR(check_nchw(*data, "DepthToSpace"));
-    const int64_t n = data->dim(0), c = data->dim(1), h = data->dim(2), w = data->dim(3), b = block_;
-    if (c % (b * b) != 0) HS_FAIL(kShape, "DepthToSpace: channels ", c, " are not a multiple of blocksize^2 = ", b * b);
-    const int64_t cc = c / (b * b), hw = h * w;
-    // Strides of b1, b2 and C' in the input's channel axis.
-    const int64_t s_b1 = crd_ ? b * hw : b * cc * hw, s_b2 = crd_ ? hw : cc * hw, s_c = crd_ ? b * b * hw : hw;
-    StridedView view{{n, cc, h, b, w, b}, {c * hw, s_c, w, s_b1, 1, s_b2}, 0};
-    return output_strided(ctx, 0, *data, view, {n, cc, h * b, w * b}, "DepthToSpace");
+    StridedView view;
+    Shape out;
+    HS_RETURN_IF_ERROR(depth_to_space_view(data->shape(), block_, crd_, &view.dims, &view.strides, &out));
+    return output_strided(ctx, 0, *data, view, out, "DepthToSpace");
   }
 
  private:
@@ -55,12 +78,10 @@ class SpaceToDepthKernel final : public KernelBase {
   Status compute(KernelContext& ctx) const override {
     const Tensor* data;
     HS_RETURN_IF_ERROR(require_input(ctx, 0, "SpaceToDepth", &data));
-    HS_RETURN_IF_ERROR(check_nchw(*data, "SpaceToDepth"));
-    const int64_t n = data->dim(0), c = data->dim(1), h = data->dim(2), w = data->dim(3), b = block_;
-    if (h % b != 0 || w % b != 0)
-      HS_FAIL(kShape, "SpaceToDepth: height ", h, " and width ", w, " must be multiples of blocksize ", b);
-    StridedView view{{n, b, b, c, h / b, w / b}, {c * h * w, w, 1, h * w, b * w, b}, 0};
-    return output_strided(ctx, 0, *data, view, {n, c * b * b, h / b, w / b}, "SpaceToDepth");
+    StridedView view;
+    Shape out;
+    HS_RETURN_IF_ERROR(space_to_depth_view(data->shape(), block_, &view.dims, &view.strides, &out));
+    return output_strided(ctx, 0, *data, view, out, "SpaceToDepth");
   }
 
  private:

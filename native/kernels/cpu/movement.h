@@ -82,6 +82,12 @@ Status parse_pad_mode(const std::string& mode, PadMode* out);
 Status pad_axes(const Shape& shape, const std::vector<int64_t>& pads, std::vector<int64_t> axes, PadMode mode,
                 std::vector<AxisPad>* out);
 
+// DepthToSpace (DCR or CRD) and SpaceToDepth as one 6-D strided read of the NCHW input x: the
+// view's dims and element strides, and the output shape; ERR_SHAPE when x does not fit the block.
+// depth_space.cpp.
+Status depth_to_space_view(const Shape& x, int64_t block, bool crd, Shape* dims, std::vector<int64_t>* strides, Shape* out);
+Status space_to_depth_view(const Shape& x, int64_t block, Shape* dims, std::vector<int64_t>* strides, Shape* out);
+
 // ERR_SHAPE unless every dimension is >= 0 (shapes read from tensors can hold anything).
 inline Status check_dims(const Shape& shape, const char* op) {
   for (int64_t d : shape)

@@ -20,8 +20,15 @@ using device::warp_max;
 using device::warp_sum;
 __device__ __forceinline__ float block_sum(float v) { return device::block_sum<kNormThreads>(v); }
 
-__global__ void layer_norm_kernel(const float* __restrict__ x, const float* __restrict__ scale,
-                                  const float* __restrict__ bias, float* __restrict__ y, int64_t cols, float eps) {
+// Scale and bias per column, or with row_channels > 0 per row (channel r % row_channels).
+struct RowAffine {
+  const float* scale;
+  const float* bias;
+  int64_t row_channels;
+};
+
+__global__ void layer_norm_kernel(const float* __restrict__ x, RowAffine affine, float* __restrict__ y, int64_t cols, float eps,
+                                  float* __restrict__ mean_out, float* __restrict__ inv_std_out) {
   const float* row = x + blockIdx.x * cols;
   float* out = y + blockIdx.x * cols;
   float s = 0.f;
@@ -33,8 +40,18 @@ __global__ void layer_norm_kernel(const float* __restrict__ x, const float* __re
     sq += d * d;
   }
   const float inv = rsqrtf(block_sum(sq) / (float)cols + eps);
+  if (threadIdx.x == 0) {
+    if (mean_out) mean_out[blockIdx.x] = mean;
+    if (inv_std_out) inv_std_out[blockIdx.x] = inv;
+  }
+  if (affine.row_channels > 0) {
+    const int64_t c = blockIdx.x % affine.row_channels;
+    const float scale = affine.scale[c], bias = affine.bias ? affine.bias[c] : 0.f;
+    for (int64_t j = threadIdx.x; j < cols; j += kNormThreads) out[j] = (row[j] - mean) * inv * scale + bias;
+    return;
+  }
   for (int64_t j = threadIdx.x; j < cols; j += kNormThreads)
-    out[j] = (row[j] - mean) * inv * scale[j] + (bias ? bias[j] : 0.f);
+    out[j] = (row[j] - mean) * inv * affine.scale[j] + (affine.bias ? affine.bias[j] : 0.f);
 }
 
 __global__ void softmax_rows_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t cols,
@@ -102,11 +119,23 @@ Status batch_norm_f32(const float* x, const float* scale, const float* bias, con
 }
 
 Status layer_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t rows, int64_t cols,
-                      float eps, cudaStream_t stream) {
+                      float eps, cudaStream_t stream, float* mean_out, float* inv_std_out) {
   if (rows == 0 || cols == 0) return Status::ok();
   if (!x || !scale || !y) HS_FAIL(kInvalidArgument, "layer_norm: null operand");
   if (rows > 0x7fffffff) HS_FAIL(kShape, "layer_norm: ", rows, " rows exceed the CUDA grid");
-  layer_norm_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(x, scale, bias, y, cols, eps);
+  layer_norm_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(x, RowAffine{scale, bias, 0}, y, cols, eps, mean_out, inv_std_out);
+  HS_CUDA_CHECK_LAUNCH("layer_norm_kernel");
+  return Status::ok();
+}
+
+Status instance_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t batch, int64_t channels,
+                         int64_t spatial, float eps, cudaStream_t stream) {
+  const int64_t rows = batch * channels;
+  if (rows == 0 || spatial == 0) return Status::ok();
+  if (!x || !scale || !y) HS_FAIL(kInvalidArgument, "instance_norm: null operand");
+  if (rows > 0x7fffffff) HS_FAIL(kShape, "instance_norm: ", rows, " rows exceed the CUDA grid");
+  layer_norm_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(x, RowAffine{scale, bias, channels}, y, spatial, eps, nullptr,
+                                                                 nullptr);
   HS_CUDA_CHECK_LAUNCH("layer_norm_kernel");
   return Status::ok();
 }

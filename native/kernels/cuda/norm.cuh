@@ -1,4 +1,4 @@
-// Row-wise normalisations: LayerNormalization and Softmax / LogSoftmax (with an optional additive,
+// Row-wise normalisations: LayerNormalization, InstanceNormalization and Softmax / LogSoftmax (with an optional additive,
 // broadcast mask, for attention scores).
 #pragma once
 #include <cuda_runtime_api.h>
@@ -9,9 +9,15 @@
 namespace hs::cuda {
 
 // y[r, :] = (x[r, :] - mean) / sqrt(var + eps) * scale + bias, over `cols` contiguous elements.
-// scale (and bias, which may be null) hold `cols` elements.
+// scale (and bias, which may be null) hold `cols` elements. mean_out / inv_std_out, where not null,
+// receive each row's mean and 1 / sqrt(var + eps) (LayerNormalization's optional outputs).
 Status layer_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t rows, int64_t cols,
-                      float eps, cudaStream_t stream);
+                      float eps, cudaStream_t stream, float* mean_out = nullptr, float* inv_std_out = nullptr);
+
+// InstanceNormalization over x [batch, channels, spatial]: each (batch, channel) row of `spatial`
+// elements normalised as above, then y = . * scale[c] + bias[c].
+Status instance_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t batch, int64_t channels,
+                         int64_t spatial, float eps, cudaStream_t stream);
 
 // Inference BatchNormalization over NCHW-like x [batch, channels, spatial...]:
 // y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c].

@@ -1,6 +1,6 @@
 // Transpose, Slice, Expand (strided copies: a permutation, a start and step, a broadcast are source
 // strides), Concat and Split (one 2-D memcpy per input or output) and Gather on CUDA, for any numeric dtype of 1, 2, 4
-// or 8 bytes, Tile (a strided copy too), Pad, Trilu and ConstantOfShape. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
+// or 8 bytes, Tile, DepthToSpace and SpaceToDepth (strided copies too), Pad, Trilu and ConstantOfShape. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
 // ConstantOfShape's shape are read on the host.
 #include <algorithm>
 #include <cstring>
@@ -13,15 +13,6 @@
 
 namespace hs::cuda::ops {
 namespace {
-
-Status require_numeric(const CudaKernelInfo& info, size_t i) {
-  const DType t = info.input_dtype(i);
-  if (t == DType::kUndefined) HS_FAIL(kUnsupportedOp, "the dtype of input ", i, " is unknown at build time");
-  const size_t size = dtype_size(t);
-  if (t == DType::kString || (size != 1 && size != 2 && size != 4 && size != 8))
-    HS_FAIL(kUnsupportedOp, "input ", i, " is ", dtype_name(t), ", which the CUDA kernel does not take");
-  return Status::ok();
-}
 
 Status host_ints(const Tensor* t, const char* what, std::vector<int64_t>* out) {
   if (!t) HS_FAIL(kInvalidModel, what, " is required");
@@ -313,6 +304,40 @@ class Tile : public CudaKernelBase {
   }
 };
 
+// DepthToSpace and SpaceToDepth: the CPU kernel's 6-D strided view (cpu::depth_to_space_view,
+// space_to_depth_view) as one strided copy.
+template <bool kToSpace>
+class DepthSpace : public CudaKernelBase {
+ public:
+  explicit DepthSpace(const CudaKernelInfo& info) : block_(info.node.attr_int("blocksize", 0)) {
+    init_status = require_numeric(info, 0);
+    const std::string mode = info.node.attr_string("mode", "DCR");
+    crd_ = mode == "CRD";
+    if (kToSpace && mode != "DCR" && mode != "CRD") HS_CUDA_UNSUPPORTED("mode '", mode, "' is not supported");
+    if (block_ < 1) HS_CUDA_UNSUPPORTED("blocksize ", block_, " must be positive");
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "input 0 is required");
+    Shape dims, out;
+    std::vector<int64_t> view_strides;
+    HS_RETURN_IF_ERROR(kToSpace ? cpu::depth_to_space_view(x->shape, block_, crd_, &dims, &view_strides, &out)
+                                : cpu::space_to_depth_view(x->shape, block_, &dims, &view_strides, &out));
+    IndexSpace space;
+    HS_RETURN_IF_ERROR(index_space(dims, &space));
+    Strides strides;
+    for (size_t d = 0; d < view_strides.size(); ++d) strides.s[d] = view_strides[d];
+    auto y = ctx.output(0, x->dtype, out);
+    if (!y.is_ok()) return y.status();
+    return strided_copy(dtype_size(x->dtype), x->data, strides, y.value()->data, space, ctx.stream());
+  }
+
+ private:
+  int64_t block_;
+  bool crd_ = false;
+};
+
 // Pad: pads, constant_value and axes (opset >= 11 inputs) read on the host, the geometry the CPU
 // kernel's (cpu::pad_axes); before opset 11 the float `value` attribute, so float32 data there.
 class Pad : public CudaKernelBase {
@@ -436,5 +461,9 @@ HS_REGISTER_CUDA_KERNEL("", "Trilu", Trilu);
 HS_REGISTER_CUDA_KERNEL("", "Tile", Tile);
 HS_REGISTER_CUDA_KERNEL("", "Pad", Pad);
 HS_REGISTER_CUDA_KERNEL("", "Gather", Gather);
+using DepthToSpace = DepthSpace<true>;
+using SpaceToDepth = DepthSpace<false>;
+HS_REGISTER_CUDA_KERNEL("", "DepthToSpace", DepthToSpace);
+HS_REGISTER_CUDA_KERNEL("", "SpaceToDepth", SpaceToDepth);
 
 }  // namespace hs::cuda::ops

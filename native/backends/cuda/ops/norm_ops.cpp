@@ -1,7 +1,7 @@
-// BatchNormalization (inference), LayerNormalization, Softmax and LogSoftmax on CUDA, float32 (norm.cuh).
-// BatchNormalization's training outputs (running mean and variance) stay on the CPU.
-// LayerNormalization normalises the trailing axes from `axis` with Scale (and B) of that trailing
-// shape; its optional Mean / InvStdDev outputs stay on the CPU. Softmax before opset 13 flattens
+// BatchNormalization (inference), LayerNormalization, InstanceNormalization, Softmax and LogSoftmax on
+// CUDA, float32 (norm.cuh). BatchNormalization's training outputs (running mean and variance) stay on
+// the CPU. LayerNormalization normalises the trailing axes from `axis` with Scale (and B) of that
+// trailing shape, and writes its optional Mean / InvStdDev outputs from the same pass. Softmax before opset 13 flattens
 // at `axis` (default 1); from 13 it normalises the single axis (default -1).
 #include "backends/cuda/ops/op_common.h"
 #include "kernels/cuda/norm.cuh"
@@ -51,8 +51,6 @@ class LayerNorm : public CudaKernelBase {
     epsilon_ = info.node.attr_float("epsilon", 1e-5f);
     for (size_t i = 0; i < info.node.inputs.size() && init_status.is_ok(); ++i)
       if (info.has_input(i)) init_status = require_dtype(info, i, {DType::kFloat32});
-    for (size_t o = 1; o < info.node.outputs.size() && init_status.is_ok(); ++o)
-      if (!info.node.outputs[o].empty()) HS_CUDA_UNSUPPORTED("LayerNormalization's Mean and InvStdDev outputs");
     if (init_status.is_ok() && info.node.attr_int("stash_type", 1) != 1) HS_CUDA_UNSUPPORTED("stash_type other than float32");
   }
 
@@ -71,13 +69,51 @@ class LayerNorm : public CudaKernelBase {
       HS_FAIL(kShape, "Scale ", scale->shape, " and B must hold the ", cols, " elements of a normalised row");
     auto y = ctx.output(0, DType::kFloat32, x->shape);
     if (!y.is_ok()) return y.status();
+    // Mean and InvStdDev keep X's shape with the normalised axes as ones.
+    Shape stats_shape(x->shape.begin(), x->shape.begin() + axis);
+    stats_shape.resize((size_t)x->rank(), 1);
+    float* stats[2] = {nullptr, nullptr};
+    for (int o = 1; o <= 2; ++o) {
+      if (o >= ctx.num_outputs() || !ctx.output_wanted(o)) continue;
+      auto t = ctx.output(o, DType::kFloat32, stats_shape);
+      if (!t.is_ok()) return t.status();
+      stats[o - 1] = t.value()->as<float>();
+    }
     return layer_norm_f32(x->as<float>(), scale->as<float>(), bias ? bias->as<float>() : nullptr,
-                          y.value()->as<float>(), rows, cols, epsilon_, ctx.stream());
+                          y.value()->as<float>(), rows, cols, epsilon_, ctx.stream(), stats[0], stats[1]);
   }
 
  private:
   int64_t axis_ = -1;
   float epsilon_ = 1e-5f;
+};
+
+class InstanceNorm : public CudaKernelBase {
+ public:
+  explicit InstanceNorm(const CudaKernelInfo& info) : epsilon_(info.node.attr_float("epsilon", 1e-5f)) {
+    for (size_t i = 0; i < 3 && init_status.is_ok(); ++i) init_status = require_dtype(info, i, {DType::kFloat32});
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    const DeviceTensor* scale = ctx.input(1);
+    const DeviceTensor* bias = ctx.input(2);
+    HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "input"));
+    HS_RETURN_IF_ERROR(check_dtype(scale, DType::kFloat32, "scale"));
+    HS_RETURN_IF_ERROR(check_dtype(bias, DType::kFloat32, "B"));
+    if (x->rank() < 2) HS_FAIL(kShape, "InstanceNormalization: input must have rank >= 2 ([N, C, ...]), got shape ", x->shape);
+    const int64_t channels = x->shape[1];
+    if (scale->numel() != channels || bias->numel() != channels)
+      HS_FAIL(kShape, "InstanceNormalization: scale ", scale->shape, " and B ", bias->shape, " must hold ", channels, " channels");
+    auto y = ctx.output(0, DType::kFloat32, x->shape);
+    if (!y.is_ok()) return y.status();
+    const int64_t spatial = shape_numel(Shape(x->shape.begin() + 2, x->shape.end()));
+    return instance_norm_f32(x->as<float>(), scale->as<float>(), bias->as<float>(), y.value()->as<float>(), x->shape[0],
+                             channels, spatial, epsilon_, ctx.stream());
+  }
+
+ private:
+  float epsilon_;
 };
 
 template <bool Log>
@@ -114,6 +150,7 @@ class SoftmaxKernel : public CudaKernelBase {
 
 HS_REGISTER_CUDA_KERNEL("", "BatchNormalization", BatchNorm);
 HS_REGISTER_CUDA_KERNEL("", "LayerNormalization", LayerNorm);
+HS_REGISTER_CUDA_KERNEL("", "InstanceNormalization", InstanceNorm);
 HS_REGISTER_CUDA_KERNEL("", "Softmax", SoftmaxKernel<false>);
 HS_REGISTER_CUDA_KERNEL("", "LogSoftmax", SoftmaxKernel<true>);
 

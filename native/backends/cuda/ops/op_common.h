@@ -22,6 +22,16 @@ inline Status require_dtype(const CudaKernelInfo& info, size_t i, std::initializ
   return Status(StatusCode::kUnsupportedOp, str_cat("input ", i, " is ", dtype_name(t), ", which the CUDA kernel does not take"));
 }
 
+// ok when input i has a known dtype of 1, 2, 4 or 8 bytes (what the data-movement kernels move).
+inline Status require_numeric(const CudaKernelInfo& info, size_t i) {
+  const DType t = info.input_dtype(i);
+  if (t == DType::kUndefined) HS_FAIL(kUnsupportedOp, "the dtype of input ", i, " is unknown at build time");
+  const size_t size = dtype_size(t);
+  if (t == DType::kString || (size != 1 && size != 2 && size != 4 && size != 8))
+    HS_FAIL(kUnsupportedOp, "input ", i, " is ", dtype_name(t), ", which the CUDA kernel does not take");
+  return Status::ok();
+}
+
 // The run-time twin: ERR_TYPE naming the dtype when shape inference guessed wrong.
 inline Status check_dtype(const DeviceTensor* t, DType want, const char* what) {
   if (!t) HS_FAIL(kInvalidArgument, what, " is missing");
