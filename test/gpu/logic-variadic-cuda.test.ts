@@ -1,5 +1,6 @@
 // Mod (both sign rules, integers and floats), And / Or / Xor / Not, IsNaN / IsInf (each sign
-// setting), Max / Min / Sum / Mean over one to four broadcast inputs, CastLike and Identity on
+// setting), Max / Min / Sum / Mean over one to four broadcast inputs, Clip with bounds made on the
+// device, Pow with integer exponents, CastLike and Identity on
 // device 'cuda' against onnxruntime-node on fresh random inputs, each model first checked to place
 // wholly on the device. The ONNX conformance cases of these operators run there too
 // (engine-cuda.test.ts).
@@ -75,6 +76,17 @@ withDevice('logical, classification and variadic operators on CUDA vs onnxruntim
           : { type, dims: d, data: Int32Array.from(values, Math.round) };
     });
     await expectOnDevice(g.build(13), feeds, `${op} ${type}`);
+  });
+
+  it('Clip with bounds computed on the device and omitted, Pow with int64 and int32 exponents', async () => {
+    const g = new GraphBuilder('clip_pow');
+    const x = g.input('x', 'float32', [3, 5]);
+    const lo = g.op('ReduceMin', [x], { keepdims: 0 });  // a scalar made on the device
+    g.output(g.op('Clip', [x, g.op('Mul', [lo, g.init('half', new Float32Array([0.5]), [])])]), 'float32');
+    g.output(g.op('Clip', [x, '', g.init('hi', new Float32Array([0.25]), [])]), 'float32');
+    g.output(g.op('Pow', [x, g.init('e64', new BigInt64Array([2n, 3n, -1n, 0n, 5n]), [5])]), 'float32');
+    g.output(g.op('Pow', [x, g.init('e32', new Int32Array([3]), [])]), 'float32');
+    await expectOnDevice(g.build(18), { x: randomTensor([3, 5], 3) }, 'clip/pow');
   });
 
   it('CastLike (float32 -> int64 -> float32) and Identity as a graph output', async () => {

@@ -1,5 +1,6 @@
-// Elementwise operators on CUDA: float32 unary math and activations (with their attributes), and
-// binary operators with numpy broadcasting (float32; int32/int64 for the arithmetic ones and Mod).
+// Elementwise operators on CUDA: float32 unary math and activations (with their attributes; Clip's
+// bounds read on the host), and binary operators with numpy broadcasting (float32; int32/int64 for
+// the arithmetic ones and Mod; Pow also with an integer exponent).
 // Max, Min, Sum and Mean take any number of inputs: each further input is combined into the
 // running result, alternating between the output and a scratch buffer so the last step writes
 // the output and no launch reads what it writes.
@@ -14,16 +15,6 @@
 namespace hs::cuda::ops {
 namespace {
 
-// Reads a float scalar constant input (Clip's min/max), or keeps `fallback` when omitted.
-Status scalar_input(const CudaKernelInfo& info, size_t i, float* value) {
-  if (!info.has_input(i)) return Status::ok();
-  const Tensor* t = info.constant_input(i);
-  if (!t || t->numel() != 1 || t->dtype() != DType::kFloat32)
-    HS_FAIL(kUnsupportedOp, "input ", i, " must be a float32 scalar constant for the CUDA kernel");
-  *value = t->data<float>()[0];
-  return Status::ok();
-}
-
 template <UnaryOp Op>
 class UnaryKernel : public CudaKernelBase {
  public:
@@ -37,15 +28,6 @@ class UnaryKernel : public CudaKernelBase {
     if (Op == UnaryOp::kSelu)
       alpha_ = node.attr_float("alpha", 1.67326319217681884765625f), beta_ = node.attr_float("gamma", 1.05070102214813232421875f);
     if (Op == UnaryOp::kCelu || Op == UnaryOp::kThresholdedRelu) alpha_ = node.attr_float("alpha", 1.f);
-    if (Op == UnaryOp::kClip) {
-      alpha_ = -FLT_MAX, beta_ = FLT_MAX;
-      if (info.opset < 11) {
-        alpha_ = node.attr_float("min", -FLT_MAX), beta_ = node.attr_float("max", FLT_MAX);
-      } else {
-        init_status = scalar_input(info, 1, &alpha_);
-        if (init_status.is_ok()) init_status = scalar_input(info, 2, &beta_);
-      }
-    }
   }
 
   Status compute(CudaKernelContext& ctx) const override {
@@ -60,6 +42,71 @@ class UnaryKernel : public CudaKernelBase {
   float alpha_ = 0.f, beta_ = 0.f;
 };
 
+// Clip: min and max are attributes before opset 11, optional scalar inputs after, read on the host
+// at each run (constants are there already; a value made on the device is a counted download).
+class Clip : public CudaKernelBase {
+ public:
+  explicit Clip(const CudaKernelInfo& info) : from_inputs_(info.opset >= 11) {
+    init_status = require_dtype(info, 0, {DType::kFloat32});
+    if (!from_inputs_) min_ = info.node.attr_float("min", -FLT_MAX), max_ = info.node.attr_float("max", FLT_MAX);
+    for (size_t i = 1; i < 3 && init_status.is_ok() && from_inputs_; ++i)
+      if (info.has_input(i)) init_status = require_dtype(info, i, {DType::kFloat32});
+  }
+  Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "input 0"));
+    float bounds[2] = {min_, max_};
+    for (int i = 1; i < 3 && from_inputs_; ++i) {
+      const Tensor* t = i < ctx.num_inputs() ? ctx.host_input(i) : nullptr;
+      if (!t) continue;
+      if (t->dtype() != DType::kFloat32 || t->numel() != 1)
+        HS_FAIL(kShape, "Clip: ", i == 1 ? "min" : "max", " must be a float32 scalar, got ", dtype_name(t->dtype()), " ", t->shape());
+      bounds[i - 1] = t->data<float>()[0];
+    }
+    auto y = ctx.output(0, DType::kFloat32, x->shape);
+    if (!y.is_ok()) return y.status();
+    return unary_f32(UnaryOp::kClip, bounds[0], bounds[1], x->as<float>(), y.value()->as<float>(), x->numel(), ctx.stream());
+  }
+
+ private:
+  bool from_inputs_;
+  float min_ = -FLT_MAX, max_ = FLT_MAX;
+};
+
+// Pow of float32 X by a float32 or integer exponent; an integer one is converted to float32 first
+// (exact below 2^24, beyond which powf of a float32 base overflows or underflows anyway).
+class Pow : public CudaKernelBase {
+ public:
+  explicit Pow(const CudaKernelInfo& info) {
+    init_status = require_dtype(info, 0, {DType::kFloat32});
+    if (init_status.is_ok()) init_status = require_dtype(info, 1, {DType::kFloat32, DType::kInt32, DType::kInt64});
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    const DeviceTensor* e = ctx.input(1);
+    HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "X"));
+    if (!e) HS_FAIL(kInvalidArgument, "Y is required");
+    Shape out;
+    HS_RETURN_IF_ERROR(cpu::broadcast_shapes(x->shape, e->shape, &out));
+    IndexSpace space;
+    HS_RETURN_IF_ERROR(index_space(out, &space));
+    const void* exponent = e->data;
+    if (e->dtype != DType::kFloat32) {
+      auto s = ctx.scratch((size_t)e->numel() * sizeof(float));
+      if (!s.is_ok()) return s.status();
+      HS_RETURN_IF_ERROR(cast(e->dtype, e->data, DType::kFloat32, s.value(), e->numel(), ctx.stream()));
+      exponent = s.value();
+    }
+    auto y = ctx.output(0, DType::kFloat32, out);
+    if (!y.is_ok()) return y.status();
+    return binary(BinaryOp::kPow, DType::kFloat32, x->data, broadcast_strides(x->shape, out), exponent,
+                  broadcast_strides(e->shape, out), y.value()->data, space, ctx.stream());
+  }
+};
+
 template <BinaryOp Op>
 class BinaryKernel : public CudaKernelBase {
  public:
@@ -68,7 +115,7 @@ class BinaryKernel : public CudaKernelBase {
       HS_CUDA_UNSUPPORTED("the CUDA kernel takes exactly two inputs");
       return;
     }
-    const bool float_only = Op == BinaryOp::kPow || Op == BinaryOp::kPRelu;
+    const bool float_only = Op == BinaryOp::kPRelu;
     const bool logical = Op == BinaryOp::kAnd || Op == BinaryOp::kOr || Op == BinaryOp::kXor;
     init_status = float_only ? require_same_dtype_pair(info, {DType::kFloat32})
                   : logical  ? require_same_dtype_pair(info, {DType::kBool})
@@ -236,7 +283,7 @@ HS_REGISTER_CUDA_KERNEL("", "Softplus", UnaryKernel<UnaryOp::kSoftplus>);
 HS_REGISTER_CUDA_KERNEL("", "Softsign", UnaryKernel<UnaryOp::kSoftsign>);
 HS_REGISTER_CUDA_KERNEL("", "Sin", UnaryKernel<UnaryOp::kSin>);
 HS_REGISTER_CUDA_KERNEL("", "Cos", UnaryKernel<UnaryOp::kCos>);
-HS_REGISTER_CUDA_KERNEL("", "Clip", UnaryKernel<UnaryOp::kClip>);
+HS_REGISTER_CUDA_KERNEL("", "Clip", Clip);
 HS_REGISTER_CUDA_KERNEL("", "Round", UnaryKernel<UnaryOp::kRound>);
 HS_REGISTER_CUDA_KERNEL("", "Sign", UnaryKernel<UnaryOp::kSign>);
 HS_REGISTER_CUDA_KERNEL("", "Tan", UnaryKernel<UnaryOp::kTan>);
@@ -256,7 +303,7 @@ HS_REGISTER_CUDA_KERNEL("", "Add", BinaryKernel<BinaryOp::kAdd>);
 HS_REGISTER_CUDA_KERNEL("", "Sub", BinaryKernel<BinaryOp::kSub>);
 HS_REGISTER_CUDA_KERNEL("", "Mul", BinaryKernel<BinaryOp::kMul>);
 HS_REGISTER_CUDA_KERNEL("", "Div", BinaryKernel<BinaryOp::kDiv>);
-HS_REGISTER_CUDA_KERNEL("", "Pow", BinaryKernel<BinaryOp::kPow>);
+HS_REGISTER_CUDA_KERNEL("", "Pow", Pow);
 HS_REGISTER_CUDA_KERNEL("", "PRelu", BinaryKernel<BinaryOp::kPRelu>);
 HS_REGISTER_CUDA_KERNEL("", "And", BinaryKernel<BinaryOp::kAnd>);
 HS_REGISTER_CUDA_KERNEL("", "Or", BinaryKernel<BinaryOp::kOr>);
