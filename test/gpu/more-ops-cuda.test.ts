@@ -1,6 +1,6 @@
 // GatherElements, ScatterElements (none and add), GatherND (with batch_dims), ScatterND (none and
 // add), OneHot, CumSum (exclusive, reverse), TopK (largest and smallest, ties; NaN against the CPU engine),
-// DepthToSpace / SpaceToDepth, InstanceNormalization and LayerNormalization's Mean / InvStdDev
+// Hardmax, DepthToSpace / SpaceToDepth, InstanceNormalization and LayerNormalization's Mean / InvStdDev
 // outputs on device 'cuda' against onnxruntime-node on fresh random inputs,
 // each model first checked to place wholly on the device; an out-of-range index fails the run
 // with a clear error and leaves the engine usable.
@@ -132,6 +132,14 @@ withDevice('indexing operators on CUDA vs onnxruntime-node', () => {
       onDevice.dispose();
       onCpu.dispose();
     }
+  });
+
+  it.each([[11, 1], [13, 1], [13, -1]])('Hardmax (opset %i, axis %i) with tied maxima', async (opset, axis) => {
+    const g = new GraphBuilder('hardmax');
+    const x = g.input('x', 'float32', [3, 4, 6]);
+    g.output(g.op('Hardmax', [x], { axis }), 'float32');
+    const data = Float32Array.from({ length: 72 }, () => Math.round(Math.random() * 6));
+    await expectOnDevice(g.build(opset), { x: { type: 'float32', dims: [3, 4, 6], data } }, `opset ${opset} axis ${axis}`);
   });
 
   it('DepthToSpace (DCR, CRD) and SpaceToDepth', async () => {

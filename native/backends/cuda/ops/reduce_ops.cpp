@@ -2,11 +2,13 @@
 // ReduceLogSumExp on CUDA, float32, over any axis set: the kept axes index the outputs, the reduced
 // axes the elements each output folds (reduce.cuh). Axes come from the attribute before opset 13
 // (ReduceSum) / 18 (the others), else from the optional second input, read on the host. And ArgMax /
-// ArgMin (float32 in, int64 out).
+// ArgMin (float32 in, int64 out), and Hardmax (an ArgMax, then a one-hot row of 1.0 / 0.0).
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "backends/cuda/ops/op_common.h"
+#include "kernels/cuda/indexing.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace hs::cuda::ops {
@@ -102,8 +104,44 @@ class ArgKernel : public CudaKernelBase {
   bool keepdims_, select_last_;
 };
 
+// Hardmax: before opset 13 the input flattened to 2-D at `axis` (default 1), from 13 the single
+// axis (default -1); 1 at the first maximum of each row, 0 elsewhere.
+class Hardmax : public CudaKernelBase {
+ public:
+  explicit Hardmax(const CudaKernelInfo& info) : flatten_(info.opset < 13) {
+    axis_ = info.node.attr_int("axis", flatten_ ? 1 : -1);
+    init_status = require_dtype(info, 0, {DType::kFloat32});
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "input"));
+    const int64_t rank = x->rank(), axis = normalize_axis(axis_, rank);
+    if (axis < 0 || axis >= rank) HS_FAIL(kInvalidArgument, "Hardmax: axis ", axis_, " is out of range for rank ", rank);
+    const int64_t outer = shape_numel(Shape(x->shape.begin(), x->shape.begin() + axis));
+    const int64_t axis_len = flatten_ ? shape_numel(Shape(x->shape.begin() + axis, x->shape.end())) : x->shape[(size_t)axis];
+    const int64_t inner = flatten_ ? 1 : shape_numel(Shape(x->shape.begin() + axis + 1, x->shape.end()));
+    auto y = ctx.output(0, DType::kFloat32, x->shape);
+    if (!y.is_ok()) return y.status();
+    if (x->numel() == 0) return Status::ok();
+    auto at = ctx.scratch((size_t)(outer * inner) * sizeof(int64_t));
+    if (!at.is_ok()) return at.status();
+    int64_t* positions = static_cast<int64_t*>(at.value());
+    HS_RETURN_IF_ERROR(argminmax_f32(x->as<float>(), outer, axis_len, inner, true, false, positions, ctx.stream()));
+    const float one = 1.f;
+    uint32_t one_bits = 0;
+    std::memcpy(&one_bits, &one, sizeof one);
+    return one_hot(sizeof(float), IndexTensor{positions, true}, y.value()->data, outer, axis_len, inner, one_bits, 0, ctx.stream());
+  }
+
+ private:
+  bool flatten_;
+  int64_t axis_;
+};
+
 }  // namespace
 
+HS_REGISTER_CUDA_KERNEL("", "Hardmax", Hardmax);
 HS_REGISTER_CUDA_KERNEL("", "ArgMax", ArgKernel<true>);
 HS_REGISTER_CUDA_KERNEL("", "ArgMin", ArgKernel<false>);
 HS_REGISTER_CUDA_KERNEL("", "ReduceSum", ReduceKernel<ReduceOp::kSum>);
