@@ -6,29 +6,11 @@
 // constants, else at run time.
 #include <cstring>
 
+#include "kernels/cpu/dropout.h"
 #include "kernels/cpu/elementwise.h"
 
 namespace hs::cpu {
-namespace {
 
-// Identity forwards a value of any kind: a tensor (strings too), a sequence or an optional.
-class IdentityKernel final : public KernelBase {
- public:
-  explicit IdentityKernel(const KernelInfo&) {}
-  bool takes_strings() const override { return true; }
-  bool takes_containers() const override { return true; }
-
-  Status compute(KernelContext& ctx) const override {
-    const Value* x = ctx.input_value(0);
-    if (!x) HS_FAIL(kInvalidModel, "Identity needs input 0");
-    ctx.set_output_value(0, *x);
-    return Status::ok();
-  }
-};
-
-// OK when Dropout drops nothing: no training_mode or a false one, or a ratio of 0. Training with a
-// non-zero ratio is ERR_UNSUPPORTED_OP; a training_mode that is not a bool scalar, or a ratio that
-// is not a float scalar, is ERR_TYPE / ERR_SHAPE. A missing ratio means the default, 0.5.
 Status check_drops_nothing(const Tensor* ratio, const Tensor* training_mode) {
   if (!training_mode) return Status::ok();
   if (training_mode->dtype() != DType::kBool)
@@ -46,6 +28,23 @@ Status check_drops_nothing(const Tensor* ratio, const Tensor* training_mode) {
     HS_FAIL(kUnsupportedOp, "Dropout: training_mode=true with ratio ", ratio_value, " is not supported (inference only)");
   return Status::ok();
 }
+
+namespace {
+
+// Identity forwards a value of any kind: a tensor (strings too), a sequence or an optional.
+class IdentityKernel final : public KernelBase {
+ public:
+  explicit IdentityKernel(const KernelInfo&) {}
+  bool takes_strings() const override { return true; }
+  bool takes_containers() const override { return true; }
+
+  Status compute(KernelContext& ctx) const override {
+    const Value* x = ctx.input_value(0);
+    if (!x) HS_FAIL(kInvalidModel, "Identity needs input 0");
+    ctx.set_output_value(0, *x);
+    return Status::ok();
+  }
+};
 
 class DropoutKernel final : public KernelBase {
  public:

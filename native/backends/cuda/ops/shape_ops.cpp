@@ -1,10 +1,14 @@
-// Reshape, Flatten, Squeeze, Unsqueeze, Identity (views), Shape and Size (host values) on CUDA. These
-// operators compute metadata only, so the CPU backend's own kernel runs on a data-less stand-in of
-// input 0 (its dtype and shape, no bytes) plus its host-side inputs (shape, axes): a view it
+// Reshape, Flatten, Squeeze, Unsqueeze, Identity, inference Dropout (views), Shape and Size (host
+// values) on CUDA. All but Identity and Dropout compute metadata with the CPU backend's own kernel,
+// run on a data-less stand-in of input 0 (its dtype and shape, no bytes) plus its host-side inputs (shape, axes): a view it
 // returns becomes a view of the device memory, an output it allocates (Shape, Size) stays on the
 // host. Input 0 never moves: a value living on the host (shape arithmetic that CPU nodes made) is
 // viewed on the host. The semantics are thus the CPU's exactly.
+#include <cstring>
+
 #include "backends/cuda/ops/op_common.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/cuda/movement.cuh"
 #include "hs/kernel.h"
 #include "hs/thread_pool.h"
 
@@ -119,9 +123,48 @@ class IdentityKernel : public CudaKernelBase {
   }
 };
 
+// Dropout at inference (cpu::check_drops_nothing decides, with ratio and training_mode read on the
+// host): output 0 a view of the input, the optional mask all true (bool from opset 10; before,
+// float32 ones).
+class Dropout : public CudaKernelBase {
+ public:
+  explicit Dropout(const CudaKernelInfo& info) : bool_mask_(info.opset >= 10), mode_inputs_(info.opset >= 12) {
+    init_status = require_numeric(info, 0);
+    const bool mask = info.node.outputs.size() > 1 && !info.node.outputs[1].empty();
+    if (init_status.is_ok() && mask && !bool_mask_) init_status = require_dtype(info, 0, {DType::kFloat32});
+    if (init_status.is_ok() && mode_inputs_ && info.has_input(2) && info.constant_input(2))
+      init_status = cpu::check_drops_nothing(info.constant_input(1), info.constant_input(2));
+  }
+  Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    if (!x) HS_FAIL(kInvalidModel, "Dropout needs input 0");
+    if (mode_inputs_) {
+      auto host = [&](int i) { return i < ctx.num_inputs() ? ctx.host_input(i) : nullptr; };
+      HS_RETURN_IF_ERROR(cpu::check_drops_nothing(host(1), host(2)));
+    }
+    if (ctx.num_outputs() > 1 && ctx.output_wanted(1)) {
+      const DType mask_dtype = bool_mask_ ? DType::kBool : DType::kFloat32;
+      auto mask = ctx.output(1, mask_dtype, x->shape);
+      if (!mask.is_ok()) return mask.status();
+      const float one = 1.f;
+      uint32_t one_bits = 0;
+      std::memcpy(&one_bits, &one, sizeof one);
+      HS_RETURN_IF_ERROR(fill(dtype_size(mask_dtype), bool_mask_ ? 1 : one_bits, mask.value()->data, x->numel(), ctx.stream()));
+    }
+    ctx.set_output(0, x->view(x->shape));
+    return Status::ok();
+  }
+
+ private:
+  bool bool_mask_, mode_inputs_;
+};
+
 }  // namespace
 
 HS_REGISTER_CUDA_KERNEL("", "Identity", IdentityKernel);
+HS_REGISTER_CUDA_KERNEL("", "Dropout", Dropout);
 HS_REGISTER_CUDA_KERNEL("", "Reshape", MetadataKernel);
 HS_REGISTER_CUDA_KERNEL("", "Flatten", MetadataKernel);
 HS_REGISTER_CUDA_KERNEL("", "Squeeze", MetadataKernel);
