@@ -39,7 +39,8 @@ Status gather_elements(size_t elem_size, const void* data, IndexTensor indices, 
 enum class ScatterReduction : int { kNone, kAdd };
 
 // out (already holding data) [p with p[axis] = indices[p]] = / += updates[p]. kAdd takes float32,
-// int32 and int64 (atomically, so repeated indices add up); kNone any element size.
+// int32 and int64 (atomically, so repeated indices add up); kNone any element size, and where
+// indices repeat, one of their updates lands (ONNX leaves which open).
 Status scatter_elements(DType dtype, const void* updates, IndexTensor indices, void* out, const AxisIndexing& ix,
                         ScatterReduction reduction, int* error_flag, cudaStream_t stream);
 

@@ -61,8 +61,9 @@ class Clip : public CudaKernelBase {
     for (int i = 1; i < 3 && from_inputs_; ++i) {
       const Tensor* t = i < ctx.num_inputs() ? ctx.host_input(i) : nullptr;
       if (!t) continue;
-      if (t->dtype() != DType::kFloat32 || t->numel() != 1)
-        HS_FAIL(kShape, "Clip: ", i == 1 ? "min" : "max", " must be a float32 scalar, got ", dtype_name(t->dtype()), " ", t->shape());
+      const char* what = i == 1 ? "min" : "max";
+      if (t->dtype() != DType::kFloat32) HS_FAIL(kType, "Clip: ", what, " must be float32, got ", dtype_name(t->dtype()));
+      if (t->numel() != 1) HS_FAIL(kShape, "Clip: ", what, " must be a scalar, got shape ", t->shape());
       bounds[i - 1] = t->data<float>()[0];
     }
     auto y = ctx.output(0, DType::kFloat32, x->shape);
@@ -76,7 +77,7 @@ class Clip : public CudaKernelBase {
 };
 
 // Pow of float32 X by a float32 or integer exponent; an integer one is converted to float32 first
-// (exact below 2^24, beyond which powf of a float32 base overflows or underflows anyway).
+// (exactly for magnitudes up to 2^24).
 class Pow : public CudaKernelBase {
  public:
   explicit Pow(const CudaKernelInfo& info) {
