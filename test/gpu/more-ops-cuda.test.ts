@@ -1,6 +1,6 @@
 // GatherElements, ScatterElements (none and add), GatherND (with batch_dims), ScatterND (none and
 // add), OneHot, CumSum (exclusive, reverse), TopK (largest and smallest, ties; NaN against the CPU engine),
-// Hardmax, DepthToSpace / SpaceToDepth, InstanceNormalization and LayerNormalization's Mean / InvStdDev
+// Range, Hardmax, DepthToSpace / SpaceToDepth, InstanceNormalization and LayerNormalization's Mean / InvStdDev
 // outputs on device 'cuda' against onnxruntime-node on fresh random inputs,
 // each model first checked to place wholly on the device; an out-of-range index fails the run
 // with a clear error and leaves the engine usable.
@@ -132,6 +132,17 @@ withDevice('indexing operators on CUDA vs onnxruntime-node', () => {
       onDevice.dispose();
       onCpu.dispose();
     }
+  });
+
+  it('Range with bounds made on the device (float32, int64) and a negative int32 step', async () => {
+    const g = new GraphBuilder('range');
+    const x = g.input('x', 'float32', [6]);
+    const hi = g.op('ReduceMax', [x], { keepdims: 0 });
+    g.output(g.op('Range', [g.op('ReduceMin', [x], { keepdims: 0 }), hi, g.init('step', new Float32Array([0.37]), [])]), 'float32');
+    const count = g.op('Cast', [g.op('Abs', [g.op('Mul', [hi, g.init('three', new Float32Array([3]), [])])])], { to: 7 });
+    g.output(g.op('Range', [g.init('zero', new BigInt64Array([0n]), []), count, g.init('one', new BigInt64Array([1n]), [])]), 'int64');
+    g.output(g.op('Range', [g.init('a', new Int32Array([9]), []), g.init('b', new Int32Array([-4]), []), g.init('c', new Int32Array([-3]), [])]), 'int32');
+    await expectOnDevice(g.build(18), { x: randomTensor([6], 5) }, 'range');
   });
 
   it.each([[11, 1], [13, 1], [13, -1]])('Hardmax (opset %i, axis %i) with tied maxima', async (opset, axis) => {

@@ -1,9 +1,9 @@
 // Shape operators: Reshape, Flatten, Squeeze, Unsqueeze (zero-copy views of their input with a
 // new shape), Shape and Size (the input's shape as data), Expand (numpy broadcast, a strided copy
 // with stride 0 on broadcast axes), and the constant makers Constant, ConstantOfShape and Range.
-#include <cmath>
 
 #include "kernels/cpu/movement.h"
+#include "kernels/cpu/range_count.h"
 #include "kernels/cpu/strided_copy.h"
 
 namespace hs::cpu {
@@ -295,8 +295,7 @@ class ConstantOfShapeKernel final : public KernelBase {
   Tensor value_;
 };
 
-// Range: start, start + delta, ... up to (excluding) limit; max(ceil((limit - start) / delta), 0)
-// values, counted exactly in integer arithmetic for integer dtypes.
+// Range: start, start + delta, ... up to (excluding) limit; range_count values.
 class RangeKernel final : public KernelBase {
  public:
   explicit RangeKernel(const KernelInfo&) {}
@@ -317,14 +316,7 @@ class RangeKernel final : public KernelBase {
       } else {
         const T first = start->data<T>()[0], end = limit->data<T>()[0], step = delta->data<T>()[0];
         if (step == 0) HS_FAIL(kInvalidArgument, "Range: delta is 0");
-        int64_t count;
-        if constexpr (std::is_integral_v<T>) {
-          const int64_t span = (int64_t)end - (int64_t)first, d = step;
-          count = span / d + ((span % d != 0 && ((span < 0) == (d < 0))) ? 1 : 0);
-        } else {
-          count = (int64_t)std::ceil(((double)end - (double)first) / (double)step);
-        }
-        count = std::max(count, (int64_t)0);
+        const int64_t count = range_count(first, end, step);
         Tensor* out = ctx.output(0, start->dtype(), {count});
         T* values = out->data<T>();
         for (int64_t i = 0; i < count; ++i) values[i] = (T)(first + (T)i * step);

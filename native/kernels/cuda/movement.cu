@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_check.h"
@@ -71,6 +72,22 @@ template <typename T>
 Status launch_fill(uint64_t bits, void* out, int64_t n, cudaStream_t stream) {
   fill_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>((T)bits, (T*)out, n);
   HS_CUDA_CHECK_LAUNCH("fill_kernel");
+  return Status::ok();
+}
+
+template <typename T>
+__global__ void arange_kernel(T start, T delta, T* __restrict__ out, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    out[i] = (T)(start + (T)i * delta);  // the CPU kernel's expression
+}
+
+template <typename T>
+Status launch_arange(uint64_t start_bits, uint64_t delta_bits, void* out, int64_t n, cudaStream_t stream) {
+  T start, delta;
+  std::memcpy(&start, &start_bits, sizeof(T));
+  std::memcpy(&delta, &delta_bits, sizeof(T));
+  arange_kernel<T><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(start, delta, (T*)out, n);
+  HS_CUDA_CHECK_LAUNCH("arange_kernel");
   return Status::ok();
 }
 
@@ -198,6 +215,17 @@ Status fill(size_t elem_size, uint64_t bits, void* out, int64_t n, cudaStream_t 
   if (n == 0) return Status::ok();
   if (!out) HS_FAIL(kInvalidArgument, "fill: null operand");
   return by_element_size(elem_size, "fill", [&](auto tag) { return launch_fill<decltype(tag)>(bits, out, n, stream); });
+}
+
+Status arange(DType dtype, uint64_t start_bits, uint64_t delta_bits, void* out, int64_t n, cudaStream_t stream) {
+  if (n == 0) return Status::ok();
+  if (!out) HS_FAIL(kInvalidArgument, "arange: null operand");
+  switch (dtype) {
+    case DType::kFloat32: return launch_arange<float>(start_bits, delta_bits, out, n, stream);
+    case DType::kInt32: return launch_arange<int32_t>(start_bits, delta_bits, out, n, stream);
+    case DType::kInt64: return launch_arange<int64_t>(start_bits, delta_bits, out, n, stream);
+    default: HS_FAIL(kType, "arange: dtype ", dtype_name(dtype), " is not supported on CUDA");
+  }
 }
 
 }  // namespace hs::cuda

@@ -1,6 +1,6 @@
 // Data movement: strided copies (Transpose, Slice, Expand: any permutation, step or broadcast is a
 // choice of source strides), with a dtype conversion when asked, Gather along an axis, Pad, Trilu,
-// and a fill.
+// a fill and Range's arithmetic progression.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -48,5 +48,9 @@ Status trilu(size_t elem_size, const void* x, void* out, int64_t matrices, int64
 
 // out[i] = the element whose bytes are the low elem_size bytes of `bits`, for i < n (ConstantOfShape).
 Status fill(size_t elem_size, uint64_t bits, void* out, int64_t n, cudaStream_t stream);
+
+// Range: out[i] = start + (T)i * delta for i < n, T float32, int32 or int64 (`dtype`); start and delta
+// are given as the low bytes of their bits, like fill's value.
+Status arange(DType dtype, uint64_t start_bits, uint64_t delta_bits, void* out, int64_t n, cudaStream_t stream);
 
 }  // namespace hs::cuda

@@ -1,6 +1,7 @@
 // Transpose, Slice, Expand (strided copies: a permutation, a start and step, a broadcast are source
 // strides), Concat and Split (one 2-D memcpy per input or output) and Gather on CUDA, for any numeric dtype of 1, 2, 4
-// or 8 bytes, Tile, DepthToSpace and SpaceToDepth (strided copies too), Pad, Trilu and ConstantOfShape. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
+// or 8 bytes, Tile, DepthToSpace and SpaceToDepth (strided copies too), Pad, Trilu, ConstantOfShape
+// and Range. Slice's starts/ends/axes/steps, Expand's shape, Split's sizes and
 // ConstantOfShape's shape are read on the host.
 #include <algorithm>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include "backends/cuda/ops/op_common.h"
 #include "kernels/cpu/common.h"
 #include "kernels/cpu/movement.h"
+#include "kernels/cpu/range_count.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/movement.cuh"
 
@@ -270,6 +272,43 @@ class ConstantOfShape : public CudaKernelBase {
 
 // Tile: the input read through the view [r0, d0, r1, d1, ...] with strides [0, s0, 0, s1, ...] (as
 // the CPU kernel reads it), one strided copy; inputs of rank <= kMaxDims / 2.
+// Range: start, limit and delta read on the host (cpu::range_count, the CPU kernel's count), the
+// values made on the device.
+class Range : public CudaKernelBase {
+ public:
+  explicit Range(const CudaKernelInfo& info) { init_status = require_dtype(info, 0, {DType::kFloat32, DType::kInt32, DType::kInt64}); }
+  Access input_access(int) const override { return Access::kHost; }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const Tensor* t[3];
+    for (int i = 0; i < 3; ++i) {
+      t[i] = i < ctx.num_inputs() ? ctx.host_input(i) : nullptr;
+      if (!t[i]) HS_FAIL(kInvalidModel, "Range needs start, limit and delta");
+      if (t[i]->numel() != 1 || t[i]->rank() > 1) HS_FAIL(kShape, "Range: start, limit and delta must be scalars");
+      if (t[i]->dtype() != t[0]->dtype()) HS_FAIL(kType, "Range: start, limit and delta must have one dtype");
+    }
+    const DType dtype = t[0]->dtype();
+    int64_t count = 0;
+    auto counted = [&](auto tag) -> Status {
+      using T = decltype(tag);
+      const T start = t[0]->data<T>()[0], limit = t[1]->data<T>()[0], delta = t[2]->data<T>()[0];
+      if (delta == 0) HS_FAIL(kInvalidArgument, "Range: delta is 0");
+      count = cpu::range_count(start, limit, delta);
+      return Status::ok();
+    };
+    if (dtype == DType::kFloat32) HS_RETURN_IF_ERROR(counted(float{}));
+    else if (dtype == DType::kInt32) HS_RETURN_IF_ERROR(counted(int32_t{}));
+    else if (dtype == DType::kInt64) HS_RETURN_IF_ERROR(counted(int64_t{}));
+    else HS_FAIL(kType, "Range: dtype ", dtype_name(dtype), " is not on CUDA");
+    auto y = ctx.output(0, dtype, {count});
+    if (!y.is_ok()) return y.status();
+    uint64_t start_bits = 0, delta_bits = 0;
+    std::memcpy(&start_bits, t[0]->raw(), dtype_size(dtype));
+    std::memcpy(&delta_bits, t[2]->raw(), dtype_size(dtype));
+    return arange(dtype, start_bits, delta_bits, y.value()->data, count, ctx.stream());
+  }
+};
+
 class Tile : public CudaKernelBase {
  public:
   explicit Tile(const CudaKernelInfo& info) {
@@ -457,6 +496,7 @@ HS_REGISTER_CUDA_KERNEL("", "Expand", Expand);
 HS_REGISTER_CUDA_KERNEL("", "Concat", Concat);
 HS_REGISTER_CUDA_KERNEL("", "Split", Split);
 HS_REGISTER_CUDA_KERNEL("", "ConstantOfShape", ConstantOfShape);
+HS_REGISTER_CUDA_KERNEL("", "Range", Range);
 HS_REGISTER_CUDA_KERNEL("", "Trilu", Trilu);
 HS_REGISTER_CUDA_KERNEL("", "Tile", Tile);
 HS_REGISTER_CUDA_KERNEL("", "Pad", Pad);
