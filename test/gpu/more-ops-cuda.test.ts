@@ -153,6 +153,14 @@ withDevice('indexing operators on CUDA vs onnxruntime-node', () => {
     await expectOnDevice(g.build(opset), { x: { type: 'float32', dims: [3, 4, 6], data } }, `opset ${opset} axis ${axis}`);
   });
 
+  it("TopK's int64 indices feed a Gather on the device (their dtype is inferred at build)", async () => {
+    const g = new GraphBuilder('topk_gather');
+    const x = g.input('x', 'float32', [5, 40]);
+    const [, indices] = g.node('TopK', [x, g.init('k', new BigInt64Array([4n]), [1])], { axis: 1 }, 2);
+    g.output(g.op('Gather', [g.input('table', 'float32', [40, 3]), indices]), 'float32');
+    await expectOnDevice(g.build(13), { x: randomTensor([5, 40]), table: randomTensor([40, 3]) }, 'topk -> gather');
+  });
+
   it('DepthToSpace (DCR, CRD) and SpaceToDepth', async () => {
     const g = new GraphBuilder('depth_space');
     const x = g.input('x', 'float32', [2, 12, 3, 4]);

@@ -17,7 +17,10 @@ const std::set<std::string> kSameAsInput = {
     "HardSigmoid", "HardSwish", "Softmax", "LogSoftmax", "Hardmax", "Identity", "Dropout", "Elu", "Selu", "Celu",
     "Softplus", "Softsign", "Gelu", "Floor", "Ceil", "Round", "Sin", "Cos", "Tan", "Sign", "BatchNormalization",
     "InstanceNormalization", "LayerNormalization", "LRN", "MeanVarianceNormalization", "Not", "Shrink",
-    "ThresholdedRelu", "CumSum", "PRelu", "Mish"};
+    "ThresholdedRelu", "CumSum", "PRelu", "Mish", "ScatterND", "ScatterElements", "Scatter"};
+// Ops whose outputs all have input 0's dtype, their shapes not inferred here.
+const std::set<std::string> kDtypeOfInput0 = {"Einsum", "GatherElements", "GatherND", "DepthToSpace", "SpaceToDepth",
+                                              "Tile", "Pad", "Resize", "Upsample", "Trilu", "Split", "ConvTranspose"};
 const std::set<std::string> kBroadcast = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mean", "Sum",
                                           "Mod", "And", "Or", "Xor", "BitShift"};
 const std::set<std::string> kCompare = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"};
@@ -108,6 +111,13 @@ class Inferrer {
       else if (op == "Cast") set_dtype_only(n, 0, to);
     } else if (op == "Slice") {
       if (x) set_dtype_only(n, 0, x->dtype);  // its lengths need the starts and ends
+    } else if (kDtypeOfInput0.count(op)) {
+      for (size_t o = 0; x && o < n.outputs.size(); ++o) set_dtype_only(n, o, x->dtype);
+    } else if (op == "TopK") {
+      if (x) set_dtype_only(n, 0, x->dtype);
+      if (n.outputs.size() > 1) set_dtype_only(n, 1, DType::kInt64);
+    } else if (op == "OneHot") {
+      if (dtype_of_input(n, 2) != DType::kUndefined) set_dtype_only(n, 0, dtype_of_input(n, 2));
     } else if (op == "MatMul") {
       matmul(n);
     } else if (op == "Gemm") {
