@@ -196,7 +196,7 @@ class VariadicKernel : public CudaKernelBase {
     const int writes = std::max(n - 1, 1) + (kMean ? 1 : 0);
     void* spare = nullptr;
     if (writes > 1) {
-      auto s = ctx.scratch((size_t)numel(out) * dtype_size(dtype));
+      auto s = ctx.scratch((size_t)shape_numel(out) * dtype_size(dtype));
       if (!s.is_ok()) return s.status();
       spare = s.value();
     }
@@ -219,16 +219,9 @@ class VariadicKernel : public CudaKernelBase {
       }
     }
     if (kMean)
-      HS_RETURN_IF_ERROR(unary_f32(UnaryOp::kScale, 1.f / (float)n, 0.f, (const float*)acc, (float*)next(), numel(out),
+      HS_RETURN_IF_ERROR(unary_f32(UnaryOp::kScale, 1.f / (float)n, 0.f, (const float*)acc, (float*)next(), shape_numel(out),
                                    ctx.stream()));
     return Status::ok();
-  }
-
- private:
-  static int64_t numel(const Shape& s) {
-    int64_t n = 1;
-    for (int64_t d : s) n *= d;
-    return n;
   }
 };
 

@@ -51,6 +51,31 @@ Status axis_indexing(const char* op, const Shape& data, const Shape& indices, in
   return Status::ok();
 }
 
+// The scatters' gate: a reduction the device has, for data of a dtype it takes, and indices.
+Status require_scatter(const CudaKernelInfo& info, ScatterReduction* reduction) {
+  HS_RETURN_IF_ERROR(parse_reduction(info, reduction));
+  return require_indices(info, 1);
+}
+
+// The scatters' operands: data, indices and updates of data's dtype.
+struct ScatterOperands {
+  const DeviceTensor* data;
+  const DeviceTensor* updates;
+  IndexTensor indices;
+  const Shape* index_shape;
+};
+
+Status scatter_operands(CudaKernelContext& ctx, const char* op, ScatterOperands* s) {
+  s->data = ctx.input(0);
+  s->updates = ctx.input(2);
+  if (!s->data || !s->updates) HS_FAIL(kInvalidModel, op, " needs data and updates");
+  HS_RETURN_IF_ERROR(device_indices(ctx.input(1), &s->indices));
+  s->index_shape = &ctx.input(1)->shape;
+  if (s->updates->dtype != s->data->dtype)
+    HS_FAIL(kType, op, ": updates are ", dtype_name(s->updates->dtype), ", data is ", dtype_name(s->data->dtype));
+  return Status::ok();
+}
+
 // Output = a copy of data, for the scatters to write into.
 Result<DeviceTensor*> copy_of(CudaKernelContext& ctx, const DeviceTensor* data) {
   auto y = ctx.output(0, data->dtype, data->shape);
@@ -85,25 +110,20 @@ class GatherElements : public CudaKernelBase {
 class ScatterElements : public CudaKernelBase {
  public:
   explicit ScatterElements(const CudaKernelInfo& info) : axis_(info.node.attr_int("axis", 0)) {
-    init_status = parse_reduction(info, &reduction_);
-    if (init_status.is_ok()) init_status = require_indices(info, 1);
+    init_status = require_scatter(info, &reduction_);
   }
 
   Status compute(CudaKernelContext& ctx) const override {
-    const DeviceTensor* data = ctx.input(0);
-    const DeviceTensor* updates = ctx.input(2);
-    IndexTensor indices;
-    if (!data || !updates) HS_FAIL(kInvalidModel, "ScatterElements needs data and updates");
-    HS_RETURN_IF_ERROR(device_indices(ctx.input(1), &indices));
-    if (updates->dtype != data->dtype)
-      HS_FAIL(kType, "ScatterElements: updates are ", dtype_name(updates->dtype), ", data is ", dtype_name(data->dtype));
-    if (updates->shape != ctx.input(1)->shape)
-      HS_FAIL(kShape, "ScatterElements: updates of shape ", updates->shape, " differ from indices of shape ", ctx.input(1)->shape);
+    ScatterOperands op;
+    HS_RETURN_IF_ERROR(scatter_operands(ctx, "ScatterElements", &op));
+    if (op.updates->shape != *op.index_shape)
+      HS_FAIL(kShape, "ScatterElements: updates of shape ", op.updates->shape, " differ from indices of shape ", *op.index_shape);
     AxisIndexing ix;
-    HS_RETURN_IF_ERROR(axis_indexing("ScatterElements", data->shape, updates->shape, axis_, &ix));
-    auto y = copy_of(ctx, data);
+    HS_RETURN_IF_ERROR(axis_indexing("ScatterElements", op.data->shape, op.updates->shape, axis_, &ix));
+    auto y = copy_of(ctx, op.data);
     if (!y.is_ok()) return y.status();
-    return scatter_elements(data->dtype, updates->data, indices, y.value()->data, ix, reduction_, ctx.error_flag(), ctx.stream());
+    return scatter_elements(op.data->dtype, op.updates->data, op.indices, y.value()->data, ix, reduction_, ctx.error_flag(),
+                            ctx.stream());
   }
 
  private:
@@ -157,28 +177,19 @@ class GatherND : public CudaKernelBase {
 
 class ScatterND : public CudaKernelBase {
  public:
-  explicit ScatterND(const CudaKernelInfo& info) {
-    init_status = parse_reduction(info, &reduction_);
-    if (init_status.is_ok()) init_status = require_indices(info, 1);
-  }
+  explicit ScatterND(const CudaKernelInfo& info) { init_status = require_scatter(info, &reduction_); }
 
   Status compute(CudaKernelContext& ctx) const override {
-    const DeviceTensor* data = ctx.input(0);
-    const DeviceTensor* updates = ctx.input(2);
-    IndexTensor indices;
-    if (!data || !updates) HS_FAIL(kInvalidModel, "ScatterND needs data and updates");
-    HS_RETURN_IF_ERROR(device_indices(ctx.input(1), &indices));
-    if (updates->dtype != data->dtype)
-      HS_FAIL(kType, "ScatterND: updates are ", dtype_name(updates->dtype), ", data is ", dtype_name(data->dtype));
-    const Shape& index_shape = ctx.input(1)->shape;
+    ScatterOperands op;
+    HS_RETURN_IF_ERROR(scatter_operands(ctx, "ScatterND", &op));
     NdIndexing ix;
-    HS_RETURN_IF_ERROR(nd_indexing("ScatterND", data->shape, index_shape, 0, &ix));
-    Shape expected(index_shape.begin(), index_shape.end() - 1);
-    expected.insert(expected.end(), data->shape.begin() + ix.depth, data->shape.end());
-    if (updates->shape != expected) HS_FAIL(kShape, "ScatterND: updates must have shape ", expected, ", got ", updates->shape);
-    auto y = copy_of(ctx, data);
+    HS_RETURN_IF_ERROR(nd_indexing("ScatterND", op.data->shape, *op.index_shape, 0, &ix));
+    Shape expected(op.index_shape->begin(), op.index_shape->end() - 1);
+    expected.insert(expected.end(), op.data->shape.begin() + ix.depth, op.data->shape.end());
+    if (op.updates->shape != expected) HS_FAIL(kShape, "ScatterND: updates must have shape ", expected, ", got ", op.updates->shape);
+    auto y = copy_of(ctx, op.data);
     if (!y.is_ok()) return y.status();
-    return scatter_nd(data->dtype, updates->data, indices, y.value()->data, ix, reduction_, ctx.error_flag(), ctx.stream());
+    return scatter_nd(op.data->dtype, op.updates->data, op.indices, y.value()->data, ix, reduction_, ctx.error_flag(), ctx.stream());
   }
 
  private:

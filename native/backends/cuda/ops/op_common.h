@@ -2,6 +2,7 @@
 // index spaces and broadcast strides for the launchers, and the fused activation attributes.
 #pragma once
 #include <algorithm>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 
@@ -87,6 +88,13 @@ inline Strides broadcast_strides(const Shape& in, const Shape& out) {
 }
 
 inline Strides contiguous_strides(const Shape& shape) { return broadcast_strides(shape, shape); }
+
+// The bits of a float32, for the fill-style launchers that take an element as its bytes.
+inline uint32_t float_bits(float v) {
+  uint32_t bits = 0;
+  std::memcpy(&bits, &v, sizeof v);
+  return bits;
+}
 
 inline int64_t normalize_axis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
 

@@ -4,7 +4,6 @@
 // (ReduceSum) / 18 (the others), else from the optional second input, read on the host. And ArgMax /
 // ArgMin (float32 in, int64 out), and Hardmax (an ArgMax, then a one-hot row of 1.0 / 0.0).
 #include <algorithm>
-#include <cstring>
 #include <set>
 
 #include "backends/cuda/ops/op_common.h"
@@ -128,10 +127,8 @@ class Hardmax : public CudaKernelBase {
     if (!at.is_ok()) return at.status();
     int64_t* positions = static_cast<int64_t*>(at.value());
     HS_RETURN_IF_ERROR(argminmax_f32(x->as<float>(), outer, axis_len, inner, true, false, positions, ctx.stream()));
-    const float one = 1.f;
-    uint32_t one_bits = 0;
-    std::memcpy(&one_bits, &one, sizeof one);
-    return one_hot(sizeof(float), IndexTensor{positions, true}, y.value()->data, outer, axis_len, inner, one_bits, 0, ctx.stream());
+    return one_hot(sizeof(float), IndexTensor{positions, true}, y.value()->data, outer, axis_len, inner, float_bits(1.f), 0,
+                   ctx.stream());
   }
 
  private:

@@ -4,8 +4,6 @@
 // returns becomes a view of the device memory, an output it allocates (Shape, Size) stays on the
 // host. Input 0 never moves: a value living on the host (shape arithmetic that CPU nodes made) is
 // viewed on the host. The semantics are thus the CPU's exactly.
-#include <cstring>
-
 #include "backends/cuda/ops/op_common.h"
 #include "kernels/cpu/dropout.h"
 #include "kernels/cuda/movement.cuh"
@@ -148,10 +146,7 @@ class Dropout : public CudaKernelBase {
       const DType mask_dtype = bool_mask_ ? DType::kBool : DType::kFloat32;
       auto mask = ctx.output(1, mask_dtype, x->shape);
       if (!mask.is_ok()) return mask.status();
-      const float one = 1.f;
-      uint32_t one_bits = 0;
-      std::memcpy(&one_bits, &one, sizeof one);
-      HS_RETURN_IF_ERROR(fill(dtype_size(mask_dtype), bool_mask_ ? 1 : one_bits, mask.value()->data, x->numel(), ctx.stream()));
+      HS_RETURN_IF_ERROR(fill(dtype_size(mask_dtype), bool_mask_ ? 1 : float_bits(1.f), mask.value()->data, x->numel(), ctx.stream()));
     }
     ctx.set_output(0, x->view(x->shape));
     return Status::ok();
