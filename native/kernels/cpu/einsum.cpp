@@ -33,37 +33,17 @@ namespace {
 
 // A strided view with one axis per distinct label, over an input or over storage it owns.
 template <typename T>
-struct Operand {
-  std::vector<int> labels;
-  std::vector<int64_t> dims, strides;
+struct Operand : EinsumAxes {
   const T* data = nullptr;
   std::vector<T> storage;  // data points here when the operand was computed by the kernel
-
-  int find(int label) const {
-    auto it = std::find(labels.begin(), labels.end(), label);
-    return it == labels.end() ? -1 : (int)(it - labels.begin());
-  }
 };
 
-// The view of one input through its labels (repeats fold into one axis; broadcast axes get stride 0).
 template <typename T>
 Operand<T> input_operand(const T* data, const Shape& shape, const std::vector<int>& labels,
                          const std::map<int, int64_t>& sizes) {
   Operand<T> op;
+  static_cast<EinsumAxes&>(op) = einsum_input_axes(shape, labels, sizes);
   op.data = data;
-  const std::vector<int64_t> strides = strides_of(shape);
-  for (size_t d = 0; d < shape.size(); ++d) {
-    const int64_t size = sizes.at(labels[d]);
-    const int64_t stride = shape[d] == 1 && size != 1 ? 0 : strides[d];
-    const int at = op.find(labels[d]);
-    if (at >= 0) {
-      op.strides[at] += stride;
-    } else {
-      op.labels.push_back(labels[d]);
-      op.dims.push_back(size);
-      op.strides.push_back(stride);
-    }
-  }
   return op;
 }
 
@@ -193,18 +173,7 @@ int64_t product_of(const Operand<T>& op, const std::vector<int>& labels) {
 // Contracts A and B, keeping the labels in `keep` (those of the output and of later inputs).
 template <typename T>
 Operand<T> contract(Operand<T> a, Operand<T> b, const std::set<int>& keep, ThreadPool& pool) {
-  std::vector<int> batch, contracted, m, n, a_rest, b_rest;
-  for (int label : a.labels) {
-    const bool in_b = b.find(label) >= 0, kept = keep.count(label) > 0;
-    if (in_b) (kept ? batch : contracted).push_back(label);
-    else if (kept) m.push_back(label);
-    if (in_b || kept) a_rest.push_back(label);
-  }
-  for (int label : b.labels) {
-    const bool in_a = a.find(label) >= 0, kept = keep.count(label) > 0;
-    if (!in_a && kept) n.push_back(label);
-    if (in_a || kept) b_rest.push_back(label);
-  }
+  const auto [batch, contracted, m, n, a_rest, b_rest] = split_einsum_pair(a.labels, b.labels, keep);
   if (a_rest.size() < a.labels.size()) a = reduced_to(a, a_rest, pool);
   if (b_rest.size() < b.labels.size()) b = reduced_to(b, b_rest, pool);
   const int64_t batch_size = product_of(a, batch), M = product_of(a, m), K = product_of(a, contracted),
@@ -226,23 +195,19 @@ void run_einsum(const EinsumEquation& eq, const std::vector<const T*>& inputs, c
                 const std::map<int, int64_t>& sizes, T* out, ThreadPool& pool) {
   std::vector<Operand<T>> ops;
   for (size_t i = 0; i < inputs.size(); ++i) ops.push_back(input_operand(inputs[i], shapes[i], eq.inputs[i], sizes));
-  const std::set<int> output_labels(eq.output.begin(), eq.output.end());
-  // Labels used by one input alone and not by the output are summed out first.
+  auto labels_of = [&] {
+    std::vector<std::vector<int>> labels;
+    for (const Operand<T>& op : ops) labels.push_back(op.labels);
+    return labels;
+  };
   for (size_t i = 0; i < ops.size() && ops.size() > 1; ++i) {
-    std::vector<int> needed;
-    for (int label : ops[i].labels) {
-      bool used_elsewhere = output_labels.count(label) > 0;
-      for (size_t j = 0; j < ops.size() && !used_elsewhere; ++j) used_elsewhere = j != i && ops[j].find(label) >= 0;
-      if (used_elsewhere) needed.push_back(label);
-    }
+    const std::vector<int> needed = einsum_needed_labels(labels_of(), i, eq.output);
     if (needed.size() < ops[i].labels.size()) ops[i] = reduced_to(ops[i], needed, pool);
   }
+  const std::vector<std::vector<int>> labels = labels_of();
   Operand<T> result = std::move(ops[0]);
-  for (size_t i = 1; i < ops.size(); ++i) {
-    std::set<int> keep = output_labels;
-    for (size_t j = i + 1; j < ops.size(); ++j) keep.insert(ops[j].labels.begin(), ops[j].labels.end());
-    result = contract(std::move(result), std::move(ops[i]), keep, pool);
-  }
+  for (size_t i = 1; i < ops.size(); ++i)
+    result = contract(std::move(result), std::move(ops[i]), einsum_kept_after(labels, i, eq.output), pool);
   sum_into(result, eq.output, out, pool);
 }
 
@@ -271,8 +236,10 @@ class EinsumKernel final : public KernelBase {
     }
     EinsumEquation eq;
     HS_RETURN_IF_ERROR(expand_einsum(terms_, ranks, &eq));
+    std::vector<Shape> shapes;
+    for (const Tensor* t : inputs) shapes.push_back(t->shape());
     std::map<int, int64_t> sizes;
-    HS_RETURN_IF_ERROR(label_sizes(eq, inputs, &sizes));
+    HS_RETURN_IF_ERROR(einsum_label_sizes(eq, shapes, &sizes));
     Shape out_shape;
     for (int label : eq.output) out_shape.push_back(sizes.at(label));
     const DType dtype = inputs.empty() ? DType::kFloat32 : inputs[0]->dtype();
@@ -289,8 +256,6 @@ class EinsumKernel final : public KernelBase {
         std::fill(y->data<T>(), y->data<T>() + y->numel(), store_as<T>(0.f));
         return Status::ok();
       }
-      std::vector<Shape> shapes;
-      for (const Tensor* t : inputs) shapes.push_back(t->shape());
       if constexpr (is_half<T>::value) {
         std::vector<std::vector<float>> converted;
         std::vector<const float*> data;
@@ -309,24 +274,6 @@ class EinsumKernel final : public KernelBase {
   }
 
  private:
-  // One size per label; a dimension of 1 broadcasts against a larger one.
-  static Status label_sizes(const EinsumEquation& eq, const std::vector<const Tensor*>& inputs,
-                            std::map<int, int64_t>* sizes) {
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      for (size_t d = 0; d < eq.inputs[i].size(); ++d) {
-        const int label = eq.inputs[i][d];
-        const int64_t dim = inputs[i]->dim((int64_t)d);
-        auto [it, inserted] = sizes->emplace(label, dim);
-        if (inserted || dim == it->second || dim == 1) continue;
-        if (it->second != 1)
-          HS_FAIL(kShape, "Einsum: label '", label < kEllipsisLabel ? std::string(1, (char)label) : std::string("..."),
-                  "' has sizes ", it->second, " and ", dim);
-        it->second = dim;
-      }
-    }
-    return Status::ok();
-  }
-
   EinsumTerms terms_;
 };
 

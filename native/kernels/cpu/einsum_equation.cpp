@@ -5,6 +5,8 @@
 #include <cctype>
 #include <map>
 
+#include "kernels/cpu/common.h"
+
 namespace hs::cpu {
 namespace {
 
@@ -100,6 +102,82 @@ Status expand_einsum(const EinsumTerms& terms, const std::vector<int64_t>& ranks
     }
   }
   return Status::ok();
+}
+
+Status einsum_label_sizes(const EinsumEquation& eq, const std::vector<Shape>& shapes, std::map<int, int64_t>* sizes) {
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    for (size_t d = 0; d < eq.inputs[i].size(); ++d) {
+      const int label = eq.inputs[i][d];
+      const int64_t dim = shapes[i][d];
+      auto [it, inserted] = sizes->emplace(label, dim);
+      if (inserted || dim == it->second || dim == 1) continue;
+      if (it->second != 1)
+        HS_FAIL(kShape, "Einsum: label '", label < kEllipsisLabel ? std::string(1, (char)label) : std::string("..."),
+                "' has sizes ", it->second, " and ", dim);
+      it->second = dim;
+    }
+  }
+  return Status::ok();
+}
+
+int EinsumAxes::find(int label) const {
+  auto it = std::find(labels.begin(), labels.end(), label);
+  return it == labels.end() ? -1 : (int)(it - labels.begin());
+}
+
+EinsumAxes einsum_input_axes(const Shape& shape, const std::vector<int>& labels, const std::map<int, int64_t>& sizes) {
+  EinsumAxes axes;
+  const std::vector<int64_t> strides = strides_of(shape);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    const int64_t size = sizes.at(labels[d]);
+    const int64_t stride = shape[d] == 1 && size != 1 ? 0 : strides[d];
+    const int at = axes.find(labels[d]);
+    if (at >= 0) {
+      axes.strides[at] += stride;
+    } else {
+      axes.labels.push_back(labels[d]);
+      axes.dims.push_back(size);
+      axes.strides.push_back(stride);
+    }
+  }
+  return axes;
+}
+
+std::vector<int> einsum_needed_labels(const std::vector<std::vector<int>>& operands, size_t i,
+                                      const std::vector<int>& output) {
+  std::vector<int> needed;
+  for (int label : operands[i]) {
+    bool used_elsewhere = std::find(output.begin(), output.end(), label) != output.end();
+    for (size_t j = 0; j < operands.size() && !used_elsewhere; ++j)
+      used_elsewhere = j != i && std::find(operands[j].begin(), operands[j].end(), label) != operands[j].end();
+    if (used_elsewhere) needed.push_back(label);
+  }
+  return needed;
+}
+
+std::set<int> einsum_kept_after(const std::vector<std::vector<int>>& operands, size_t i, const std::vector<int>& output) {
+  std::set<int> kept(output.begin(), output.end());
+  for (size_t j = i + 1; j < operands.size(); ++j) kept.insert(operands[j].begin(), operands[j].end());
+  return kept;
+}
+
+EinsumPair split_einsum_pair(const std::vector<int>& a, const std::vector<int>& b, const std::set<int>& kept) {
+  auto has = [](const std::vector<int>& labels, int label) {
+    return std::find(labels.begin(), labels.end(), label) != labels.end();
+  };
+  EinsumPair p;
+  for (int label : a) {
+    const bool in_b = has(b, label), keep = kept.count(label) > 0;
+    if (in_b) (keep ? p.batch : p.contracted).push_back(label);
+    else if (keep) p.m.push_back(label);
+    if (in_b || keep) p.a_rest.push_back(label);
+  }
+  for (int label : b) {
+    const bool in_a = has(a, label), keep = kept.count(label) > 0;
+    if (!in_a && keep) p.n.push_back(label);
+    if (in_a || keep) p.b_rest.push_back(label);
+  }
+  return p;
 }
 
 }  // namespace hs::cpu
