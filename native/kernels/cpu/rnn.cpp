@@ -21,22 +21,12 @@
 #include "kernels/cpu/acc_type.h"
 #include "kernels/cpu/axis_layout.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/rnn_activation.h"
+#include "kernels/cpu/recurrent_attrs.h"
 
 namespace hs::cpu {
 namespace {
 
-enum class Cell { kRnn, kGru, kLstm };
-
-constexpr int64_t gates_of(Cell cell) { return cell == Cell::kRnn ? 1 : cell == Cell::kGru ? 3 : 4; }
-constexpr const char* name_of(Cell cell) { return cell == Cell::kRnn ? "RNN" : cell == Cell::kGru ? "GRU" : "LSTM"; }
-
-// f (, g (, h)) when the activations attribute is absent.
-std::vector<std::string> default_activations(Cell cell) {
-  if (cell == Cell::kRnn) return {"Tanh"};
-  if (cell == Cell::kGru) return {"Sigmoid", "Tanh"};
-  return {"Sigmoid", "Tanh", "Tanh"};
-}
+using Cell = RecurrentCell;
 
 // A tensor's values as float: the tensor's own memory for float32, else a converted copy.
 class FloatValues {
@@ -52,22 +42,6 @@ class FloatValues {
  private:
   const float* data_ = nullptr;
   std::vector<float> storage_;
-};
-
-struct RecurrentSizes {
-  int64_t seq = 0, batch = 0, input = 0, hidden = 0, directions = 1, gates = 1;
-};
-
-struct RecurrentAttrs {
-  int64_t hidden = -1;  // -1: taken from R
-  int64_t directions = 1;
-  bool reverse = false;  // the single direction is "reverse"
-  bool has_clip = false;
-  float clip = 0.f;
-  bool input_forget = false;
-  bool linear_before_reset = false;
-  int64_t layout = 0;
-  std::vector<RnnActivation> activations;  // per direction, in the order f, g, h
 };
 
 // Buffers of one run in the canonical layout: Y [seq, dirs, batch, H], states [dirs, batch, H].
@@ -230,36 +204,10 @@ void gru_step(const DirectionContext& d, int64_t step, const PackedMatrix& r_zr,
 template <Cell kCell>
 class RecurrentKernel final : public KernelBase {
  public:
-  explicit RecurrentKernel(const KernelInfo& info) {
-    const Node& node = info.node;
-    const char* op = name_of(kCell);
-    const std::string direction = node.attr_string("direction", "forward");
-    if (direction == "bidirectional") attrs_.directions = 2;
-    else if (direction == "reverse") attrs_.reverse = true;
-    else if (direction != "forward")
-      init_status =
-          Status(StatusCode::kUnsupportedOp, str_cat(op, ": attribute direction='", direction, "' is not supported"));
-    attrs_.hidden = node.attr_int("hidden_size", -1);
-    if (const Attribute* clip = node.attr("clip")) {
-      attrs_.has_clip = true;
-      attrs_.clip = clip->f;
-    }
-    attrs_.input_forget = node.attr_int("input_forget", 0) != 0;
-    attrs_.linear_before_reset = node.attr_int("linear_before_reset", 0) != 0;
-    attrs_.layout = node.attr_int("layout", 0);
-    if (attrs_.layout != 0 && attrs_.layout != 1)
-      init_status =
-          Status(StatusCode::kUnsupportedOp, str_cat(op, ": attribute layout=", attrs_.layout, " is not supported"));
-    const Attribute* names = node.attr("activations");
-    const std::vector<std::string> given = names ? names->strings : std::vector<std::string>{};
-    const Status parsed = parse_rnn_activations(op, given, node.attr_floats("activation_alpha"),
-                                                node.attr_floats("activation_beta"), default_activations(kCell),
-                                                attrs_.directions, &attrs_.activations);
-    if (init_status.is_ok()) init_status = parsed;
-  }
+  explicit RecurrentKernel(const KernelInfo& info) { init_status = parse_recurrent_attrs(info.node, kCell, &attrs_); }
 
   Status compute(KernelContext& ctx) const override {
-    const char* op = name_of(kCell);
+    const char* op = recurrent_op(kCell);
     const Tensor *x, *w, *r;
     HS_RETURN_IF_ERROR(require_input(ctx, 0, op, &x));
     HS_RETURN_IF_ERROR(require_input(ctx, 1, op, &w));
@@ -274,11 +222,11 @@ class RecurrentKernel final : public KernelBase {
         HS_FAIL(kType, op, ": inputs must be float tensors, got ", dtype_name(t->dtype()));
 
     RecurrentSizes s;
-    HS_RETURN_IF_ERROR(check_shapes(*x, *w, *r, &s));
+    HS_RETURN_IF_ERROR(recurrent_sizes(kCell, attrs_, x->shape(), w->shape(), r->shape(), &s));
     const int64_t G = s.gates, H = s.hidden;
     HS_RETURN_IF_ERROR(check_shape(bias, "B", {s.directions, 2 * G * H}));
     HS_RETURN_IF_ERROR(check_shape(peephole, "P", {s.directions, 3 * H}));
-    const Shape state_shape = attrs_.layout == 0 ? Shape{s.directions, s.batch, H} : Shape{s.batch, s.directions, H};
+    const Shape state_shape = recurrent_state_shape(attrs_, s);
     HS_RETURN_IF_ERROR(check_shape(initial_h, "initial_h", state_shape));
     HS_RETURN_IF_ERROR(check_shape(initial_c, "initial_c", state_shape));
 
@@ -298,25 +246,8 @@ class RecurrentKernel final : public KernelBase {
   }
 
  private:
-  Status check_shapes(const Tensor& x, const Tensor& w, const Tensor& r, RecurrentSizes* s) const {
-    const char* op = name_of(kCell);
-    if (x.rank() != 3) HS_FAIL(kShape, op, ": X must have rank 3, got shape ", shape_str(x.shape()));
-    s->seq = x.dim(attrs_.layout == 0 ? 0 : 1);
-    s->batch = x.dim(attrs_.layout == 0 ? 1 : 0);
-    s->input = x.dim(2);
-    s->directions = attrs_.directions;
-    s->gates = gates_of(kCell);
-    if (r.rank() != 3) HS_FAIL(kShape, op, ": R must have rank 3, got shape ", shape_str(r.shape()));
-    s->hidden = attrs_.hidden >= 0 ? attrs_.hidden : r.dim(2);
-    HS_RETURN_IF_ERROR(check_shape(&w, "W", {s->directions, s->gates * s->hidden, s->input}));
-    return check_shape(&r, "R", {s->directions, s->gates * s->hidden, s->hidden});
-  }
-
   static Status check_shape(const Tensor* t, const char* name, const Shape& expected) {
-    if (t && t->shape() != expected)
-      HS_FAIL(kShape, name_of(kCell), ": ", name, " must have shape ", shape_str(expected), ", got ",
-              shape_str(t->shape()));
-    return Status::ok();
+    return check_recurrent_shape(kCell, t ? &t->shape() : nullptr, name, expected);
   }
 
   static Status read_lengths(const Tensor* lengths, const RecurrentSizes& s, std::vector<int64_t>* out) {
@@ -324,15 +255,11 @@ class RecurrentKernel final : public KernelBase {
       out->assign(s.batch, s.seq);
       return Status::ok();
     }
-    if (lengths->dtype() != DType::kInt32 && lengths->dtype() != DType::kInt64)
-      HS_FAIL(kType, name_of(kCell), ": sequence_lens must be int32, got ", dtype_name(lengths->dtype()));
-    if (lengths->shape() != Shape{s.batch})
-      HS_FAIL(kShape, name_of(kCell), ": sequence_lens must have shape [", s.batch, "], got ",
-              shape_str(lengths->shape()));
+    HS_RETURN_IF_ERROR(check_sequence_lens(kCell, lengths->dtype(), lengths->shape(), s));
     *out = lengths->to_int64_vector();
     for (int64_t len : *out)
       if (len < 0 || len > s.seq)
-        HS_FAIL(kInvalidArgument, name_of(kCell), ": sequence_lens value ", len, " is outside [0, ", s.seq, "]");
+        HS_FAIL(kInvalidArgument, recurrent_op(kCell), ": sequence_lens value ", len, " is outside [0, ", s.seq, "]");
     return Status::ok();
   }
 
@@ -388,9 +315,7 @@ class RecurrentKernel final : public KernelBase {
     const std::vector<float> zero_reset_bias(gru_reset_inside && !bias ? H : 0, 0.f);
     const float* reset_bias = gru_reset_inside ? (bias ? bias + GH + 2 * H : zero_reset_bias.data()) : nullptr;
 
-    const bool backwards = attrs_.reverse || dir == 1;
-    const int64_t per_direction = (int64_t)attrs_.activations.size() / s.directions;
-    DirectionContext d{s, attrs_, dir, backwards, attrs_.activations.data() + dir * per_direction, xproj.data(),
+    DirectionContext d{s, attrs_, dir, attrs_.backwards(dir), attrs_.activations_of(dir), xproj.data(),
                        peephole, reset_bias, state, pool};
     std::vector<float> hr(s.batch * r_main.cols());
     std::vector<float> reset(split_h ? s.batch * H : 0), candidates(split_h ? s.batch * H : 0);
@@ -405,24 +330,23 @@ class RecurrentKernel final : public KernelBase {
   Status emit_outputs(KernelContext& ctx, DType dtype, const RecurrentSizes& s, const RecurrentState& state) const {
     const int64_t H = s.hidden, D = s.directions;
     const bool batch_first = attrs_.layout == 1;
-    return dispatch(dtype, kFloats, name_of(kCell), [&](auto tag) {
+    return dispatch(dtype, kFloats, recurrent_op(kCell), [&](auto tag) {
       using T = decltype(tag);
       if constexpr (!kIsFloatType<T>) {
-        return dtype_not_supported(name_of(kCell), dtype);
+        return dtype_not_supported(recurrent_op(kCell), dtype);
       } else {
         auto copy_row = [H](const float* src, T* dst) {
           for (int64_t j = 0; j < H; ++j) dst[j] = store_as<T>(src[j]);
         };
         if (ctx.output_wanted(0)) {
-          const Shape shape = batch_first ? Shape{s.batch, s.seq, D, H} : Shape{s.seq, D, s.batch, H};
-          T* y = ctx.output(0, dtype, shape)->template data<T>();
+          T* y = ctx.output(0, dtype, recurrent_y_shape(attrs_, s))->template data<T>();
           for (int64_t t = 0; t < s.seq; ++t)
             for (int64_t d = 0; d < D; ++d)
               for (int64_t b = 0; b < s.batch; ++b)
                 copy_row(&state.y[((t * D + d) * s.batch + b) * H],
                          y + (batch_first ? (b * s.seq + t) * D + d : (t * D + d) * s.batch + b) * H);
         }
-        const Shape state_shape = batch_first ? Shape{s.batch, D, H} : Shape{D, s.batch, H};
+        const Shape state_shape = recurrent_state_shape(attrs_, s);
         for (int i = 1; i <= (kCell == Cell::kLstm ? 2 : 1); ++i) {
           if (!ctx.output_wanted(i)) continue;
           const std::vector<float>& values = i == 1 ? state.h : state.c;
