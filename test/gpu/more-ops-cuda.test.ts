@@ -161,6 +161,15 @@ withDevice('indexing operators on CUDA vs onnxruntime-node', () => {
     await expectOnDevice(g.build(13), { x: randomTensor([5, 40]), table: randomTensor([40, 3]) }, 'topk -> gather');
   });
 
+  it("Dropout's mask of an input of unknown rank is typed bool for the ops after it (each output its own dtype)", async () => {
+    const g = new GraphBuilder('dropout_mask');
+    const x = g.input('x', 'float32', null);
+    const [y, mask] = g.node('Dropout', [x], {}, 2);
+    g.output(y, 'float32');
+    g.output(g.op('Not', [mask]), 'bool');
+    await expectOnDevice(g.build(13), { x: randomTensor([3, 5]) }, 'dropout -> not');
+  });
+
   it('DepthToSpace (DCR, CRD) and SpaceToDepth', async () => {
     const g = new GraphBuilder('depth_space');
     const x = g.input('x', 'float32', [2, 12, 3, 4]);

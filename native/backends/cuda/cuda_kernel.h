@@ -75,10 +75,11 @@ class CudaOpKernel {
     (void)input;
     return Access::kDevice;
   }
-  // The dtype of the outputs given the inputs' (kUndefined where unknown): input 0's unless the
+  // The dtype of output `output` given the inputs' (kUndefined where unknown): input 0's unless the
   // kernel says otherwise. The plan carries dtypes through nodes shape inference does not type
   // (the fused ones) with it.
-  virtual DType output_dtype(const std::vector<DType>& inputs) const {
+  virtual DType output_dtype(int output, const std::vector<DType>& inputs) const {
+    (void)output;
     return inputs.empty() ? DType::kUndefined : inputs[0];
   }
   // The dtype a constant input is stored in on the device, converted once when the plan uploads

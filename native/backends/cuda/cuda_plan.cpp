@@ -122,7 +122,7 @@ std::vector<int> CudaPlan::place(ThreadPool& pool, const std::string& precision)
     for (size_t o = 0; o < typed_outputs && !in.empty(); ++o) {
       if (node.outputs[o].empty()) continue;
       passes::ValueType& t = pctx.types[node.outputs[o]];
-      if (t.dtype == DType::kUndefined) t.dtype = kernels_[i] ? kernels_[i]->output_dtype(in) : in[0];
+      if (t.dtype == DType::kUndefined) t.dtype = kernels_[i] ? kernels_[i]->output_dtype((int)o, in) : in[0];
     }
     if (!kernels_[i] && !reason.empty()) report_.cpu_nodes.push_back({node.describe(), reason});
     const bool shape_outputs = kernels_[i] ? kernels_[i]->writes_host_values() : reason.empty();

@@ -236,7 +236,7 @@ class ToBoolKernel : public CudaKernelBase {
       none_ = !pos && !neg;
     }
   }
-  DType output_dtype(const std::vector<DType>&) const override { return DType::kBool; }
+  DType output_dtype(int, const std::vector<DType>&) const override { return DType::kBool; }
 
   Status compute(CudaKernelContext& ctx) const override {
     const DeviceTensor* x = ctx.input(0);

@@ -204,7 +204,7 @@ class OneHot : public CudaKernelBase {
     if (init_status.is_ok()) init_status = require_numeric(info, 2);
   }
   Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
-  DType output_dtype(const std::vector<DType>& inputs) const override { return inputs.size() > 2 ? inputs[2] : DType::kUndefined; }
+  DType output_dtype(int, const std::vector<DType>& inputs) const override { return inputs.size() > 2 ? inputs[2] : DType::kUndefined; }
 
   Status compute(CudaKernelContext& ctx) const override {
     IndexTensor indices;

@@ -15,7 +15,7 @@ class CompareKernel : public CudaKernelBase {
   explicit CompareKernel(const CudaKernelInfo& info) {
     init_status = require_same_dtype_pair(info, {DType::kFloat32, DType::kInt32, DType::kInt64});
   }
-  DType output_dtype(const std::vector<DType>&) const override { return DType::kBool; }
+  DType output_dtype(int, const std::vector<DType>&) const override { return DType::kBool; }
 
   Status compute(CudaKernelContext& ctx) const override {
     BroadcastPair p;
@@ -37,7 +37,7 @@ class Where : public CudaKernelBase {
                                 (size != 1 && size != 2 && size != 4 && size != 8)))
       HS_CUDA_UNSUPPORTED("X and Y must share a known numeric dtype");
   }
-  DType output_dtype(const std::vector<DType>& inputs) const override {
+  DType output_dtype(int, const std::vector<DType>& inputs) const override {
     return inputs.size() > 1 ? inputs[1] : DType::kUndefined;
   }
 
@@ -71,7 +71,7 @@ class Cast : public CudaKernelBase {
     }
     check_supported(info);
   }
-  DType output_dtype(const std::vector<DType>&) const override { return to_; }
+  DType output_dtype(int, const std::vector<DType>&) const override { return to_; }
 
   Status compute(CudaKernelContext& ctx) const override {
     const DeviceTensor* x = ctx.input(0);

@@ -254,7 +254,7 @@ class ConstantOfShape : public CudaKernelBase {
     std::memcpy(&bits_, value.raw(), size);
   }
   Access input_access(int) const override { return Access::kHost; }
-  DType output_dtype(const std::vector<DType>&) const override { return dtype_; }
+  DType output_dtype(int, const std::vector<DType>&) const override { return dtype_; }
 
   Status compute(CudaKernelContext& ctx) const override {
     std::vector<int64_t> shape;

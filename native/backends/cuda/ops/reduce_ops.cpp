@@ -79,7 +79,7 @@ class ArgKernel : public CudaKernelBase {
         select_last_(info.node.attr_int("select_last_index", 0) != 0) {
     init_status = require_dtype(info, 0, {DType::kFloat32});
   }
-  DType output_dtype(const std::vector<DType>&) const override { return DType::kInt64; }
+  DType output_dtype(int, const std::vector<DType>&) const override { return DType::kInt64; }
 
   Status compute(CudaKernelContext& ctx) const override {
     const DeviceTensor* x = ctx.input(0);

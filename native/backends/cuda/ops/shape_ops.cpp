@@ -66,8 +66,8 @@ class MetadataKernel : public CudaKernelBase {
 
   Access input_access(int input) const override { return input == 0 ? Access::kMetadata : Access::kHost; }
   bool writes_host_values() const override { return host_values_; }
-  DType output_dtype(const std::vector<DType>& inputs) const override {
-    return host_values_ ? DType::kInt64 : CudaKernelBase::output_dtype(inputs);
+  DType output_dtype(int output, const std::vector<DType>& inputs) const override {
+    return host_values_ ? DType::kInt64 : CudaKernelBase::output_dtype(output, inputs);
   }
 
   Status compute(CudaKernelContext& ctx) const override {
@@ -134,6 +134,10 @@ class Dropout : public CudaKernelBase {
       init_status = cpu::check_drops_nothing(info.constant_input(1), info.constant_input(2));
   }
   Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+  DType output_dtype(int output, const std::vector<DType>& inputs) const override {
+    if (output == 1) return bool_mask_ ? DType::kBool : DType::kFloat32;
+    return CudaKernelBase::output_dtype(output, inputs);
+  }
 
   Status compute(CudaKernelContext& ctx) const override {
     const DeviceTensor* x = ctx.input(0);

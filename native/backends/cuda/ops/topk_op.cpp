@@ -26,6 +26,9 @@ class TopK : public CudaKernelBase {
     if (k_ < 0 || k_ > kTopKMaxK) HS_CUDA_UNSUPPORTED("k = ", k_, " is outside the CUDA kernel's [0, ", kTopKMaxK, "]");
   }
   Access input_access(int input) const override { return input == 0 ? Access::kDevice : Access::kHost; }
+  DType output_dtype(int output, const std::vector<DType>& inputs) const override {
+    return output == 1 ? DType::kInt64 : CudaKernelBase::output_dtype(output, inputs);
+  }
 
   Status compute(CudaKernelContext& ctx) const override {
     const DeviceTensor* x = ctx.input(0);
