@@ -11,8 +11,9 @@ function model(withCpuNode: boolean): Uint8Array {
   const b = new GraphBuilder('profiled');
   const x = b.input('x', 'float32', [16, 64]);
   const w = b.init('w', randomTensor([64, 64]).data as Float32Array, [64, 64]);
-  let y = b.op('Softmax', [b.op('MatMul', [x, w])], { axis: -1 });
-  if (withCpuNode) y = b.op('Shrink', [y], { lambd: 0.01 });  // no CUDA kernel
+  let y = b.op('MatMul', [x, w]);
+  if (withCpuNode) y = b.op('MeanVarianceNormalization', [y], { axes: [1] });  // no CUDA kernel
+  y = b.op('Softmax', [y], { axis: -1 });
   b.output(b.op('ReduceSum', [y, b.init('axes', new BigInt64Array([1n]), [1])], { keepdims: 1 }), 'float32', [16, 1]);
   return b.build(17);
 }
@@ -30,7 +31,7 @@ describe.skipIf(!cuda.available)('engine.profile() on CUDA', () => {
       const p = engine.profile();
       expect(p.runs).toBe(3);
       expect(p.nodes.map((n) => [n.op, n.device, n.calls])).toEqual([
-        ['MatMul', 'cuda', 3], ['Softmax', 'cuda', 3], ...(withCpuNode ? [['Shrink', 'cpu', 3]] : []), ['ReduceSum', 'cuda', 3],
+        ['MatMul', 'cuda', 3], ...(withCpuNode ? [['MeanVarianceNormalization', 'cpu', 3]] : []), ['Softmax', 'cuda', 3], ['ReduceSum', 'cuda', 3],
       ]);
       for (const n of p.nodes) expect(n.totalMs).toBeGreaterThan(0);
       expect(p.nodes[0].inputShapes).toEqual([[16, 64], [64, 64]]);

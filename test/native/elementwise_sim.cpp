@@ -231,6 +231,12 @@ const std::vector<UnaryCase> kUnaryCases = {
     {UnaryOp::kThresholdedRelu, "ThresholdedRelu", -5, 5, {0.9f}, 0.9f, 0, kExact, 0, [](double x, double a, double) { return x > a ? x : 0; }},
     {UnaryOp::kMish, "Mish", -30, 30, {20.5f, -100}, 0, 0, kFewUlp, kBelowNormal, [](double x, double, double) { return x * std::tanh(softplus(x)); }},
     {UnaryOp::kScale, "Scale", -5, 5, {INFINITY}, 0.25f, 0, kExact, 0, [](double x, double a, double) { return a * x; }},
+    {UnaryOp::kGelu, "Gelu", -10, 10, {-30, 30}, 0, 0, kFewUlp, 1e-6,  // 1 + erf cancels for x << 0
+     [](double x, double, double) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }},
+    {UnaryOp::kGeluTanh, "GeluTanh", -10, 10, {-30, 30}, 0, 0, kFewUlp, 1e-6,
+     [](double x, double, double) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }},
+    {UnaryOp::kShrink, "Shrink", -5, 5, {0.7f, -0.7f}, 0.7f, 0.2f, kRounded, 0,
+     [](double x, double l, double b) { return x < -l ? x + b : x > l ? x - b : 0; }},
 };
 
 void unary_case(const UnaryCase& c, int64_t n) {
@@ -680,7 +686,7 @@ void cast_16bit_case(const Format16& f, DType dtype, int64_t n) {
 }  // namespace
 
 int main() {
-  check(kUnaryCases.size() == (size_t)UnaryOp::kScale + 1, "a UnaryOp without a case");
+  check(kUnaryCases.size() == (size_t)UnaryOp::kShrink + 1, "a UnaryOp without a case");
   for (size_t i = 0; i < kUnaryCases.size(); ++i) {
     check(kUnaryCases[i].op == (UnaryOp)i, std::string("unary cases out of UnaryOp's order at ") + kUnaryCases[i].name);
     unary_case(kUnaryCases[i], 300);  // two blocks, the second part full

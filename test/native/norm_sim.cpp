@@ -1,7 +1,9 @@
 // native/kernels/cuda/norm.cu run on the host through cuda_sim (its own launchers, translated): layer
-// normalisation (and its mean / inverse std outputs), instance normalisation, batch normalisation, softmax and log-softmax over rows (scale and a broadcast mask)
+// normalisation (and its mean / inverse std outputs), group and instance normalisation, batch normalisation, LRN, softmax and log-softmax over rows (scale and a broadcast mask)
 // and over a strided axis, against float64 references on fresh random inputs, over shapes that
 // cross the kernels' block and warp sizes. Built and run by norm-sim.test.ts.
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -20,22 +22,17 @@ std::string shape(std::initializer_list<int64_t> dims) {
   return s;
 }
 
-// Layer normalisation (with its per-row mean and 1 / std outputs) and, with channels > 0, instance
-// normalisation: rows of [batch, channels] with scale and bias per channel.
-void row_norm_case(int64_t rows, int64_t cols, bool with_bias, int64_t channels = 0) {
-  const int64_t affine = channels > 0 ? channels : cols;
-  const auto x = sim_test::randoms(rows * cols, -3, 5), scale = sim_test::randoms(affine), bias = sim_test::randoms(affine);
+// Layer normalisation, with its per-row mean and 1 / std outputs.
+void layer_norm_case(int64_t rows, int64_t cols, bool with_bias) {
+  const auto x = sim_test::randoms(rows * cols, -3, 5), scale = sim_test::randoms(cols), bias = sim_test::randoms(cols);
   std::vector<float> y(rows * cols), mean_out(rows), inv_out(rows);
   sim_test::poison(y);
   sim_test::poison(mean_out);
   sim_test::poison(inv_out);
   const float eps = 1e-5f;
-  const std::string what = std::string(channels ? "instance_norm " : "layer_norm ") + shape({rows, cols}) + (with_bias ? " bias" : "");
-  if (channels)
-    check(instance_norm_f32(x.data(), scale.data(), bias.data(), y.data(), rows / channels, channels, cols, eps, nullptr).is_ok(), what);
-  else
-    check(layer_norm_f32(x.data(), scale.data(), with_bias ? bias.data() : nullptr, y.data(), rows, cols, eps, nullptr,
-                         mean_out.data(), inv_out.data()).is_ok(), what);
+  const std::string what = "layer_norm " + shape({rows, cols}) + (with_bias ? " bias" : "");
+  check(layer_norm_f32(x.data(), scale.data(), with_bias ? bias.data() : nullptr, y.data(), rows, cols, eps, nullptr,
+                       mean_out.data(), inv_out.data()).is_ok(), what);
   std::vector<double> want(rows * cols), want_mean(rows), want_inv(rows);
   for (int64_t r = 0; r < rows; ++r) {
     double mean = 0, var = 0;
@@ -44,15 +41,39 @@ void row_norm_case(int64_t rows, int64_t cols, bool with_bias, int64_t channels 
     for (int64_t j = 0; j < cols; ++j) var += (x[r * cols + j] - mean) * (x[r * cols + j] - mean);
     var /= cols;
     want_mean[r] = mean, want_inv[r] = 1 / std::sqrt(var + eps);
+    for (int64_t j = 0; j < cols; ++j)
+      want[r * cols + j] = (x[r * cols + j] - mean) * want_inv[r] * scale[j] + (with_bias ? bias[j] : 0.0);
+  }
+  close(y, want, 1e-4, 1e-5, what);
+  close(mean_out, want_mean, 1e-5, 1e-6, what + " mean");
+  close(inv_out, want_inv, 1e-4, 0, what + " inv_std");
+}
+
+// Group normalisation of x [batch, groups * group_channels, spatial] (instance normalisation: one
+// channel per group), scale and bias per channel or per group.
+void group_norm_case(int64_t batch, int64_t groups, int64_t group_channels, int64_t spatial, bool per_channel) {
+  const int64_t channels = groups * group_channels, cols = group_channels * spatial, params = per_channel ? channels : groups;
+  const auto x = sim_test::randoms(batch * channels * spatial, -3, 5), scale = sim_test::randoms(params),
+             bias = sim_test::randoms(params);
+  std::vector<float> y(x.size());
+  sim_test::poison(y);
+  const float eps = 1e-5f;
+  const std::string what = "group_norm " + shape({batch, groups, group_channels, spatial}) + (per_channel ? " per channel" : " per group");
+  check(group_norm_f32(x.data(), scale.data(), bias.data(), y.data(), batch, groups, group_channels, spatial, per_channel, eps,
+                       nullptr).is_ok(), what);
+  std::vector<double> want(x.size());
+  for (int64_t r = 0; r < batch * groups; ++r) {
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < cols; ++j) mean += x[r * cols + j];
+    mean /= cols;
+    for (int64_t j = 0; j < cols; ++j) var += (x[r * cols + j] - mean) * (x[r * cols + j] - mean);
+    var /= cols;
     for (int64_t j = 0; j < cols; ++j) {
-      const int64_t a = channels ? r % channels : j;
-      want[r * cols + j] = (x[r * cols + j] - mean) * want_inv[r] * scale[a] + (with_bias ? bias[a] : 0.0);
+      const int64_t a = per_channel ? (r % groups) * group_channels + j / spatial : r % groups;
+      want[r * cols + j] = (x[r * cols + j] - mean) / std::sqrt(var + eps) * scale[a] + bias[a];
     }
   }
   close(y, want, 1e-4, 1e-5, what);
-  if (channels) return;
-  close(mean_out, want_mean, 1e-5, 1e-6, what + " mean");
-  close(inv_out, want_inv, 1e-4, 0, what + " inv_std");
 }
 
 void batch_norm_case(int64_t batch, int64_t channels, int64_t spatial) {
@@ -69,6 +90,24 @@ void batch_norm_case(int64_t batch, int64_t channels, int64_t spatial) {
     want[i] = (x[i] - mean[c]) / std::sqrt((double)var[c] + eps) * scale[c] + bias[c];
   }
   close(y, want, 1e-5, 1e-5, what);
+}
+
+void lrn_case(int64_t batch, int64_t channels, int64_t spatial, int64_t size, float beta) {
+  const auto x = sim_test::randoms(batch * channels * spatial, -3, 3);
+  std::vector<float> y(x.size());
+  sim_test::poison(y);
+  const float alpha = 0.3f, bias = 1.5f;
+  const std::string what = "lrn " + shape({batch, channels, spatial}) + " size " + std::to_string(size);
+  check(lrn_f32(x.data(), y.data(), batch, channels, spatial, size, alpha, beta, bias, nullptr).is_ok(), what);
+  std::vector<double> want(x.size());
+  for (size_t e = 0; e < x.size(); ++e) {
+    const int64_t c = (int64_t)e / spatial % channels, plane = (int64_t)e - c * spatial;
+    double sum = 0;
+    for (int64_t w = std::max<int64_t>(0, c - (size - 1) / 2); w <= std::min(channels - 1, c + size / 2); ++w)
+      sum += (double)x[plane + w * spatial] * x[plane + w * spatial];
+    want[e] = x[e] / std::pow(bias + alpha / size * sum, (double)beta);
+  }
+  close(y, want, 1e-5, 1e-6, what);
 }
 
 // The mask is [mask_rows_outer, 1 or mask_rows_inner, cols] broadcast over rows = outer x inner.
@@ -128,9 +167,13 @@ void softmax_axis_case(int64_t outer, int64_t axis, int64_t inner, bool log) {
 }  // namespace
 
 int main() {
-  for (int64_t cols : {1, 7, 256, 300, 1000}) row_norm_case(3, cols, cols != 7);
-  row_norm_case(2 * 3, 35, true, 3);
-  row_norm_case(1 * 5, 300, true, 5);
+  for (int64_t cols : {1, 7, 256, 300, 1000}) layer_norm_case(3, cols, cols != 7);
+  group_norm_case(2, 3, 1, 35, true);  // instance normalisation
+  group_norm_case(1, 5, 1, 300, true);
+  group_norm_case(2, 4, 3, 49, true);
+  group_norm_case(3, 2, 5, 20, false);
+  lrn_case(2, 7, 13, 3, 0.75f);
+  lrn_case(1, 5, 40, 4, 0.6f);  // an even window: one more channel after than before
   batch_norm_case(2, 3, 5);
   batch_norm_case(1, 7, 331);
   for (int64_t cols : {1, 5, 32, 77}) {

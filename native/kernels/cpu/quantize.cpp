@@ -9,11 +9,11 @@
 
 namespace hs::cpu {
 
-Status QuantAxis::resolve(const char* op, const Shape& x, const Tensor& scale, const Tensor* zero_point, int64_t axis,
+Status QuantAxis::resolve(const char* op, const Shape& x, const Shape& scale, const Shape* zero_point, int64_t axis,
                           int64_t block_size) {
-  if (zero_point && zero_point->shape() != scale.shape())
-    HS_FAIL(kShape, op, ": the zero point's shape ", zero_point->shape(), " differs from the scale's ", scale.shape());
-  const bool scalar = scale.numel() == 1 && scale.rank() <= 1;
+  if (zero_point && *zero_point != scale)
+    HS_FAIL(kShape, op, ": the zero point's shape ", *zero_point, " differs from the scale's ", scale);
+  const bool scalar = shape_numel(scale) == 1 && scale.size() <= 1;
   if (scalar && block_size <= 0) {
     layout = AxisLayout{shape_numel(x), 1, 1};  // every element an outer row: parallel over all of them
     mode = Mode::kTensor;
@@ -23,21 +23,26 @@ Status QuantAxis::resolve(const char* op, const Shape& x, const Tensor& scale, c
   HS_RETURN_IF_ERROR(normalize_axis_of(op, axis, (int64_t)x.size(), &a));
   layout = layout_around(x, a);
   if (block_size <= 0) {
-    if (scale.rank() != 1 || scale.dim(0) != layout.axis_len)
-      HS_FAIL(kShape, op, ": a per-axis scale must be 1-D with x's axis ", a, " length ", layout.axis_len, ", got ",
-              scale.shape());
+    if (scale.size() != 1 || scale[0] != layout.axis_len)
+      HS_FAIL(kShape, op, ": a per-axis scale must be 1-D with x's axis ", a, " length ", layout.axis_len, ", got ", scale);
     mode = Mode::kAxis;
     return Status::ok();
   }
   Shape expected = x;
   expected[(size_t)a] = (layout.axis_len + block_size - 1) / block_size;
-  if (scale.shape() != expected)
-    HS_FAIL(kShape, op, ": a blocked scale (block_size ", block_size, ") must have shape ", expected, ", got ",
-            scale.shape());
+  if (scale != expected)
+    HS_FAIL(kShape, op, ": a blocked scale (block_size ", block_size, ") must have shape ", expected, ", got ", scale);
   mode = Mode::kBlocked;
   block = block_size;
   blocks = expected[(size_t)a];
   return Status::ok();
+}
+
+DType quantize_output_type(const Node& node) {
+  const int64_t t = node.attr_int("output_dtype", 0);
+  DType d = DType::kUint8;
+  if (t != 0 && !dtype_from_onnx((int32_t)t, &d)) d = DType::kUndefined;
+  return d;
 }
 
 namespace {
@@ -55,18 +60,11 @@ void for_each_scaled(ThreadPool& pool, const QuantAxis& q, F&& f) {
   });
 }
 
-DType quantized_type(const KernelInfo& info) {
-  const int64_t t = info.node.attr_int("output_dtype", 0);
-  DType d = DType::kUint8;
-  if (t != 0 && !dtype_from_onnx((int32_t)t, &d)) d = DType::kUndefined;
-  return d;
-}
-
 class QuantizeLinear final : public KernelBase {
  public:
   explicit QuantizeLinear(const KernelInfo& info)
       : axis_(info.node.attr_int("axis", 1)), block_size_(info.node.attr_int("block_size", 0)),
-        output_type_(quantized_type(info)) {
+        output_type_(quantize_output_type(info.node)) {
     if (block_size_ < 0) init_status = Status(StatusCode::kInvalidModel, "QuantizeLinear: block_size must be >= 0");
   }
 
@@ -77,7 +75,8 @@ class QuantizeLinear final : public KernelBase {
     const Tensor* zero_point = ctx.input(2);
     const DType out_type = zero_point ? zero_point->dtype() : output_type_;
     QuantAxis q;
-    HS_RETURN_IF_ERROR(q.resolve("QuantizeLinear", x->shape(), *scale, zero_point, axis_, block_size_));
+    HS_RETURN_IF_ERROR(q.resolve("QuantizeLinear", x->shape(), scale->shape(), zero_point ? &zero_point->shape() : nullptr, axis_,
+                                  block_size_));
     auto xf = as_float32(*x);
     auto sf = as_float32(*scale);
     HS_RETURN_IF_ERROR(xf.status());
@@ -118,7 +117,8 @@ class DequantizeLinear final : public KernelBase {
               dtype_name(x->dtype()));
     if (!is_float(scale->dtype())) HS_FAIL(kType, "DequantizeLinear: the scale must be a float type, got ", dtype_name(scale->dtype()));
     QuantAxis q;
-    HS_RETURN_IF_ERROR(q.resolve("DequantizeLinear", x->shape(), *scale, zero_point, axis_, block_size_));
+    HS_RETURN_IF_ERROR(q.resolve("DequantizeLinear", x->shape(), scale->shape(), zero_point ? &zero_point->shape() : nullptr, axis_,
+                                  block_size_));
     auto sf = as_float32(*scale);
     HS_RETURN_IF_ERROR(sf.status());
     const float* sd = sf.value().data<float>();

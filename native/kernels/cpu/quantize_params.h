@@ -20,7 +20,8 @@ struct QuantAxis {
   int64_t block = 1, blocks = 1;
 
   // Checks the scale's (and zero point's) shape against x's and picks the mode.
-  Status resolve(const char* op, const Shape& x, const Tensor& scale, const Tensor* zero_point, int64_t axis,
+  // zero_point: its shape, nullptr when absent.
+  Status resolve(const char* op, const Shape& x, const Shape& scale, const Shape* zero_point, int64_t axis,
                  int64_t block_size);
 
   // The scale of element (o, a, i) of x's [outer, axis, inner] layout.
@@ -33,6 +34,10 @@ struct QuantAxis {
     return 0;
   }
 };
+
+// QuantizeLinear's output type without a zero point: the output_dtype attribute (opset 21), else
+// uint8; kUndefined for a code that names no dtype.
+DType quantize_output_type(const Node& node);
 
 // f(T{}) for the quantised types uint8, int8, uint16 and int16; ERR_TYPE for others.
 template <typename F>

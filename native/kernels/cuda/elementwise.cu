@@ -56,6 +56,9 @@ __device__ __forceinline__ float unary_value(UnaryOp op, float alpha, float beta
     case UnaryOp::kThresholdedRelu: return x > alpha ? x : 0.f;
     case UnaryOp::kMish: return x * tanhf(x > 20.f ? x : log1pf(expf(x)));
     case UnaryOp::kScale: return alpha * x;
+    case UnaryOp::kGelu: return apply_act(Epilogue{Act::kGelu}, x);
+    case UnaryOp::kGeluTanh: return apply_act(Epilogue{Act::kGeluTanh}, x);
+    case UnaryOp::kShrink: return x < -alpha ? x + beta : x > alpha ? x - beta : 0.f;
   }
   return x;
 }

@@ -16,11 +16,11 @@ enum class UnaryOp : int {
   kRelu, kSigmoid, kTanh, kErf, kSqrt, kExp, kLog, kAbs, kNeg, kReciprocal, kFloor, kCeil,
   kLeakyRelu, kElu, kHardSigmoid, kHardSwish, kSoftplus, kSilu, kClip, kSin, kCos, kSoftsign, kIdentity,
   kRound, kSign, kTan, kAsin, kAcos, kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh, kSelu, kCelu, kThresholdedRelu, kMish,
-  kScale,
+  kScale, kGelu, kGeluTanh, kShrink,
 };
 
 // y[i] = op(x[i]) for i < n, float32. alpha/beta: LeakyRelu/Elu/Celu/ThresholdedRelu alpha, HardSigmoid
-// alpha/beta, Clip min/max, Selu alpha/gamma, kScale's factor (y = alpha * x).
+// alpha/beta, Clip min/max, Selu alpha/gamma, kScale's factor (y = alpha * x), Shrink lambd/bias.
 Status unary_f32(UnaryOp op, float alpha, float beta, const float* x, float* y, int64_t n, cudaStream_t stream);
 
 // kMod: the remainder with the divisor's sign (ONNX Mod, fmod = 0); kFmod: with the dividend's

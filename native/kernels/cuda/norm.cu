@@ -3,12 +3,15 @@
 // mean of squared deviations; the row stays in L1/L2), block reductions through warp shuffles and
 // a small shared array. Softmax: one warp per row (rows of attention scores are short), three
 // passes (max, sum of exp, write); a strided-axis variant gives one thread per (outer, inner) column.
+// Group / instance normalisation: the layer-norm kernel over (n, group) rows, scale and bias per
+// channel. LRN: one thread per element.
 #include "kernels/cuda/norm.cuh"
 
 #include <cmath>
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/grid_stride.cuh"
 #include "kernels/cuda/warp_reduce.cuh"
 
 namespace hs::cuda {
@@ -20,11 +23,13 @@ using device::warp_max;
 using device::warp_sum;
 __device__ __forceinline__ float block_sum(float v) { return device::block_sum<kNormThreads>(v); }
 
-// Scale and bias per column, or with row_channels > 0 per row (channel r % row_channels).
+// Scale and bias per column; or, with row_groups > 0, per channel of a row of channels of col_block
+// elements each (channel (r % row_groups) * (cols / col_block) + j / col_block).
 struct RowAffine {
   const float* scale;
   const float* bias;
-  int64_t row_channels;
+  int64_t row_groups;
+  int64_t col_block;
 };
 
 __global__ void layer_norm_kernel(const float* __restrict__ x, RowAffine affine, float* __restrict__ y, int64_t cols, float eps,
@@ -44,10 +49,12 @@ __global__ void layer_norm_kernel(const float* __restrict__ x, RowAffine affine,
     if (mean_out) mean_out[blockIdx.x] = mean;
     if (inv_std_out) inv_std_out[blockIdx.x] = inv;
   }
-  if (affine.row_channels > 0) {
-    const int64_t c = blockIdx.x % affine.row_channels;
-    const float scale = affine.scale[c], bias = affine.bias ? affine.bias[c] : 0.f;
-    for (int64_t j = threadIdx.x; j < cols; j += kNormThreads) out[j] = (row[j] - mean) * inv * scale + bias;
+  if (affine.row_groups > 0) {
+    const int64_t first = (blockIdx.x % affine.row_groups) * (cols / affine.col_block);
+    for (int64_t j = threadIdx.x; j < cols; j += kNormThreads) {
+      const int64_t c = first + j / affine.col_block;
+      out[j] = (row[j] - mean) * inv * affine.scale[c] + (affine.bias ? affine.bias[c] : 0.f);
+    }
     return;
   }
   for (int64_t j = threadIdx.x; j < cols; j += kNormThreads)
@@ -123,20 +130,53 @@ Status layer_norm_f32(const float* x, const float* scale, const float* bias, flo
   if (rows == 0 || cols == 0) return Status::ok();
   if (!x || !scale || !y) HS_FAIL(kInvalidArgument, "layer_norm: null operand");
   if (rows > 0x7fffffff) HS_FAIL(kShape, "layer_norm: ", rows, " rows exceed the CUDA grid");
-  layer_norm_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(x, RowAffine{scale, bias, 0}, y, cols, eps, mean_out, inv_std_out);
+  layer_norm_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(x, RowAffine{scale, bias, 0, 0}, y, cols, eps, mean_out,
+                                                                 inv_std_out);
   HS_CUDA_CHECK_LAUNCH("layer_norm_kernel");
   return Status::ok();
 }
 
-Status instance_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t batch, int64_t channels,
-                         int64_t spatial, float eps, cudaStream_t stream) {
-  const int64_t rows = batch * channels;
-  if (rows == 0 || spatial == 0) return Status::ok();
-  if (!x || !scale || !y) HS_FAIL(kInvalidArgument, "instance_norm: null operand");
-  if (rows > 0x7fffffff) HS_FAIL(kShape, "instance_norm: ", rows, " rows exceed the CUDA grid");
-  layer_norm_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(x, RowAffine{scale, bias, channels}, y, spatial, eps, nullptr,
-                                                                 nullptr);
+Status group_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t batch, int64_t groups,
+                      int64_t group_channels, int64_t spatial, bool per_channel, float eps, cudaStream_t stream) {
+  const int64_t rows = batch * groups, cols = group_channels * spatial;
+  if (rows == 0 || cols == 0) return Status::ok();
+  if (!x || !scale || !y) HS_FAIL(kInvalidArgument, "group_norm: null operand");
+  if (rows > 0x7fffffff) HS_FAIL(kShape, "group_norm: ", rows, " rows exceed the CUDA grid");
+  const RowAffine affine{scale, bias, groups, per_channel ? spatial : cols};
+  layer_norm_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(x, affine, y, cols, eps, nullptr, nullptr);
   HS_CUDA_CHECK_LAUNCH("layer_norm_kernel");
+  return Status::ok();
+}
+
+namespace {
+
+// One thread per element; the window's squares summed afresh (no running sum to drift), as the CPU.
+__global__ void lrn_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t channels, int64_t spatial, int64_t n,
+                           int64_t before, int64_t after, float scale, float beta, float bias) {
+  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t c = e / spatial % channels, plane = e - c * spatial;  // plane: element (n, 0, s)
+    const int64_t lo = c - before < 0 ? 0 : c - before, hi = c + after < channels ? c + after : channels - 1;
+    float sum = 0.f;
+    for (int64_t w = lo; w <= hi; ++w) {
+      const float v = x[plane + w * spatial];
+      sum += v * v;
+    }
+    y[e] = x[e] / powf(bias + scale * sum, beta);
+  }
+}
+
+}  // namespace
+
+Status lrn_f32(const float* x, float* y, int64_t batch, int64_t channels, int64_t spatial, int64_t size, float alpha,
+               float beta, float bias, cudaStream_t stream) {
+  const int64_t n = batch * channels * spatial;
+  if (n == 0) return Status::ok();
+  if (!x || !y) HS_FAIL(kInvalidArgument, "lrn: null operand");
+  if (size <= 0) HS_FAIL(kInvalidArgument, "lrn: size must be positive, got ", size);
+  const int64_t before = (size - 1) / 2;
+  lrn_kernel<<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(x, y, channels, spatial, n, before, size - 1 - before,
+                                                                       alpha / (float)size, beta, bias);
+  HS_CUDA_CHECK_LAUNCH("lrn_kernel");
   return Status::ok();
 }
 

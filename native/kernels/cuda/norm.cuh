@@ -1,5 +1,5 @@
-// Row-wise normalisations: LayerNormalization, InstanceNormalization and Softmax / LogSoftmax (with an optional additive,
-// broadcast mask, for attention scores).
+// Normalisations: LayerNormalization, Group- and InstanceNormalization, BatchNormalization, LRN and Softmax /
+// LogSoftmax (with an optional additive, broadcast mask, for attention scores).
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -14,15 +14,22 @@ namespace hs::cuda {
 Status layer_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t rows, int64_t cols,
                       float eps, cudaStream_t stream, float* mean_out = nullptr, float* inv_std_out = nullptr);
 
-// InstanceNormalization over x [batch, channels, spatial]: each (batch, channel) row of `spatial`
-// elements normalised as above, then y = . * scale[c] + bias[c].
-Status instance_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t batch, int64_t channels,
-                         int64_t spatial, float eps, cudaStream_t stream);
+// GroupNormalization over x [batch, groups * group_channels, spatial] (InstanceNormalization: one
+// channel per group): each (batch, group) run of group_channels * spatial elements normalised as
+// above, then y = . * scale[c] + bias[c] per channel c (per_channel; opset 21) or . * scale[g] +
+// bias[g] per group (opset 18).
+Status group_norm_f32(const float* x, const float* scale, const float* bias, float* y, int64_t batch, int64_t groups,
+                      int64_t group_channels, int64_t spatial, bool per_channel, float eps, cudaStream_t stream);
 
 // Inference BatchNormalization over NCHW-like x [batch, channels, spatial...]:
 // y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c].
 Status batch_norm_f32(const float* x, const float* scale, const float* bias, const float* mean, const float* var,
                       float* y, int64_t batch, int64_t channels, int64_t spatial, float eps, cudaStream_t stream);
+
+// LRN over x [batch, channels, spatial]: y = x / (bias + alpha / size * sum of x^2 over the channel
+// window [c - (size-1)/2, c + size/2] clipped to [0, channels)) ^ beta.
+Status lrn_f32(const float* x, float* y, int64_t batch, int64_t channels, int64_t spatial, int64_t size, float alpha,
+               float beta, float bias, cudaStream_t stream);
 
 // An additive mask read at mask[strided_offset(rows, row_strides, r) + j * col_stride] for row r,
 // column j: broadcast through zero strides.

@@ -28,6 +28,7 @@ class UnaryKernel : public CudaKernelBase {
     if (Op == UnaryOp::kSelu)
       alpha_ = node.attr_float("alpha", 1.67326319217681884765625f), beta_ = node.attr_float("gamma", 1.05070102214813232421875f);
     if (Op == UnaryOp::kCelu || Op == UnaryOp::kThresholdedRelu) alpha_ = node.attr_float("alpha", 1.f);
+    if (Op == UnaryOp::kShrink) alpha_ = node.attr_float("lambd", 0.5f), beta_ = node.attr_float("bias", 0.f);
   }
 
   Status compute(CudaKernelContext& ctx) const override {
@@ -35,11 +36,21 @@ class UnaryKernel : public CudaKernelBase {
     HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "input 0"));
     auto y = ctx.output(0, DType::kFloat32, x->shape);
     if (!y.is_ok()) return y.status();
-    return unary_f32(Op, alpha_, beta_, x->as<float>(), y.value()->as<float>(), x->numel(), ctx.stream());
+    return unary_f32(op_, alpha_, beta_, x->as<float>(), y.value()->as<float>(), x->numel(), ctx.stream());
   }
 
- private:
+ protected:
+  UnaryOp op_ = Op;
   float alpha_ = 0.f, beta_ = 0.f;
+};
+
+// Gelu (opset 20): the exact form, or the tanh one with approximate='tanh'.
+struct Gelu : UnaryKernel<UnaryOp::kGelu> {
+  explicit Gelu(const CudaKernelInfo& info) : UnaryKernel(info) {
+    const std::string approximate = info.node.attr_string("approximate", "none");
+    if (approximate == "tanh") op_ = UnaryOp::kGeluTanh;
+    else if (approximate != "none") HS_CUDA_UNSUPPORTED("Gelu: approximate='", approximate, "'");
+  }
 };
 
 // Clip: min and max are attributes before opset 11, optional scalar inputs after, read on the host
@@ -293,6 +304,8 @@ HS_REGISTER_CUDA_KERNEL("", "Selu", UnaryKernel<UnaryOp::kSelu>);
 HS_REGISTER_CUDA_KERNEL("", "Celu", UnaryKernel<UnaryOp::kCelu>);
 HS_REGISTER_CUDA_KERNEL("", "ThresholdedRelu", UnaryKernel<UnaryOp::kThresholdedRelu>);
 HS_REGISTER_CUDA_KERNEL("", "Mish", UnaryKernel<UnaryOp::kMish>);
+HS_REGISTER_CUDA_KERNEL("", "Gelu", Gelu);
+HS_REGISTER_CUDA_KERNEL("", "Shrink", UnaryKernel<UnaryOp::kShrink>);
 HS_REGISTER_CUDA_KERNEL("", "Add", BinaryKernel<BinaryOp::kAdd>);
 HS_REGISTER_CUDA_KERNEL("", "Sub", BinaryKernel<BinaryOp::kSub>);
 HS_REGISTER_CUDA_KERNEL("", "Mul", BinaryKernel<BinaryOp::kMul>);

@@ -1,4 +1,4 @@
-// BatchNormalization (inference), LayerNormalization, InstanceNormalization, Softmax and LogSoftmax on
+// BatchNormalization (inference), LayerNormalization, InstanceNormalization, GroupNormalization, LRN, Softmax and LogSoftmax on
 // CUDA, float32 (norm.cuh). BatchNormalization's training outputs (running mean and variance) stay on
 // the CPU. LayerNormalization normalises the trailing axes from `axis` with Scale (and B) of that
 // trailing shape, and writes its optional Mean / InvStdDev outputs from the same pass. Softmax before opset 13 flattens
@@ -88,10 +88,16 @@ class LayerNorm : public CudaKernelBase {
   float epsilon_ = 1e-5f;
 };
 
-class InstanceNorm : public CudaKernelBase {
+// InstanceNormalization, and GroupNormalization (opsets 18 and 21): each (n, group) run of C / groups
+// channels normalised (instance normalisation: one channel per group), then scaled and shifted per
+// channel, or per group in GroupNormalization-18.
+class GroupNorm : public CudaKernelBase {
  public:
-  explicit InstanceNorm(const CudaKernelInfo& info) : epsilon_(info.node.attr_float("epsilon", 1e-5f)) {
+  GroupNorm(const CudaKernelInfo& info, bool instance)
+      : op_(instance ? "InstanceNormalization" : "GroupNormalization"), epsilon_(info.node.attr_float("epsilon", 1e-5f)),
+        groups_(instance ? 0 : info.node.attr_int("num_groups", 0)), per_channel_(instance || info.opset >= 21) {
     for (size_t i = 0; i < 3 && init_status.is_ok(); ++i) init_status = require_dtype(info, i, {DType::kFloat32});
+    if (init_status.is_ok() && !instance && groups_ <= 0) HS_CUDA_UNSUPPORTED("num_groups must be > 0, got ", groups_);
   }
 
   Status compute(CudaKernelContext& ctx) const override {
@@ -100,20 +106,58 @@ class InstanceNorm : public CudaKernelBase {
     const DeviceTensor* bias = ctx.input(2);
     HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "input"));
     HS_RETURN_IF_ERROR(check_dtype(scale, DType::kFloat32, "scale"));
-    HS_RETURN_IF_ERROR(check_dtype(bias, DType::kFloat32, "B"));
-    if (x->rank() < 2) HS_FAIL(kShape, "InstanceNormalization: input must have rank >= 2 ([N, C, ...]), got shape ", x->shape);
-    const int64_t channels = x->shape[1];
-    if (scale->numel() != channels || bias->numel() != channels)
-      HS_FAIL(kShape, "InstanceNormalization: scale ", scale->shape, " and B ", bias->shape, " must hold ", channels, " channels");
+    HS_RETURN_IF_ERROR(check_dtype(bias, DType::kFloat32, "bias"));
+    if (x->rank() < 2) HS_FAIL(kShape, op_, ": input must have rank >= 2 ([N, C, ...]), got shape ", x->shape);
+    const int64_t channels = x->shape[1], groups = groups_ > 0 ? groups_ : channels;
+    if (groups == 0 || channels % groups) HS_FAIL(kShape, op_, ": ", channels, " channels do not split into ", groups, " groups");
+    const int64_t params = per_channel_ ? channels : groups;
+    if (scale->numel() != params || bias->numel() != params)
+      HS_FAIL(kShape, op_, ": scale ", scale->shape, " and bias ", bias->shape, " must hold ", params, " values");
     auto y = ctx.output(0, DType::kFloat32, x->shape);
     if (!y.is_ok()) return y.status();
     const int64_t spatial = shape_numel(Shape(x->shape.begin() + 2, x->shape.end()));
-    return instance_norm_f32(x->as<float>(), scale->as<float>(), bias->as<float>(), y.value()->as<float>(), x->shape[0],
-                             channels, spatial, epsilon_, ctx.stream());
+    return group_norm_f32(x->as<float>(), scale->as<float>(), bias->as<float>(), y.value()->as<float>(), x->shape[0], groups,
+                          channels / groups, spatial, per_channel_, epsilon_, ctx.stream());
   }
 
  private:
+  const char* op_;
   float epsilon_;
+  int64_t groups_;  // 0: one per channel
+  bool per_channel_;
+};
+
+struct InstanceNorm : GroupNorm {
+  explicit InstanceNorm(const CudaKernelInfo& info) : GroupNorm(info, true) {}
+};
+struct GroupNormalization : GroupNorm {
+  explicit GroupNormalization(const CudaKernelInfo& info) : GroupNorm(info, false) {}
+};
+
+// LRN across channels of x [N, C, spatial...].
+class Lrn : public CudaKernelBase {
+ public:
+  explicit Lrn(const CudaKernelInfo& info)
+      : size_(info.node.attr_int("size", 0)), alpha_(info.node.attr_float("alpha", 1e-4f)),
+        beta_(info.node.attr_float("beta", 0.75f)), bias_(info.node.attr_float("bias", 1.f)) {
+    init_status = require_dtype(info, 0, {DType::kFloat32});
+    if (init_status.is_ok() && size_ <= 0) HS_CUDA_UNSUPPORTED("LRN: attribute size=", size_, " must be positive");
+  }
+
+  Status compute(CudaKernelContext& ctx) const override {
+    const DeviceTensor* x = ctx.input(0);
+    HS_RETURN_IF_ERROR(check_dtype(x, DType::kFloat32, "input"));
+    if (x->rank() < 2) HS_FAIL(kShape, "LRN: input must have rank >= 2 ([N, C, ...]), got shape ", x->shape);
+    auto y = ctx.output(0, DType::kFloat32, x->shape);
+    if (!y.is_ok()) return y.status();
+    const int64_t spatial = shape_numel(Shape(x->shape.begin() + 2, x->shape.end()));
+    return lrn_f32(x->as<float>(), y.value()->as<float>(), x->shape[0], x->shape[1], spatial, size_, alpha_, beta_, bias_,
+                   ctx.stream());
+  }
+
+ private:
+  int64_t size_;
+  float alpha_, beta_, bias_;
 };
 
 template <bool Log>
@@ -151,6 +195,8 @@ class SoftmaxKernel : public CudaKernelBase {
 HS_REGISTER_CUDA_KERNEL("", "BatchNormalization", BatchNorm);
 HS_REGISTER_CUDA_KERNEL("", "LayerNormalization", LayerNorm);
 HS_REGISTER_CUDA_KERNEL("", "InstanceNormalization", InstanceNorm);
+HS_REGISTER_CUDA_KERNEL("", "GroupNormalization", GroupNormalization);
+HS_REGISTER_CUDA_KERNEL("", "LRN", Lrn);
 HS_REGISTER_CUDA_KERNEL("", "Softmax", SoftmaxKernel<false>);
 HS_REGISTER_CUDA_KERNEL("", "LogSoftmax", SoftmaxKernel<true>);
 
