@@ -494,8 +494,13 @@ std::vector<From> cast_inputs(DType to, int64_t n) {
   if constexpr (std::is_same_v<From, BoolByte>) {
     for (From& x : v) x = (From)sim_test::random_int(0, 1);
   } else if constexpr (std::is_floating_point_v<From>) {
-    v = sim_test::randoms(n, -3000, 3000);
+    const std::vector<float> r = sim_test::randoms(n, -3000, 3000);
+    v.assign(r.begin(), r.end());
+    if constexpr (std::is_same_v<From, double>)  // doubles that float32 rounds (to even, to 0, to infinity)
+      for (size_t i = 0; i < v.size(); i += 3) v[i] += 1e-9 * (double)i;
     edges = {0.f, -0.f, 0.5f, -0.5f, 0.99999994f, -1.99999988f, 2.5f, -7.75f, 16777216.f, 2147483520.f, -2147483648.f};
+    if constexpr (std::is_same_v<From, double>)
+      if (to == DType::kFloat32 || to == DType::kBool) edges.insert(edges.end(), {1.0000000596046448, 1e-300, 3.5e38, -1e39});
     if (to == DType::kInt64) edges.insert(edges.end(), {1e15f, -9.2e18f});
     if (to == DType::kBool || to == DType::kFloat32) edges.insert(edges.end(), {NAN, INFINITY, -INFINITY, FLT_TRUE_MIN});
   } else {
@@ -524,6 +529,7 @@ void cast_case(DType from, DType to, int64_t n) {
 template <class From>
 void casts_from(DType from, int64_t n) {
   cast_case<From, float>(from, DType::kFloat32, n);
+  cast_case<From, double>(from, DType::kFloat64, n);
   cast_case<From, int32_t>(from, DType::kInt32, n);
   cast_case<From, int64_t>(from, DType::kInt64, n);
   cast_case<From, BoolByte>(from, DType::kBool, n);
@@ -738,6 +744,7 @@ int main() {
   }
 
   casts_from<float>(DType::kFloat32, 300);
+  casts_from<double>(DType::kFloat64, 300);
   casts_from<int32_t>(DType::kInt32, 300);
   casts_from<int64_t>(DType::kInt64, 300);
   casts_from<BoolByte>(DType::kBool, 300);

@@ -213,6 +213,7 @@ Status launch_cast(const void* x, DType to, void* y, int64_t n, cudaStream_t str
   const From* in = static_cast<const From*>(x);
   switch (to) {
     case DType::kFloat32: cast_kernel<From, float><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (float*)y, n); break;
+    case DType::kFloat64: cast_kernel<From, double><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (double*)y, n); break;
     case DType::kInt32: cast_kernel<From, int32_t><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (int32_t*)y, n); break;
     case DType::kInt64: cast_kernel<From, int64_t><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (int64_t*)y, n); break;
     case DType::kBool: cast_kernel<From, bool><<<grid_stride_blocks(n), kGridStrideThreads, 0, stream>>>(in, (bool*)y, n); break;
@@ -273,7 +274,9 @@ bool is_16bit_float_cast(DType from, DType to) {
 }  // namespace
 
 bool cast_supported(DType from, DType to) {
-  auto ok = [](DType t) { return t == DType::kFloat32 || t == DType::kInt32 || t == DType::kInt64 || t == DType::kBool; };
+  auto ok = [](DType t) {
+    return t == DType::kFloat32 || t == DType::kFloat64 || t == DType::kInt32 || t == DType::kInt64 || t == DType::kBool;
+  };
   return (ok(from) && ok(to)) || is_16bit_float_cast(from, to);
 }
 
@@ -289,6 +292,7 @@ Status cast(DType from, const void* x, DType to, void* y, int64_t n, cudaStream_
   }
   switch (from) {
     case DType::kFloat32: return launch_cast<float>(x, to, y, n, stream);
+    case DType::kFloat64: return launch_cast<double>(x, to, y, n, stream);
     case DType::kInt32: return launch_cast<int32_t>(x, to, y, n, stream);
     case DType::kInt64: return launch_cast<int64_t>(x, to, y, n, stream);
     case DType::kBool: return launch_cast<bool>(x, to, y, n, stream);
