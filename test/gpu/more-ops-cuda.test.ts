@@ -170,6 +170,18 @@ withDevice('indexing operators on CUDA vs onnxruntime-node', () => {
     await expectOnDevice(g.build(13), { x: randomTensor([3, 5]) }, 'dropout -> not');
   });
 
+  it.each([
+    ['MaxPool', { kernel_shape: [2, 3, 2], strides: [1, 2, 2], pads: [1, 0, 1, 0, 1, 1], dilations: [1, 1, 2] }],
+    ['MaxPool', { kernel_shape: [3, 3, 3], strides: [2, 2, 2], ceil_mode: 1 }],
+    ['AveragePool', { kernel_shape: [2, 2, 3], strides: [1, 2, 1], pads: [1, 1, 0, 0, 1, 1] }],
+    ['AveragePool', { kernel_shape: [3, 2, 2], strides: [2, 1, 2], pads: [1, 0, 1, 1, 1, 0], count_include_pad: 1 }],
+    ['AveragePool', { kernel_shape: [2, 2, 2], strides: [2, 2, 2], pads: [1, 0, 0, 1, 0, 0], ceil_mode: 1, count_include_pad: 1 }],
+  ] as const)('3-D %s %j', async (op, attrs) => {
+    const g = new GraphBuilder('pool3d');
+    g.output(g.op(op, [g.input('x', 'float32', [2, 3, 5, 6, 7])], { ...attrs }), 'float32');
+    await expectOnDevice(g.build(13), { x: randomTensor([2, 3, 5, 6, 7]) }, op);
+  });
+
   it('DepthToSpace (DCR, CRD) and SpaceToDepth', async () => {
     const g = new GraphBuilder('depth_space');
     const x = g.input('x', 'float32', [2, 12, 3, 4]);

@@ -87,13 +87,15 @@ std::vector<double> reference(const Pool& p, const std::vector<float>& x) {
   return y;
 }
 
-Pool2dArgs args_of(const Pool& p, const std::vector<float>& x, std::vector<float>& y) {
-  Pool2dArgs a;
+PoolArgs args_of(const Pool& p, const std::vector<float>& x, std::vector<float>& y) {
+  PoolArgs a;
   a.x = x.data(), a.y = y.data(), a.planes = p.planes;
-  a.in_h = p.h.in, a.in_w = p.w.in, a.out_h = p.h.out(), a.out_w = p.w.out();
-  a.kernel_h = p.h.kernel, a.kernel_w = p.w.kernel, a.stride_h = p.h.stride, a.stride_w = p.w.stride;
-  a.dilation_h = p.h.dilation, a.dilation_w = p.w.dilation;
-  a.pad_top = p.h.pad_begin, a.pad_bottom = p.h.pad_end, a.pad_left = p.w.pad_begin, a.pad_right = p.w.pad_end;
+  const Axis* axes[2] = {&p.h, &p.w};
+  for (int d = 1; d < kPoolAxes; ++d) {  // a 2-D pool: depth stays of length 1
+    const Axis& ax = *axes[d - 1];
+    a.in[d] = ax.in, a.out[d] = ax.out(), a.kernel[d] = ax.kernel, a.stride[d] = ax.stride, a.dilation[d] = ax.dilation;
+    a.pad_begin[d] = ax.pad_begin, a.pad_end[d] = ax.pad_end;
+  }
   a.max = p.max, a.count_include_pad = p.count_include_pad;
   return a;
 }
@@ -102,7 +104,7 @@ void pool_case(const Pool& p, std::vector<float> x, const std::string& label = "
   const std::string what = p.describe() + label;
   std::vector<float> y((size_t)(p.planes * p.h.out() * p.w.out()));
   sim_test::poison(y);
-  const Status status = pool2d_f32(args_of(p, x, y), nullptr);
+  const Status status = pool_f32(args_of(p, x, y), nullptr);
   check(status.is_ok(), what + ": " + status.message());
   sim_test::close(y, reference(p, x), p.max ? 0 : 1e-5, p.max ? 0 : 1e-6, what);
 }
@@ -167,20 +169,20 @@ void argument_checks() {
   const auto x = input_of(p);
   std::vector<float> y(18);
   sim_test::poison(y);
-  Pool2dArgs none = args_of(p, x, y);
+  PoolArgs none = args_of(p, x, y);
   none.planes = 0;
-  check(pool2d_f32(none, nullptr).is_ok(), "pool with no planes");
+  check(pool_f32(none, nullptr).is_ok(), "pool with no planes");
   none = args_of(p, x, y);
-  none.out_h = 0;
-  check(pool2d_f32(none, nullptr).is_ok(), "pool with no output rows");
+  none.out[1] = 0;
+  check(pool_f32(none, nullptr).is_ok(), "pool with no output rows");
   none.x = nullptr, none.y = nullptr;
-  check(pool2d_f32(none, nullptr).is_ok(), "pool with no outputs, null operands");
-  Pool2dArgs no_x = args_of(p, x, y), no_y = no_x, huge = no_x;
+  check(pool_f32(none, nullptr).is_ok(), "pool with no outputs, null operands");
+  PoolArgs no_x = args_of(p, x, y), no_y = no_x, huge = no_x;
   no_x.x = nullptr, no_y.y = nullptr;
-  sim_test::expect_code(pool2d_f32(no_x, nullptr), StatusCode::kInvalidArgument, "pool null x");
-  sim_test::expect_code(pool2d_f32(no_y, nullptr), StatusCode::kInvalidArgument, "pool null y");
+  sim_test::expect_code(pool_f32(no_x, nullptr), StatusCode::kInvalidArgument, "pool null x");
+  sim_test::expect_code(pool_f32(no_y, nullptr), StatusCode::kInvalidArgument, "pool null y");
   huge.planes = int64_t{1} << 38;  // 2^38 planes of 9 outputs: past 2^31 - 1 blocks of 256
-  sim_test::expect_code(pool2d_f32(huge, nullptr), StatusCode::kShape, "pool past the grid");
+  sim_test::expect_code(pool_f32(huge, nullptr), StatusCode::kShape, "pool past the grid");
   check(std::all_of(y.begin(), y.end(), [](float v) { return std::isnan(v); }), "refused or empty pools wrote nothing");
 }
 

@@ -10,25 +10,34 @@
 namespace hs::cuda {
 namespace {
 
-__global__ void pool2d_kernel(Pool2dArgs a, int64_t total) {
+__global__ void pool_kernel(PoolArgs a, int64_t total) {
   const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const int64_t ow = i % a.out_w, oh = (i / a.out_w) % a.out_h, plane = i / (a.out_w * a.out_h);
-  const float* x = a.x + plane * a.in_h * a.in_w;
-  const int64_t h0 = oh * a.stride_h - a.pad_top, w0 = ow * a.stride_w - a.pad_left;
+  int64_t o[kPoolAxes], start[kPoolAxes];
+  int64_t rest = i;
+  for (int d = kPoolAxes - 1; d >= 0; --d) {
+    o[d] = rest % a.out[d];
+    rest /= a.out[d];
+    start[d] = o[d] * a.stride[d] - a.pad_begin[d];
+  }
+  const float* x = a.x + rest * a.in[0] * a.in[1] * a.in[2];  // rest: the plane
   float acc = a.max ? -INFINITY : 0.f;
   int64_t inside = 0, padded = 0;
-  for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
-    const int64_t ih = h0 + kh * a.dilation_h;
-    const bool row_padded = ih >= -a.pad_top && ih < a.in_h + a.pad_bottom;
-    for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
-      const int64_t iw = w0 + kw * a.dilation_w;
-      if (row_padded && iw >= -a.pad_left && iw < a.in_w + a.pad_right) ++padded;
-      if (ih < 0 || ih >= a.in_h || iw < 0 || iw >= a.in_w) continue;
-      const float v = x[ih * a.in_w + iw];
-      if (a.max) acc = (v != v || acc != acc) ? v + acc : fmaxf(acc, v);
-      else acc += v;
-      ++inside;
+  for (int64_t kd = 0; kd < a.kernel[0]; ++kd) {
+    const int64_t id = start[0] + kd * a.dilation[0];
+    const bool d_padded = id >= -a.pad_begin[0] && id < a.in[0] + a.pad_end[0];
+    for (int64_t kh = 0; kh < a.kernel[1]; ++kh) {
+      const int64_t ih = start[1] + kh * a.dilation[1];
+      const bool row_padded = d_padded && ih >= -a.pad_begin[1] && ih < a.in[1] + a.pad_end[1];
+      for (int64_t kw = 0; kw < a.kernel[2]; ++kw) {
+        const int64_t iw = start[2] + kw * a.dilation[2];
+        if (row_padded && iw >= -a.pad_begin[2] && iw < a.in[2] + a.pad_end[2]) ++padded;
+        if (id < 0 || id >= a.in[0] || ih < 0 || ih >= a.in[1] || iw < 0 || iw >= a.in[2]) continue;
+        const float v = x[(id * a.in[1] + ih) * a.in[2] + iw];
+        if (a.max) acc = (v != v || acc != acc) ? v + acc : fmaxf(acc, v);
+        else acc += v;
+        ++inside;
+      }
     }
   }
   if (!a.max) acc /= (float)(a.count_include_pad ? padded : inside);
@@ -37,14 +46,14 @@ __global__ void pool2d_kernel(Pool2dArgs a, int64_t total) {
 
 }  // namespace
 
-Status pool2d_f32(const Pool2dArgs& args, cudaStream_t stream) {
-  const int64_t total = args.planes * args.out_h * args.out_w;
+Status pool_f32(const PoolArgs& args, cudaStream_t stream) {
+  const int64_t total = args.planes * args.out[0] * args.out[1] * args.out[2];
   if (total == 0) return Status::ok();
-  if (!args.x || !args.y) HS_FAIL(kInvalidArgument, "pool2d: null operand");
+  if (!args.x || !args.y) HS_FAIL(kInvalidArgument, "pool: null operand");
   const int64_t blocks = (total + 255) / 256;
-  if (blocks > 0x7fffffff) HS_FAIL(kShape, "pool2d: output too large for the CUDA grid");
-  pool2d_kernel<<<(unsigned)blocks, 256, 0, stream>>>(args, total);
-  HS_CUDA_CHECK_LAUNCH("pool2d_kernel");
+  if (blocks > 0x7fffffff) HS_FAIL(kShape, "pool: output too large for the CUDA grid");
+  pool_kernel<<<(unsigned)blocks, 256, 0, stream>>>(args, total);
+  HS_CUDA_CHECK_LAUNCH("pool_kernel");
   return Status::ok();
 }
 

@@ -1,4 +1,5 @@
-// 2-D MaxPool / AveragePool over NCHW planes (1-D pools: height 1).
+// MaxPool / AveragePool over NC(D)HW volumes: 1-, 2- and 3-D windows (a 1-D or 2-D pool has its leading
+// axes of length 1).
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -6,17 +7,20 @@
 
 namespace hs::cuda {
 
-struct Pool2dArgs {
+constexpr int kPoolAxes = 3;  // depth, height, width
+
+struct PoolArgs {
   const float* x = nullptr;
   float* y = nullptr;
   int64_t planes = 0;  // batch * channels
-  int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;
-  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  // Per axis (depth, height, width).
+  int64_t in[kPoolAxes] = {1, 1, 1}, out[kPoolAxes] = {1, 1, 1};
+  int64_t kernel[kPoolAxes] = {1, 1, 1}, stride[kPoolAxes] = {1, 1, 1}, dilation[kPoolAxes] = {1, 1, 1};
+  int64_t pad_begin[kPoolAxes] = {0, 0, 0}, pad_end[kPoolAxes] = {0, 0, 0};
   bool max = true;
   bool count_include_pad = false;  // AveragePool: divide by the window inside the padded input
 };
 
-Status pool2d_f32(const Pool2dArgs& args, cudaStream_t stream);
+Status pool_f32(const PoolArgs& args, cudaStream_t stream);
 
 }  // namespace hs::cuda

@@ -1,4 +1,4 @@
-// MaxPool, AveragePool (1-D and 2-D windows) and GlobalAveragePool / GlobalMaxPool (any rank) on
+// MaxPool, AveragePool (1-, 2- and 3-D windows) and GlobalAveragePool / GlobalMaxPool (any rank) on
 // CUDA, float32. Window geometry is the CPU backend's; the global pools are reductions over the
 // spatial axes.
 #include "backends/cuda/ops/op_common.h"
@@ -16,8 +16,8 @@ class PoolKernel : public CudaKernelBase {
     if (init_status.is_ok()) init_status = require_dtype(info, 0, {DType::kFloat32});
     if (!init_status.is_ok()) return;
     count_include_pad_ = info.node.attr_int("count_include_pad", 0) != 0;
-    if (attrs_.kernel_shape.empty() || attrs_.kernel_shape.size() > 2)
-      HS_CUDA_UNSUPPORTED("the CUDA pools take 1-D and 2-D kernel_shape attributes");
+    if (attrs_.kernel_shape.empty() || attrs_.kernel_shape.size() > (size_t)kPoolAxes)
+      HS_CUDA_UNSUPPORTED("the CUDA pools take 1-, 2- and 3-D kernel_shape attributes");
     else if (info.node.outputs.size() > 1 && !info.node.outputs[1].empty())
       HS_CUDA_UNSUPPORTED("MaxPool's Indices output");
   }
@@ -34,21 +34,17 @@ class PoolKernel : public CudaKernelBase {
     out.insert(out.end(), g.out.begin(), g.out.end());
     auto y = ctx.output(0, DType::kFloat32, out);
     if (!y.is_ok()) return y.status();
-    const bool is_1d = spatial == 1;
-    const size_t h = 0, w = is_1d ? 0 : 1;
-    Pool2dArgs a;
+    PoolArgs a;
     a.x = x->as<float>(), a.y = y.value()->as<float>();
     a.planes = x->shape[0] * x->shape[1];
-    a.in_h = is_1d ? 1 : in[h], a.in_w = in[w];
-    a.out_h = is_1d ? 1 : g.out[h], a.out_w = g.out[w];
-    a.kernel_h = is_1d ? 1 : g.kernel[h], a.kernel_w = g.kernel[w];
-    a.stride_h = is_1d ? 1 : g.strides[h], a.stride_w = g.strides[w];
-    a.dilation_h = is_1d ? 1 : g.dilations[h], a.dilation_w = g.dilations[w];
-    a.pad_top = is_1d ? 0 : g.pad_begin[h], a.pad_left = g.pad_begin[w];
-    a.pad_bottom = is_1d ? 0 : g.pad_end[h], a.pad_right = g.pad_end[w];
+    for (size_t s = 0; s < spatial; ++s) {  // the trailing axes; leading ones stay of length 1
+      const size_t d = kPoolAxes - spatial + s;
+      a.in[d] = in[s], a.out[d] = g.out[s], a.kernel[d] = g.kernel[s], a.stride[d] = g.strides[s];
+      a.dilation[d] = g.dilations[s], a.pad_begin[d] = g.pad_begin[s], a.pad_end[d] = g.pad_end[s];
+    }
     a.max = max_;
     a.count_include_pad = count_include_pad_;
-    return pool2d_f32(a, ctx.stream());
+    return pool_f32(a, ctx.stream());
   }
 
  private:
