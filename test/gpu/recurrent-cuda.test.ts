@@ -1,7 +1,7 @@
 // RNN, GRU and LSTM on device 'cuda' against onnxruntime-node on fresh random inputs and weights:
 // every direction, biases, initial states, per-entry sequence lengths, clip, custom activations,
 // peepholes, input_forget, GRU's linear_before_reset, the batch-first layout (against onnxruntime
-// running the same layer in layout 0 on transposed tensors) and fp16 weights; each model first
+// running the same layer in layout 0 on transposed tensors) and precision fp16; each model first
 // checked to place wholly on the device. A sequence length out of range rejects the run with a
 // clear error and the engine runs again.
 import { describe, expect, it } from 'vitest';
@@ -136,7 +136,7 @@ withDevice('recurrent layers on CUDA vs onnxruntime-node', () => {
     }
   });
 
-  it('stores the weights in fp16 in precision fp16 and stays within fp16 rounding', async () => {
+  it('runs in precision fp16 within fp16 rounding', async () => {
     const l: Layer = { op: 'LSTM', seq: 8, batch: 4, input: 16, hidden: 32, bias: true, initial: true };
     const model = layerModel(l);
     const feeds = layerFeeds(l);

@@ -74,6 +74,9 @@ class RecurrentKernel : public CudaKernelBase {
       y = out.value()->as<float>();
     }
     const bool lstm = kCell == RecurrentCell::kLstm;
+    // GRU: the h gate's recurrent part (with its bias) scaled by r inside the step, or after r . H_prev
+    // through a second GEMM.
+    const bool reset_inside = kCell == RecurrentCell::kGru && attrs_.linear_before_reset;
     const bool split_h = kCell == RecurrentCell::kGru && !attrs_.linear_before_reset;
     const int64_t state_n = D * s.batch * H, gates_n = split_h ? 2 * H : GH;
     float *xproj = nullptr, *gates = nullptr, *h = nullptr, *c = nullptr;
@@ -93,8 +96,7 @@ class RecurrentKernel : public CudaKernelBase {
       // Every step's input projection; R's h-gate bias stays out of it under linear_before_reset.
       if (bias)
         HS_RETURN_IF_ERROR(fold_recurrent_bias(bias->as<float>() + d * 2 * GH, GH,
-                                               attrs_.linear_before_reset && kCell == RecurrentCell::kGru ? 2 * H : GH,
-                                               folded, ctx.stream()));
+                                               reset_inside ? 2 * H : GH, folded, ctx.stream()));
       GemmArgs proj;
       proj.M = s.batch, proj.N = GH, proj.K = s.input;
       proj.a = x->data;
@@ -122,7 +124,7 @@ class RecurrentKernel : public CudaKernelBase {
         step.y_b = attrs_.layout == 0 ? H : s.seq * D * H;
       }
       step.peephole = peephole ? peephole->as<float>() + d * 3 * H : nullptr;
-      step.reset_bias = bias && attrs_.linear_before_reset ? bias->as<float>() + d * 2 * GH + GH + 2 * H : nullptr;
+      step.reset_bias = bias && reset_inside ? bias->as<float>() + d * 2 * GH + GH + 2 * H : nullptr;
       step.reset = reset, step.candidates = candidates;
       step.has_clip = attrs_.has_clip, step.clip = attrs_.clip;
       step.input_forget = attrs_.input_forget;
